@@ -1,0 +1,34 @@
+//! Embeds every `shaders/*.wgsl` file: generates `shaders.rs` in OUT_DIR with one
+//! `include_str!` per file, so a new shader needs no registration by hand.
+
+use std::{env, fs, path::Path};
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .expect("shaders/ folder")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wgsl"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut out = String::from(
+        "/// Every embedded shader: (file stem, WGSL source).\npub const SHADERS: &[(&str, &str)] = &[\n",
+    );
+    for n in &names {
+        let path = dir.join(format!("{n}.wgsl"));
+        println!("cargo:rerun-if-changed={}", path.display());
+        out.push_str(&format!(
+            "    ({n:?}, include_str!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    out.push_str("];\n");
+    fs::write(
+        Path::new(&env::var("OUT_DIR").unwrap()).join("shaders.rs"),
+        out,
+    )
+    .unwrap();
+}

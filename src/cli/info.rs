@@ -1,0 +1,98 @@
+//! `locomotion info`: every adapter found, the chosen one, its features and key limits.
+
+use serde::Serialize;
+
+use crate::gpu::{self, AdapterRequest, AdapterSummary, Caps, Gpu};
+
+/// Key limits worth printing.
+#[derive(Debug, Serialize)]
+pub struct KeyLimits {
+    pub max_storage_buffer_binding_size: u64,
+    pub max_buffer_size: u64,
+    pub max_compute_workgroups_per_dimension: u32,
+    pub max_compute_workgroup_storage_size: u32,
+    pub max_compute_invocations_per_workgroup: u32,
+    pub max_storage_buffers_per_shader_stage: u32,
+}
+
+/// Everything `info` reports.
+#[derive(Debug, Serialize)]
+pub struct Info {
+    pub version: &'static str,
+    pub adapters: Vec<AdapterSummary>,
+    pub chosen: AdapterSummary,
+    pub caps: Caps,
+    pub limits: KeyLimits,
+}
+
+/// Gather the report for the adapter `req` selects.
+pub fn gather(req: &AdapterRequest) -> anyhow::Result<Info> {
+    let adapters = gpu::discover()
+        .iter()
+        .map(|a| AdapterSummary::from_info(&a.get_info()))
+        .collect();
+    let g = Gpu::new(req)?;
+    let l = &g.limits;
+    Ok(Info {
+        version: env!("CARGO_PKG_VERSION"),
+        adapters,
+        chosen: g.summary.clone(),
+        caps: g.caps,
+        limits: KeyLimits {
+            max_storage_buffer_binding_size: l.max_storage_buffer_binding_size,
+            max_buffer_size: l.max_buffer_size,
+            max_compute_workgroups_per_dimension: l.max_compute_workgroups_per_dimension,
+            max_compute_workgroup_storage_size: l.max_compute_workgroup_storage_size,
+            max_compute_invocations_per_workgroup: l.max_compute_invocations_per_workgroup,
+            max_storage_buffers_per_shader_stage: l.max_storage_buffers_per_shader_stage,
+        },
+    })
+}
+
+/// Print the report as text or JSON.
+pub fn run(req: &AdapterRequest, json: bool) -> anyhow::Result<()> {
+    let info = gather(req)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+        return Ok(());
+    }
+    println!("locomotion {}", info.version);
+    println!("adapters found: {}", info.adapters.len());
+    for a in &info.adapters {
+        let mark = if a.name == info.chosen.name && a.backend == info.chosen.backend {
+            "*"
+        } else {
+            " "
+        };
+        println!(
+            " {mark} {} [{}; {}] driver: {} {}",
+            a.name, a.backend, a.device_type, a.driver, a.driver_info
+        );
+    }
+    let c = &info.chosen;
+    println!("chosen: {} ({}, {})", c.name, c.backend, c.device_type);
+    let caps = &info.caps;
+    println!(
+        "features: shader-f16 {}, timestamp-query {}, subgroups {} (size {}..{})",
+        yes(caps.f16),
+        yes(caps.timestamps),
+        yes(caps.subgroups),
+        caps.subgroup_min_size,
+        caps.subgroup_max_size
+    );
+    let l = &info.limits;
+    println!(
+        "limits: storage binding {} MiB, buffer {} MiB, workgroups/dim {}, workgroup memory {} KiB, invocations/workgroup {}, storage buffers/stage {}",
+        l.max_storage_buffer_binding_size >> 20,
+        l.max_buffer_size >> 20,
+        l.max_compute_workgroups_per_dimension,
+        l.max_compute_workgroup_storage_size >> 10,
+        l.max_compute_invocations_per_workgroup,
+        l.max_storage_buffers_per_shader_stage
+    );
+    Ok(())
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}

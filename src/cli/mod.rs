@@ -1,0 +1,46 @@
+//! The `locomotion` command line (clap): one module per subcommand.
+
+pub mod info;
+
+use clap::{Parser, Subcommand};
+
+use crate::gpu::AdapterRequest;
+
+/// Motion-focused video-language learning on any GPU (wgpu + WGSL).
+#[derive(Debug, Parser)]
+#[command(name = "locomotion", version, about, long_about = None)]
+pub struct Cli {
+    /// Use the adapter whose name contains this (case-insensitive); overrides WGPU_ADAPTER_NAME.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub adapter: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print every GPU adapter found, the one chosen, its features and key limits.
+    Info {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Cli {
+    /// The adapter request the global flags describe.
+    pub fn adapter_request(&self) -> AdapterRequest {
+        AdapterRequest {
+            name: self.adapter.clone(),
+        }
+    }
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let req = cli.adapter_request();
+    match cli.command {
+        Command::Info { json } => info::run(&req, json),
+    }
+}

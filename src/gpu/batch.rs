@@ -1,0 +1,224 @@
+//! Command batching: many dispatches recorded into one encoder and submitted together, each
+//! with its own slice of a shared uniform arena for its parameters.
+//!
+//! Dispatch convention for 1-D kernels (see `shaders/elementwise.wgsl`): a linear count of
+//! workgroups is folded into an (x, y) grid when it exceeds the per-dimension limit; kernels
+//! compute `group = wid.x + wid.y * nwg.x` and guard against the tail.
+
+use super::{Gpu, GpuBuffer, GpuError, Kernel};
+
+/// How many workgroups a dispatch launches.
+#[derive(Debug, Clone, Copy)]
+pub enum Groups {
+    /// A linear count, folded into a 2-D grid when it exceeds the device limit.
+    Linear(u64),
+    /// An explicit 3-D grid (each dimension must fit the device limit).
+    Grid([u32; 3]),
+}
+
+/// Fold `n` workgroups into a grid of at most `max` per dimension.
+pub fn fold_linear(n: u64, max: u32) -> Option<[u32; 3]> {
+    let max = max as u64;
+    if n <= max {
+        return Some([n.max(1) as u32, 1, 1]);
+    }
+    let y = n.div_ceil(max);
+    let x = n.div_ceil(y);
+    if y > max {
+        return None;
+    }
+    Some([x as u32, y as u32, 1])
+}
+
+const ARENA_BYTES: u64 = 64 * 1024;
+
+/// Timestamp writes for the next pass (owned by a [`super::Profiler`]).
+pub(crate) struct PendingTimestamp<'q> {
+    pub query_set: &'q wgpu::QuerySet,
+    pub begin: Option<u32>,
+    pub end: Option<u32>,
+}
+
+/// A recording of GPU work, submitted as one command buffer.
+pub struct Batch<'g> {
+    gpu: &'g Gpu,
+    encoder: wgpu::CommandEncoder,
+    arenas: Vec<(GpuBuffer, Vec<u8>)>,
+    dispatches: u32,
+}
+
+impl<'g> Batch<'g> {
+    /// An empty batch on `gpu`.
+    pub fn new(gpu: &'g Gpu) -> Self {
+        let encoder = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("locomotion batch"),
+            });
+        Self {
+            gpu,
+            encoder,
+            arenas: Vec::new(),
+            dispatches: 0,
+        }
+    }
+
+    /// The GPU this batch records for.
+    pub fn gpu(&self) -> &'g Gpu {
+        self.gpu
+    }
+
+    /// The encoder, for copies and clears between dispatches.
+    pub fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+        &mut self.encoder
+    }
+
+    /// Dispatches recorded so far.
+    pub fn len(&self) -> u32 {
+        self.dispatches
+    }
+
+    /// True when nothing has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.dispatches == 0
+    }
+
+    /// Reserve `bytes` of uniform space and return (arena index, offset).
+    fn reserve_uniform(&mut self, bytes: &[u8]) -> Result<(usize, u64), GpuError> {
+        let align = self.gpu.limits.min_uniform_buffer_offset_alignment as u64;
+        let size = (bytes.len() as u64).max(16).next_multiple_of(16);
+        let fits = self
+            .arenas
+            .last()
+            .map(|(_, data)| (data.len() as u64).next_multiple_of(align) + size <= ARENA_BYTES)
+            .unwrap_or(false);
+        if !fits {
+            let buf = self.gpu.pool.get(
+                ARENA_BYTES,
+                wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            )?;
+            self.arenas
+                .push((buf, Vec::with_capacity(ARENA_BYTES as usize)));
+        }
+        let idx = self.arenas.len() - 1;
+        let data = &mut self.arenas[idx].1;
+        let offset = (data.len() as u64).next_multiple_of(align);
+        data.resize(offset as usize, 0);
+        data.extend_from_slice(bytes);
+        data.resize((offset + size) as usize, 0);
+        Ok((idx, offset))
+    }
+
+    /// Record one dispatch of `kernel`: `params` at binding 0 (uniform), `buffers` at
+    /// bindings 1.. in order.
+    pub fn dispatch<P: bytemuck::Pod>(
+        &mut self,
+        kernel: Kernel,
+        params: &P,
+        buffers: &[&GpuBuffer],
+        groups: Groups,
+    ) -> Result<(), GpuError> {
+        self.dispatch_inner(kernel, bytemuck::bytes_of(params), buffers, groups, None)
+    }
+
+    pub(crate) fn dispatch_inner(
+        &mut self,
+        kernel: Kernel,
+        params: &[u8],
+        buffers: &[&GpuBuffer],
+        groups: Groups,
+        timestamp: Option<PendingTimestamp<'_>>,
+    ) -> Result<(), GpuError> {
+        let max = self.gpu.limits.max_compute_workgroups_per_dimension;
+        let grid = match groups {
+            Groups::Linear(n) => fold_linear(n, max),
+            Groups::Grid(g) => g.iter().all(|&d| d <= max).then_some(g),
+        }
+        .ok_or_else(|| GpuError::DispatchTooLarge {
+            kernel: format!("{}::{}", kernel.shader, kernel.entry),
+            groups: match groups {
+                Groups::Linear(n) => n,
+                Groups::Grid(g) => g.iter().map(|&d| d as u64).product(),
+            },
+        })?;
+        let pipeline = self.gpu.pipelines.get(&self.gpu.device, kernel)?;
+        let (arena, offset) = self.reserve_uniform(params)?;
+        let size = (params.len() as u64).max(16).next_multiple_of(16);
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: self.arenas[arena].0.raw(),
+                offset,
+                size: wgpu::BufferSize::new(size),
+            }),
+        }];
+        for (i, b) in buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.binding(),
+            });
+        }
+        let bind_group = self
+            .gpu
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+        let timestamp_writes = timestamp.map(|t| wgpu::ComputePassTimestampWrites {
+            query_set: t.query_set,
+            beginning_of_pass_write_index: t.begin,
+            end_of_pass_write_index: t.end,
+        });
+        let mut pass = self
+            .encoder
+            .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(kernel.entry),
+                timestamp_writes,
+            });
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        if grid.iter().all(|&d| d > 0) {
+            pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+        }
+        drop(pass);
+        self.dispatches += 1;
+        Ok(())
+    }
+
+    /// An empty pass that only writes timestamps (profiler markers).
+    pub(crate) fn timestamp_marker(&mut self, t: PendingTimestamp<'_>) {
+        let pass = self
+            .encoder
+            .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("timestamp"),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: t.query_set,
+                    beginning_of_pass_write_index: t.begin,
+                    end_of_pass_write_index: t.end,
+                }),
+            });
+        drop(pass);
+    }
+
+    /// Upload the parameters and submit everything recorded, without waiting.
+    pub fn submit(self) -> wgpu::SubmissionIndex {
+        for (buf, data) in &self.arenas {
+            if !data.is_empty() {
+                self.gpu.queue.write_buffer(buf.raw(), 0, data);
+            }
+        }
+        let index = self.gpu.queue.submit([self.encoder.finish()]);
+        // Arena buffers go back to the pool here; wgpu keeps them alive until the GPU is done.
+        drop(self.arenas);
+        index
+    }
+
+    /// Submit and block until the GPU has finished this batch.
+    pub fn submit_and_wait(self) -> Result<(), GpuError> {
+        let gpu = self.gpu;
+        let index = self.submit();
+        gpu.wait(Some(index))
+    }
+}

@@ -1,0 +1,99 @@
+//! The `Gpu` context: adapter, device, queue, probed capabilities, and the shared pipeline
+//! cache and buffer pool.
+
+use std::sync::{Arc, OnceLock};
+
+use serde::Serialize;
+
+use super::adapter::{self, AdapterRequest, AdapterSummary};
+use super::{BufferPool, GpuError, PipelineCache};
+
+/// Optional capabilities the engine uses when the adapter has them.
+#[derive(Debug, Clone, Copy, Serialize, Default)]
+pub struct Caps {
+    /// `enable f16;` shaders and f16 storage.
+    pub f16: bool,
+    /// Timestamp queries around passes (GPU-side kernel timing).
+    pub timestamps: bool,
+    /// Subgroup operations (sizes below).
+    pub subgroups: bool,
+    pub subgroup_min_size: u32,
+    pub subgroup_max_size: u32,
+}
+
+/// An open device with everything kernels need; cheap to clone.
+#[derive(Clone)]
+pub struct Gpu {
+    pub adapter: wgpu::Adapter,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub summary: AdapterSummary,
+    pub caps: Caps,
+    pub limits: wgpu::Limits,
+    pub pool: BufferPool,
+    pub pipelines: Arc<PipelineCache>,
+}
+
+impl Gpu {
+    /// Choose an adapter as `req` says (and the WGPU_* variables) and open a device on it.
+    pub fn new(req: &AdapterRequest) -> Result<Self, GpuError> {
+        let chosen = adapter::choose(adapter::discover(), req)?;
+        Self::open(chosen)
+    }
+
+    /// A process-wide device on the default adapter, opened on first use (tests, CLI).
+    pub fn shared() -> Result<Self, GpuError> {
+        static SHARED: OnceLock<Result<Gpu, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| Gpu::new(&AdapterRequest::default()).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(|requested| GpuError::NoAdapter {
+                requested: String::new(),
+                found: format!(" ({requested})"),
+            })
+    }
+
+    /// Open a device on `adapter` with its own limits and the optional features we use.
+    pub fn open(adapter: wgpu::Adapter) -> Result<Self, GpuError> {
+        let info = adapter.get_info();
+        let summary = AdapterSummary::from_info(&info);
+        let have = adapter.features();
+        let wanted =
+            wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
+        let features = have & wanted;
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("locomotion"),
+            required_features: features,
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| GpuError::RequestDevice {
+            adapter: info.name.clone(),
+            reason: e.to_string(),
+        })?;
+        let caps = Caps {
+            f16: features.contains(wgpu::Features::SHADER_F16),
+            timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            subgroups: features.contains(wgpu::Features::SUBGROUP),
+            subgroup_min_size: info.subgroup_min_size,
+            subgroup_max_size: info.subgroup_max_size,
+        };
+        let pool = BufferPool::new(device.clone(), &limits);
+        Ok(Self {
+            adapter,
+            device,
+            queue,
+            summary,
+            caps,
+            limits,
+            pool,
+            pipelines: Arc::default(),
+        })
+    }
+
+    /// True when this adapter runs on the CPU (lavapipe, WARP, SwiftShader).
+    pub fn is_cpu(&self) -> bool {
+        self.summary.device_type == "Cpu"
+    }
+}

@@ -1,0 +1,42 @@
+//! Errors of the GPU runtime: every one is a single line that says what to do.
+
+use thiserror::Error;
+
+/// What can go wrong while finding, opening or using a GPU.
+#[derive(Debug, Error)]
+pub enum GpuError {
+    /// No adapter at all (or none matching the request) was found.
+    #[error(
+        "no GPU adapter found{requested}: install a GPU driver (Vulkan, Metal, DX12 or GL), or Mesa's CPU driver with `apt-get install mesa-vulkan-drivers`{found}"
+    )]
+    NoAdapter {
+        /// " matching ..." when the user asked for something specific.
+        requested: String,
+        /// "; adapters present: ..." when some exist but none matched.
+        found: String,
+    },
+    /// The adapter refused to open a device.
+    #[error("could not open a device on adapter '{adapter}': {reason}")]
+    RequestDevice { adapter: String, reason: String },
+    /// A buffer larger than the device allows.
+    #[error("{what} needs {bytes} bytes but the device allows at most {limit} bytes in one {kind}")]
+    TooLarge {
+        what: String,
+        bytes: u64,
+        limit: u64,
+        kind: &'static str,
+    },
+    /// A dispatch whose grid cannot be expressed within the device's limits.
+    #[error("dispatch of {groups} workgroups for '{kernel}' exceeds the device limits")]
+    DispatchTooLarge { kernel: String, groups: u64 },
+    /// Reading a buffer back failed (device lost or mapping error).
+    #[error("reading results back from the GPU failed: {0}")]
+    Readback(String),
+    /// A shader failed to compile on this device.
+    #[error("shader '{shader}' entry '{entry}' failed to compile: {reason}")]
+    Shader {
+        shader: String,
+        entry: String,
+        reason: String,
+    },
+}

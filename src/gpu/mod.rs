@@ -1,0 +1,19 @@
+//! The GPU runtime: adapter choice, device, buffer pool, pipeline cache, command batching,
+//! readback and profiling. Everything else in the engine records work through [`Batch`].
+
+mod adapter;
+mod batch;
+mod context;
+mod error;
+mod pipeline;
+mod pool;
+mod profiler;
+mod readback;
+
+pub use adapter::{AdapterRequest, AdapterSummary, choose, discover};
+pub use batch::{Batch, Groups, fold_linear};
+pub use context::{Caps, Gpu};
+pub use error::GpuError;
+pub use pipeline::{Kernel, PipelineCache};
+pub use pool::{BufferPool, GpuBuffer, PoolStats, STORAGE_USAGE, size_class};
+pub use profiler::{Clock, Profiler, Timing};

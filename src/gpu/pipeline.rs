@@ -1,0 +1,94 @@
+//! Pipeline cache: each shader module and each (shader, entry point) pipeline is compiled once
+//! per process and shared.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::GpuError;
+
+/// A compute kernel: an entry point of one embedded shader file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Kernel {
+    /// Shader file stem under `shaders/` (e.g. "elementwise").
+    pub shader: &'static str,
+    /// Entry point in that file.
+    pub entry: &'static str,
+}
+
+impl Kernel {
+    /// A kernel from its shader file stem and entry point.
+    pub const fn new(shader: &'static str, entry: &'static str) -> Self {
+        Self { shader, entry }
+    }
+}
+
+/// Compiled pipelines and modules, keyed by name.
+#[derive(Default)]
+pub struct PipelineCache {
+    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
+}
+
+impl PipelineCache {
+    /// The pipeline of `kernel`, compiling its module and pipeline on first use.
+    pub fn get(
+        &self,
+        device: &wgpu::Device,
+        kernel: Kernel,
+    ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
+        if let Some(p) = self.pipelines.lock().unwrap().get(&kernel) {
+            return Ok(Arc::clone(p));
+        }
+        let err = |reason: String| GpuError::Shader {
+            shader: kernel.shader.into(),
+            entry: kernel.entry.into(),
+            reason,
+        };
+        let source = crate::shaders::source(kernel.shader)
+            .ok_or_else(|| err("no such shader is embedded".into()))?;
+        let module = {
+            let mut modules = self.modules.lock().unwrap();
+            modules
+                .entry(kernel.shader)
+                .or_insert_with(|| {
+                    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(kernel.shader),
+                        source: wgpu::ShaderSource::Wgsl(source.into()),
+                    })
+                })
+                .clone()
+        };
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.entry),
+            layout: None,
+            module: &module,
+            entry_point: Some(kernel.entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(err(e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")));
+        }
+        let pipeline = Arc::new(pipeline);
+        self.pipelines
+            .lock()
+            .unwrap()
+            .insert(kernel, Arc::clone(&pipeline));
+        Ok(pipeline)
+    }
+
+    /// Number of compiled pipelines (for tests of the cache).
+    pub fn len(&self) -> usize {
+        self.pipelines.lock().unwrap().len()
+    }
+
+    /// True when nothing is compiled yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,182 @@
+//! A buffer pool: released storage buffers go back to a free list keyed by size class and
+//! are handed out again instead of being reallocated.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::GpuError;
+
+/// Usage of every pooled storage buffer: bindable, and copyable both ways.
+pub const STORAGE_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// Counters that show whether the pool is doing its job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Buffers created on the device.
+    pub allocations: u64,
+    /// Requests served from the free list.
+    pub reuses: u64,
+    /// Bytes currently handed out (by size class).
+    pub live_bytes: u64,
+    /// Highest `live_bytes` seen.
+    pub peak_bytes: u64,
+    /// Bytes held in the free list.
+    pub free_bytes: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    free: HashMap<(u64, u32), Vec<wgpu::Buffer>>,
+    stats: PoolStats,
+}
+
+/// The pool itself; cheap to clone (shared state).
+#[derive(Clone)]
+pub struct BufferPool {
+    device: wgpu::Device,
+    inner: Arc<Mutex<Inner>>,
+    max_binding: u64,
+    max_buffer: u64,
+}
+
+/// Size classes: powers of two and the midpoints between them (at most 33 % waste), 256 B min.
+pub fn size_class(bytes: u64) -> u64 {
+    let b = bytes.max(256);
+    let p = b.next_power_of_two();
+    let mid = p / 4 * 3;
+    if b <= mid { mid } else { p }
+}
+
+impl BufferPool {
+    /// A pool over `device` that checks requests against its limits.
+    pub fn new(device: wgpu::Device, limits: &wgpu::Limits) -> Self {
+        Self {
+            device,
+            inner: Arc::default(),
+            max_binding: limits.max_storage_buffer_binding_size,
+            max_buffer: limits.max_buffer_size,
+        }
+    }
+
+    /// A storage buffer of at least `bytes` bytes (contents undefined when reused).
+    pub fn storage(&self, bytes: u64, what: &str) -> Result<GpuBuffer, GpuError> {
+        if bytes > self.max_binding {
+            return Err(GpuError::TooLarge {
+                what: what.to_string(),
+                bytes,
+                limit: self.max_binding,
+                kind: "storage binding",
+            });
+        }
+        self.get(bytes, STORAGE_USAGE)
+    }
+
+    /// A buffer with arbitrary `usage` (uniform arenas, staging) from the same free lists.
+    pub fn get(&self, bytes: u64, usage: wgpu::BufferUsages) -> Result<GpuBuffer, GpuError> {
+        let class = size_class(bytes).min(self.max_buffer.max(bytes));
+        if class > self.max_buffer {
+            return Err(GpuError::TooLarge {
+                what: "buffer".into(),
+                bytes,
+                limit: self.max_buffer,
+                kind: "buffer",
+            });
+        }
+        let key = (class, usage.bits());
+        let mut inner = self.inner.lock().unwrap();
+        let reused = inner.free.get_mut(&key).and_then(Vec::pop);
+        let buffer = match reused {
+            Some(b) => {
+                inner.stats.reuses += 1;
+                inner.stats.free_bytes -= class;
+                b
+            }
+            None => {
+                inner.stats.allocations += 1;
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("locomotion pool"),
+                    size: class,
+                    usage,
+                    mapped_at_creation: false,
+                })
+            }
+        };
+        inner.stats.live_bytes += class;
+        inner.stats.peak_bytes = inner.stats.peak_bytes.max(inner.stats.live_bytes);
+        Ok(GpuBuffer {
+            buffer: Some(buffer),
+            bytes,
+            class,
+            usage,
+            pool: Arc::clone(&self.inner),
+        })
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> PoolStats {
+        self.inner.lock().unwrap().stats
+    }
+
+    /// Drop every free buffer (returns device memory to the driver).
+    pub fn trim(&self) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.free.clear();
+        inner.stats.free_bytes = 0;
+    }
+}
+
+/// A pooled buffer: `bytes` are in use, the allocation is one size class; returns to the pool
+/// on drop.
+pub struct GpuBuffer {
+    buffer: Option<wgpu::Buffer>,
+    bytes: u64,
+    class: u64,
+    usage: wgpu::BufferUsages,
+    pool: Arc<Mutex<Inner>>,
+}
+
+impl GpuBuffer {
+    /// The wgpu buffer underneath.
+    pub fn raw(&self) -> &wgpu::Buffer {
+        self.buffer.as_ref().expect("buffer present until drop")
+    }
+    /// Bytes requested (the logical size; binding uses exactly this).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+    /// Bytes allocated (the size class).
+    pub fn capacity(&self) -> u64 {
+        self.class
+    }
+    /// A binding of exactly the logical size, so `arrayLength` in WGSL is right.
+    pub fn binding(&self) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: self.raw(),
+            offset: 0,
+            size: wgpu::BufferSize::new(self.bytes.max(4).next_multiple_of(4)),
+        })
+    }
+}
+
+impl std::fmt::Debug for GpuBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GpuBuffer({} of {} bytes)", self.bytes, self.class)
+    }
+}
+
+impl Drop for GpuBuffer {
+    fn drop(&mut self) {
+        if let Some(b) = self.buffer.take() {
+            let mut inner = self.pool.lock().unwrap();
+            inner.stats.live_bytes -= self.class;
+            inner.stats.free_bytes += self.class;
+            inner
+                .free
+                .entry((self.class, self.usage.bits()))
+                .or_default()
+                .push(b);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! locomotion: motion-focused video-language representation learning (LocoMotion,
+//! arXiv 2410.12018) on wgpu and hand-written WGSL compute shaders.
+
+pub mod cli;
+pub mod gpu;
+pub mod shaders;
+pub mod tensor;

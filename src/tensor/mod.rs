@@ -1,0 +1,3 @@
+//! GPU tensors and their ops.
+
+pub mod ops;

@@ -1,0 +1,3 @@
+//! One module per shader family: the launcher (and, with autograd, the backward rule).
+
+pub mod elementwise;

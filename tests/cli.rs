@@ -1,0 +1,67 @@
+//! The command line as a user meets it: `info`, `--version`, bad flags, a missing backend.
+
+use std::process::Command;
+
+fn locomotion(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_locomotion"));
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run locomotion");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn info_names_the_chosen_adapter() {
+    let (ok, out, err) = locomotion(&["info"], &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("chosen: "), "{out}");
+    assert!(out.contains("storage binding"), "{out}");
+}
+
+#[test]
+fn info_json_parses() {
+    let (ok, out, err) = locomotion(&["info", "--json"], &[]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    assert!(v["chosen"]["name"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(v["adapters"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(
+        v["limits"]["max_storage_buffer_binding_size"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
+
+#[test]
+fn a_backend_this_machine_lacks_gives_one_clear_line() {
+    // Linux has no Metal; macOS has no DX12 — either way no adapter.
+    let backend = if cfg!(target_os = "macos") {
+        "dx12"
+    } else {
+        "metal"
+    };
+    let (ok, out, err) = locomotion(&["info"], &[("WGPU_BACKEND", backend)]);
+    assert!(!ok, "must fail: {out}");
+    let line = err.trim();
+    assert!(line.starts_with("error: no GPU adapter found"), "{line}");
+    assert!(line.contains(&format!("WGPU_BACKEND={backend}")), "{line}");
+    assert!(line.contains("mesa-vulkan-drivers"), "{line}");
+    assert_eq!(line.lines().count(), 1, "{line}");
+}
+
+#[test]
+fn version_help_and_bad_flags() {
+    let (ok, out, _) = locomotion(&["--version"], &[]);
+    assert!(ok && out.contains(env!("CARGO_PKG_VERSION")), "{out}");
+    let (ok, out, _) = locomotion(&["--help"], &[]);
+    assert!(ok && out.contains("info"), "{out}");
+    let (ok, _, err) = locomotion(&["info", "--no-such-flag"], &[]);
+    assert!(!ok && err.contains("--no-such-flag"), "{err}");
+}

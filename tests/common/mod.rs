@@ -1,0 +1,32 @@
+//! Helpers shared by the GPU tests: the shared device, seeded random data, error norms.
+
+#![allow(dead_code)]
+
+use locomotion::gpu::Gpu;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The process-wide device (lavapipe on a machine without a GPU).
+pub fn gpu() -> Gpu {
+    Gpu::shared().expect("a GPU adapter (install mesa-vulkan-drivers for the CPU fallback)")
+}
+
+/// `n` uniform values in [-1, 1) from `seed`; never all zeros.
+pub fn random(n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+}
+
+/// ‖a − b‖ / ‖b‖ in f64.
+pub fn rel_err(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len(), "length mismatch");
+    let (mut num, mut den) = (0.0f64, 0.0f64);
+    for (&x, &y) in a.iter().zip(b) {
+        num += (x as f64 - y as f64).powi(2);
+        den += (y as f64).powi(2);
+    }
+    (num / den.max(1e-300)).sqrt()
+}
+
+/// A quiet-NaN bit pattern used to poison output buffers.
+pub const POISON: u32 = 0x7fc0_dead;
