@@ -3,5 +3,6 @@
 
 pub mod cli;
 pub mod gpu;
+pub mod motion;
 pub mod shaders;
 pub mod tensor;

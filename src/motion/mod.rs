@@ -1,0 +1,3 @@
+//! Synthetic object motion: sprites, backgrounds, trajectories and the GPU compositor.
+
+pub mod params;
