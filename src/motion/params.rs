@@ -211,3 +211,16 @@ pub struct ClipParams {
     /// Objects in z-order, back to front.
     pub objects: Vec<ObjectMotion>,
 }
+
+/// One line of a dataset's `manifest.jsonl`: where the clip's files are (relative to the
+/// dataset folder) and its full parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    pub id: String,
+    /// The GIF preview, e.g. "clips/clip-000042.gif".
+    pub gif: Option<String>,
+    /// Folder of PNG frames (with `--frames-png`), e.g. "frames/clip-000042".
+    #[serde(default)]
+    pub frames_dir: Option<String>,
+    pub params: ClipParams,
+}
