@@ -1,5 +1,6 @@
 //! One module per shader family: the launcher (and, with autograd, the backward rule).
 
+pub mod adamw;
 pub mod attention;
 pub mod elementwise;
 pub mod loss;
