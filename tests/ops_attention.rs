@@ -8,6 +8,7 @@ use common::{POISON, gpu, random, rel_err};
 use locomotion::gpu::{Batch, Gpu};
 use locomotion::tensor::ops::attention::{
     AttentionShape, attention_backward, attention_forward, attention_unfused,
+    attention_unfused_backward,
 };
 
 // ------------------------------------------------------------------------- CPU reference
@@ -194,18 +195,49 @@ fn gpu_fused(g: &Gpu, s: &AttentionShape, x: &Inputs, mask: Option<&[u32]>) -> [
     [&o, &lse, &dq, &dk, &dv].map(|b| g.read::<f32>(b).unwrap())
 }
 
-/// Unfused forward on the GPU: (o, lse).
-fn gpu_unfused(g: &Gpu, s: &AttentionShape, x: &Inputs, mask: Option<&[u32]>) -> [Vec<f32>; 2] {
+/// Unfused forward and backward on the GPU: (o, lse, dq, dk, dv).
+fn gpu_unfused(g: &Gpu, s: &AttentionShape, x: &Inputs, mask: Option<&[u32]>) -> [Vec<f32>; 5] {
     let up = |d: &[f32], w| g.upload(d, w).unwrap();
-    let (q, k, v) = (up(&x.q, "q"), up(&x.k, "k"), up(&x.v, "v"));
+    let (q, k, v, dout) = (
+        up(&x.q, "q"),
+        up(&x.k, "k"),
+        up(&x.v, "v"),
+        up(&x.dout, "do"),
+    );
     let m = mask.map(|m| g.upload(m, "mask").unwrap());
     let poison = |n: usize, w| g.filled(4 * n as u64, POISON, w).unwrap();
-    let scores = poison((s.rows() * s.tk) as usize, "scores");
-    let (o, lse) = (poison(x.q.len(), "o"), poison(s.rows() as usize, "lse"));
+    let rows = s.rows() as usize;
+    let (scores, ds) = (
+        poison(rows * s.tk as usize, "scores"),
+        poison(rows * s.tk as usize, "ds"),
+    );
+    let (o, lse, delta) = (
+        poison(x.q.len(), "o"),
+        poison(rows, "lse"),
+        poison(rows, "delta"),
+    );
+    let (dq, dk, dv) = (
+        poison(x.q.len(), "dq"),
+        poison(x.k.len(), "dk"),
+        poison(x.v.len(), "dv"),
+    );
     let mut batch = Batch::new(g);
     attention_unfused(&mut batch, *s, &q, &k, &v, m.as_ref(), &scores, &o, &lse).unwrap();
+    attention_unfused_backward(
+        &mut batch,
+        *s,
+        &q,
+        &k,
+        &v,
+        &scores,
+        &dout,
+        &ds,
+        &delta,
+        [&dq, &dk, &dv],
+    )
+    .unwrap();
     batch.submit_and_wait().unwrap();
-    [&o, &lse].map(|b| g.read::<f32>(b).unwrap())
+    [&o, &lse, &dq, &dk, &dv].map(|b| g.read::<f32>(b).unwrap())
 }
 
 /// A mask with a few absent keys per batch row; row `full` (if any) has every key absent.
@@ -259,15 +291,25 @@ fn check_all(s: AttentionShape, seed: u64, mask: Option<Vec<u32>>, amplitude: f3
         let e = rel_err(got, &f32s(want));
         assert!(e < 1e-4, "{s:?}: fused {name} rel err {e}");
     }
-    let [uo, ul] = gpu_unfused(&g, &s, &x, m);
-    assert!(
-        uo.iter().chain(&ul).all(|x| x.is_finite()),
-        "{s:?}: unfused NaN/unwritten"
-    );
-    let e = rel_err(&uo, &f32s(&o_ref));
-    assert!(e < 1e-4, "{s:?}: unfused o rel err {e}");
-    let e = rel_err(&ul, &lse_ref(&lse));
-    assert!(e < 1e-4, "{s:?}: unfused lse rel err {e}");
+    let unfused = gpu_unfused(&g, &s, &x, m);
+    let want = [
+        f32s(&o_ref),
+        lse_ref(&lse),
+        f32s(&grads[0]),
+        f32s(&grads[1]),
+        f32s(&grads[2]),
+    ];
+    for (name, (got, want)) in ["o", "lse", "dq", "dk", "dv"]
+        .iter()
+        .zip(unfused.iter().zip(&want))
+    {
+        assert!(
+            got.iter().all(|x| x.is_finite()),
+            "{s:?}: unfused {name} NaN/unwritten"
+        );
+        let e = rel_err(got, want);
+        assert!(e < 1e-4, "{s:?}: unfused {name} rel err {e}");
+    }
 }
 
 // ----------------------------------------------------------------------------------- tests

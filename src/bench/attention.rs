@@ -1,4 +1,4 @@
-//! Benchmark of fused (flash-style) against unfused attention, forward and fused backward,
+//! Benchmark of fused (flash-style) against unfused attention, forward and backward,
 //! timed with the [`Profiler`] (GPU timestamps where the adapter has them).
 
 use anyhow::Result;
@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Profiler};
 use crate::tensor::ops::attention::{
     AttentionShape, attention_backward, attention_forward, attention_unfused,
+    attention_unfused_backward,
 };
 
 /// One timed kernel at one shape.
@@ -30,6 +31,8 @@ pub struct AttentionBench {
     pub rows: Vec<BenchRow>,
     /// (shape, unfused seconds / fused seconds) for each shape's forward pass.
     pub speedups: Vec<(String, f64)>,
+    /// (shape, unfused seconds / fused seconds) for each shape's backward pass.
+    pub backward_speedups: Vec<(String, f64)>,
 }
 
 /// The shapes `locomotion bench kernels` times: a short sequence with several heads, the
@@ -90,7 +93,7 @@ fn time_one(
     })
 }
 
-/// Time fused forward, unfused forward and fused backward at each shape, `iters` calls each.
+/// Time fused and unfused forward and backward at each shape, `iters` calls each.
 pub fn bench_attention(
     gpu: &Gpu,
     shapes: &[AttentionShape],
@@ -100,7 +103,8 @@ pub fn bench_attention(
     let mut prof = Profiler::new(gpu, force_wall);
     let mut rows = Vec::new();
     let mut speedups = Vec::new();
-    let bar = ProgressBar::new(shapes.len() as u64 * 3).with_style(
+    let mut backward_speedups = Vec::new();
+    let bar = ProgressBar::new(shapes.len() as u64 * 4).with_style(
         ProgressStyle::with_template("attention bench {bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
@@ -122,6 +126,9 @@ pub fn bench_attention(
         let dq = gpu.pool.storage(4 * nq as u64, "bench dq")?;
         let dk = gpu.pool.storage(4 * nk as u64, "bench dk")?;
         let dv = gpu.pool.storage(4 * nk as u64, "bench dv")?;
+        let ds = gpu
+            .pool
+            .storage(4 * s.rows() as u64 * s.tk as u64, "bench ds")?;
 
         let mut time = |name: &str, flops: f64, f: &mut dyn FnMut(&mut Batch) -> Result<()>| {
             let row = time_one(&mut prof, name, &label, flops, iters, f);
@@ -149,11 +156,31 @@ pub fn bench_attention(
                 [&dq, &dk, &dv],
             )
         })?;
+        // The unfused backward reads the probabilities its forward left in `scores`.
+        let unfused_backward = time("attention unfused backward", s.backward_flops(), &mut |b| {
+            attention_unfused_backward(
+                b,
+                *s,
+                &q,
+                &k,
+                &v,
+                &scores,
+                &d_o,
+                &ds,
+                &delta,
+                [&dq, &dk, &dv],
+            )
+        })?;
         speedups.push((label.clone(), unfused.seconds / fused.seconds));
-        rows.extend([fused, unfused, backward]);
+        backward_speedups.push((label.clone(), unfused_backward.seconds / backward.seconds));
+        rows.extend([fused, unfused, backward, unfused_backward]);
     }
     bar.finish_and_clear();
-    Ok(AttentionBench { rows, speedups })
+    Ok(AttentionBench {
+        rows,
+        speedups,
+        backward_speedups,
+    })
 }
 
 /// The rows as a plain-text table, with the speedups below.
@@ -173,6 +200,9 @@ pub fn format_table(bench: &AttentionBench) -> String {
     }
     for (shape, x) in &bench.speedups {
         out += &format!("fused vs unfused forward at {shape}: {x:.2}x\n");
+    }
+    for (shape, x) in &bench.backward_speedups {
+        out += &format!("fused vs unfused backward at {shape}: {x:.2}x\n");
     }
     out
 }

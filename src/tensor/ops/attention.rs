@@ -1,6 +1,7 @@
 //! Launchers for scaled-dot-product attention: the fused flash-attention forward
 //! (`shaders/attention.wgsl`) and backward (`shaders/attention_backward.wgsl`), and the unfused
-//! three-kernel path (`shaders/attention_unfused.wgsl`) kept as reference and baseline.
+//! path with the score matrix in global memory (`shaders/attention_unfused.wgsl` and
+//! `shaders/attention_unfused_backward.wgsl`), kept as reference and benchmark baseline.
 //!
 //! Layout everywhere: q, o are (B, H, Tq, D); k, v are (B, H, Tk, D); lse is (B, H, Tq); the
 //! optional key padding mask is (B, Tk) u32 with nonzero = key present. Rows whose keys are
@@ -200,6 +201,45 @@ pub fn attention_unfused(
             kernel,
             &shape.params(mask, stage),
             &[q, k, v, m, scores, o, lse],
+            Groups::Linear(n.div_ceil(64)),
+        )?;
+    }
+    Ok(())
+}
+
+/// Record the unfused backward from the probabilities `probs` (B, H, Tq, Tk) that
+/// [`attention_unfused`] left in its `scores` buffer: writes `dq`, `dk`, `dv`; `ds`
+/// (B, H, Tq, Tk) and `delta` (B, H, Tq) are scratch.
+#[allow(clippy::too_many_arguments)]
+pub fn attention_unfused_backward(
+    batch: &mut Batch,
+    shape: AttentionShape,
+    q: &GpuBuffer,
+    k: &GpuBuffer,
+    v: &GpuBuffer,
+    probs: &GpuBuffer,
+    d_o: &GpuBuffer,
+    ds: &GpuBuffer,
+    delta: &GpuBuffer,
+    grads: [&GpuBuffer; 3],
+) -> Result<()> {
+    shape.check("unfused attention backward")?;
+    let [dq, dk, dv] = grads;
+    let rows = shape.rows() as u64;
+    let (tk, d) = (shape.tk as u64, shape.head_dim as u64);
+    let keys = (shape.batch * shape.heads) as u64 * tk;
+    let kernel = Kernel::new("attention_unfused_backward", "unfused_backward");
+    for (stage, n) in [
+        (0, rows * tk),
+        (1, rows),
+        (2, rows * tk),
+        (3, rows * d),
+        (4, keys * d),
+    ] {
+        batch.dispatch(
+            kernel,
+            &shape.params(None, stage),
+            &[q, k, v, probs, d_o, ds, delta, dq, dk, dv],
             Groups::Linear(n.div_ceil(64)),
         )?;
     }
