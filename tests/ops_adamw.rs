@@ -137,6 +137,11 @@ fn global_norm_over_many_buffers_matches_cpu() {
         batch.submit_and_wait().unwrap();
         let got = g.read::<f32>(&clip).unwrap();
         assert_eq!(read_grad_norm(&g, &clip).unwrap(), got[0]);
+        // The reduction order is fixed: a second run gives the same bits.
+        let mut batch = Batch::new(&g);
+        clip_grad_norm(&mut batch, &grads, max_norm, &partials, &clip).unwrap();
+        batch.submit_and_wait().unwrap();
+        assert_eq!(g.read::<f32>(&clip).unwrap(), got);
         let e = (got[0] as f64 - norm).abs() / norm;
         assert!(e < 1e-5, "norm {} vs {norm}", got[0]);
         let e = (got[1] as f64 - want_scale).abs() / want_scale;

@@ -390,3 +390,31 @@ fn backward_rule_matches_finite_differences() {
         }
     }
 }
+
+#[test]
+fn fused_backward_is_deterministic() {
+    // No float atomics: two runs on the same inputs agree to the bit.
+    let g = gpu();
+    let s = AttentionShape::new(2, 2, 67, 45, 32);
+    let x = inputs(&s, 60, 1.0);
+    let mask = ragged_mask(&s, None);
+    let first = gpu_fused(&g, &s, &x, Some(&mask));
+    let second = gpu_fused(&g, &s, &x, Some(&mask));
+    for (a, b) in first.iter().zip(&second) {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(a), bits(b));
+    }
+}
+
+#[test]
+fn bad_shapes_are_errors_not_panics() {
+    let g = gpu();
+    let b = g.upload(&[0.0f32; 4], "x").unwrap();
+    let mut batch = Batch::new(&g);
+    let wide = AttentionShape::new(1, 1, 1, 1, 65);
+    let e = attention_forward(&mut batch, wide, &b, &b, &b, None, &b, &b).unwrap_err();
+    assert!(e.to_string().contains("head dimension 65"), "{e}");
+    let empty = AttentionShape::new(1, 1, 0, 4, 8);
+    let e = attention_forward(&mut batch, empty, &b, &b, &b, None, &b, &b).unwrap_err();
+    assert!(e.to_string().contains("at least 1"), "{e}");
+}
