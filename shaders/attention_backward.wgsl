@@ -1,18 +1,21 @@
 // Fused scaled-dot-product attention, backward (flash-attention-2 style), in three stages of
 // one entry point (p.stage, uniform), recorded in this order:
-//   stage 0: delta = rowsum(do * o)                                  one thread per query row
-//   stage 1: dv = P^T do, dk = scale * dS^T q                        one thread per key row
-//   stage 2: dq = scale * dS k                                       one thread per query row
+//   stage 0: delta = rowsum(do * o)                       each thread: 2 query rows
+//   stage 1: dv = P^T do, dk = scale * dS^T q             each thread: 2 key rows
+//   stage 2: dq = scale * dS k                            each thread: 2 query rows
 // where P = exp(scale * q k^T - lse) is recomputed tile by tile from the forward's lse and
 // dS = P * (do v^T - delta). Nothing of size Tq x Tk reaches global memory and every output
 // element is written by exactly one thread (no atomics), so the result is deterministic.
 // q, o, do, dq are (B, H, Tq, D); k, v, dk, dv are (B, H, Tk, D); lse, delta are (B, H, Tq);
 // mask is (B, Tk) u32, nonzero = key present, read only when p.has_mask = 1. D <= 64.
 //
-// Grid: stages 0 and 2: (ceil(Tq / 64), B * H, 1); stage 1: (ceil(Tk / 64), B * H, 1).
+// Workgroups of 32 threads own 64 rows (register blocking: every vec4 read from workgroup
+// memory feeds two rows). Grid: stages 0 and 2: (ceil(Tq / 64), B * H, 1); stage 1:
+// (ceil(Tk / 64), B * H, 1).
 
 const DV4: u32 = 16u;   // head dim in vec4s (D padded with zeros up to 64)
-const BR: u32 = 64u;    // rows owned by one workgroup (one per thread)
+const BR: u32 = 64u;    // rows owned by one workgroup
+const TPW: u32 = 32u;   // threads per workgroup: each owns rows r and r + TPW
 const BC: u32 = 32u;    // rows per tile streamed through workgroup memory
 const MASKED: f32 = -1e30;
 
@@ -67,28 +70,19 @@ fn key_present(b: u32, j: u32) -> bool {
     return p.has_mask == 0u || mask[b * p.tk + j] != 0u;
 }
 
-// Dot product of a register row with row j of tile ta (resp. tb).
-fn dot_a(a: ptr<function, array<vec4<f32>, 16>>, j: u32) -> f32 {
-    var s = vec4<f32>(0.0);
-    for (var c = 0u; c < DV4; c++) { s = fma((*a)[c], ta[j * DV4 + c], s); }
-    return s.x + s.y + s.z + s.w;
-}
-
-fn dot_b(a: ptr<function, array<vec4<f32>, 16>>, j: u32) -> f32 {
-    var s = vec4<f32>(0.0);
-    for (var c = 0u; c < DV4; c++) { s = fma((*a)[c], tb[j * DV4 + c], s); }
-    return s.x + s.y + s.z + s.w;
-}
-
-fn store_row(which: u32, base: u32, r: ptr<function, array<vec4<f32>, 16>>, f: f32) {
+fn store_row(which: u32, base: u32, r: ptr<function, array<vec4<f32>, 32>>, off: u32, f: f32) {
     for (var cc = 0u; cc < p.d; cc++) {
-        let x = (*r)[cc / 4u][cc % 4u] * f;
+        let x = (*r)[off + cc / 4u][cc % 4u] * f;
         switch which {
             case 0u: { dq[base + cc] = x; }
             case 1u: { dk[base + cc] = x; }
             default: { dv[base + cc] = x; }
         }
     }
+}
+
+fn hsum(x: vec4<f32>) -> f32 {
+    return x.x + x.y + x.z + x.w;
 }
 
 // Stage 0: delta_i = sum_c do_ic * o_ic.
@@ -99,27 +93,35 @@ fn stage_delta(bh: u32, row: u32) {
     for (var c = 0u; c < DV4; c++) {
         s = fma(ld(3u, base, c), ld(4u, base, c), s);
     }
-    delta[bh * p.tq + row] = s.x + s.y + s.z + s.w;
+    delta[bh * p.tq + row] = hsum(s);
 }
 
-// Stage 1: this thread owns key row j; query tiles stream through ta (q) and tb (do).
-fn stage_dkdv(bh: u32, j: u32, li: u32) {
+// Stage 1: this thread owns key rows j0 and j0 + TPW; query tiles stream through ta (q) and
+// tb (do), each vec4 read from workgroup memory feeding both keys.
+fn stage_dkdv(bh: u32, j0: u32, li: u32) {
     let b = bh / p.h;
-    let live = j < p.tk && key_present(b, min(j, p.tk - 1u));
-    let kbase = (bh * p.tk + min(j, p.tk - 1u)) * p.d;
-    var kr: array<vec4<f32>, 16>;
-    var vr: array<vec4<f32>, 16>;
-    var gk: array<vec4<f32>, 16>;
-    var gv: array<vec4<f32>, 16>;
+    let j1 = j0 + TPW;
+    let live0 = j0 < p.tk && key_present(b, min(j0, p.tk - 1u));
+    let live1 = j1 < p.tk && key_present(b, min(j1, p.tk - 1u));
+    let kb0 = (bh * p.tk + min(j0, p.tk - 1u)) * p.d;
+    let kb1 = (bh * p.tk + min(j1, p.tk - 1u)) * p.d;
+    var kr: array<vec4<f32>, 32>;   // rows j0 then j1, pre-scaled
+    var vr: array<vec4<f32>, 32>;
+    var gk: array<vec4<f32>, 32>;
+    var gv: array<vec4<f32>, 32>;
     for (var c = 0u; c < DV4; c++) {
-        kr[c] = ld(1u, kbase, c) * p.scale;
-        vr[c] = ld(2u, kbase, c);
+        kr[c] = ld(1u, kb0, c) * p.scale;
+        kr[DV4 + c] = ld(1u, kb1, c) * p.scale;
+        vr[c] = ld(2u, kb0, c);
+        vr[DV4 + c] = ld(2u, kb1, c);
         gk[c] = vec4<f32>(0.0);
+        gk[DV4 + c] = vec4<f32>(0.0);
         gv[c] = vec4<f32>(0.0);
+        gv[DV4 + c] = vec4<f32>(0.0);
     }
     let qbase = bh * p.tq * p.d;
     for (var t0 = 0u; t0 < p.tq; t0 += BC) {
-        for (var e = li; e < BC * DV4; e += BR) {
+        for (var e = li; e < BC * DV4; e += TPW) {
             let i = t0 + e / DV4;
             var a = vec4<f32>(0.0);
             var g = vec4<f32>(0.0);
@@ -136,48 +138,75 @@ fn stage_dkdv(bh: u32, j: u32, li: u32) {
             rb[li] = select(0.0, delta[bh * p.tq + min(i, p.tq - 1u)], i < p.tq);
         }
         workgroupBarrier();
-        if live {
-            for (var i = 0u; i < BC; i++) {
-                let lsei = ra[i];
-                if lsei > 0.5 * MASKED {
-                    let pij = exp(dot_a(&kr, i) - lsei);
-                    let dp = dot_b(&vr, i);
-                    let ds = pij * (dp - rb[i]);
-                    for (var c = 0u; c < DV4; c++) {
-                        gv[c] = fma(vec4<f32>(pij), tb[i * DV4 + c], gv[c]);
-                        gk[c] = fma(vec4<f32>(ds), ta[i * DV4 + c], gk[c]);
-                    }
-                }
+        for (var i = 0u; i < BC; i++) {
+            var s0 = vec4<f32>(0.0);
+            var s1 = vec4<f32>(0.0);
+            var dp0 = vec4<f32>(0.0);
+            var dp1 = vec4<f32>(0.0);
+            for (var c = 0u; c < DV4; c++) {
+                let a = ta[i * DV4 + c];
+                let g = tb[i * DV4 + c];
+                s0 = fma(kr[c], a, s0);
+                s1 = fma(kr[DV4 + c], a, s1);
+                dp0 = fma(vr[c], g, dp0);
+                dp1 = fma(vr[DV4 + c], g, dp1);
+            }
+            let lsei = ra[i];
+            let qlive = lsei > 0.5 * MASKED;
+            let p0 = select(0.0, exp(hsum(s0) - lsei), qlive && live0);
+            let p1 = select(0.0, exp(hsum(s1) - lsei), qlive && live1);
+            let ds0 = p0 * (hsum(dp0) - rb[i]);
+            let ds1 = p1 * (hsum(dp1) - rb[i]);
+            for (var c = 0u; c < DV4; c++) {
+                let a = ta[i * DV4 + c];
+                let g = tb[i * DV4 + c];
+                gv[c] = fma(vec4<f32>(p0), g, gv[c]);
+                gv[DV4 + c] = fma(vec4<f32>(p1), g, gv[DV4 + c]);
+                gk[c] = fma(vec4<f32>(ds0), a, gk[c]);
+                gk[DV4 + c] = fma(vec4<f32>(ds1), a, gk[DV4 + c]);
             }
         }
         workgroupBarrier();
     }
-    if j < p.tk {
-        let base = (bh * p.tk + j) * p.d;
-        store_row(1u, base, &gk, p.scale);
-        store_row(2u, base, &gv, 1.0);
+    if j0 < p.tk {
+        let base = (bh * p.tk + j0) * p.d;
+        store_row(1u, base, &gk, 0u, p.scale);
+        store_row(2u, base, &gv, 0u, 1.0);
+    }
+    if j1 < p.tk {
+        let base = (bh * p.tk + j1) * p.d;
+        store_row(1u, base, &gk, DV4, p.scale);
+        store_row(2u, base, &gv, DV4, 1.0);
     }
 }
 
-// Stage 2: this thread owns query row i; key tiles stream through ta (k) and tb (v).
-fn stage_dq(bh: u32, i: u32, li: u32) {
+// Stage 2: this thread owns query rows i0 and i0 + TPW; key tiles stream through ta (k) and
+// tb (v), each vec4 read from workgroup memory feeding both rows.
+fn stage_dq(bh: u32, i0: u32, li: u32) {
     let b = bh / p.h;
-    let ii = min(i, p.tq - 1u);
-    let qbase = (bh * p.tq + ii) * p.d;
-    let lsei = lse[bh * p.tq + ii];
-    let di = delta[bh * p.tq + ii];
-    let live = i < p.tq && lsei > 0.5 * MASKED;
-    var qr: array<vec4<f32>, 16>;
-    var gr: array<vec4<f32>, 16>;
-    var gq: array<vec4<f32>, 16>;
+    let i1 = i0 + TPW;
+    let qb0 = (bh * p.tq + min(i0, p.tq - 1u)) * p.d;
+    let qb1 = (bh * p.tq + min(i1, p.tq - 1u)) * p.d;
+    let lse0 = lse[bh * p.tq + min(i0, p.tq - 1u)];
+    let lse1 = lse[bh * p.tq + min(i1, p.tq - 1u)];
+    let d0 = delta[bh * p.tq + min(i0, p.tq - 1u)];
+    let d1 = delta[bh * p.tq + min(i1, p.tq - 1u)];
+    let live0 = i0 < p.tq && lse0 > 0.5 * MASKED;
+    let live1 = i1 < p.tq && lse1 > 0.5 * MASKED;
+    var qr: array<vec4<f32>, 32>;   // rows i0 then i1, pre-scaled
+    var gr: array<vec4<f32>, 32>;
+    var gq: array<vec4<f32>, 32>;
     for (var c = 0u; c < DV4; c++) {
-        qr[c] = ld(0u, qbase, c) * p.scale;
-        gr[c] = ld(4u, qbase, c);
+        qr[c] = ld(0u, qb0, c) * p.scale;
+        qr[DV4 + c] = ld(0u, qb1, c) * p.scale;
+        gr[c] = ld(4u, qb0, c);
+        gr[DV4 + c] = ld(4u, qb1, c);
         gq[c] = vec4<f32>(0.0);
+        gq[DV4 + c] = vec4<f32>(0.0);
     }
     let kbase = bh * p.tk * p.d;
     for (var t0 = 0u; t0 < p.tk; t0 += BC) {
-        for (var e = li; e < BC * DV4; e += BR) {
+        for (var e = li; e < BC * DV4; e += TPW) {
             let j = t0 + e / DV4;
             var a = vec4<f32>(0.0);
             var g = vec4<f32>(0.0);
@@ -193,30 +222,45 @@ fn stage_dq(bh: u32, i: u32, li: u32) {
             ra[li] = select(0.0, 1.0, j < p.tk && key_present(b, min(j, p.tk - 1u)));
         }
         workgroupBarrier();
-        if live {
-            for (var j = 0u; j < BC; j++) {
-                if ra[j] > 0.0 {
-                    let pij = exp(dot_a(&qr, j) - lsei);
-                    let ds = pij * (dot_b(&gr, j) - di);
-                    for (var c = 0u; c < DV4; c++) {
-                        gq[c] = fma(vec4<f32>(ds), ta[j * DV4 + c], gq[c]);
-                    }
-                }
+        for (var j = 0u; j < BC; j++) {
+            var s0 = vec4<f32>(0.0);
+            var s1 = vec4<f32>(0.0);
+            var dp0 = vec4<f32>(0.0);
+            var dp1 = vec4<f32>(0.0);
+            for (var c = 0u; c < DV4; c++) {
+                let a = ta[j * DV4 + c];
+                let g = tb[j * DV4 + c];
+                s0 = fma(qr[c], a, s0);
+                s1 = fma(qr[DV4 + c], a, s1);
+                dp0 = fma(gr[c], g, dp0);
+                dp1 = fma(gr[DV4 + c], g, dp1);
+            }
+            let klive = ra[j] > 0.0;
+            let p0 = select(0.0, exp(hsum(s0) - lse0), klive && live0);
+            let p1 = select(0.0, exp(hsum(s1) - lse1), klive && live1);
+            let ds0 = vec4<f32>(p0 * (hsum(dp0) - d0));
+            let ds1 = vec4<f32>(p1 * (hsum(dp1) - d1));
+            for (var c = 0u; c < DV4; c++) {
+                let a = ta[j * DV4 + c];
+                gq[c] = fma(ds0, a, gq[c]);
+                gq[DV4 + c] = fma(ds1, a, gq[DV4 + c]);
             }
         }
         workgroupBarrier();
     }
-    if i < p.tq {
-        store_row(0u, (bh * p.tq + i) * p.d, &gq, p.scale);
-    }
+    if i0 < p.tq { store_row(0u, (bh * p.tq + i0) * p.d, &gq, 0u, p.scale); }
+    if i1 < p.tq { store_row(0u, (bh * p.tq + i1) * p.d, &gq, DV4, p.scale); }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(32)
 fn backward(@builtin(workgroup_id) wid: vec3<u32>,
             @builtin(local_invocation_index) li: u32) {
     let row = wid.x * BR + li;
     switch p.stage {
-        case 0u: { stage_delta(wid.y, row); }
+        case 0u: {
+            stage_delta(wid.y, row);
+            stage_delta(wid.y, row + TPW);
+        }
         case 1u: { stage_dkdv(wid.y, row, li); }
         default: { stage_dq(wid.y, row, li); }
     }
