@@ -414,6 +414,13 @@ fn bad_shapes_are_errors_not_panics() {
     let wide = AttentionShape::new(1, 1, 1, 1, 65);
     let e = attention_forward(&mut batch, wide, &b, &b, &b, None, &b, &b).unwrap_err();
     assert!(e.to_string().contains("head dimension 65"), "{e}");
+    let small = AttentionShape::new(1, 1, 3, 3, 8);
+    let e = attention_forward(&mut batch, small, &b, &b, &b, None, &b, &b).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("q holds 4 values but the shape needs 24"),
+        "{e}"
+    );
     let empty = AttentionShape::new(1, 1, 0, 4, 8);
     let e = attention_forward(&mut batch, empty, &b, &b, &b, None, &b, &b).unwrap_err();
     assert!(e.to_string().contains("at least 1"), "{e}");

@@ -299,3 +299,30 @@ fn info_nce_survives_logits_of_1e4() {
     assert!(scalar_err(loss, want) < 1e-4, "loss {loss} vs {want}");
     assert!(rel_err(&dsim, &f32s(&wdsim)) < 1e-4);
 }
+
+#[test]
+fn wrong_buffer_sizes_are_errors_not_panics() {
+    let g = gpu();
+    let small = g.upload(&[0.5f32; 6], "small").unwrap();
+    let mut batch = Batch::new(&g);
+    let e = cross_entropy_forward(
+        &mut batch,
+        &small,
+        &small,
+        &small,
+        &small,
+        3,
+        4,
+        IGNORE_INDEX,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("logits holds 6 values but the shape needs 12"),
+        "{e}"
+    );
+    let e = info_nce_forward(&mut batch, &small, &small, &small, &small, 3).unwrap_err();
+    assert!(e.to_string().contains("sim holds 6 values"), "{e}");
+    let e = info_nce_forward(&mut batch, &small, &small, &small, &small, 0).unwrap_err();
+    assert!(e.to_string().contains("at least one pair"), "{e}");
+}

@@ -6,6 +6,7 @@
 use anyhow::{Result, bail};
 use bytemuck::{Pod, Zeroable};
 
+use super::check::need;
 use crate::gpu::{Batch, Gpu, GpuBuffer, Groups, Kernel};
 
 /// Gradient elements summed by one workgroup of the first clipping stage.
@@ -70,6 +71,17 @@ pub fn adamw_step(
     if step == 0 {
         bail!("AdamW steps are counted from 1 (bias correction divides by 1 - beta^step)");
     }
+    let n64 = n as u64;
+    need(
+        "AdamW",
+        &[
+            ("param", param, n64),
+            ("grad", grad, n64),
+            ("m", m, n64),
+            ("v", v, n64),
+            ("clip", clip, 2),
+        ],
+    )?;
     // Bias corrections in f64: beta2^t stays representable long after f32 would round to 1.
     let bc = |beta: f32| (1.0 - (beta as f64).powi(step.min(i32::MAX as u32) as i32)) as f32;
     let params = AdamParams {
@@ -133,6 +145,13 @@ pub fn clip_grad_norm(
             "gradient clipping needs {total} partial sums but the partials buffer holds {}",
             partials.bytes() / 4
         );
+    }
+    need("gradient clipping", &[("clip", clip, 2)])?;
+    for (i, &(grad, n)) in grads.iter().enumerate() {
+        need(
+            "gradient clipping",
+            &[(&format!("gradient {i}"), grad, n as u64)],
+        )?;
     }
     let mut offset = 0u64;
     for &(grad, n) in grads {

@@ -10,6 +10,7 @@
 use anyhow::{Result, bail};
 use bytemuck::{Pod, Zeroable};
 
+use super::check::need;
 use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
 
 /// Largest head dimension the fused kernels hold in registers.
@@ -61,6 +62,21 @@ impl AttentionShape {
     /// B * H * Tq: the number of query rows.
     pub fn rows(&self) -> u32 {
         self.batch * self.heads * self.tq
+    }
+
+    /// Elements of q, o, dq: B * H * Tq * D.
+    pub fn q_len(&self) -> u64 {
+        self.rows() as u64 * self.head_dim as u64
+    }
+
+    /// Elements of k, v, dk, dv: B * H * Tk * D.
+    pub fn kv_len(&self) -> u64 {
+        (self.batch * self.heads) as u64 * self.tk as u64 * self.head_dim as u64
+    }
+
+    /// Elements of the unfused path's score matrix: B * H * Tq * Tk.
+    pub fn scores_len(&self) -> u64 {
+        self.rows() as u64 * self.tk as u64
     }
 
     fn check(&self, what: &str) -> Result<()> {
@@ -124,6 +140,21 @@ pub fn attention_forward(
     lse: &GpuBuffer,
 ) -> Result<()> {
     shape.check("attention forward")?;
+    let (nq, nk, rows) = (shape.q_len(), shape.kv_len(), shape.rows() as u64);
+    let mask_len = (shape.batch * shape.tk) as u64;
+    need(
+        "attention forward",
+        &[
+            ("q", q, nq),
+            ("k", k, nk),
+            ("v", v, nk),
+            ("o", o, nq),
+            ("lse", lse, rows),
+        ],
+    )?;
+    if let Some(m) = mask {
+        need("attention forward", &[("mask", m, mask_len)])?;
+    }
     // The mask binding must be bound even when unused; q stands in (both are read-only).
     let m = mask.unwrap_or(q);
     batch.dispatch(
@@ -154,6 +185,29 @@ pub fn attention_backward(
     grads: [&GpuBuffer; 3],
 ) -> Result<()> {
     shape.check("attention backward")?;
+    let (nq, nk, rows) = (shape.q_len(), shape.kv_len(), shape.rows() as u64);
+    let [dq, dk, dv] = grads;
+    need(
+        "attention backward",
+        &[
+            ("q", q, nq),
+            ("k", k, nk),
+            ("v", v, nk),
+            ("o", o, nq),
+            ("d_o", d_o, nq),
+            ("lse", lse, rows),
+            ("delta", delta, rows),
+            ("dq", dq, nq),
+            ("dk", dk, nk),
+            ("dv", dv, nk),
+        ],
+    )?;
+    if let Some(m) = mask {
+        need(
+            "attention backward",
+            &[("mask", m, (shape.batch * shape.tk) as u64)],
+        )?;
+    }
     let need = 11;
     let have = batch.gpu().limits.max_storage_buffers_per_shader_stage;
     if have < need {
@@ -162,7 +216,6 @@ pub fn attention_backward(
         );
     }
     let m = mask.unwrap_or(q);
-    let [dq, dk, dv] = grads;
     let bufs = [q, k, v, m, o, d_o, lse, delta, dq, dk, dv];
     let kernel = Kernel::new("attention_backward", "backward");
     // delta first: both gradient stages read it.
@@ -189,6 +242,24 @@ pub fn attention_unfused(
     lse: &GpuBuffer,
 ) -> Result<()> {
     shape.check("unfused attention")?;
+    let (nq, nk, rows) = (shape.q_len(), shape.kv_len(), shape.rows() as u64);
+    need(
+        "unfused attention",
+        &[
+            ("q", q, nq),
+            ("k", k, nk),
+            ("v", v, nk),
+            ("scores", scores, shape.scores_len()),
+            ("o", o, nq),
+            ("lse", lse, rows),
+        ],
+    )?;
+    if let Some(m) = mask {
+        need(
+            "unfused attention",
+            &[("mask", m, (shape.batch * shape.tk) as u64)],
+        )?;
+    }
     let m = mask.unwrap_or(q);
     let rows = shape.rows() as u64;
     let kernel = Kernel::new("attention_unfused", "unfused");
@@ -225,6 +296,22 @@ pub fn attention_unfused_backward(
 ) -> Result<()> {
     shape.check("unfused attention backward")?;
     let [dq, dk, dv] = grads;
+    let (nq, nk, ns) = (shape.q_len(), shape.kv_len(), shape.scores_len());
+    need(
+        "unfused attention backward",
+        &[
+            ("q", q, nq),
+            ("k", k, nk),
+            ("v", v, nk),
+            ("probs", probs, ns),
+            ("d_o", d_o, nq),
+            ("ds", ds, ns),
+            ("delta", delta, shape.rows() as u64),
+            ("dq", dq, nq),
+            ("dk", dk, nk),
+            ("dv", dv, nk),
+        ],
+    )?;
     let rows = shape.rows() as u64;
     let (tk, d) = (shape.tk as u64, shape.head_dim as u64);
     let keys = (shape.batch * shape.heads) as u64 * tk;

@@ -6,6 +6,7 @@
 use anyhow::{Result, bail};
 use bytemuck::{Pod, Zeroable};
 
+use super::check::need;
 use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
 
 /// The usual ignore index of MLM labels (positions that are not masked).
@@ -45,6 +46,16 @@ pub fn cross_entropy_forward(
     ignore: u32,
 ) -> Result<()> {
     check_ce(n, c)?;
+    let (n64, nc) = (n as u64, n as u64 * c as u64);
+    need(
+        "cross-entropy",
+        &[
+            ("logits", logits, nc),
+            ("targets", targets, n64),
+            ("stats", stats, 2 * n64),
+            ("loss", loss, 2),
+        ],
+    )?;
     let kernel = Kernel::new("loss", "ce_forward");
     for (stage, groups) in [(0, n as u64), (1, 1)] {
         let params = CeParams {
@@ -80,6 +91,18 @@ pub fn cross_entropy_backward(
     ignore: u32,
 ) -> Result<()> {
     check_ce(n, c)?;
+    let (n64, nc) = (n as u64, n as u64 * c as u64);
+    need(
+        "cross-entropy backward",
+        &[
+            ("logits", logits, nc),
+            ("targets", targets, n64),
+            ("stats", stats, 2 * n64),
+            ("loss", loss, 2),
+            ("dloss", dloss, 1),
+            ("dlogits", dlogits, nc),
+        ],
+    )?;
     let params = CeParams {
         n,
         c,
@@ -128,6 +151,16 @@ pub fn info_nce_forward(
     loss: &GpuBuffer,
     b: u32,
 ) -> Result<()> {
+    let bb = b as u64 * b as u64;
+    need(
+        "InfoNCE",
+        &[
+            ("sim", sim, bb),
+            ("log_scale", log_scale, 1),
+            ("stats", stats, 2 * b as u64),
+            ("loss", loss, 1),
+        ],
+    )?;
     let kernel = Kernel::new("info_nce", "nce_forward");
     for (stage, groups) in [(0, 2 * b as u64), (1, 1)] {
         batch.dispatch(
@@ -153,6 +186,18 @@ pub fn info_nce_backward(
     dlog_scale: &GpuBuffer,
     b: u32,
 ) -> Result<()> {
+    let bb = b as u64 * b as u64;
+    need(
+        "InfoNCE backward",
+        &[
+            ("sim", sim, bb),
+            ("log_scale", log_scale, 1),
+            ("stats", stats, 2 * b as u64),
+            ("dloss", dloss, 1),
+            ("dsim", dsim, bb),
+            ("dlog_scale", dlog_scale, 1),
+        ],
+    )?;
     let kernel = Kernel::new("info_nce_backward", "nce_backward");
     let elements = (b as u64 * b as u64).div_ceil(64);
     for (stage, groups) in [(0, elements), (1, 1)] {

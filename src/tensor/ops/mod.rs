@@ -2,5 +2,6 @@
 
 pub mod adamw;
 pub mod attention;
+pub mod check;
 pub mod elementwise;
 pub mod loss;
