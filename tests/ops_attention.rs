@@ -425,3 +425,35 @@ fn bad_shapes_are_errors_not_panics() {
     let e = attention_forward(&mut batch, empty, &b, &b, &b, None, &b, &b).unwrap_err();
     assert!(e.to_string().contains("at least 1"), "{e}");
 }
+
+#[test]
+fn benchmark_hook_reports_every_kernel_and_the_speedups() {
+    use locomotion::bench::attention::{bench_attention, format_table};
+    let g = gpu();
+    let shapes = [AttentionShape::new(1, 2, 33, 17, 16)];
+    let bench = bench_attention(&g, &shapes, 1, false).unwrap();
+    let names: Vec<&str> = bench.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "attention fused forward",
+            "attention unfused forward",
+            "attention fused backward",
+            "attention unfused backward"
+        ]
+    );
+    for r in &bench.rows {
+        assert!(
+            r.seconds > 0.0 && r.gflops.is_finite() && r.gflops > 0.0,
+            "{r:?}"
+        );
+        assert_eq!(r.shape, "B=1 H=2 Tq=33 Tk=17 D=16");
+    }
+    assert_eq!(bench.speedups.len(), 1);
+    assert_eq!(bench.backward_speedups.len(), 1);
+    let table = format_table(&bench);
+    assert!(
+        table.contains("fused vs unfused forward at B=1 H=2 Tq=33 Tk=17 D=16"),
+        "{table}"
+    );
+}
