@@ -10,7 +10,7 @@
 use anyhow::{Result, bail};
 use bytemuck::{Pod, Zeroable};
 
-use super::check::need;
+use super::check::{need, storage_buffers};
 use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
 
 /// Largest head dimension the fused kernels hold in registers.
@@ -208,13 +208,7 @@ pub fn attention_backward(
             &[("mask", m, (shape.batch * shape.tk) as u64)],
         )?;
     }
-    let need = 11;
-    let have = batch.gpu().limits.max_storage_buffers_per_shader_stage;
-    if have < need {
-        bail!(
-            "attention backward needs {need} storage buffers per stage; this adapter allows {have}"
-        );
-    }
+    storage_buffers(batch.gpu(), "attention backward", 11)?;
     let m = mask.unwrap_or(q);
     let bufs = [q, k, v, m, o, d_o, lse, delta, dq, dk, dv];
     let kernel = Kernel::new("attention_backward", "backward");
@@ -315,6 +309,7 @@ pub fn attention_unfused_backward(
     let rows = shape.rows() as u64;
     let (tk, d) = (shape.tk as u64, shape.head_dim as u64);
     let keys = (shape.batch * shape.heads) as u64 * tk;
+    storage_buffers(batch.gpu(), "unfused attention backward", 10)?;
     let kernel = Kernel::new("attention_unfused_backward", "unfused_backward");
     for (stage, n) in [
         (0, rows * tk),
