@@ -46,6 +46,14 @@ fn motion_spatial_and_template_captions_read_as_the_paper_writes_them() {
 }
 
 #[test]
+fn a_clip_without_objects_still_gets_captions() {
+    let clip = clip_of(vec![]);
+    assert_eq!(describe(&clip, CaptionKind::Motion), "Nothing moves.");
+    assert_eq!(describe(&clip, CaptionKind::Spatial), "A sandy texture.");
+    assert!(Paraphraser::default().paraphrase(&clip, 4, 0).is_empty());
+}
+
+#[test]
 fn rotation_scale_easing_and_paths_are_all_said() {
     let seg = |f: &dyn Fn(&mut Segment)| {
         let mut s = plain(Direction::UpRight, Speed::Slow);

@@ -198,6 +198,28 @@ fn a_500_is_retried_and_then_succeeds() {
 }
 
 #[test]
+fn an_off_format_answer_is_asked_again() {
+    let clips = vec![random_clip(4)];
+    let good = honest_but_sloppy(&clips);
+    let reply: Arc<Reply> = Arc::new(move |i, caps: &[String]| {
+        if i == 0 {
+            (200, "Sorry, I cannot do that.".into())
+        } else {
+            good(i, caps)
+        }
+    });
+    let (url, seen) = serve(reply);
+    let mut llm =
+        LlmParaphraser::new(config(&url, None), Paraphraser::default().parser().clone()).unwrap();
+    let caps = captions(&clips);
+    let out = llm
+        .paraphrase(&[&clips[0]], &[caps[0].as_str()], 4)
+        .unwrap();
+    assert_eq!((out[0].texts.len(), out[0].rejected), (2, 1));
+    assert_eq!(seen.lock().unwrap().requests, 2);
+}
+
+#[test]
 fn a_refused_request_fails_at_once_and_names_the_fix() {
     let reply: Arc<Reply> = Arc::new(|_, _: &[String]| (401, "{\"error\":\"bad key\"}".into()));
     let (url, seen) = serve(reply);

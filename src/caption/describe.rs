@@ -109,9 +109,15 @@ impl Describer {
     /// The caption of `kind` for `clip`.
     pub fn describe(&self, clip: &ClipParams, kind: CaptionKind) -> String {
         let subjects = appearance_phrases(clip);
+        let bg = &clip.background.name;
+        if subjects.is_empty() {
+            return match kind {
+                CaptionKind::Spatial => format!("{} {bg}.", capitalise(article(bg))),
+                _ => "Nothing moves.".to_string(),
+            };
+        }
         match kind {
             CaptionKind::Spatial => {
-                let bg = &clip.background.name;
                 format!(
                     "{} in front of {} {bg}.",
                     capitalise(&join_and(&subjects)),

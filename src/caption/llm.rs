@@ -242,8 +242,8 @@ impl LlmParaphraser {
         Ok(())
     }
 
-    /// One batch, retried with exponential backoff on transport errors, 429 and 5xx, all
-    /// within `cfg.timeout`.
+    /// One batch, retried with exponential backoff on transport errors, 429, 5xx and
+    /// off-format answers, all within `cfg.timeout`.
     fn ask(&mut self, captions: &[&str], k: usize) -> Result<Vec<Vec<String>>> {
         let url = self.cfg.endpoint();
         let body = json!({
@@ -261,11 +261,11 @@ impl LlmParaphraser {
         loop {
             let left = self.cfg.timeout.saturating_sub(start.elapsed());
             let why = match self.send(&url, &body, left) {
-                Ok((200, text)) => {
-                    return self
-                        .content(&text, captions.len())
-                        .with_context(|| format!("LLM endpoint {url} gave an unusable answer"));
-                }
+                // Sampling models sometimes answer off-format: ask again like after a 5xx.
+                Ok((200, text)) => match self.content(&text, captions.len()) {
+                    Ok(v) => return Ok(v),
+                    Err(e) => format!("unusable answer: {e:#}"),
+                },
                 Ok((status, text)) if status == 429 || status >= 500 => {
                     format!(
                         "HTTP {status}: {}",

@@ -74,6 +74,9 @@ impl Paraphraser {
             .map(|o| o.object.name.as_str())
             .collect();
         let mut out = Paraphrases::default();
+        if clip.objects.is_empty() {
+            return out;
+        }
         // Short captions ("a star stays still") have few rewrites: stop after a bounded search.
         for _ in 0..40 * k.max(1) {
             if out.texts.len() >= k {
