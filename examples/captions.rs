@@ -49,7 +49,10 @@ fn main() {
         size_px: 24.0,
         keyframes: Vec::new(),
         segments: vec![Segment {
-            path: PathShape::Curve { turn: Turn::Right, degrees: 90.0 },
+            path: PathShape::Curve {
+                turn: Turn::Right,
+                degrees: 90.0,
+            },
             ..segment(0, Direction::Up, Speed::Medium)
         }],
     };
