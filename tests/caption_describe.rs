@@ -92,7 +92,7 @@ fn rotation_scale_easing_and_paths_are_all_said() {
     assert_eq!(
         describe(&clip, CaptionKind::Motion),
         "A blue ball rotates counter-clockwise, then moves slowly up and to the right while \
-         speeding up and rotating clockwise, then moves steadily in a clockwise circle, and \
+         speeding up and rotating clockwise, then moves steadily in a circle clockwise, and \
          finally moves slowly up and to the right, curving to the right while slowing down and \
          growing."
     );
@@ -225,8 +225,40 @@ fn lexicon_errors_name_the_entry() {
 }
 
 #[test]
-fn a_user_lexicon_adds_verbs_the_paraphraser_uses() {
-    let json = edited(|v| v["category_verbs"]["animal"] = serde_json::json!(["hop"]));
+fn a_user_lexicon_extends_the_built_in_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lexicon.json");
+    std::fs::write(
+        &path,
+        r#"{"category_verbs": {"animal": ["hop"]}, "then": ["later"]}"#,
+    )
+    .unwrap();
+    let p = Paraphraser::new(Lexicon::load(&path).unwrap());
+    let clip = clip_of(vec![(
+        "brown rabbit",
+        Category::Animal,
+        vec![
+            plain(Direction::Down, Speed::Medium),
+            plain(Direction::Left, Speed::Medium),
+        ],
+    )]);
+    let texts: Vec<String> = (0..5).flat_map(|s| p.paraphrase(&clip, 4, s)).collect();
+    let has = |w: &str| texts.iter().any(|t| t.contains(w));
+    assert!(has("hops") && has("runs") && has("later"), "{texts:?}");
+    // Every phrase added still parses back.
+    assert!(
+        texts
+            .iter()
+            .all(|t| p.parser().parse(t).unwrap() == facts_of(&clip))
+    );
+}
+
+#[test]
+fn a_replacing_user_lexicon_is_used_alone() {
+    let json = edited(|v| {
+        v["category_verbs"]["animal"] = serde_json::json!(["hop"]);
+        v["replace"] = serde_json::json!(true);
+    });
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lexicon.json");
     std::fs::write(&path, json).unwrap();
@@ -236,8 +268,7 @@ fn a_user_lexicon_adds_verbs_the_paraphraser_uses() {
         Category::Animal,
         vec![plain(Direction::Down, Speed::Medium)],
     )]);
-    let texts = p.paraphrase(&clip, 4, 5);
-    assert_eq!(texts.len(), 4);
+    let texts: Vec<String> = (0..5).flat_map(|s| p.paraphrase(&clip, 4, s)).collect();
     assert!(texts.iter().any(|t| t.contains("hops")), "{texts:?}");
     assert!(
         !texts
@@ -245,6 +276,25 @@ fn a_user_lexicon_adds_verbs_the_paraphraser_uses() {
             .any(|t| t.contains("runs") || t.contains("scurries")),
         "{texts:?}"
     );
+
+    for (bad, want) in [
+        (
+            r#"{"speed_adverbs": {"fast": ["Quickly"]}}"#,
+            "speed_adverbs.fast",
+        ),
+        (r#"{"then": "later"}"#, "'then' must be a list"),
+        (
+            r#"{"replace": true, "then": ["later"]}"#,
+            "invalid lexicon JSON",
+        ),
+    ] {
+        std::fs::write(&path, bad).unwrap();
+        let e = format!("{:#}", Lexicon::load(&path).unwrap_err());
+        assert!(
+            e.contains("lexicon.json") && e.contains(want),
+            "want '{want}' in: {e}"
+        );
+    }
     let e = Lexicon::load(&dir.path().join("missing.json")).unwrap_err();
     assert!(format!("{e:#}").contains("missing.json"));
 }

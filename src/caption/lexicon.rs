@@ -181,6 +181,50 @@ pub struct Lexicon {
     pub word_classes: WordClasses,
 }
 
+/// Merge `add` into `base`: objects key by key, lists extended without duplicates.
+fn extend(base: &mut serde_json::Value, add: serde_json::Value, entry: &str) -> Result<()> {
+    use serde_json::Value;
+    match (base, add) {
+        (Value::Object(b), Value::Object(a)) => {
+            for (k, v) in a {
+                let name = if entry.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{entry}.{k}")
+                };
+                match b.get_mut(&k) {
+                    Some(slot) => extend(slot, v, &name)?,
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (Value::Array(b), Value::Array(a)) => {
+            for v in a {
+                if !b.contains(&v) {
+                    b.push(v);
+                }
+            }
+        }
+        (b, a) => bail!(
+            "lexicon entry '{entry}' must be {} like the built-in one, not {}",
+            kind(b),
+            kind(&a)
+        ),
+    }
+    Ok(())
+}
+
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Object(_) => "an object",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::String(_) => "a string",
+        _ => "a number, boolean or null",
+    }
+}
+
 fn category(key: &str) -> Option<Category> {
     serde_json::from_value(serde_json::Value::String(key.to_string())).ok()
 }
@@ -232,11 +276,30 @@ impl Lexicon {
             .expect("the built-in lexicon is valid")
     }
 
-    /// Read and validate a user lexicon file.
+    /// Read a user lexicon file and validate the result. The file extends the built-in
+    /// lexicon (its phrases are added to the built-in lists, its new keys added) unless it
+    /// holds `"replace": true`, in which case it must be complete and is used alone.
     pub fn load(path: &Path) -> Result<Lexicon> {
+        let source = path.display().to_string();
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read lexicon {}", path.display()))?;
-        Lexicon::from_json(&text, &path.display().to_string())
+            .with_context(|| format!("cannot read lexicon {source}"))?;
+        let mut user: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{source}: invalid lexicon JSON"))?;
+        let Some(obj) = user.as_object_mut() else {
+            bail!("{source}: a lexicon is a JSON object");
+        };
+        let replace = match obj.remove("replace") {
+            None => false,
+            Some(serde_json::Value::Bool(b)) => b,
+            Some(_) => bail!("{source}: 'replace' must be true or false"),
+        };
+        if replace {
+            return Lexicon::from_json(&user.to_string(), &source);
+        }
+        let mut base: serde_json::Value =
+            serde_json::from_str(DEFAULT_LEXICON).expect("the built-in lexicon is JSON");
+        extend(&mut base, user, "").with_context(|| format!("{source}: invalid lexicon"))?;
+        Lexicon::from_json(&base.to_string(), &source)
     }
 
     /// Parse and validate lexicon JSON; errors name `source` and the offending entry.

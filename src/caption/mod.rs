@@ -2,6 +2,8 @@
 //! verb-variation paraphraser (lexicon, and optionally an LLM), the fact parser that checks
 //! a caption against its clip, and caption statistics.
 
+#![warn(missing_docs)]
+
 pub mod describe;
 pub mod facts;
 pub mod lexicon;
