@@ -104,6 +104,24 @@ fn describe_writes_three_kinds_and_paraphrases_deterministically() {
 }
 
 #[test]
+fn the_library_writes_the_same_file_as_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), 4);
+    let (ok, _, err) = run(&["describe", m.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let clips: Vec<_> = (0..4).map(|i| random_clip(100 + i)).collect();
+    let refs: Vec<_> = clips.iter().collect();
+    let lib = dir.path().join("lib.jsonl");
+    let n = locomotion::caption::records::write_captions(&lib, &refs, 4, 0).unwrap();
+    assert_eq!(n, 12);
+    assert_eq!(
+        std::fs::read_to_string(&lib).unwrap(),
+        std::fs::read_to_string(dir.path().join("captions.jsonl")).unwrap()
+    );
+    assert!(!dir.path().join("lib.jsonl.tmp").exists());
+}
+
+#[test]
 fn kind_selects_one_caption_kind() {
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(dir.path(), 3);

@@ -264,5 +264,8 @@ impl Describer {
 
 /// The caption of `kind` for `clip` with the built-in lexicon.
 pub fn describe(clip: &ClipParams, kind: CaptionKind) -> String {
-    Describer::default().describe(clip, kind)
+    static DESCRIBER: std::sync::OnceLock<Describer> = std::sync::OnceLock::new();
+    DESCRIBER
+        .get_or_init(Describer::default)
+        .describe(clip, kind)
 }

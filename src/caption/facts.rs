@@ -371,5 +371,8 @@ fn assemble(cues: &[Cue]) -> Result<Vec<SegmentFacts>> {
 
 /// Parse a caption with the built-in lexicon.
 pub fn parse_facts(caption: &str) -> Result<Vec<ObjectFacts>> {
-    FactParser::new(&Lexicon::builtin()).parse(caption)
+    static PARSER: std::sync::OnceLock<FactParser> = std::sync::OnceLock::new();
+    PARSER
+        .get_or_init(|| FactParser::new(&Lexicon::builtin()))
+        .parse(caption)
 }

@@ -272,8 +272,14 @@ fn verbs(entry: &str, list: &[String]) -> Result<Vec<Verb>> {
 impl Lexicon {
     /// The built-in lexicon.
     pub fn builtin() -> Lexicon {
-        Lexicon::from_json(DEFAULT_LEXICON, "built-in lexicon")
-            .expect("the built-in lexicon is valid")
+        // Parsed once: the convenience functions (describe, parse_facts) call this per caption.
+        static BUILTIN: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                Lexicon::from_json(DEFAULT_LEXICON, "built-in lexicon")
+                    .expect("the built-in lexicon is valid")
+            })
+            .clone()
     }
 
     /// Read a user lexicon file and validate the result. The file extends the built-in

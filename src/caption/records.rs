@@ -56,6 +56,24 @@ pub fn records_for(
         .collect()
 }
 
+/// Write `captions.jsonl` for `clips` in one call (what `generate --captions` needs): all
+/// three kinds, `k` paraphrases per motion caption, built-in lexicon. Returns the line count.
+pub fn write_captions(
+    path: &Path,
+    clips: &[&ClipParams],
+    k: usize,
+    run_seed: u64,
+) -> Result<usize> {
+    let lex = super::Lexicon::builtin();
+    let (describer, paraphraser) = (Describer::new(lex.clone()), Paraphraser::new(lex));
+    let records: Vec<CaptionRecord> = clips
+        .iter()
+        .flat_map(|c| records_for(c, &CaptionKind::ALL, k, run_seed, &describer, &paraphraser))
+        .collect();
+    write_jsonl(path, &records)?;
+    Ok(records.len())
+}
+
 /// Read a `manifest.jsonl`; errors name the file and line.
 pub fn read_manifest(path: &Path) -> Result<Vec<ManifestEntry>> {
     let f = std::fs::File::open(path)
