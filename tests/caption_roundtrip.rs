@@ -4,7 +4,8 @@
 mod caption_gen;
 
 use caption_gen::random_clip;
-use locomotion::caption::{CaptionKind, Describer, Paraphraser, facts_of};
+use locomotion::caption::{CaptionKind, Describer, Paraphraser, PathFact, facts_of};
+use locomotion::motion::params::{Easing, Rotation, ScaleChange};
 
 const CLIPS: u64 = 3000;
 
@@ -12,15 +13,31 @@ const CLIPS: u64 = 3000;
 fn motion_and_template_captions_parse_back_to_their_facts() {
     let d = Describer::default();
     let p = Paraphraser::default();
+    // How often each construction occurs, so a generator that stops producing one fails.
+    let mut seen = [0usize; 6];
     for seed in 0..CLIPS {
         let clip = random_clip(seed);
         let facts = facts_of(&clip);
+        for s in facts.iter().flat_map(|o| &o.segments) {
+            seen[0] +=
+                (s.still && s.rotation == Rotation::None && s.scale == ScaleChange::None) as usize;
+            seen[1] += (s.still && s.rotation != Rotation::None) as usize;
+            seen[2] += matches!(s.path, PathFact::Circle(_)) as usize;
+            seen[3] += matches!(s.path, PathFact::Curve(_)) as usize;
+            seen[4] += (s.easing != Easing::Linear) as usize;
+        }
         let names: Vec<&str> = clip
             .objects
             .iter()
             .map(|o| o.object.name.as_str())
             .collect();
         let motion = d.describe(&clip, CaptionKind::Motion);
+        // An elided manner: "…, then up" (the speed carries over).
+        seen[5] += ["up", "down", "to the left", "to the right"]
+            .iter()
+            .any(|dir| {
+                motion.contains(&format!("then {dir},")) || motion.contains(&format!("then {dir}."))
+            }) as usize;
         let parsed = p.parser().parse_masked(&motion, &names);
         assert_eq!(
             parsed.as_ref().ok(),
@@ -37,6 +54,12 @@ fn motion_and_template_captions_parse_back_to_their_facts() {
             "seed {seed}: '{template}' → {parsed:?}"
         );
     }
+    // still, rotation only, circle, curve, easing, elision
+    println!("constructions seen: {seen:?}");
+    assert!(
+        seen.iter().all(|&n| n >= 30),
+        "constructions seen: {seen:?}"
+    );
 }
 
 #[test]
