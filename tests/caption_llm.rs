@@ -303,12 +303,13 @@ fn write_manifest(dir: &std::path::Path, clips: &[ClipParams]) -> std::path::Pat
     path
 }
 
-fn locomotion(args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_locomotion"))
-        .args(args)
-        .env_remove("LOCOMOTION_LLM_API_KEY")
-        .output()
-        .unwrap();
+fn locomotion(args: &[&str], key: Option<&str>) -> (bool, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_locomotion"));
+    cmd.args(args).env_remove("LOCOMOTION_LLM_API_KEY");
+    if let Some(k) = key {
+        cmd.env("LOCOMOTION_LLM_API_KEY", k);
+    }
+    let out = cmd.output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -326,22 +327,30 @@ fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
 #[test]
 fn describe_with_an_llm_counts_rejections_in_the_output() {
     let clips: Vec<ClipParams> = (10..13).map(random_clip).collect();
-    let (url, _) = serve(honest_but_sloppy(&clips));
+    let (url, seen) = serve(honest_but_sloppy(&clips));
     let dir = tempfile::tempdir().unwrap();
     let manifest = write_manifest(dir.path(), &clips);
     let m = manifest.to_str().unwrap();
-    let (ok, err) = locomotion(&[
-        "describe",
-        m,
-        "--kind",
-        "motion",
-        "--llm-url",
-        &url,
-        "--llm-model",
-        "tiny",
-    ]);
+    let (ok, err) = locomotion(
+        &[
+            "describe",
+            m,
+            "--kind",
+            "motion",
+            "--llm-url",
+            &url,
+            "--llm-model",
+            "tiny",
+        ],
+        Some("k-123"),
+    );
     assert!(ok, "{err}");
     assert!(err.contains("6 accepted, 3 rejected"), "{err}");
+    assert_eq!(
+        seen.lock().unwrap().auth,
+        vec!["Bearer k-123"],
+        "the key comes from the environment"
+    );
     let recs = read_jsonl(&dir.path().join("captions.jsonl"));
     assert_eq!(recs.len(), 3);
     for r in &recs {
@@ -370,7 +379,7 @@ fn describe_falls_back_to_the_lexicon_only_when_asked() {
         "1",
     ];
     let t = Instant::now();
-    let (ok, err) = locomotion(&base);
+    let (ok, err) = locomotion(&base, None);
     assert!(
         !ok && err.starts_with("error: LLM endpoint") && err.contains("--llm-fallback"),
         "{err}"
@@ -382,7 +391,7 @@ fn describe_falls_back_to_the_lexicon_only_when_asked() {
         "nothing written on failure"
     );
 
-    let (ok, err) = locomotion(&[&base[..], &["--llm-fallback"]].concat());
+    let (ok, err) = locomotion(&[&base[..], &["--llm-fallback"]].concat(), None);
     assert!(ok, "{err}");
     assert!(err.contains("falling back to the lexicon"), "{err}");
     let recs = read_jsonl(&dir.path().join("captions.jsonl"));
