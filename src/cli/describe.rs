@@ -28,7 +28,8 @@ pub struct DescribeArgs {
     /// Seed of the paraphraser (mixed with each clip's own seed).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// A lexicon JSON file to use instead of the built-in one (see data/lexicon.json).
+    /// A lexicon JSON file that extends the built-in one (data/lexicon.json), or replaces it
+    /// when it holds "replace": true.
     #[arg(long, value_name = "PATH")]
     pub lexicon: Option<PathBuf>,
     /// Print mean words, nouns, verbs, adjectives and adverbs per caption, per kind.
