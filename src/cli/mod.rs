@@ -1,5 +1,6 @@
 //! The `locomotion` command line (clap): one module per subcommand.
 
+pub mod describe;
 pub mod info;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Caption every clip of a manifest (motion, spatial, template) and paraphrase the motion
+    /// captions; writes captions.jsonl.
+    Describe(describe::DescribeArgs),
 }
 
 impl Cli {
@@ -42,5 +46,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let req = cli.adapter_request();
     match cli.command {
         Command::Info { json } => info::run(&req, json),
+        Command::Describe(args) => describe::run(&args),
     }
 }
