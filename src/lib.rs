@@ -2,7 +2,10 @@
 //! arXiv 2410.12018) on wgpu and hand-written WGSL compute shaders.
 
 pub mod cli;
+pub mod data;
 pub mod gpu;
+pub mod model;
 pub mod motion;
 pub mod shaders;
 pub mod tensor;
+pub mod train;

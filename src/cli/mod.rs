@@ -1,6 +1,7 @@
 //! The `locomotion` command line (clap): one module per subcommand.
 
 pub mod info;
+pub mod tokenizer;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +27,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Train or inspect the text tokenizer.
+    #[command(subcommand)]
+    Tokenizer(tokenizer::TokenizerCommand),
 }
 
 impl Cli {
@@ -42,5 +46,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let req = cli.adapter_request();
     match cli.command {
         Command::Info { json } => info::run(&req, json),
+        Command::Tokenizer(cmd) => tokenizer::run(cmd),
     }
 }
