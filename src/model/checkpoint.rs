@@ -205,11 +205,24 @@ impl Checkpoint {
 /// Read every tensor of a safetensors file as f32. With `convert`, f16, bf16 and f64 are
 /// converted; without it, any dtype but f32 is an error naming the tensor.
 pub fn read_safetensors(path: &Path, convert: bool) -> Result<TensorMap> {
+    read_safetensors_where(path, convert, |_| true)
+}
+
+/// [`read_safetensors`] limited to the tensors whose name passes `keep` (the others are not
+/// converted, so they may have any dtype).
+pub fn read_safetensors_where(
+    path: &Path,
+    convert: bool,
+    keep: impl Fn(&str) -> bool,
+) -> Result<TensorMap> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| anyhow!("{} is not a valid safetensors file: {e}", path.display()))?;
     let mut out = TensorMap::new();
     for (name, view) in st.tensors() {
+        if !keep(&name) {
+            continue;
+        }
         let data = to_f32(&view, convert)
             .map_err(|e| anyhow!("{}: tensor {name}: {e}", path.display()))?;
         out.insert(

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::checkpoint::{HostTensor, TensorMap, read_safetensors};
+use super::checkpoint::{HostTensor, TensorMap, read_safetensors_where};
 use super::config::BertConfig;
 use super::params::text_parameter_shapes;
 
@@ -135,7 +135,7 @@ impl HfBert {
         if !tokenizer.is_file() {
             bail!("{} not found", tokenizer.display());
         }
-        let raw = read_safetensors(&weights_path, true)?;
+        let raw = read_safetensors_where(&weights_path, true, |n| map_hf_name(n).is_some())?;
         let mut weights = TensorMap::new();
         for (hf, t) in raw {
             let Some(m) = map_hf_name(&hf) else { continue };
