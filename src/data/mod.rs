@@ -3,6 +3,7 @@
 
 pub mod mlm;
 pub mod tokenizer;
+pub mod wordpiece;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

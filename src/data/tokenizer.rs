@@ -5,16 +5,16 @@
 
 use std::path::Path;
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result, anyhow, bail};
-use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
-use tokenizers::models::TrainerWrapper;
-use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainer};
+use serde_json::json;
 use tokenizers::normalizers::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
-use tokenizers::processors::bert::BertProcessing;
 use tokenizers::{
-    AddedToken, PaddingDirection, PaddingParams, PaddingStrategy, Tokenizer, TruncationDirection,
-    TruncationParams, TruncationStrategy,
+    Normalizer, OffsetReferential, OffsetType, PaddingDirection, PaddingParams, PaddingStrategy,
+    PreTokenizedString, PreTokenizer, Tokenizer, TruncationDirection, TruncationParams,
+    TruncationStrategy,
 };
 
 /// The special tokens of a trained vocabulary, in id order (`[PAD]` = 0 … `[MASK]` = 4).
@@ -141,8 +141,10 @@ impl TextTokenizer {
         })
     }
 
-    /// Train a WordPiece vocabulary of at most `vocab_size` entries on `captions`.
-    pub fn train<S: AsRef<str> + Sync>(
+    /// Train a WordPiece vocabulary of at most `vocab_size` entries on `captions` (the
+    /// character alphabet is always kept, even beyond `vocab_size`). The same captions always
+    /// give the same vocabulary, ids included.
+    pub fn train<S: AsRef<str>>(
         captions: &[S],
         vocab_size: usize,
         max_len: usize,
@@ -152,37 +154,17 @@ impl TextTokenizer {
         if vocab_size < min {
             bail!("--vocab-size must be at least {min} (5 special tokens + 1), got {vocab_size}");
         }
-        if captions.iter().all(|c| c.as_ref().trim().is_empty()) {
+        let counts = word_counts(captions)?;
+        if counts.is_empty() {
             bail!("no captions to train the tokenizer on");
         }
-        let trainer = WordPieceTrainer::builder()
-            .vocab_size(vocab_size)
-            .min_frequency(1)
-            .show_progress(show_progress)
-            .special_tokens(
-                SPECIAL_TOKENS
-                    .iter()
-                    .map(|t| AddedToken::from(*t, true))
-                    .collect(),
-            )
-            .build();
-        let mut tok = Tokenizer::new(WordPiece::default());
-        tok.with_normalizer(Some(BertNormalizer::new(true, true, None, true)));
-        tok.with_pre_tokenizer(Some(BertPreTokenizer));
-        tok.with_decoder(Some(WordPieceDecoder::default()));
-        let mut trainer = TrainerWrapper::from(trainer);
-        tok.train(&mut trainer, captions.iter().map(|c| c.as_ref()))
-            .map_err(|e| anyhow!("tokenizer training failed: {e}"))?;
-        let id = |t: &str| {
-            tok.token_to_id(t)
-                .expect("trained vocabularies hold the specials")
-        };
-        let (cls, sep) = (id("[CLS]"), id("[SEP]"));
-        tok.with_post_processor(Some(BertProcessing::new(
-            ("[SEP]".into(), sep),
-            ("[CLS]".into(), cls),
-        )));
-        Self::from_tokenizer(tok, max_len)
+        let vocab =
+            super::wordpiece::train_wordpiece(&counts, &SPECIAL_TOKENS, vocab_size, show_progress);
+        let inner: Tokenizer = bert_tokenizer_json(&vocab)
+            .to_string()
+            .parse()
+            .map_err(|e| anyhow!("cannot build the trained tokenizer: {e}"))?;
+        Self::from_tokenizer(inner, max_len)
     }
 
     /// Save as a Hugging Face `tokenizer.json` (atomically).
@@ -306,6 +288,58 @@ pub fn read_corpus(path: &Path) -> Result<Vec<String>> {
         bail!("caption corpus {} holds no captions", path.display());
     }
     Ok(out)
+}
+
+/// How often each word (after BERT's normalisation and pre-tokenisation) occurs.
+fn word_counts<S: AsRef<str>>(captions: &[S]) -> Result<BTreeMap<String, u64>> {
+    let normalizer = BertNormalizer::new(true, true, None, true);
+    let mut counts = BTreeMap::new();
+    for c in captions {
+        let mut pts = PreTokenizedString::from(c.as_ref());
+        pts.normalize(|s| normalizer.normalize(s))
+            .and_then(|_| BertPreTokenizer.pre_tokenize(&mut pts))
+            .map_err(|e| anyhow!("cannot pre-tokenize {:?}: {e}", c.as_ref()))?;
+        for (word, _, _) in pts.get_splits(OffsetReferential::Original, OffsetType::Byte) {
+            *counts.entry(word.to_string()).or_insert(0) += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// A Hugging Face `tokenizer.json` for a BERT WordPiece vocabulary (specials first).
+fn bert_tokenizer_json(vocab: &[String]) -> serde_json::Value {
+    let id = |t: &str| {
+        vocab
+            .iter()
+            .position(|v| v == t)
+            .expect("specials are in the vocabulary")
+    };
+    let added: Vec<_> = SPECIAL_TOKENS
+        .iter()
+        .map(|t| {
+            json!({"id": id(t), "content": t, "single_word": false, "lstrip": false,
+                   "rstrip": false, "normalized": false, "special": true})
+        })
+        .collect();
+    let ids: serde_json::Map<String, serde_json::Value> = vocab
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), json!(i)))
+        .collect();
+    json!({
+        "version": "1.0",
+        "truncation": null,
+        "padding": null,
+        "added_tokens": added,
+        "normalizer": {"type": "BertNormalizer", "clean_text": true,
+                       "handle_chinese_chars": true, "strip_accents": null, "lowercase": true},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", id("[SEP]")],
+                           "cls": ["[CLS]", id("[CLS]")]},
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                  "max_input_chars_per_word": 100, "vocab": ids}
+    })
 }
 
 fn one_line(s: &str) -> String {
