@@ -316,7 +316,7 @@ impl VideoEncoderConfig {
             ("width", self.width),
         ];
         for ((name, size), t) in dims.iter().zip(self.tubelet) {
-            if t == 0 || size % t != 0 {
+            if t == 0 || !size.is_multiple_of(t) {
                 bail!("video.tubelet ({t}) must divide video.{name} ({size})");
             }
         }
@@ -397,7 +397,7 @@ fn positive(name: &str, v: usize) -> Result<()> {
 }
 
 fn divides(prefix: &str, a: &str, av: usize, b: &str, bv: usize) -> Result<()> {
-    if av % bv != 0 {
+    if !av.is_multiple_of(bv) {
         bail!("{prefix}.{a} ({av}) must be divisible by {prefix}.{b} ({bv})");
     }
     Ok(())
