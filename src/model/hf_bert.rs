@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::checkpoint::{HostTensor, TensorMap, read_safetensors_where};
-use super::config::BertConfig;
+use super::config::{BertConfig, ModelConfig};
 use super::params::text_parameter_shapes;
 
 /// A BERT-family model read from a Hugging Face folder, under engine names.
@@ -162,6 +162,17 @@ impl HfBert {
             weights,
             tokenizer,
         })
+    }
+}
+
+impl HfBert {
+    /// `--init-text`: make `model`'s text encoder this model's shape (its `config.json`
+    /// replaces the `text` section), so that [`HfBert::weights`] fit it exactly.
+    pub fn init_text(&self, model: &mut ModelConfig) -> Result<()> {
+        model.text = self.config.clone();
+        model
+            .validate()
+            .context("the model config with the imported text encoder")
     }
 }
 
