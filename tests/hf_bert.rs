@@ -185,6 +185,17 @@ fn import_maps_names_transposes_linears_and_converts_half_precision() {
             assert_eq!((&t.shape, &t.data), (shape, vals), "{name}");
         }
     }
+    // --init-text: the imported weights are exactly the model's text.* parameters.
+    let mut cfg = ModelConfig::preset("tiny").unwrap();
+    m.init_text(&mut cfg).unwrap();
+    let text: Vec<_> = model_parameter_shapes(&cfg)
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("text."))
+        .collect();
+    assert_eq!(text.len(), m.weights.len());
+    for (name, shape) in text {
+        assert_eq!(m.weights[&name].shape, shape, "{name}");
+    }
     assert_eq!(
         map_hf_name("encoder.layer.3.output.LayerNorm.gamma")
             .unwrap()
