@@ -6,7 +6,8 @@
 //! order, which changes from run to run; here ties go to the lexicographically smallest pair,
 //! so the same captions always give the same vocabulary and ids.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -78,26 +79,55 @@ pub fn train_wordpiece(
     } else {
         ProgressBar::hidden()
     };
-    while vocab.len() < vocab_size {
-        let mut pairs: HashMap<(u32, u32), u64> = HashMap::new();
-        for (syms, n) in &words {
-            for w in syms.windows(2) {
-                *pairs.entry((w[0], w[1])).or_insert(0) += n;
-            }
+    // Pair counts are updated incrementally (only words holding the merged pair change), and
+    // a max-heap with lazy deletion finds the best pair; stale entries are re-pushed.
+    let mut counts: HashMap<Pair, u64> = HashMap::new();
+    let mut holders: HashMap<Pair, HashSet<usize>> = HashMap::new();
+    for (wi, (syms, n)) in words.iter().enumerate() {
+        for w in syms.windows(2) {
+            *counts.entry((w[0], w[1])).or_insert(0) += n;
+            holders.entry((w[0], w[1])).or_default().insert(wi);
         }
-        let name = |p: &(u32, u32)| (&symbols[p.0 as usize], &symbols[p.1 as usize]);
-        let Some((best, _)) = pairs
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then_with(|| name(b.0).cmp(&name(a.0))))
-        else {
-            break; // every word is a single piece already
-        };
-        let best = *best;
-        let (a, b) = name(&best);
+    }
+    let key = |p: Pair, c: u64, symbols: &[String]| HeapEntry {
+        count: c,
+        name: Reverse((symbols[p.0 as usize].clone(), symbols[p.1 as usize].clone())),
+        pair: p,
+    };
+    let mut heap: BinaryHeap<HeapEntry> =
+        counts.iter().map(|(&p, &c)| key(p, c, &symbols)).collect();
+    while vocab.len() < vocab_size {
+        let Some(top) = heap.pop() else { break };
+        let current = counts.get(&top.pair).copied().unwrap_or(0);
+        if current != top.count {
+            if current > 0 {
+                heap.push(key(top.pair, current, &symbols));
+            }
+            continue;
+        }
+        let best = top.pair;
+        let (a, b) = &top.name.0;
         let merged = format!("{a}{}", b.strip_prefix("##").unwrap_or(b));
         let merged_id = intern(merged.clone(), &mut symbols);
-        for (syms, _) in words.iter_mut() {
+        let mut touched: HashSet<Pair> = HashSet::new();
+        for wi in holders.remove(&best).unwrap_or_default() {
+            let (syms, n) = &mut words[wi];
+            for w in syms.windows(2) {
+                *counts.get_mut(&(w[0], w[1])).expect("counted") -= *n;
+            }
             merge_pair(syms, best, merged_id);
+            for w in syms.windows(2) {
+                let p = (w[0], w[1]);
+                *counts.entry(p).or_insert(0) += *n;
+                holders.entry(p).or_default().insert(wi);
+                touched.insert(p);
+            }
+        }
+        counts.remove(&best);
+        for p in touched {
+            if p != best && counts[&p] > 0 {
+                heap.push(key(p, counts[&p], &symbols));
+            }
         }
         if in_vocab.insert(merged.clone()) {
             vocab.push(merged);
@@ -106,6 +136,16 @@ pub fn train_wordpiece(
     }
     bar.finish_and_clear();
     vocab
+}
+
+type Pair = (u32, u32);
+
+/// A candidate merge: most frequent first, then the lexicographically smallest pair.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct HeapEntry {
+    count: u64,
+    name: Reverse<(String, String)>,
+    pair: Pair,
 }
 
 /// Replace each non-overlapping occurrence of `pair`, left to right, by `merged`.
