@@ -1,10 +1,12 @@
 //! The WordPiece tokenizer: training on captions, fixed-length batches, save/load, the CLI,
 //! and one-line errors for bad files.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
 use locomotion::data::tokenizer::{SPECIAL_TOKENS, TextTokenizer, read_corpus};
+use locomotion::data::wordpiece::train_wordpiece;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -211,4 +213,87 @@ fn cli_tokenizer_train_writes_a_loadable_tokenizer() {
         "{line}"
     );
     assert_eq!(line.lines().count(), 1, "{line}");
+}
+
+/// The plain definition: recount every adjacent pair each round, merge the most frequent
+/// (ties: lexicographically smallest), until the vocabulary is full or nothing is left.
+fn naive_wordpiece(counts: &BTreeMap<String, u64>, vocab_size: usize) -> Vec<String> {
+    let piece = |i: usize, c: char| {
+        if i == 0 {
+            c.to_string()
+        } else {
+            format!("##{c}")
+        }
+    };
+    let mut vocab: Vec<String> = SPECIAL_TOKENS.iter().map(|s| s.to_string()).collect();
+    let alphabet: BTreeSet<String> = counts
+        .keys()
+        .flat_map(|w| {
+            w.chars()
+                .enumerate()
+                .map(|(i, c)| piece(i, c))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    vocab.extend(alphabet);
+    let mut words: Vec<(Vec<String>, u64)> = counts
+        .iter()
+        .map(|(w, &n)| (w.chars().enumerate().map(|(i, c)| piece(i, c)).collect(), n))
+        .collect();
+    while vocab.len() < vocab_size {
+        let mut pairs: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for (syms, n) in &words {
+            for w in syms.windows(2) {
+                *pairs.entry((w[0].clone(), w[1].clone())).or_insert(0) += n;
+            }
+        }
+        // BTreeMap iterates smallest first; keep the first of the highest count.
+        let Some(best) = pairs
+            .iter()
+            .fold(None::<(&(String, String), u64)>, |acc, (p, &c)| match acc {
+                Some((_, bc)) if bc >= c => acc,
+                _ => Some((p, c)),
+            })
+        else {
+            break;
+        };
+        let (a, b) = best.0.clone();
+        let merged = format!("{a}{}", &b[2..]);
+        for (syms, _) in words.iter_mut() {
+            let mut out = vec![];
+            let mut i = 0;
+            while i < syms.len() {
+                if i + 1 < syms.len() && syms[i] == a && syms[i + 1] == b {
+                    out.push(merged.clone());
+                    i += 2;
+                } else {
+                    out.push(syms[i].clone());
+                    i += 1;
+                }
+            }
+            *syms = out;
+        }
+        if !vocab.contains(&merged) {
+            vocab.push(merged);
+        }
+    }
+    vocab
+}
+
+#[test]
+fn fast_wordpiece_trainer_matches_the_plain_definition() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mut counts = BTreeMap::new();
+    for _ in 0..300 {
+        let len = rng.random_range(1..8);
+        // A small alphabet so that pairs repeat and frequency ties are common.
+        let w: String = (0..len)
+            .map(|_| ['a', 'b', 'c', 'd', 'e'][rng.random_range(0..5)])
+            .collect();
+        *counts.entry(w).or_insert(0u64) += rng.random_range(1..4);
+    }
+    for size in [12, 40, 150, 10_000] {
+        let fast = train_wordpiece(&counts, &SPECIAL_TOKENS, size, false);
+        assert_eq!(fast, naive_wordpiece(&counts, size), "vocab size {size}");
+    }
 }
