@@ -191,3 +191,42 @@ fn wrong_dtype_corrupt_files_and_missing_parts_give_clear_errors() {
     assert!(e.contains("nowhere") && e.contains("not found"), "{e}");
     assert_eq!(e.lines().count(), 1, "{e}");
 }
+
+#[test]
+fn load_for_a_model_checks_parameters_moments_and_strays() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ckpt");
+    let c = checkpoint(5);
+    let expected = model_parameter_shapes(&c.config.model);
+    c.save(&path).unwrap();
+    assert_eq!(Checkpoint::load_for(&path, &expected).unwrap(), c);
+
+    let mut bad = c.clone();
+    bad.tensors.insert(
+        adam_v_name("video.cls"),
+        HostTensor::new(vec![3], vec![0.0; 3]),
+    );
+    bad.save(&path).unwrap();
+    let e = format!("{:#}", Checkpoint::load_for(&path, &expected).unwrap_err());
+    assert!(
+        e.contains(WEIGHTS_FILE) && e.contains("adam.v.video.cls") && e.contains("[3]"),
+        "{e}"
+    );
+
+    let mut stray = c.clone();
+    stray
+        .tensors
+        .insert("video.extra".into(), HostTensor::new(vec![1], vec![0.0]));
+    stray.save(&path).unwrap();
+    let e = format!("{:#}", Checkpoint::load_for(&path, &expected).unwrap_err());
+    assert!(e.contains("unexpected tensor video.extra"), "{e}");
+
+    // A checkpoint of a different preset fails on the first mismatching parameter, by name.
+    c.save(&path).unwrap();
+    let small = model_parameter_shapes(&ModelConfig::preset("small").unwrap());
+    let e = format!("{:#}", Checkpoint::load_for(&path, &small).unwrap_err());
+    assert!(
+        e.contains(WEIGHTS_FILE) && e.contains("video.patch.weight"),
+        "{e}"
+    );
+}

@@ -178,6 +178,39 @@ impl Checkpoint {
         Ok(Self { config, tensors })
     }
 
+    /// Load a checkpoint for a model with parameters `expected`: each must be present with its
+    /// shape, AdamW moments (if saved) must match their parameter, and nothing else may be
+    /// there (a checkpoint of another model). Errors name the weights file and the tensor.
+    pub fn load_for(dir: &Path, expected: &[ParamShape]) -> Result<Self> {
+        let ckpt = Self::load(dir)?;
+        let file = dir.join(WEIGHTS_FILE);
+        let ctx = || file.display().to_string();
+        ckpt.check_shapes(expected).with_context(ctx)?;
+        let shapes: HashMap<&str, &[usize]> = expected
+            .iter()
+            .map(|(n, s)| (n.as_str(), s.as_slice()))
+            .collect();
+        for (name, t) in &ckpt.tensors {
+            let param = name
+                .strip_prefix("adam.m.")
+                .or_else(|| name.strip_prefix("adam.v."))
+                .unwrap_or(name);
+            match shapes.get(param) {
+                None => bail!(
+                    "{}: unexpected tensor {name} (is this a checkpoint of another model?)",
+                    ctx()
+                ),
+                Some(&s) if t.shape != s => bail!(
+                    "{}: {name} has shape {:?}, its parameter has {s:?}",
+                    ctx(),
+                    t.shape
+                ),
+                Some(_) => {}
+            }
+        }
+        Ok(ckpt)
+    }
+
     /// Check that every expected parameter is present with its shape.
     pub fn check_shapes(&self, expected: &[ParamShape]) -> Result<()> {
         for (name, shape) in expected {
