@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use locomotion::data::tokenizer::TextTokenizer;
-use locomotion::model::bert_cpu::{BertCpu, erf, gelu, mean_pool};
+use locomotion::model::bert_cpu::{BertCpu, attention, erf, gelu, mean_pool};
 use locomotion::model::config::ModelConfig;
 use locomotion::model::hf_bert::{HfBert, map_hf_name};
 use locomotion::model::params::model_parameter_shapes;
@@ -318,4 +318,25 @@ fn erf_and_gelu_match_known_values() {
     // GELU(1) = Φ(1) = 0.841344746068543; GELU(−2) = −2·Φ(−2).
     assert!((gelu(1.0) - 0.841344746068543).abs() < 1e-13);
     assert!((gelu(-2.0) + 2.0 * 0.022750131948179195).abs() < 1e-13);
+}
+
+#[test]
+fn cross_attention_shapes_masking_and_softmax_weights() {
+    // 2 queries over 3 keys, 2 heads of width 1 (scale 1); key 2 is masked out.
+    let q = [1.0, 0.0, 0.0, 0.0];
+    let k = [1.0, 5.0, 2.0, -5.0, 9.0, 9.0];
+    let v = [10.0, 1.0, 20.0, 2.0, 1000.0, 1000.0];
+    let out = attention(&q, &k, &v, &[1, 1, 0], 2);
+    assert_eq!(out.len(), 4, "[Lq, H]");
+    // Query 0, head 0: scores 1 and 2 → softmax weights e/(e+e²), e²/(e+e²).
+    let e = std::f64::consts::E;
+    let want = (10.0 * e + 20.0 * e * e) / (e + e * e);
+    assert!((out[0] as f64 - want).abs() < 1e-5, "{out:?}");
+    // Zero queries (query 0 head 1, query 1) weigh the unmasked keys equally; the masked
+    // key's value (1000) never leaks in.
+    assert!(
+        (out[1] - 1.5).abs() < 1e-6 && (out[2] - 15.0).abs() < 1e-6,
+        "{out:?}"
+    );
+    assert!((out[3] - 1.5).abs() < 1e-6, "{out:?}");
 }

@@ -73,7 +73,7 @@ impl<'a> BertCpu<'a> {
                 c.layer_norm_eps,
             );
             for n in 0..c.num_hidden_layers {
-                x = self.layer(&format!("text.layers.{n}"), &x, &mask[row.clone()], len)?;
+                x = self.layer(&format!("text.layers.{n}"), &x, &mask[row.clone()])?;
             }
             out.extend_from_slice(&x);
         }
@@ -81,9 +81,9 @@ impl<'a> BertCpu<'a> {
     }
 
     /// One post-LN layer over one sequence `x` `[L, H]`.
-    fn layer(&self, p: &str, x: &[f32], mask: &[u32], len: usize) -> Result<Vec<f32>> {
+    fn layer(&self, p: &str, x: &[f32], mask: &[u32]) -> Result<Vec<f32>> {
         let c = self.cfg;
-        let (h, nh, d) = (c.hidden_size, c.num_attention_heads, c.head_dim());
+        let (h, nh) = (c.hidden_size, c.num_attention_heads);
         let lin = |name: &str, inp: &[f32], din: usize, dout: usize| -> Result<Vec<f32>> {
             let w = self.get(&format!("{p}.{name}.weight"))?;
             let b = self.get(&format!("{p}.{name}.bias"))?;
@@ -94,35 +94,7 @@ impl<'a> BertCpu<'a> {
             lin("attn.k", x, h, h)?,
             lin("attn.v", x, h, h)?,
         );
-        let scale = 1.0 / (d as f64).sqrt();
-        let mut ctx = vec![0.0f32; len * h];
-        let mut p_row = vec![0.0f64; len];
-        for head in 0..nh {
-            let off = head * d;
-            for i in 0..len {
-                for (j, pj) in p_row.iter_mut().enumerate() {
-                    let dot: f64 = (0..d)
-                        .map(|e| q[i * h + off + e] as f64 * k[j * h + off + e] as f64)
-                        .sum();
-                    // Masked keys get -inf: exp() makes them exactly 0, as HF's min-float does.
-                    *pj = if mask[j] == 1 {
-                        dot * scale
-                    } else {
-                        f64::NEG_INFINITY
-                    };
-                }
-                let m = p_row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let mut z = 0.0;
-                for pj in p_row.iter_mut() {
-                    *pj = (*pj - m).exp();
-                    z += *pj;
-                }
-                for e in 0..d {
-                    let acc: f64 = (0..len).map(|j| p_row[j] * v[j * h + off + e] as f64).sum();
-                    ctx[i * h + off + e] = (acc / z) as f32;
-                }
-            }
-        }
+        let ctx = attention(&q, &k, &v, mask, nh);
         let mut a = lin("attn.out", &ctx, h, h)?;
         for (ai, xi) in a.iter_mut().zip(x) {
             *ai += xi;
@@ -152,6 +124,45 @@ impl<'a> BertCpu<'a> {
         );
         Ok(y)
     }
+}
+
+/// Multi-head scaled dot-product attention: `q` `[Lq, H]`, `k` and `v` `[Lk, H]`, keys with
+/// `key_mask` 0 ignored → `[Lq, H]`. Serves self-attention (Lq = Lk) and cross-attention.
+pub fn attention(q: &[f32], k: &[f32], v: &[f32], key_mask: &[u32], num_heads: usize) -> Vec<f32> {
+    let lk = key_mask.len();
+    let h = k.len() / lk;
+    let lq = q.len() / h;
+    let d = h / num_heads;
+    let scale = 1.0 / (d as f64).sqrt();
+    let mut ctx = vec![0.0f32; lq * h];
+    let mut p_row = vec![0.0f64; lk];
+    for head in 0..num_heads {
+        let off = head * d;
+        for i in 0..lq {
+            for (j, pj) in p_row.iter_mut().enumerate() {
+                let dot: f64 = (0..d)
+                    .map(|e| q[i * h + off + e] as f64 * k[j * h + off + e] as f64)
+                    .sum();
+                // Masked keys get -inf: exp() makes them exactly 0, as HF's min-float does.
+                *pj = if key_mask[j] == 1 {
+                    dot * scale
+                } else {
+                    f64::NEG_INFINITY
+                };
+            }
+            let m = p_row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut z = 0.0;
+            for pj in p_row.iter_mut() {
+                *pj = (*pj - m).exp();
+                z += *pj;
+            }
+            for e in 0..d {
+                let acc: f64 = (0..lk).map(|j| p_row[j] * v[j * h + off + e] as f64).sum();
+                ctx[i * h + off + e] = (acc / z) as f32;
+            }
+        }
+    }
+    ctx
 }
 
 /// `x · w + b` for `x` `[rows, din]`, `w` `[din, dout]` (engine layout), f64 accumulation.
