@@ -158,8 +158,15 @@ fn masking_statistics_follow_bert() {
 }
 
 #[test]
-fn a_vocabulary_of_only_specials_is_an_error() {
+fn bad_vocabularies_and_probabilities_are_errors() {
     let b = batch(4, 8, 4);
     let e = mask_tokens(&b, &SPECIAL, 5, &MlmConfig::default(), 0).unwrap_err();
     assert!(e.to_string().contains("only special tokens"), "{e}");
+    let bad = MlmConfig {
+        mask_prob: 0.95,
+        random_prob: 0.1,
+        ..MlmConfig::default()
+    };
+    let e = mask_tokens(&b, &SPECIAL, VOCAB, &bad, 0).unwrap_err();
+    assert!(e.to_string().contains("MLM probabilities"), "{e}");
 }

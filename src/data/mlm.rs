@@ -52,6 +52,12 @@ pub fn mask_tokens(
     cfg: &MlmConfig,
     seed: u64,
 ) -> Result<MaskedBatch> {
+    let p_ok = |p: f64| (0.0..=1.0).contains(&p);
+    if !(p_ok(cfg.select_prob) && p_ok(cfg.mask_prob) && p_ok(cfg.random_prob))
+        || cfg.mask_prob + cfg.random_prob > 1.0
+    {
+        bail!("MLM probabilities must lie in [0, 1] with mask + random ≤ 1, got {cfg:?}");
+    }
     let specials = special.all();
     if (0..vocab_size as u32).all(|t| specials.contains(&t)) {
         bail!("the vocabulary ({vocab_size} entries) holds only special tokens");
