@@ -200,7 +200,8 @@ impl TextTokenizer {
         self.inner.token_to_id(token)
     }
 
-    /// The word pieces of one text, without specials or padding (for inspection).
+    /// The word pieces of one text (for inspection): no specials or padding, truncated to
+    /// the max length like an encoded row.
     pub fn tokens(&self, text: &str) -> Result<Vec<String>> {
         let enc = self
             .inner
