@@ -2,6 +2,7 @@
 
 pub mod describe;
 pub mod info;
+pub mod tokenizer;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +31,9 @@ pub enum Command {
     /// Caption every clip of a manifest (motion, spatial, template) and paraphrase the motion
     /// captions; writes captions.jsonl.
     Describe(describe::DescribeArgs),
+    /// Train or inspect the text tokenizer.
+    #[command(subcommand)]
+    Tokenizer(tokenizer::TokenizerCommand),
 }
 
 impl Cli {
@@ -47,5 +51,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Info { json } => info::run(&req, json),
         Command::Describe(args) => describe::run(&args),
+        Command::Tokenizer(cmd) => tokenizer::run(cmd),
     }
 }
