@@ -1,0 +1,170 @@
+//! The flat tables the compositor reads, shared by the GPU launcher and the CPU reference:
+//! every sprite and background frame packed once (the atlas), and per batch of clips the
+//! background offset and object transforms of every frame.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, bail};
+use bytemuck::{Pod, Zeroable};
+
+use super::backgrounds::BackgroundLibrary;
+use super::params::ClipParams;
+use super::path::{inverse_affine, object_state};
+use super::sprites::ObjectLibrary;
+
+/// Object slots per frame in the instance table (the most a clip may hold).
+pub const SLOTS: usize = 4;
+
+/// One object in one frame: its inverse affine (`m` = a, b, c, d; `t` = tx, ty) and sprite.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct Instance {
+    pub m: [f32; 4],
+    pub t: [f32; 2],
+    pub sprite: u32,
+    pub _pad: u32,
+}
+
+/// Every sprite and background frame of two libraries, packed as RGBA8 words (red in the
+/// low byte), at one clip size.
+#[derive(Debug, Clone)]
+pub struct Atlas {
+    pub height: u32,
+    pub width: u32,
+    /// Premultiplied sprite texels, all sprites concatenated.
+    pub sprites: Vec<u32>,
+    /// Per sprite: (offset into `sprites`, width, height, 0).
+    pub sprite_info: Vec<[u32; 4]>,
+    /// Background frames of height × width, all backgrounds concatenated.
+    pub backgrounds: Vec<u32>,
+    /// Per background: (first frame, frame count).
+    pub background_frames: Vec<(u32, u32)>,
+    sprite_ids: HashMap<String, u32>,
+    background_ids: HashMap<String, u32>,
+}
+
+/// Per batch of clips: `frame_info[b·T + t]` = (background pixel offset, objects, 0, 0) and
+/// `instances[(b·T + t)·SLOTS + k]`.
+#[derive(Debug, Clone)]
+pub struct FrameTables {
+    pub frame_info: Vec<[u32; 4]>,
+    pub instances: Vec<Instance>,
+}
+
+fn pack(rgba: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    rgba.chunks_exact(4)
+        .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
+}
+
+impl Atlas {
+    /// Pack both libraries; the backgrounds fix the clip size.
+    pub fn new(objects: &ObjectLibrary, backgrounds: &BackgroundLibrary) -> Self {
+        let mut sprites = Vec::new();
+        let mut sprite_info = Vec::new();
+        let mut sprite_ids = HashMap::new();
+        for (i, (obj, s)) in objects.objects.iter().enumerate() {
+            sprite_info.push([sprites.len() as u32, s.width, s.height, 0]);
+            sprites.extend(pack(&s.rgba));
+            sprite_ids.insert(obj.id.clone(), i as u32);
+        }
+        let mut bgs = Vec::new();
+        let mut background_frames = Vec::new();
+        let mut background_ids = HashMap::new();
+        let frame_px = (backgrounds.height * backgrounds.width) as usize;
+        for (i, v) in backgrounds.videos.iter().enumerate() {
+            background_frames.push(((bgs.len() / frame_px) as u32, v.frames.len() as u32));
+            for f in &v.frames {
+                bgs.extend(pack(f));
+            }
+            background_ids.insert(v.background.id.clone(), i as u32);
+        }
+        Self {
+            height: backgrounds.height,
+            width: backgrounds.width,
+            sprites,
+            sprite_info,
+            backgrounds: bgs,
+            background_frames,
+            sprite_ids,
+            background_ids,
+        }
+    }
+
+    /// The per-frame tables of `clips`; an error names a clip whose size, object or
+    /// background is not in this atlas.
+    pub fn tables(&self, clips: &[ClipParams]) -> anyhow::Result<FrameTables> {
+        let mut frame_info = Vec::new();
+        let mut instances = Vec::new();
+        let frame_px = self.height * self.width;
+        for clip in clips {
+            if (clip.height, clip.width) != (self.height, self.width) {
+                bail!(
+                    "clip {} is {}x{} but the backgrounds were loaded at {}x{}",
+                    clip.id,
+                    clip.width,
+                    clip.height,
+                    self.width,
+                    self.height
+                );
+            }
+            if clip.objects.len() > SLOTS {
+                bail!(
+                    "clip {} has {} objects; at most {SLOTS}",
+                    clip.id,
+                    clip.objects.len()
+                );
+            }
+            let bg = *self
+                .background_ids
+                .get(&clip.background.id)
+                .with_context(|| {
+                    format!(
+                        "clip {}: unknown background '{}'",
+                        clip.id, clip.background.id
+                    )
+                })?;
+            let (first, count) = self.background_frames[bg as usize];
+            let sprites = clip
+                .objects
+                .iter()
+                .map(|m| {
+                    self.sprite_ids.get(&m.object.id).copied().with_context(|| {
+                        format!("clip {}: unknown object '{}'", clip.id, m.object.id)
+                    })
+                })
+                .collect::<anyhow::Result<Vec<u32>>>()?;
+            for t in 0..clip.frames {
+                // Sources shorter than the clip loop.
+                let frame = first + t % count;
+                frame_info.push([frame * frame_px, clip.objects.len() as u32, 0, 0]);
+                for k in 0..SLOTS {
+                    let ins = match clip.objects.get(k) {
+                        Some(m) => {
+                            let s = sprites[k];
+                            let [_, sw, sh, _] = self.sprite_info[s as usize];
+                            let a = inverse_affine(
+                                &object_state(m, t),
+                                m.size_px as f64,
+                                sw,
+                                sh,
+                                self.width,
+                            );
+                            Instance {
+                                m: [a.a, a.b, a.c, a.d],
+                                t: [a.tx, a.ty],
+                                sprite: s,
+                                _pad: 0,
+                            }
+                        }
+                        None => Instance::zeroed(),
+                    };
+                    instances.push(ins);
+                }
+            }
+        }
+        Ok(FrameTables {
+            frame_info,
+            instances,
+        })
+    }
+}

@@ -1,0 +1,170 @@
+//! The GPU compositor: sprites and background frames uploaded once and kept resident; each
+//! call renders a batch of clips (all frames, one dispatch per ≤65 535 frames) into RGBA8
+//! frames for export or into the model's normalised input tensor [B, T, 3, H, W].
+
+use bytemuck::{Pod, Zeroable};
+
+use super::atlas::{Atlas, FrameTables};
+use super::backgrounds::BackgroundLibrary;
+use super::params::ClipParams;
+use super::sprites::ObjectLibrary;
+use crate::gpu::{Batch, Gpu, GpuBuffer, Groups, Kernel};
+
+/// ImageNet per-channel statistics, the usual normalisation of video encoders' inputs.
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+/// See [`IMAGENET_MEAN`].
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// What the compositor writes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Output {
+    /// Packed RGBA8 words, `[frames][H][W]` (4 bytes a pixel).
+    Rgba8,
+    /// f32 `[B, T, 3, H, W]`, (rgb − mean) / std per channel (12 bytes a pixel).
+    Normalized { mean: [f32; 3], std: [f32; 3] },
+}
+
+impl Output {
+    /// Bytes the output buffer needs for `frames` frames of height × width.
+    pub fn bytes(&self, frames: u64, height: u32, width: u32) -> u64 {
+        let px = frames * height as u64 * width as u64;
+        match self {
+            Output::Rgba8 => 4 * px,
+            Output::Normalized { .. } => 12 * px,
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    width: u32,
+    height: u32,
+    frames: u32,
+    base: u32,
+    mean: [f32; 4],
+    inv_std: [f32; 4],
+}
+
+/// The per-batch tables on the GPU: keep it alive until the batch that reads them has been
+/// submitted (a pooled buffer dropped earlier could be reused and overwritten first).
+#[must_use = "the tables must outlive the batch's submit"]
+pub struct Staged {
+    _frame_info: GpuBuffer,
+    _instances: GpuBuffer,
+}
+
+/// GPU-resident sprites and backgrounds, ready to render batches of clips.
+pub struct Compositor {
+    gpu: Gpu,
+    /// The packed libraries (also what the CPU reference reads).
+    pub atlas: Atlas,
+    sprites: GpuBuffer,
+    sprite_info: GpuBuffer,
+    backgrounds: GpuBuffer,
+}
+
+impl Compositor {
+    /// Pack both libraries and upload them once.
+    pub fn new(
+        gpu: &Gpu,
+        objects: &ObjectLibrary,
+        backgrounds: &BackgroundLibrary,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(!objects.is_empty(), "the object library is empty");
+        anyhow::ensure!(!backgrounds.is_empty(), "the background library is empty");
+        let atlas = Atlas::new(objects, backgrounds);
+        Ok(Self {
+            gpu: gpu.clone(),
+            sprites: gpu.upload(&atlas.sprites, "sprite atlas")?,
+            sprite_info: gpu.upload(&atlas.sprite_info, "sprite table")?,
+            backgrounds: gpu.upload(&atlas.backgrounds, "background frames")?,
+            atlas,
+        })
+    }
+
+    /// Record the rendering of every frame of `clips` into `out` (sized by
+    /// [`Output::bytes`]); frames are laid out clip after clip.
+    pub fn record(
+        &self,
+        batch: &mut Batch,
+        clips: &[ClipParams],
+        out: &GpuBuffer,
+        output: Output,
+    ) -> anyhow::Result<Staged> {
+        let tables = self.atlas.tables(clips)?;
+        self.record_tables(batch, &tables, out, output)
+    }
+
+    /// [`Compositor::record`] from tables already built (benchmarks reuse them).
+    pub fn record_tables(
+        &self,
+        batch: &mut Batch,
+        tables: &FrameTables,
+        out: &GpuBuffer,
+        output: Output,
+    ) -> anyhow::Result<Staged> {
+        let (h, w) = (self.atlas.height, self.atlas.width);
+        let frames = tables.frame_info.len() as u32;
+        let need = output.bytes(frames as u64, h, w);
+        anyhow::ensure!(
+            out.bytes() >= need,
+            "compositor output holds {} bytes but {frames} frames need {need}",
+            out.bytes()
+        );
+        let staged = Staged {
+            _frame_info: self.gpu.upload(&tables.frame_info, "frame table")?,
+            _instances: self.gpu.upload(&tables.instances, "object transforms")?,
+        };
+        let (entry, mean, inv_std) = match output {
+            Output::Rgba8 => ("rgba8", [0.0; 4], [1.0; 4]),
+            Output::Normalized { mean, std } => (
+                "normalized",
+                [mean[0], mean[1], mean[2], 0.0],
+                [1.0 / std[0], 1.0 / std[1], 1.0 / std[2], 1.0],
+            ),
+        };
+        let max_z = self.gpu.limits.max_compute_workgroups_per_dimension;
+        let mut base = 0;
+        while base < frames {
+            let n = (frames - base).min(max_z);
+            let params = Params {
+                width: w,
+                height: h,
+                frames: n,
+                base,
+                mean,
+                inv_std,
+            };
+            batch.dispatch(
+                Kernel::new("composite", entry),
+                &params,
+                &[
+                    &self.sprites,
+                    &self.sprite_info,
+                    &self.backgrounds,
+                    &staged._frame_info,
+                    &staged._instances,
+                    out,
+                ],
+                Groups::Grid([w.div_ceil(8), h.div_ceil(8), n]),
+            )?;
+            base += n;
+        }
+        Ok(staged)
+    }
+
+    /// Render `clips` and read the frames back as RGBA8 bytes, `[frames][H][W][4]`.
+    pub fn render_rgba8(&self, clips: &[ClipParams]) -> anyhow::Result<Vec<u8>> {
+        let frames: u64 = clips.iter().map(|c| c.frames as u64).sum();
+        let out = self.gpu.pool.storage(
+            Output::Rgba8.bytes(frames, self.atlas.height, self.atlas.width),
+            "composited frames",
+        )?;
+        let mut batch = Batch::new(&self.gpu);
+        let staged = self.record(&mut batch, clips, &out, Output::Rgba8)?;
+        batch.submit_and_wait()?;
+        drop(staged);
+        Ok(self.gpu.read::<u8>(&out)?)
+    }
+}
