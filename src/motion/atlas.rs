@@ -17,7 +17,7 @@ pub const SLOTS: usize = 4;
 
 /// One object in one frame: its inverse affine (`m` = a, b, c, d; `t` = tx, ty) and sprite.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable, PartialEq)]
 pub struct Instance {
     pub m: [f32; 4],
     pub t: [f32; 2],
