@@ -175,7 +175,8 @@ fn sample_motion(rng: &mut ChaCha8Rng, cfg: &GenConfig, object: ObjectRef) -> Ob
     let min_side = cfg.height.min(cfg.width) as f64;
     let size_px = (rng.random_range(0.2..=0.5) * min_side) as f32;
     let m = margin(cfg);
-    let (x_hi, y_hi) = (1.0 - m, cfg.aspect() - m);
+    // Start strictly inside the box that `stays_inside` checks, so some motion always fits.
+    let (m, x_hi, y_hi) = (m + 1e-3, 1.0 - m - 1e-3, cfg.aspect() - m - 1e-3);
     let times = keyframe_times(rng, cfg.frames);
     let mut key = Keyframe {
         frame: 0,
