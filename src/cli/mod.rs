@@ -1,5 +1,7 @@
 //! The `locomotion` command line (clap): one module per subcommand.
 
+pub mod bench;
+pub mod generate;
 pub mod info;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +28,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Make a synthetic motion dataset: clips (GIF, optional PNG frames) and manifest.jsonl.
+    Generate(generate::GenerateArgs),
+    /// Benchmarks (`bench composite`, ...).
+    Bench {
+        #[command(subcommand)]
+        which: bench::BenchCommand,
+    },
 }
 
 impl Cli {
@@ -42,5 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let req = cli.adapter_request();
     match cli.command {
         Command::Info { json } => info::run(&req, json),
+        Command::Generate(args) => generate::run(&req, &args),
+        Command::Bench { which } => bench::run(&req, which),
     }
 }
