@@ -84,21 +84,25 @@ fn shade(x: u32, y: u32, f: u32) -> vec4<f32> {
 }
 
 @compute @workgroup_size(8, 8)
-fn rgba8(@builtin(global_invocation_id) gid: vec3<u32>) {
-    if gid.x >= p.width || gid.y >= p.height || gid.z >= p.frames {
+fn rgba8(@builtin(global_invocation_id) gid: vec3<u32>,
+         @builtin(workgroup_id) wid: vec3<u32>) {
+    // The frame comes from workgroup_id so drivers see it is uniform across the workgroup
+    // and load the frame's tables once instead of per invocation.
+    let f = p.base + wid.z;
+    if gid.x >= p.width || gid.y >= p.height || wid.z >= p.frames {
         return;
     }
-    let f = p.base + gid.z;
     let c = shade(gid.x, gid.y, f);
     out[(f * p.height + gid.y) * p.width + gid.x] = pack4x8unorm(vec4<f32>(c.rgb, 1.0));
 }
 
 @compute @workgroup_size(8, 8)
-fn normalized(@builtin(global_invocation_id) gid: vec3<u32>) {
-    if gid.x >= p.width || gid.y >= p.height || gid.z >= p.frames {
+fn normalized(@builtin(global_invocation_id) gid: vec3<u32>,
+              @builtin(workgroup_id) wid: vec3<u32>) {
+    let f = p.base + wid.z;
+    if gid.x >= p.width || gid.y >= p.height || wid.z >= p.frames {
         return;
     }
-    let f = p.base + gid.z;
     let c = (shade(gid.x, gid.y, f) - p.mean) * p.inv_std;
     let plane = p.height * p.width;
     let i = f * 3u * plane + gid.y * p.width + gid.x;
