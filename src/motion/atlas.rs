@@ -137,29 +137,19 @@ impl Atlas {
                 // Sources shorter than the clip loop.
                 let frame = first + t % count;
                 frame_info.push([frame * frame_px, clip.objects.len() as u32, 0, 0]);
-                for k in 0..SLOTS {
-                    let ins = match clip.objects.get(k) {
-                        Some(m) => {
-                            let s = sprites[k];
-                            let [_, sw, sh, _] = self.sprite_info[s as usize];
-                            let a = inverse_affine(
-                                &object_state(m, t),
-                                m.size_px as f64,
-                                sw,
-                                sh,
-                                self.width,
-                            );
-                            Instance {
-                                m: [a.a, a.b, a.c, a.d],
-                                t: [a.tx, a.ty],
-                                sprite: s,
-                                _pad: 0,
-                            }
-                        }
-                        None => Instance::zeroed(),
-                    };
-                    instances.push(ins);
+                for (m, &s) in clip.objects.iter().zip(&sprites) {
+                    let [_, sw, sh, _] = self.sprite_info[s as usize];
+                    let a =
+                        inverse_affine(&object_state(m, t), m.size_px as f64, sw, sh, self.width);
+                    instances.push(Instance {
+                        m: [a.a, a.b, a.c, a.d],
+                        t: [a.tx, a.ty],
+                        sprite: s,
+                        _pad: 0,
+                    });
                 }
+                // Unused slots stay zero: the shader only reads the first `objects` of them.
+                instances.resize(frame_info.len() * SLOTS, Instance::zeroed());
             }
         }
         Ok(FrameTables {
