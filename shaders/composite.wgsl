@@ -11,7 +11,8 @@
 //   sprite_info vec4<u32>[S]    (offset into sprites, width, height, 0)
 //   backgrounds u32[...]        packed RGBA8 background frames of H×W, concatenated
 //   frame_info  vec4<u32>[B·T]  (offset of this frame's background, objects, 0, 0)
-//   instances   Instance[B·T·4] the inverse affine and sprite of object k of frame (b, t)
+//   instances   Instance[B·T·4] the inverse affine, sprite and pixel bounding box of
+//                               object k of frame (b, t)
 //   out         u32[B·T·H·W]    packed RGBA8 (entry rgba8), or
 //               f32[B·T·3·H·W]  as bits, (rgb − mean) / std, the model's [B, T, 3, H, W]
 //                               input (entry normalized)
@@ -32,6 +33,8 @@ struct Instance {
     t: vec2<f32>,
     sprite: u32,
     _pad: u32,
+    // Pixel-space bounding box of the pasted sprite (min x, min y, max x, max y).
+    bbox: vec4<f32>,
 }
 
 const MAX_OBJECTS: u32 = 4u;
@@ -51,14 +54,31 @@ fn texel(info: vec4<u32>, x: i32, y: i32) -> vec4<f32> {
     return unpack4x8unorm(sprites[info.x + u32(y) * info.y + u32(x)]);
 }
 
-// The composited colour (premultiplied over an opaque background) of pixel (x, y) of
-// frame f.
-fn shade(x: u32, y: u32, f: u32) -> vec4<f32> {
-    let fi = frame_info[f];
-    var c = unpack4x8unorm(backgrounds[fi.x + y * p.width + x]);
+// The object slots of frame f whose bounding box meets the 8×8 tile at `tile` (a bit
+// each). Everything here is uniform across the workgroup, so a CPU driver takes the
+// branch once per tile instead of once per pixel.
+fn tile_mask(f: u32, n: u32, tile: vec2<u32>) -> u32 {
+    let lo = vec2<f32>(tile * 8u);
+    let hi = lo + vec2<f32>(8.0);
+    var mask = 0u;
+    for (var k = 0u; k < min(n, MAX_OBJECTS); k++) {
+        let b = instances[f * MAX_OBJECTS + k].bbox;
+        if b.x < hi.x && b.z > lo.x && b.y < hi.y && b.w > lo.y {
+            mask |= 1u << k;
+        }
+    }
+    return mask;
+}
+
+// Blend the objects in `mask` of frame f over colour c at pixel (x, y), back to front.
+fn paste(c0: vec4<f32>, x: u32, y: u32, f: u32, mask: u32) -> vec4<f32> {
+    var c = c0;
     let px = f32(x) + 0.5;
     let py = f32(y) + 0.5;
-    for (var k = 0u; k < min(fi.y, MAX_OBJECTS); k++) {
+    for (var k = 0u; k < MAX_OBJECTS; k++) {
+        if (mask & (1u << k)) == 0u {
+            continue;
+        }
         let ins = instances[f * MAX_OBJECTS + k];
         let info = sprite_info[ins.sprite];
         let u = ins.m.x * px + ins.m.y * py + ins.t.x;
@@ -86,14 +106,22 @@ fn shade(x: u32, y: u32, f: u32) -> vec4<f32> {
 @compute @workgroup_size(8, 8)
 fn rgba8(@builtin(global_invocation_id) gid: vec3<u32>,
          @builtin(workgroup_id) wid: vec3<u32>) {
-    // The frame comes from workgroup_id so drivers see it is uniform across the workgroup
-    // and load the frame's tables once instead of per invocation.
+    // The frame comes from workgroup_id so drivers see it is uniform across the workgroup.
     let f = p.base + wid.z;
     if gid.x >= p.width || gid.y >= p.height || wid.z >= p.frames {
         return;
     }
-    let c = shade(gid.x, gid.y, f);
-    out[(f * p.height + gid.y) * p.width + gid.x] = pack4x8unorm(vec4<f32>(c.rgb, 1.0));
+    let fi = frame_info[f];
+    let mask = tile_mask(f, fi.y, wid.xy);
+    let bg = backgrounds[fi.x + gid.y * p.width + gid.x];
+    let o = (f * p.height + gid.y) * p.width + gid.x;
+    if mask == 0u {
+        // No object near this tile: the background word is already the answer.
+        out[o] = bg | 0xff000000u;
+        return;
+    }
+    let c = paste(unpack4x8unorm(bg), gid.x, gid.y, f, mask);
+    out[o] = pack4x8unorm(vec4<f32>(c.rgb, 1.0));
 }
 
 @compute @workgroup_size(8, 8)
@@ -103,7 +131,13 @@ fn normalized(@builtin(global_invocation_id) gid: vec3<u32>,
     if gid.x >= p.width || gid.y >= p.height || wid.z >= p.frames {
         return;
     }
-    let c = (shade(gid.x, gid.y, f) - p.mean) * p.inv_std;
+    let fi = frame_info[f];
+    let mask = tile_mask(f, fi.y, wid.xy);
+    var c = unpack4x8unorm(backgrounds[fi.x + gid.y * p.width + gid.x]);
+    if mask != 0u {
+        c = paste(c, gid.x, gid.y, f, mask);
+    }
+    c = (c - p.mean) * p.inv_std;
     let plane = p.height * p.width;
     let i = f * 3u * plane + gid.y * p.width + gid.x;
     out[i] = bitcast<u32>(c.r);

@@ -110,12 +110,7 @@ fn random_tables(rng: &mut ChaCha8Rng, atlas: &Atlas, frames: usize) -> FrameTab
             };
             let a = inverse_affine(&state, rng.random_range(6.0..18.0), sw, sh, w);
             instances.push(if k < n {
-                Instance {
-                    m: [a.a, a.b, a.c, a.d],
-                    t: [a.tx, a.ty],
-                    sprite: s as u32,
-                    _pad: 0,
-                }
+                Instance::new(&a, s as u32, sw, sh)
             } else {
                 Instance::default()
             });

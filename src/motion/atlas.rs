@@ -9,7 +9,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::backgrounds::BackgroundLibrary;
 use super::params::ClipParams;
-use super::path::{inverse_affine, object_state};
+use super::path::{InverseAffine, inverse_affine, object_state};
 use super::sprites::ObjectLibrary;
 
 /// Object slots per frame in the instance table (the most a clip may hold).
@@ -23,6 +23,38 @@ pub struct Instance {
     pub t: [f32; 2],
     pub sprite: u32,
     pub _pad: u32,
+    /// Pixel-space bounding box of the pasted sprite: (min x, min y, max x, max y).
+    pub bbox: [f32; 4],
+}
+
+impl Instance {
+    /// The instance pasting sprite `sprite` (`w`×`h`) through inverse affine `a`, with the
+    /// bounding box of its filter footprint (one texel border, one pixel of slack).
+    pub fn new(a: &InverseAffine, sprite: u32, w: u32, h: u32) -> Self {
+        let [ia, ib, ic, id] = [a.a, a.b, a.c, a.d].map(|v| v as f64);
+        let det = ia * id - ib * ic;
+        let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+        for (u, v) in [
+            (-0.5, -0.5),
+            (w as f64 + 0.5, -0.5),
+            (-0.5, h as f64 + 0.5),
+            (w as f64 + 0.5, h as f64 + 0.5),
+        ] {
+            let (du, dv) = (u - a.tx as f64, v - a.ty as f64);
+            let p = [(id * du - ib * dv) / det, (-ic * du + ia * dv) / det];
+            for i in 0..2 {
+                lo[i] = lo[i].min(p[i]);
+                hi[i] = hi[i].max(p[i]);
+            }
+        }
+        Self {
+            m: [a.a, a.b, a.c, a.d],
+            t: [a.tx, a.ty],
+            sprite,
+            _pad: 0,
+            bbox: [lo[0] - 1.0, lo[1] - 1.0, hi[0] + 1.0, hi[1] + 1.0].map(|v| v as f32),
+        }
+    }
 }
 
 /// Every sprite and background frame of two libraries, packed as RGBA8 words (red in the
@@ -141,12 +173,7 @@ impl Atlas {
                     let [_, sw, sh, _] = self.sprite_info[s as usize];
                     let a =
                         inverse_affine(&object_state(m, t), m.size_px as f64, sw, sh, self.width);
-                    instances.push(Instance {
-                        m: [a.a, a.b, a.c, a.d],
-                        t: [a.tx, a.ty],
-                        sprite: s,
-                        _pad: 0,
-                    });
+                    instances.push(Instance::new(&a, s, sw, sh));
                 }
                 // Unused slots stay zero: the shader only reads the first `objects` of them.
                 instances.resize(frame_info.len() * SLOTS, Instance::zeroed());
