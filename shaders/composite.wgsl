@@ -6,22 +6,27 @@
 // pixel coordinates, sample the sprite bilinearly (premultiplied alpha, transparent
 // outside it) and blend over: out = s + (1 − s.a)·out.
 //
-// Shapes (all flat storage arrays):
+// Two passes, so the common case costs a copy: `background_*` writes every pixel of every
+// frame from its background (1-D, 64 pixels a workgroup); `objects_*` then recomputes only
+// the 8×8 tiles that an object's bounding box touches, listed by the host (one workgroup a
+// tile), from the background up, so no pixel is rounded twice.
+//
+// Shapes (all flat storage arrays; frames f = b·T + t run clip after clip):
+//   backgrounds u32[...]        packed RGBA8 background frames of H×W, concatenated
+//   frame_info  vec4<u32>[B·T]  (pixel offset of this frame's background, objects, 0, 0)
+//   out         u32[B·T·H·W]    packed RGBA8 (entries *_rgba8), or
+//               f32[B·T·3·H·W]  as bits, (rgb − mean) / std, the model's [B, T, 3, H, W]
+//                               input (entries *_normalized)
 //   sprites     u32[...]        packed premultiplied RGBA8 of every sprite, concatenated
 //   sprite_info vec4<u32>[S]    (offset into sprites, width, height, 0)
-//   backgrounds u32[...]        packed RGBA8 background frames of H×W, concatenated
-//   frame_info  vec4<u32>[B·T]  (offset of this frame's background, objects, 0, 0)
-//   instances   Instance[B·T·4] the inverse affine, sprite and pixel bounding box of
-//                               object k of frame (b, t)
-//   out         u32[B·T·H·W]    packed RGBA8 (entry rgba8), or
-//               f32[B·T·3·H·W]  as bits, (rgb − mean) / std, the model's [B, T, 3, H, W]
-//                               input (entry normalized)
-// Workgroup 8×8 pixels; grid (⌈W/8⌉, ⌈H/8⌉, frames in this dispatch); frame = base + z.
+//   instances   Instance[B·T·4] inverse affine, sprite and pixel bounding box of object k
+//   tiles       vec4<u32>[N]    (frame, tile x, tile y, bit mask of the objects touching it)
 
 struct Params {
     width: u32,
     height: u32,
-    frames: u32,
+    // Frames (background pass) or tiles (object pass) in this dispatch.
+    count: u32,
     base: u32,
     mean: vec4<f32>,
     inv_std: vec4<f32>,
@@ -33,19 +38,65 @@ struct Instance {
     t: vec2<f32>,
     sprite: u32,
     _pad: u32,
-    // Pixel-space bounding box of the pasted sprite (min x, min y, max x, max y).
+    // Pixel-space bounding box (min x, min y, max x, max y); the host builds `tiles` from it.
     bbox: vec4<f32>,
 }
 
 const MAX_OBJECTS: u32 = 4u;
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> sprites: array<u32>;
-@group(0) @binding(2) var<storage, read> sprite_info: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read> backgrounds: array<u32>;
-@group(0) @binding(4) var<storage, read> frame_info: array<vec4<u32>>;
-@group(0) @binding(5) var<storage, read> instances: array<Instance>;
-@group(0) @binding(6) var<storage, read_write> out: array<u32>;
+@group(0) @binding(1) var<storage, read> backgrounds: array<u32>;
+@group(0) @binding(2) var<storage, read> frame_info: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+@group(0) @binding(4) var<storage, read> sprites: array<u32>;
+@group(0) @binding(5) var<storage, read> sprite_info: array<vec4<u32>>;
+@group(0) @binding(6) var<storage, read> instances: array<Instance>;
+@group(0) @binding(7) var<storage, read> tiles: array<vec4<u32>>;
+
+fn linear_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.y * nwg.x + wid.x;
+}
+
+// ---------------------------------------------------------------- the background pass
+
+@compute @workgroup_size(64)
+fn background_rgba8(@builtin(workgroup_id) wid: vec3<u32>,
+                    @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_id) lid: vec3<u32>) {
+    let plane = p.width * p.height;
+    let i = linear_index(wid, nwg) * 64u + lid.x;
+    if i >= p.count * plane {
+        return;
+    }
+    let f = p.base + i / plane;
+    let px = i % plane;
+    out[f * plane + px] = backgrounds[frame_info[f].x + px] | 0xff000000u;
+}
+
+fn write_normalized(f: u32, px: u32, c: vec4<f32>) {
+    let plane = p.width * p.height;
+    let n = (c - p.mean) * p.inv_std;
+    let i = f * 3u * plane + px;
+    out[i] = bitcast<u32>(n.r);
+    out[i + plane] = bitcast<u32>(n.g);
+    out[i + 2u * plane] = bitcast<u32>(n.b);
+}
+
+@compute @workgroup_size(64)
+fn background_normalized(@builtin(workgroup_id) wid: vec3<u32>,
+                         @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_id) lid: vec3<u32>) {
+    let plane = p.width * p.height;
+    let i = linear_index(wid, nwg) * 64u + lid.x;
+    if i >= p.count * plane {
+        return;
+    }
+    let f = p.base + i / plane;
+    let px = i % plane;
+    write_normalized(f, px, unpack4x8unorm(backgrounds[frame_info[f].x + px]));
+}
+
+// ---------------------------------------------------------------- the object pass
 
 fn texel(info: vec4<u32>, x: i32, y: i32) -> vec4<f32> {
     if x < 0 || y < 0 || x >= i32(info.y) || y >= i32(info.z) {
@@ -54,25 +105,10 @@ fn texel(info: vec4<u32>, x: i32, y: i32) -> vec4<f32> {
     return unpack4x8unorm(sprites[info.x + u32(y) * info.y + u32(x)]);
 }
 
-// The object slots of frame f whose bounding box meets the 8×8 tile at `tile` (a bit
-// each). Everything here is uniform across the workgroup, so a CPU driver takes the
-// branch once per tile instead of once per pixel.
-fn tile_mask(f: u32, n: u32, tile: vec2<u32>) -> u32 {
-    let lo = vec2<f32>(tile * 8u);
-    let hi = lo + vec2<f32>(8.0);
-    var mask = 0u;
-    for (var k = 0u; k < min(n, MAX_OBJECTS); k++) {
-        let b = instances[f * MAX_OBJECTS + k].bbox;
-        if b.x < hi.x && b.z > lo.x && b.y < hi.y && b.w > lo.y {
-            mask |= 1u << k;
-        }
-    }
-    return mask;
-}
-
-// Blend the objects in `mask` of frame f over colour c at pixel (x, y), back to front.
-fn paste(c0: vec4<f32>, x: u32, y: u32, f: u32, mask: u32) -> vec4<f32> {
-    var c = c0;
+// The composited colour of pixel (x, y) of frame f: its background with the objects in
+// `mask` blended over it, back to front.
+fn shade(f: u32, x: u32, y: u32, mask: u32) -> vec4<f32> {
+    var c = unpack4x8unorm(backgrounds[frame_info[f].x + y * p.width + x]);
     let px = f32(x) + 0.5;
     let py = f32(y) + 0.5;
     for (var k = 0u; k < MAX_OBJECTS; k++) {
@@ -103,44 +139,50 @@ fn paste(c0: vec4<f32>, x: u32, y: u32, f: u32, mask: u32) -> vec4<f32> {
     return c;
 }
 
-@compute @workgroup_size(8, 8)
-fn rgba8(@builtin(global_invocation_id) gid: vec3<u32>,
-         @builtin(workgroup_id) wid: vec3<u32>) {
-    // The frame comes from workgroup_id so drivers see it is uniform across the workgroup.
-    let f = p.base + wid.z;
-    if gid.x >= p.width || gid.y >= p.height || wid.z >= p.frames {
-        return;
-    }
-    let fi = frame_info[f];
-    let mask = tile_mask(f, fi.y, wid.xy);
-    let bg = backgrounds[fi.x + gid.y * p.width + gid.x];
-    let o = (f * p.height + gid.y) * p.width + gid.x;
-    if mask == 0u {
-        // No object near this tile: the background word is already the answer.
-        out[o] = bg | 0xff000000u;
-        return;
-    }
-    let c = paste(unpack4x8unorm(bg), gid.x, gid.y, f, mask);
-    out[o] = pack4x8unorm(vec4<f32>(c.rgb, 1.0));
+// The tile entry, frame and pixel of this invocation; `ok` is false past the edges.
+struct TilePixel {
+    f: u32,
+    x: u32,
+    y: u32,
+    mask: u32,
+    ok: bool,
 }
 
-@compute @workgroup_size(8, 8)
-fn normalized(@builtin(global_invocation_id) gid: vec3<u32>,
-              @builtin(workgroup_id) wid: vec3<u32>) {
-    let f = p.base + wid.z;
-    if gid.x >= p.width || gid.y >= p.height || wid.z >= p.frames {
+fn tile_pixel(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> TilePixel {
+    var t: TilePixel;
+    let w = linear_index(wid, nwg);
+    t.ok = w < p.count;
+    if !t.ok {
+        return t;
+    }
+    let e = tiles[p.base + w];
+    t.f = e.x;
+    t.x = e.y * 8u + lid.x % 8u;
+    t.y = e.z * 8u + lid.x / 8u;
+    t.mask = e.w;
+    t.ok = t.x < p.width && t.y < p.height;
+    return t;
+}
+
+@compute @workgroup_size(64)
+fn objects_rgba8(@builtin(workgroup_id) wid: vec3<u32>,
+                 @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_id) lid: vec3<u32>) {
+    let t = tile_pixel(wid, nwg, lid);
+    if !t.ok {
         return;
     }
-    let fi = frame_info[f];
-    let mask = tile_mask(f, fi.y, wid.xy);
-    var c = unpack4x8unorm(backgrounds[fi.x + gid.y * p.width + gid.x]);
-    if mask != 0u {
-        c = paste(c, gid.x, gid.y, f, mask);
+    let c = shade(t.f, t.x, t.y, t.mask);
+    out[(t.f * p.height + t.y) * p.width + t.x] = pack4x8unorm(vec4<f32>(c.rgb, 1.0));
+}
+
+@compute @workgroup_size(64)
+fn objects_normalized(@builtin(workgroup_id) wid: vec3<u32>,
+                      @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_id) lid: vec3<u32>) {
+    let t = tile_pixel(wid, nwg, lid);
+    if !t.ok {
+        return;
     }
-    c = (c - p.mean) * p.inv_std;
-    let plane = p.height * p.width;
-    let i = f * 3u * plane + gid.y * p.width + gid.x;
-    out[i] = bitcast<u32>(c.r);
-    out[i + plane] = bitcast<u32>(c.g);
-    out[i + 2u * plane] = bitcast<u32>(c.b);
+    write_normalized(t.f, t.y * p.width + t.x, shade(t.f, t.x, t.y, t.mask));
 }

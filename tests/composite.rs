@@ -88,6 +88,7 @@ fn random_tables(rng: &mut ChaCha8Rng, atlas: &Atlas, frames: usize) -> FrameTab
     let (w, h) = (atlas.width, atlas.height);
     let mut frame_info = Vec::new();
     let mut instances = Vec::new();
+    let mut tiles = Vec::new();
     for f in 0..frames {
         let n = 1 + f % SLOTS;
         let bg = f % 2;
@@ -115,10 +116,12 @@ fn random_tables(rng: &mut ChaCha8Rng, atlas: &Atlas, frames: usize) -> FrameTab
                 Instance::default()
             });
         }
+        tiles.extend(atlas.touched_tiles(f as u32, &instances[f * SLOTS..f * SLOTS + n]));
     }
     FrameTables {
         frame_info,
         instances,
+        tiles,
     }
 }
 

@@ -105,7 +105,7 @@ fn gpu_rates(
         "bench output",
     )?;
     // Wall clock around record + submit + wait: what a caller of the compositor waits for.
-    let mut once = || -> anyhow::Result<()> {
+    let once = || -> anyhow::Result<()> {
         let mut batch = Batch::new(gpu);
         let staged = comp.record_tables(&mut batch, &tables, &out, output)?;
         batch.submit_and_wait()?;

@@ -75,12 +75,18 @@ pub struct Atlas {
     background_ids: HashMap<String, u32>,
 }
 
-/// Per batch of clips: `frame_info[b·T + t]` = (background pixel offset, objects, 0, 0) and
-/// `instances[(b·T + t)·SLOTS + k]`.
+/// Side of the tiles the compositor's object pass works in.
+pub const TILE: u32 = 8;
+
+/// Per batch of clips: `frame_info[b·T + t]` = (background pixel offset, objects, 0, 0),
+/// `instances[(b·T + t)·SLOTS + k]`, and the work list of the compositor's object pass.
 #[derive(Debug, Clone)]
 pub struct FrameTables {
     pub frame_info: Vec<[u32; 4]>,
     pub instances: Vec<Instance>,
+    /// (frame, tile x, tile y, bit mask of the objects whose bounding box meets the tile)
+    /// for every TILE×TILE tile that any object touches.
+    pub tiles: Vec<[u32; 4]>,
 }
 
 fn pack(rgba: &[u8]) -> impl Iterator<Item = u32> + '_ {
@@ -127,6 +133,7 @@ impl Atlas {
     pub fn tables(&self, clips: &[ClipParams]) -> anyhow::Result<FrameTables> {
         let mut frame_info = Vec::new();
         let mut instances = Vec::new();
+        let mut tiles = Vec::new();
         let frame_px = self.height * self.width;
         for clip in clips {
             if (clip.height, clip.width) != (self.height, self.width) {
@@ -175,6 +182,8 @@ impl Atlas {
                         inverse_affine(&object_state(m, t), m.size_px as f64, sw, sh, self.width);
                     instances.push(Instance::new(&a, s, sw, sh));
                 }
+                let f = frame_info.len() - 1;
+                tiles.extend(self.touched_tiles(f as u32, &instances[f * SLOTS..]));
                 // Unused slots stay zero: the shader only reads the first `objects` of them.
                 instances.resize(frame_info.len() * SLOTS, Instance::zeroed());
             }
@@ -182,6 +191,31 @@ impl Atlas {
         Ok(FrameTables {
             frame_info,
             instances,
+            tiles,
         })
+    }
+
+    /// The tiles of frame `f` whose pixel centres some object's bounding box may cover,
+    /// with the mask of those objects, in row-major tile order.
+    pub fn touched_tiles(&self, f: u32, objects: &[Instance]) -> Vec<[u32; 4]> {
+        let (tw, th) = (self.width.div_ceil(TILE), self.height.div_ceil(TILE));
+        let mut mask = vec![0u32; (tw * th) as usize];
+        for (k, ins) in objects.iter().enumerate().take(SLOTS) {
+            let [x0, y0, x1, y1] = ins.bbox;
+            if x1 < 0.0 || y1 < 0.0 || x0 >= self.width as f32 || y0 >= self.height as f32 {
+                continue;
+            }
+            let tile = |v: f32, n: u32| ((v.max(0.0) / TILE as f32) as u32).min(n - 1);
+            for ty in tile(y0, th)..=tile(y1, th) {
+                for tx in tile(x0, tw)..=tile(x1, tw) {
+                    mask[(ty * tw + tx) as usize] |= 1 << k;
+                }
+            }
+        }
+        mask.iter()
+            .enumerate()
+            .filter(|(_, m)| **m != 0)
+            .map(|(i, &m)| [f, i as u32 % tw, i as u32 / tw, m])
+            .collect()
     }
 }

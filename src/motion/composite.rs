@@ -1,6 +1,7 @@
 //! The GPU compositor: sprites and background frames uploaded once and kept resident; each
-//! call renders a batch of clips (all frames, one dispatch per ≤65 535 frames) into RGBA8
-//! frames for export or into the model's normalised input tensor [B, T, 3, H, W].
+//! call renders a batch of clips (all frames) into RGBA8 frames for export or into the
+//! model's normalised input tensor [B, T, 3, H, W]: a background pass over every pixel,
+//! then an object pass over only the tiles objects touch (see `shaders/composite.wgsl`).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -40,7 +41,7 @@ impl Output {
 struct Params {
     width: u32,
     height: u32,
-    frames: u32,
+    count: u32,
     base: u32,
     mean: [f32; 4],
     inv_std: [f32; 4],
@@ -50,8 +51,9 @@ struct Params {
 /// submitted (a pooled buffer dropped earlier could be reused and overwritten first).
 #[must_use = "the tables must outlive the batch's submit"]
 pub struct Staged {
-    _frame_info: GpuBuffer,
-    _instances: GpuBuffer,
+    frame_info: GpuBuffer,
+    instances: GpuBuffer,
+    tiles: GpuBuffer,
 }
 
 /// GPU-resident sprites and backgrounds, ready to render batches of clips.
@@ -112,11 +114,18 @@ impl Compositor {
             "compositor output holds {} bytes but {frames} frames need {need}",
             out.bytes()
         );
-        let staged = Staged {
-            _frame_info: self.gpu.upload(&tables.frame_info, "frame table")?,
-            _instances: self.gpu.upload(&tables.instances, "object transforms")?,
+        // An empty work list still needs a bindable buffer.
+        let tiles: &[[u32; 4]] = if tables.tiles.is_empty() {
+            &[[0; 4]]
+        } else {
+            &tables.tiles
         };
-        let (entry, mean, inv_std) = match output {
+        let staged = Staged {
+            frame_info: self.gpu.upload(&tables.frame_info, "frame table")?,
+            instances: self.gpu.upload(&tables.instances, "object transforms")?,
+            tiles: self.gpu.upload(tiles, "object tiles")?,
+        };
+        let (suffix, mean, inv_std) = match output {
             Output::Rgba8 => ("rgba8", [0.0; 4], [1.0; 4]),
             Output::Normalized { mean, std } => (
                 "normalized",
@@ -124,32 +133,60 @@ impl Compositor {
                 [1.0 / std[0], 1.0 / std[1], 1.0 / std[2], 1.0],
             ),
         };
-        let max_z = self.gpu.limits.max_compute_workgroups_per_dimension;
+        let params = |count: u32, base: u32| Params {
+            width: w,
+            height: h,
+            count,
+            base,
+            mean,
+            inv_std,
+        };
+        // Background pass, in chunks whose pixel indices fit in a u32.
+        let plane = (h * w) as u64;
+        let per_chunk = ((1u64 << 31) / plane).max(1) as u32;
         let mut base = 0;
         while base < frames {
-            let n = (frames - base).min(max_z);
-            let params = Params {
-                width: w,
-                height: h,
-                frames: n,
-                base,
-                mean,
-                inv_std,
-            };
+            let n = (frames - base).min(per_chunk);
             batch.dispatch(
-                Kernel::new("composite", entry),
-                &params,
-                &[
-                    &self.sprites,
-                    &self.sprite_info,
-                    &self.backgrounds,
-                    &staged._frame_info,
-                    &staged._instances,
-                    out,
-                ],
-                Groups::Grid([w.div_ceil(8), h.div_ceil(8), n]),
+                Kernel::new(
+                    "composite",
+                    if suffix == "rgba8" {
+                        "background_rgba8"
+                    } else {
+                        "background_normalized"
+                    },
+                ),
+                &params(n, base),
+                &[&self.backgrounds, &staged.frame_info, out],
+                Groups::Linear((n as u64 * plane).div_ceil(64)),
             )?;
             base += n;
+        }
+        // Object pass: one workgroup per touched tile, after the background pass (wgpu
+        // orders the two passes' accesses to `out`).
+        let n = tables.tiles.len() as u32;
+        if n > 0 {
+            batch.dispatch(
+                Kernel::new(
+                    "composite",
+                    if suffix == "rgba8" {
+                        "objects_rgba8"
+                    } else {
+                        "objects_normalized"
+                    },
+                ),
+                &params(n, 0),
+                &[
+                    &self.backgrounds,
+                    &staged.frame_info,
+                    out,
+                    &self.sprites,
+                    &self.sprite_info,
+                    &staged.instances,
+                    &staged.tiles,
+                ],
+                Groups::Linear(n as u64),
+            )?;
         }
         Ok(staged)
     }
