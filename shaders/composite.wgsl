@@ -17,8 +17,9 @@
 //   out         u32[B·T·H·W]    packed RGBA8 (entries *_rgba8), or
 //               f32[B·T·3·H·W]  as bits, (rgb − mean) / std, the model's [B, T, 3, H, W]
 //                               input (entries *_normalized)
-//   sprites     u32[...]        packed premultiplied RGBA8 of every sprite, concatenated
-//   sprite_info vec4<u32>[S]    (offset into sprites, width, height, 0)
+//   sprites     u32[...]        packed premultiplied RGBA8 of every sprite with a one-texel
+//                               transparent border, concatenated
+//   sprite_info vec4<u32>[S]    (offset into sprites, width, height, stride = width + 2)
 //   instances   Instance[B·T·4] inverse affine, sprite and pixel bounding box of object k
 //   tiles       vec4<u32>[N]    (frame, tile x, tile y, bit mask of the objects touching it)
 
@@ -98,11 +99,10 @@ fn background_normalized(@builtin(workgroup_id) wid: vec3<u32>,
 
 // ---------------------------------------------------------------- the object pass
 
+// Texel (x, y), x in [−1, width], y in [−1, height]: the atlas gives every sprite a
+// one-texel transparent border, so edge taps need no bounds test.
 fn texel(info: vec4<u32>, x: i32, y: i32) -> vec4<f32> {
-    if x < 0 || y < 0 || x >= i32(info.y) || y >= i32(info.z) {
-        return vec4<f32>(0.0);
-    }
-    return unpack4x8unorm(sprites[info.x + u32(y) * info.y + u32(x)]);
+    return unpack4x8unorm(sprites[info.x + u32(y + 1) * info.w + u32(x + 1)]);
 }
 
 // The composited colour of pixel (x, y) of frame f: its background with the objects in

@@ -63,9 +63,11 @@ impl Instance {
 pub struct Atlas {
     pub height: u32,
     pub width: u32,
-    /// Premultiplied sprite texels, all sprites concatenated.
+    /// Premultiplied sprite texels, all sprites concatenated, each with a one-texel
+    /// transparent border.
     pub sprites: Vec<u32>,
-    /// Per sprite: (offset into `sprites`, width, height, 0).
+    /// Per sprite: (offset of its bordered block in `sprites`, width, height, row stride =
+    /// width + 2); texel (x, y) is at offset + (y + 1)·stride + x + 1.
     pub sprite_info: Vec<[u32; 4]>,
     /// Background frames of height × width, all backgrounds concatenated.
     pub backgrounds: Vec<u32>,
@@ -89,6 +91,36 @@ pub struct FrameTables {
     pub tiles: Vec<[u32; 4]>,
 }
 
+/// True when tile (tx, ty) cannot see the sprite: its corners, mapped into sprite space,
+/// all lie beyond one edge of the sprite's filter footprint. With the bounding box test
+/// this is the separating-axis test of two rectangles, so rotated objects claim only the
+/// tiles they cross.
+fn tile_misses_sprite(ins: &Instance, w: u32, h: u32, tx: u32, ty: u32) -> bool {
+    let [a, b, c, d] = ins.m.map(|v| v as f64);
+    let (x0, y0) = ((tx * TILE) as f64, (ty * TILE) as f64);
+    let corners = [
+        (x0, y0),
+        (x0 + TILE as f64, y0),
+        (x0, y0 + TILE as f64),
+        (x0 + TILE as f64, y0 + TILE as f64),
+    ];
+    let uv: Vec<(f64, f64)> = corners
+        .iter()
+        .map(|&(x, y)| {
+            (
+                a * x + b * y + ins.t[0] as f64,
+                c * x + d * y + ins.t[1] as f64,
+            )
+        })
+        .collect();
+    // One texel of filter border plus one of slack for f32 rounding on the GPU.
+    let (lo, hi_u, hi_v) = (-1.5, w as f64 + 1.5, h as f64 + 1.5);
+    uv.iter().all(|p| p.0 < lo)
+        || uv.iter().all(|p| p.0 > hi_u)
+        || uv.iter().all(|p| p.1 < lo)
+        || uv.iter().all(|p| p.1 > hi_v)
+}
+
 fn pack(rgba: &[u8]) -> impl Iterator<Item = u32> + '_ {
     rgba.chunks_exact(4)
         .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
@@ -101,8 +133,16 @@ impl Atlas {
         let mut sprite_info = Vec::new();
         let mut sprite_ids = HashMap::new();
         for (i, (obj, s)) in objects.objects.iter().enumerate() {
-            sprite_info.push([sprites.len() as u32, s.width, s.height, 0]);
-            sprites.extend(pack(&s.rgba));
+            // A one-texel transparent border: bilinear taps at the edges need no bounds test.
+            let stride = s.width + 2;
+            sprite_info.push([sprites.len() as u32, s.width, s.height, stride]);
+            sprites.extend(std::iter::repeat_n(0, stride as usize));
+            for row in s.rgba.chunks_exact(s.width as usize * 4) {
+                sprites.push(0);
+                sprites.extend(pack(row));
+                sprites.push(0);
+            }
+            sprites.extend(std::iter::repeat_n(0, stride as usize));
             sprite_ids.insert(obj.id.clone(), i as u32);
         }
         let mut bgs = Vec::new();
@@ -206,9 +246,12 @@ impl Atlas {
                 continue;
             }
             let tile = |v: f32, n: u32| ((v.max(0.0) / TILE as f32) as u32).min(n - 1);
+            let [_, sw, sh, _] = self.sprite_info[ins.sprite as usize];
             for ty in tile(y0, th)..=tile(y1, th) {
                 for tx in tile(x0, tw)..=tile(x1, tw) {
-                    mask[(ty * tw + tx) as usize] |= 1 << k;
+                    if !tile_misses_sprite(ins, sw, sh, tx, ty) {
+                        mask[(ty * tw + tx) as usize] |= 1 << k;
+                    }
                 }
             }
         }

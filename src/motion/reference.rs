@@ -12,7 +12,7 @@ fn texel(atlas: &Atlas, info: [u32; 4], x: i64, y: i64) -> [f64; 4] {
     if x < 0 || y < 0 || x >= info[1] as i64 || y >= info[2] as i64 {
         return [0.0; 4];
     }
-    unpack(atlas.sprites[(info[0] as i64 + y * info[1] as i64 + x) as usize])
+    unpack(atlas.sprites[(info[0] as i64 + (y + 1) * info[3] as i64 + x + 1) as usize])
 }
 
 /// Composited colour of pixel (x, y) of frame `f` of the tables, RGBA in [0, 1].
