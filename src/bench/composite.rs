@@ -22,7 +22,7 @@ pub struct CompositeBench {
     pub clips: usize,
     /// Clips the CPU reference renders.
     pub cpu_clips: usize,
-    /// Timed GPU batches.
+    /// Timed GPU batches (after one warm-up) and CPU reference runs.
     pub iters: u32,
 }
 
@@ -146,7 +146,7 @@ pub fn run(gpu: &Gpu, opts: &CompositeBench) -> anyhow::Result<Vec<CompositeRow>
         let (normalized, _) = gpu_rates(gpu, &comp, &clips, norm, iters)?;
         let cpu_set = &clips[..opts.cpu_clips.clamp(1, clips.len())];
         let tables = comp.atlas.tables(cpu_set)?;
-        let (cpu, cpu_cpu) = rates(cpu_set.len(), 1, || {
+        let (cpu, cpu_cpu) = rates(cpu_set.len(), iters, || {
             std::hint::black_box(reference::composite_rgba8(&comp.atlas, &tables));
             Ok(())
         })?;

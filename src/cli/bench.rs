@@ -21,7 +21,7 @@ pub struct CompositeArgs {
     /// Clips the CPU reference renders (it is slow).
     #[arg(long, default_value_t = 2)]
     pub cpu_clips: usize,
-    /// Timed GPU batches per configuration (after one warm-up).
+    /// Timed GPU batches (after one warm-up) and CPU reference runs per configuration.
     #[arg(long, default_value_t = 3)]
     pub iters: u32,
     /// Print JSON instead of a table.
