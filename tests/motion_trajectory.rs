@@ -2,7 +2,7 @@
 //! long and non-square), the paper's distributions, keyframe consistency and determinism.
 
 use locomotion::motion::params::*;
-use locomotion::motion::path::{object_state, segment_offset};
+use locomotion::motion::path::{clip_states, object_state, segment_offset};
 use locomotion::motion::trajectory::visible_throughout;
 use locomotion::motion::{BackgroundLibrary, GenConfig, ObjectLibrary, sample_clip};
 
@@ -16,6 +16,17 @@ fn libs(_cfg: &GenConfig) -> (ObjectLibrary, BackgroundLibrary) {
 
 fn check_clip(clip: &ClipParams, cfg: &GenConfig) {
     assert!(visible_throughout(clip), "{} leaves the frame", clip.id);
+    // The stated rule is stricter: 5 % of the width from every edge.
+    let aspect = cfg.height as f64 / cfg.width as f64;
+    for s in clip_states(clip).iter().flatten() {
+        assert!(
+            (0.0499..=0.9501).contains(&s.x) && (0.0499..=aspect - 0.0499).contains(&s.y),
+            "{}: centre ({}, {}) inside the margin",
+            clip.id,
+            s.x,
+            s.y
+        );
+    }
     assert_eq!(clip.objects.len(), cfg.objects as usize);
     for m in &clip.objects {
         let lo = 0.2 * cfg.height.min(cfg.width) as f32;
