@@ -74,6 +74,9 @@ pub struct Atlas {
     /// Per background: (first frame, frame count).
     pub background_frames: Vec<(u32, u32)>,
     sprite_ids: HashMap<String, u32>,
+    /// Per sprite, its [`coverage_table`]: lets the object pass skip tiles that see only
+    /// transparent texels (the corners of a circle, the gaps of a star).
+    coverage: Vec<Vec<u32>>,
     background_ids: HashMap<String, u32>,
 }
 
@@ -91,34 +94,18 @@ pub struct FrameTables {
     pub tiles: Vec<[u32; 4]>,
 }
 
-/// True when tile (tx, ty) cannot see the sprite: its corners, mapped into sprite space,
-/// all lie beyond one edge of the sprite's filter footprint. With the bounding box test
-/// this is the separating-axis test of two rectangles, so rotated objects claim only the
-/// tiles they cross.
-fn tile_misses_sprite(ins: &Instance, w: u32, h: u32, tx: u32, ty: u32) -> bool {
-    let [a, b, c, d] = ins.m.map(|v| v as f64);
-    let (x0, y0) = ((tx * TILE) as f64, (ty * TILE) as f64);
-    let corners = [
-        (x0, y0),
-        (x0 + TILE as f64, y0),
-        (x0, y0 + TILE as f64),
-        (x0 + TILE as f64, y0 + TILE as f64),
-    ];
-    let uv: Vec<(f64, f64)> = corners
-        .iter()
-        .map(|&(x, y)| {
-            (
-                a * x + b * y + ins.t[0] as f64,
-                c * x + d * y + ins.t[1] as f64,
-            )
-        })
-        .collect();
-    // One texel of filter border plus one of slack for f32 rounding on the GPU.
-    let (lo, hi_u, hi_v) = (-1.5, w as f64 + 1.5, h as f64 + 1.5);
-    uv.iter().all(|p| p.0 < lo)
-        || uv.iter().all(|p| p.0 > hi_u)
-        || uv.iter().all(|p| p.1 < lo)
-        || uv.iter().all(|p| p.1 > hi_v)
+/// Summed-area table of "this texel is not fully transparent" over a `w`×`h` sprite,
+/// (w + 1)·(h + 1) entries: counts of visible texels in any rectangle in O(1).
+fn coverage_table(rgba: &[u8], w: usize, h: usize) -> Vec<u32> {
+    let mut t = vec![0u32; (w + 1) * (h + 1)];
+    for y in 0..h {
+        for x in 0..w {
+            let a = (rgba[(y * w + x) * 4 + 3] > 0) as u32;
+            t[(y + 1) * (w + 1) + x + 1] =
+                a + t[y * (w + 1) + x + 1] + t[(y + 1) * (w + 1) + x] - t[y * (w + 1) + x];
+        }
+    }
+    t
 }
 
 fn pack(rgba: &[u8]) -> impl Iterator<Item = u32> + '_ {
@@ -132,6 +119,7 @@ impl Atlas {
         let mut sprites = Vec::new();
         let mut sprite_info = Vec::new();
         let mut sprite_ids = HashMap::new();
+        let mut coverage = Vec::new();
         for (i, (obj, s)) in objects.objects.iter().enumerate() {
             // A one-texel transparent border: bilinear taps at the edges need no bounds test.
             let stride = s.width + 2;
@@ -144,6 +132,7 @@ impl Atlas {
             }
             sprites.extend(std::iter::repeat_n(0, stride as usize));
             sprite_ids.insert(obj.id.clone(), i as u32);
+            coverage.push(coverage_table(&s.rgba, s.width as usize, s.height as usize));
         }
         let mut bgs = Vec::new();
         let mut background_frames = Vec::new();
@@ -164,6 +153,7 @@ impl Atlas {
             backgrounds: bgs,
             background_frames,
             sprite_ids,
+            coverage,
             background_ids,
         }
     }
@@ -235,6 +225,40 @@ impl Atlas {
         })
     }
 
+    /// True when some pixel of tile (tx, ty) may blend a visible texel of `ins`'s sprite:
+    /// the tile's corners, mapped into sprite space, bound every point its pixels sample;
+    /// their bilinear taps (one texel more on each side, for the GPU's f32 rounding) must
+    /// hold a texel that is not fully transparent. Conservative, so never loses a pixel.
+    fn tile_sees_sprite(&self, ins: &Instance, tx: u32, ty: u32) -> bool {
+        let [_, w, h, _] = self.sprite_info[ins.sprite as usize];
+        let [a, b, c, d] = ins.m.map(|v| v as f64);
+        let (x0, y0, t) = ((tx * TILE) as f64, (ty * TILE) as f64, TILE as f64);
+        let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+        for (x, y) in [(x0, y0), (x0 + t, y0), (x0, y0 + t), (x0 + t, y0 + t)] {
+            let uv = [
+                a * x + b * y + ins.t[0] as f64,
+                c * x + d * y + ins.t[1] as f64,
+            ];
+            for i in 0..2 {
+                lo[i] = lo[i].min(uv[i]);
+                hi[i] = hi[i].max(uv[i]);
+            }
+        }
+        let range = |lo: f64, hi: f64, n: u32| {
+            let first = ((lo - 0.5).floor() as i64 - 1).max(0);
+            let last = ((hi - 0.5).floor() as i64 + 2).min(n as i64 - 1);
+            (first <= last).then_some((first as usize, last as usize))
+        };
+        let (Some((u0, u1)), Some((v0, v1))) = (range(lo[0], hi[0], w), range(lo[1], hi[1], h))
+        else {
+            return false;
+        };
+        let sat = &self.coverage[ins.sprite as usize];
+        let stride = w as usize + 1;
+        let at = |x: usize, y: usize| sat[y * stride + x] as i64;
+        at(u1 + 1, v1 + 1) - at(u0, v1 + 1) - at(u1 + 1, v0) + at(u0, v0) > 0
+    }
+
     /// The tiles of frame `f` whose pixel centres some object's bounding box may cover,
     /// with the mask of those objects, in row-major tile order.
     pub fn touched_tiles(&self, f: u32, objects: &[Instance]) -> Vec<[u32; 4]> {
@@ -246,10 +270,9 @@ impl Atlas {
                 continue;
             }
             let tile = |v: f32, n: u32| ((v.max(0.0) / TILE as f32) as u32).min(n - 1);
-            let [_, sw, sh, _] = self.sprite_info[ins.sprite as usize];
             for ty in tile(y0, th)..=tile(y1, th) {
                 for tx in tile(x0, tw)..=tile(x1, tw) {
-                    if !tile_misses_sprite(ins, sw, sh, tx, ty) {
+                    if self.tile_sees_sprite(ins, tx, ty) {
                         mask[(ty * tw + tx) as usize] |= 1 << k;
                     }
                 }
