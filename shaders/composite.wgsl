@@ -6,9 +6,10 @@
 // pixel coordinates, sample the sprite bilinearly (premultiplied alpha, transparent
 // outside it) and blend over: out = s + (1 − s.a)·out.
 //
-// Two passes, so the common case costs a copy: `background_*` writes every pixel of every
-// frame from its background (1-D, 64 pixels a workgroup); `objects_*` then recomputes only
-// the 8×8 tiles that an object's bounding box touches, listed by the host (one workgroup a
+// Two passes, so the common case costs a copy. The background pass writes every pixel of
+// every frame from its background (RGBA8 output: buffer copies by the launcher; tensor
+// output: `background_normalized`, 1-D, 64 pixels a workgroup). `objects_*` then recompute
+// only the 8×8 tiles where an object may be visible, listed by the host (one workgroup a
 // tile), from the background up, so no pixel is rounded twice.
 //
 // Shapes (all flat storage arrays; frames f = b·T + t run clip after clip):
@@ -59,20 +60,6 @@ fn linear_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 }
 
 // ---------------------------------------------------------------- the background pass
-
-@compute @workgroup_size(64)
-fn background_rgba8(@builtin(workgroup_id) wid: vec3<u32>,
-                    @builtin(num_workgroups) nwg: vec3<u32>,
-                    @builtin(local_invocation_id) lid: vec3<u32>) {
-    let plane = p.width * p.height;
-    let i = linear_index(wid, nwg) * 64u + lid.x;
-    if i >= p.count * plane {
-        return;
-    }
-    let f = p.base + i / plane;
-    let px = i % plane;
-    out[f * plane + px] = backgrounds[frame_info[f].x + px] | 0xff000000u;
-}
 
 fn write_normalized(f: u32, px: u32, c: vec4<f32>) {
     let plane = p.width * p.height;

@@ -141,7 +141,8 @@ impl Atlas {
         for (i, v) in backgrounds.videos.iter().enumerate() {
             background_frames.push(((bgs.len() / frame_px) as u32, v.frames.len() as u32));
             for f in &v.frames {
-                bgs.extend(pack(f));
+                // Opaque whatever the source said: RGBA8 output copies these words as they are.
+                bgs.extend(pack(f).map(|w| w | 0xff00_0000));
             }
             background_ids.insert(v.background.id.clone(), i as u32);
         }

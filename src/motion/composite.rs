@@ -141,26 +141,33 @@ impl Compositor {
             mean,
             inv_std,
         };
-        // Background pass, in chunks whose pixel indices fit in a u32.
+        // Background pass. RGBA8 frames are the background words themselves, so a buffer
+        // copy per frame does it (a memcpy on CPU drivers); the tensor needs the kernel,
+        // run in chunks whose pixel indices fit in a u32.
         let plane = (h * w) as u64;
-        let per_chunk = ((1u64 << 31) / plane).max(1) as u32;
-        let mut base = 0;
-        while base < frames {
-            let n = (frames - base).min(per_chunk);
-            batch.dispatch(
-                Kernel::new(
-                    "composite",
-                    if suffix == "rgba8" {
-                        "background_rgba8"
-                    } else {
-                        "background_normalized"
-                    },
-                ),
-                &params(n, base),
-                &[&self.backgrounds, &staged.frame_info, out],
-                Groups::Linear((n as u64 * plane).div_ceil(64)),
-            )?;
-            base += n;
+        if output == Output::Rgba8 {
+            for (f, fi) in tables.frame_info.iter().enumerate() {
+                batch.encoder().copy_buffer_to_buffer(
+                    self.backgrounds.raw(),
+                    fi[0] as u64 * 4,
+                    out.raw(),
+                    f as u64 * plane * 4,
+                    plane * 4,
+                );
+            }
+        } else {
+            let per_chunk = ((1u64 << 31) / plane).max(1) as u32;
+            let mut base = 0;
+            while base < frames {
+                let n = (frames - base).min(per_chunk);
+                batch.dispatch(
+                    Kernel::new("composite", "background_normalized"),
+                    &params(n, base),
+                    &[&self.backgrounds, &staged.frame_info, out],
+                    Groups::Linear((n as u64 * plane).div_ceil(64)),
+                )?;
+                base += n;
+            }
         }
         // Object pass: one workgroup per touched tile, after the background pass (wgpu
         // orders the two passes' accesses to `out`).
