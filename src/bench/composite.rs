@@ -17,6 +17,7 @@ use crate::motion::{
 pub struct CompositeBench {
     /// (side, objects) configurations; clips are 16 frames of side².
     pub configs: Vec<(u32, u32)>,
+    /// Frames per clip.
     pub frames: u32,
     /// Clips per GPU batch.
     pub clips: usize,
@@ -41,17 +42,24 @@ impl Default for CompositeBench {
 /// One configuration's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct CompositeRow {
+    /// Frames per clip.
     pub frames: u32,
+    /// Frame side in pixels.
     pub side: u32,
+    /// Objects per clip.
     pub objects: u32,
+    /// GPU compositor to RGBA8 frames, wall clock.
     pub gpu_rgba8_clips_per_s: f64,
+    /// GPU compositor to the normalised tensor, wall clock.
     pub gpu_normalized_clips_per_s: f64,
+    /// Single-threaded CPU reference, wall clock.
     pub cpu_clips_per_s: f64,
     /// GPU RGBA8 over CPU reference, wall clock.
     pub speedup: f64,
     /// Clips per second of process CPU time (all threads): on a machine shared with other
     /// work, wall-clock figures swing; these measure the work itself.
     pub gpu_rgba8_clips_per_cpu_s: Option<f64>,
+    /// The CPU reference per second of process CPU time.
     pub cpu_clips_per_cpu_s: Option<f64>,
 }
 

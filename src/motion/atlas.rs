@@ -19,9 +19,13 @@ pub const SLOTS: usize = 4;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, Pod, Zeroable, PartialEq)]
 pub struct Instance {
+    /// (a, b, c, d): u = a·x + b·y + tx, v = c·x + d·y + ty, pixels to sprite texels.
     pub m: [f32; 4],
+    /// (tx, ty).
     pub t: [f32; 2],
+    /// Index into the atlas's sprite table.
     pub sprite: u32,
+    /// Keeps the WGSL struct layout (std430: `bbox` at byte 32).
     pub _pad: u32,
     /// Pixel-space bounding box of the pasted sprite: (min x, min y, max x, max y).
     pub bbox: [f32; 4],
@@ -61,6 +65,7 @@ impl Instance {
 /// low byte), at one clip size.
 #[derive(Debug, Clone)]
 pub struct Atlas {
+    /// Clip height and width in pixels (the background frames' size).
     pub height: u32,
     pub width: u32,
     /// Premultiplied sprite texels, all sprites concatenated, each with a one-texel
@@ -87,10 +92,12 @@ pub const TILE: u32 = 8;
 /// `instances[(b·T + t)·SLOTS + k]`, and the work list of the compositor's object pass.
 #[derive(Debug, Clone)]
 pub struct FrameTables {
+    /// Per frame: (background pixel offset, objects, 0, 0).
     pub frame_info: Vec<[u32; 4]>,
+    /// Per frame, SLOTS object instances (unused ones zero).
     pub instances: Vec<Instance>,
-    /// (frame, tile x, tile y, bit mask of the objects whose bounding box meets the tile)
-    /// for every TILE×TILE tile that any object touches.
+    /// (frame, tile x, tile y, bit mask of the objects that may be visible in the tile) for
+    /// every TILE×TILE tile where some object may be visible.
     pub tiles: Vec<[u32; 4]>,
 }
 
@@ -260,8 +267,8 @@ impl Atlas {
         at(u1 + 1, v1 + 1) - at(u0, v1 + 1) - at(u1 + 1, v0) + at(u0, v0) > 0
     }
 
-    /// The tiles of frame `f` whose pixel centres some object's bounding box may cover,
-    /// with the mask of those objects, in row-major tile order.
+    /// The tiles of frame `f` where some of `objects` may be visible (inside its bounding
+    /// box and seeing a visible texel), with the mask of those objects, row-major.
     pub fn touched_tiles(&self, f: u32, objects: &[Instance]) -> Vec<[u32; 4]> {
         let (tw, th) = (self.width.div_ceil(TILE), self.height.div_ceil(TILE));
         let mut mask = vec![0u32; (tw * th) as usize];

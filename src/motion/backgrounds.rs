@@ -18,15 +18,19 @@ use super::params::BackgroundRef;
 /// One background: `frames` RGBA8 images of the library's height × width (at least one).
 #[derive(Debug, Clone)]
 pub struct BackgroundVideo {
+    /// Its id and caption name.
     pub background: BackgroundRef,
+    /// RGBA8 frames, looped when the clip is longer.
     pub frames: Vec<Vec<u8>>,
 }
 
 /// The backgrounds a dataset draws from, all at one clip size.
 #[derive(Debug, Clone)]
 pub struct BackgroundLibrary {
+    /// The clip size every frame was fitted to.
     pub height: u32,
     pub width: u32,
+    /// The backgrounds, in a fixed order (sampling indexes into it).
     pub videos: Vec<BackgroundVideo>,
 }
 

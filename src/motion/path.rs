@@ -9,9 +9,13 @@ use super::params::{
 /// clockwise) and scale relative to its base size.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ObjectState {
+    /// Centre x, width-normalised.
     pub x: f64,
+    /// Centre y, width-normalised, down.
     pub y: f64,
+    /// Degrees, clockwise positive.
     pub angle: f64,
+    /// Relative to the object's base size.
     pub scale: f64,
 }
 
@@ -99,6 +103,7 @@ pub fn clip_states(clip: &ClipParams) -> Vec<Vec<ObjectState>> {
 /// coordinates: `u = a·x + b·y + tx`, `v = c·x + d·y + ty`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InverseAffine {
+    /// The linear part (a, b; c, d) and the translation (tx, ty).
     pub a: f32,
     pub b: f32,
     pub c: f32,

@@ -12,8 +12,10 @@ use super::params::{Category, ObjectRef};
 /// One object image: premultiplied RGBA8, row-major, `height` rows of `width` pixels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sprite {
+    /// Size in pixels.
     pub width: u32,
     pub height: u32,
+    /// Premultiplied RGBA8, `height` rows of `width` pixels.
     pub rgba: Vec<u8>,
 }
 
@@ -24,6 +26,7 @@ pub const MAX_SPRITE_PX: u32 = 160;
 /// The objects a dataset draws from, in a fixed order (sampling indexes into it).
 #[derive(Debug, Clone)]
 pub struct ObjectLibrary {
+    /// Each object's name and category with its sprite.
     pub objects: Vec<(ObjectRef, Sprite)>,
 }
 

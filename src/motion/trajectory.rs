@@ -23,6 +23,7 @@ use super::sprites::ObjectLibrary;
 pub struct GenConfig {
     /// Frames per clip (default 16; 64 and more gets more segments).
     pub frames: u32,
+    /// Frame height and width in pixels.
     pub height: u32,
     pub width: u32,
     /// Objects per clip, 1 to [`MAX_OBJECTS`].
