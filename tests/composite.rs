@@ -7,6 +7,7 @@ mod common;
 use common::{POISON, gpu, rel_err};
 use locomotion::gpu::Batch;
 use locomotion::motion::atlas::{Atlas, FrameTables, Instance, SLOTS};
+use locomotion::motion::composite::{IMAGENET_MEAN, IMAGENET_STD};
 use locomotion::motion::params::*;
 use locomotion::motion::path::{ObjectState, inverse_affine};
 use locomotion::motion::reference;
@@ -221,6 +222,21 @@ fn sampled_clips_render_the_same_on_gpu_and_cpu() {
     assert_eq!(got.len(), (3 * 5 * 40 * 56 * 4) as usize);
     let d = max_channel_diff(&got, &want);
     assert!(d <= 1, "GPU and CPU differ by {d}/255");
+
+    // The trainer's entry: the same clips straight into the model's input tensor.
+    let kind = Output::Normalized {
+        mean: IMAGENET_MEAN,
+        std: IMAGENET_STD,
+    };
+    let out = g.filled(kind.bytes(15, 40, 56), POISON, "tensor").unwrap();
+    let mut batch = Batch::new(&g);
+    let staged = comp.record(&mut batch, &clips, &out, kind).unwrap();
+    batch.submit_and_wait().unwrap();
+    drop(staged);
+    let got: Vec<f32> = g.read(&out).unwrap();
+    let want = reference::composite_normalized(&comp.atlas, &tables, IMAGENET_MEAN, IMAGENET_STD);
+    let e = rel_err(&got, &want);
+    assert!(e < 1e-4, "tensor rel err {e}");
 }
 
 /// A sprite whose left half is red and right half blue, on a black background.
