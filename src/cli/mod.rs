@@ -1,6 +1,8 @@
 //! The `locomotion` command line (clap): one module per subcommand.
 
+pub mod bench;
 pub mod describe;
+pub mod generate;
 pub mod info;
 pub mod tokenizer;
 
@@ -34,6 +36,13 @@ pub enum Command {
     /// Train or inspect the text tokenizer.
     #[command(subcommand)]
     Tokenizer(tokenizer::TokenizerCommand),
+    /// Make a synthetic motion dataset: clips (GIF, optional PNG frames) and manifest.jsonl.
+    Generate(generate::GenerateArgs),
+    /// Benchmarks (`bench composite`, ...).
+    Bench {
+        #[command(subcommand)]
+        which: bench::BenchCommand,
+    },
 }
 
 impl Cli {
@@ -52,5 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info { json } => info::run(&req, json),
         Command::Describe(args) => describe::run(&args),
         Command::Tokenizer(cmd) => tokenizer::run(cmd),
+        Command::Generate(args) => generate::run(&req, &args),
+        Command::Bench { which } => bench::run(&req, which),
     }
 }
