@@ -5,5 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod gpu;
 pub mod motion;
+pub mod report;
 pub mod shaders;
 pub mod tensor;
+pub mod util;
