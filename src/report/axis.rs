@@ -113,11 +113,8 @@ fn snap(v: f64, step: f64) -> f64 {
 
 /// Format `v` given the distance between neighbouring ticks.
 pub fn format_tick(v: f64, spacing: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
     let a = v.abs();
-    if !(1e-3..1e5).contains(&a) {
+    if a != 0.0 && !(1e-3..1e5).contains(&a) {
         let exp = a.log10().floor() as i32;
         let mant = v / 10f64.powi(exp);
         return if (mant.round() - mant).abs() < 1e-9 {
@@ -126,6 +123,6 @@ pub fn format_tick(v: f64, spacing: f64) -> String {
             format!("{mant:.1}e{exp}")
         };
     }
-    let decimals = (-spacing.log10().floor()).max(0.0) as usize;
+    let decimals = (-spacing.log10().floor()).clamp(0.0, 6.0) as usize;
     format!("{v:.decimals$}")
 }
