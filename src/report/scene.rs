@@ -121,7 +121,7 @@ pub struct Scene {
 
 /// Width of a text in pixels, estimated the same way for SVG layout and the PNG font.
 pub fn text_width(text: &str, size: f64) -> f64 {
-    text.chars().count() as f64 * size * 0.6
+    text.chars().count() as f64 * size * 0.67
 }
 
 /// Escape text for XML/HTML content and attribute values.
