@@ -8,6 +8,8 @@ use locomotion::report::axis::Axis;
 use locomotion::report::markdown::escape_md;
 use locomotion::report::{BarChart, Block, Clip, LineChart, MeanStd, Report, Table};
 use locomotion::util::fs::write_atomic;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 // ---------------------------------------------------------------- SVG reading helpers
 
@@ -186,6 +188,62 @@ fn log_y_spaces_decades_evenly_and_skips_non_positive() {
 }
 
 #[test]
+fn extreme_and_random_values_never_yield_non_finite_coordinates() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let specials = [
+        f64::NAN,
+        0.0,
+        -0.0,
+        1e-300,
+        1e300,
+        -1e300,
+        1.7e308,
+        -1.7e308,
+        f64::MIN_POSITIVE,
+        5e-324,
+        42.0,
+    ];
+    for trial in 0..200 {
+        let n = rng.random_range(1..6);
+        let mut pick = || {
+            if rng.random_bool(0.5) {
+                specials[rng.random_range(0..specials.len())]
+            } else {
+                rng.random_range(-1e3..1e3)
+            }
+        };
+        let pts: Vec<(f64, f64)> = (0..n).map(|_| (pick(), pick())).collect();
+        let log = trial % 2 == 0;
+        let svg = LineChart::new("x")
+            .log_y(log)
+            .series("s", pts.clone())
+            .scene()
+            .to_svg();
+        let lower = svg.to_lowercase();
+        assert!(
+            !lower.contains("nan") && !lower.contains("inf"),
+            "{pts:?} (log {log})"
+        );
+        let bars = BarChart::new("b", &["a"])
+            .group(
+                "g",
+                vec![Some(MeanStd {
+                    mean: pts[0].0,
+                    std: pts[0].1,
+                })],
+            )
+            .scene()
+            .to_svg();
+        let lower = bars.to_lowercase();
+        assert!(
+            !lower.contains("nan") && !lower.contains("inf"),
+            "bar {:?}",
+            pts[0]
+        );
+    }
+}
+
+#[test]
 fn axis_ticks_are_round_numbers() {
     let a = Axis::linear(0.013, 0.87, 6);
     let labels: Vec<String> = a.ticks.iter().map(|&t| a.label(t)).collect();
@@ -243,6 +301,21 @@ fn bar_heights_are_proportional_with_error_bars_and_chance_line() {
         chart.notes(),
         ["\"scratch\" / \"20 %\": no value, bar not drawn"]
     );
+}
+
+#[test]
+fn non_finite_spread_draws_no_error_bar() {
+    let ms = |mean, std| Some(MeanStd { mean, std });
+    let svg = BarChart::new("b", &["a"])
+        .group("nan", vec![ms(3.0, f64::NAN)])
+        .group("inf", vec![ms(4.0, f64::INFINITY)])
+        .group("ok", vec![ms(5.0, 1.0)])
+        .scene()
+        .to_svg();
+    let err = elements(&svg, "polyline", "errorbar");
+    let names: Vec<&str> = err.iter().map(|e| e["data-name"].as_str()).collect();
+    assert_eq!(names, ["ok / a"]);
+    assert_eq!(elements(&svg, "rect", "bar").len(), 3);
 }
 
 #[test]

@@ -37,8 +37,13 @@ impl Axis {
         if !(min.is_finite() && max.is_finite()) {
             (min, max) = (0.0, 1.0);
         }
-        if max - min <= f64::EPSILON * max.abs().max(min.abs()).max(1e-300) {
-            let pad = if min == 0.0 { 1.0 } else { min.abs() * 0.1 };
+        // Keep max - min finite; data beyond ±1e300 is not something a report plots.
+        (min, max) = (min.clamp(-1e300, 1e300), max.clamp(-1e300, 1e300));
+        // Widen a zero-width range (one point, a constant series, denormal noise) so the
+        // step stays a normal float.
+        let scale = max.abs().max(min.abs());
+        if max - min <= f64::EPSILON * scale || max - min < 1e-250 {
+            let pad = if scale < 1e-250 { 1.0 } else { scale * 0.1 };
             (min, max) = (min - pad, max + pad);
         }
         let step = nice_step((max - min) / target.max(2) as f64);
@@ -61,6 +66,8 @@ impl Axis {
         if !(lo.is_finite() && hi.is_finite()) {
             (lo, hi) = (0.0, 1.0);
         }
+        // Whole decades that f64 can hold, so 10^hi stays finite.
+        (lo, hi) = (lo.clamp(-307.0, 307.0), hi.clamp(-307.0, 308.0));
         if hi <= lo {
             hi = lo + 1.0;
         }
@@ -106,7 +113,10 @@ impl Axis {
 
 fn snap(v: f64, step: f64) -> f64 {
     let decimals = (-step.log10().floor()).max(0.0) as i32 + 1;
-    let scale = 10f64.powi(decimals.min(15));
+    if decimals > 15 {
+        return v;
+    }
+    let scale = 10f64.powi(decimals);
     let s = (v * scale).round() / scale;
     if s == 0.0 { 0.0 } else { s }
 }

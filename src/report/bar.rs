@@ -100,7 +100,16 @@ impl BarChart {
     /// The value of bar `b` in group `g`, if it can be drawn.
     fn value(&self, g: usize, b: usize) -> Option<MeanStd> {
         let v = self.groups[g].1.get(b).copied().flatten()?;
-        v.mean.is_finite().then_some(v)
+        // Clamped so mean ± std cannot overflow to infinity.
+        v.mean.is_finite().then(|| MeanStd {
+            mean: v.mean.clamp(-1e300, 1e300),
+            // A non-finite spread is unknown: no error bar (NaN), not a huge one.
+            std: if v.std.is_finite() {
+                v.std.abs().min(1e300)
+            } else {
+                f64::NAN
+            },
+        })
     }
 
     /// Bars that were not drawn (missing or non-finite), one line each.
