@@ -163,6 +163,29 @@ fn single_point_and_constant_series_stay_visible() {
 }
 
 #[test]
+fn long_curves_are_thinned_but_keep_their_spikes() {
+    let mut pts: Vec<(f64, f64)> = (0..100_000)
+        .map(|s| (s as f64, 1.0 + (s % 7) as f64 * 0.01))
+        .collect();
+    pts[54_321].1 = 2.0; // the axis spans exactly 1..2, so the spike touches the top
+    let chart = LineChart::new("long").series("loss", pts);
+    let svg = chart.scene().to_svg();
+    let (l, t, r, _) = plot_area(&svg);
+    let p = points(&elements(&svg, "polyline", "series")[0]);
+    assert!(
+        p.len() <= 2 * (r - l) as usize + 4,
+        "{} points kept",
+        p.len()
+    );
+    assert!(p.iter().any(|&(_, y)| close(y, t)), "spike lost");
+    assert!(
+        p.windows(2).all(|w| w[0].0 <= w[1].0),
+        "drawing order broken"
+    );
+    assert!(close(p[0].0, l) && close(p.last().unwrap().0, r));
+}
+
+#[test]
 fn log_y_spaces_decades_evenly_and_skips_non_positive() {
     let chart = LineChart::new("log").log_y(true).series(
         "loss",

@@ -37,6 +37,7 @@ impl Report {
 fn html_block(s: &mut String, block: &Block) {
     match block {
         Block::Heading(level, text) => {
+            let level = (*level).clamp(1, 6);
             let _ = writeln!(s, "<h{level}>{}</h{level}>", esc(text));
         }
         Block::Paragraph(text) => {

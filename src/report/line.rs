@@ -177,6 +177,7 @@ fn draw_series(
         .iter()
         .map(|&(a, b)| (x.map(a, p.left, p.right), y.map(b, p.bottom, p.top)))
         .collect();
+    let px = envelope(px);
     // A lone point has no segment to stroke; mark it so it stays visible.
     if let [(cx, cy)] = px.as_slice() {
         s.shapes.push(Shape::Rect {
@@ -200,4 +201,43 @@ fn draw_series(
             name: name.into(),
         });
     }
+}
+
+/// Thin a long curve (a loss logged at every one of 100k steps) to at most the lowest and
+/// highest point per pixel column (plus both ends), in drawing order, so spikes survive and
+/// files stay small.
+fn envelope(px: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    if px.len() <= 2048 {
+        return px;
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < px.len() {
+        let column = px[i].0.floor();
+        let mut j = i;
+        let (mut lo, mut hi) = (i, i);
+        while j < px.len() && px[j].0.floor() == column {
+            if px[j].1 < px[lo].1 {
+                lo = j;
+            }
+            if px[j].1 > px[hi].1 {
+                hi = j;
+            }
+            j += 1;
+        }
+        out.push(px[lo.min(hi)]);
+        if lo != hi {
+            out.push(px[lo.max(hi)]);
+        }
+        i = j;
+    }
+    // The curve still starts and ends where the data does.
+    let (first, last) = (px[0], px[px.len() - 1]);
+    if out.first() != Some(&first) {
+        out.insert(0, first);
+    }
+    if out.last() != Some(&last) {
+        out.push(last);
+    }
+    out
 }

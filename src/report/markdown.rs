@@ -37,7 +37,8 @@ impl Report {
 fn md_block(s: &mut String, block: &Block) {
     match block {
         Block::Heading(level, text) => {
-            let _ = writeln!(s, "{} {}", "#".repeat(*level as usize), escape_md(text));
+            let level = (*level).clamp(1, 6);
+            let _ = writeln!(s, "{} {}", "#".repeat(level as usize), escape_md(text));
         }
         Block::Paragraph(text) => {
             let _ = writeln!(s, "{}", escape_md(text));
