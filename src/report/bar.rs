@@ -146,7 +146,9 @@ impl BarChart {
     pub fn scene(&self) -> Scene {
         let notes = self.notes();
         let y = self.y_axis();
-        let plot = frame::layout(self.width, self.height, &self.bars, notes.len());
+        let mut legend = self.bars.clone();
+        legend.extend(self.chance.iter().map(|c| c.label.clone()));
+        let plot = frame::layout(self.width, self.height, &legend, notes.len());
         let mut s = Scene::new(self.width, self.height);
         frame::draw_frame(&mut s, &plot, &self.title, "", &self.y_label, &y);
         let slot = (plot.right - plot.left) / self.groups.len().max(1) as f64;
@@ -173,12 +175,27 @@ impl BarChart {
                 class: "chance",
                 name: c.label.clone(),
             });
-            s.text(plot.right - 4.0, py - 5.0, &c.label, FONT, Anchor::End);
         }
         let entries: Vec<(String, Rgb)> = (self.bars.iter().cloned().enumerate())
             .map(|(i, n)| (n, colour(i)))
             .collect();
         frame::draw_legend(&mut s, &plot, &entries, true);
+        // The chance label goes in the legend, where it cannot cover a short bar.
+        if let Some(c) = self.chance.as_ref().filter(|c| c.value.is_finite()) {
+            let (x, ly) = (
+                plot.right + 12.0,
+                plot.top + 10.0 + self.bars.len() as f64 * 20.0,
+            );
+            s.shapes.push(Shape::Line {
+                points: vec![(x, ly), (x + 18.0, ly)],
+                color: INK,
+                width: 1.5,
+                dashed: true,
+                class: "legend-swatch",
+                name: c.label.clone(),
+            });
+            s.text(x + 24.0, ly + 4.0, &c.label, FONT, Anchor::Start);
+        }
         frame::draw_notes(&mut s, &plot, &notes);
         s
     }

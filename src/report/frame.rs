@@ -32,7 +32,7 @@ pub fn layout(width: u32, height: u32, legend: &[String], notes: usize) -> Plot 
     let right_margin = if legend.is_empty() {
         20.0
     } else {
-        legend_w + 50.0
+        legend_w + 60.0
     };
     let bottom_margin = 50.0 + notes as f64 * NOTE_LINE;
     Plot {
