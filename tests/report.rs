@@ -319,7 +319,16 @@ fn bar_heights_are_proportional_with_error_bars_and_chance_line() {
     assert!(chance["stroke-dasharray"].len() > 1);
     let y = points(chance)[0].1;
     assert!(close(y, base - 2.5 * px_per_unit), "chance at {y}");
-    assert!(svg.contains("chance 2.5 %"));
+    let legend = elements(&svg, "polyline", "legend-swatch");
+    let legend: Vec<&str> = legend.iter().map(|l| l["data-name"].as_str()).collect();
+    assert_eq!(
+        legend,
+        ["chance 2.5 %"],
+        "bars use boxes, the chance line a dashed swatch"
+    );
+    let boxes = elements(&svg, "rect", "legend-swatch");
+    assert_eq!(boxes.len(), 2);
+    assert!(svg.contains(">chance 2.5 %</text>"));
     assert_eq!(
         chart.notes(),
         ["\"scratch\" / \"20 %\": no value, bar not drawn"]
@@ -481,4 +490,24 @@ fn write_atomic_refuses_missing_folder_naming_it() {
     assert!(msg.contains(&missing.display().to_string()), "{msg}");
     assert!(!msg.contains('\n'), "one-line error: {msg}");
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn write_atomic_cleans_up_when_the_rename_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = dir.path().join("report.html");
+    fs::create_dir(taken.join("")).unwrap();
+    fs::write(taken.join("keep"), b"x").unwrap();
+    let err = write_atomic(&taken, b"<html>").unwrap_err();
+    assert!(format!("{err:#}").contains(&taken.display().to_string()));
+    let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "temp file left behind after a failed rename");
+}
+
+#[test]
+fn report_write_into_missing_folder_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("demo-out");
+    let err = sample_report().write(&missing).unwrap_err();
+    assert!(format!("{err:#}").contains(&missing.display().to_string()));
 }
