@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use locomotion::report::{BarChart, Block, Clip, LineChart, MeanStd, Report, Table};
+use locomotion::util::fs::write_atomic;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -96,6 +97,8 @@ fn main() -> Result<()> {
             "The ball zooms left and drifts upward.".into(),
         ],
     }]));
+    std::fs::create_dir_all(out.join("clips")).context("cannot create the clips folder")?;
+    write_atomic(out.join("clips/clip_0000.gif"), &moving_ball_gif()?)?;
     let written = report.write(&out)?;
     println!(
         "wrote {} and {}",
@@ -103,4 +106,37 @@ fn main() -> Result<()> {
         written.markdown.display()
     );
     Ok(())
+}
+
+/// A stand-in preview (the real ones come from `generate`): a ball moving left, then up.
+fn moving_ball_gif() -> Result<Vec<u8>> {
+    let (w, h) = (96u16, 64u16);
+    let mut bytes = Vec::new();
+    {
+        let mut gif = gif::Encoder::new(&mut bytes, w, h, &[])?;
+        gif.set_repeat(gif::Repeat::Infinite)?;
+        for f in 0..16 {
+            // Left at 5 px per frame for 10 frames, then up at 3 px per frame.
+            let (cx, cy) = if f < 10 {
+                (80.0 - 5.0 * f as f64, 48.0)
+            } else {
+                (35.0, 48.0 - 3.0 * (f - 9) as f64)
+            };
+            let mut rgb = Vec::with_capacity(w as usize * h as usize * 3);
+            for y in 0..h {
+                for x in 0..w {
+                    let d = (x as f64 - cx).hypot(y as f64 - cy);
+                    rgb.extend(if d < 7.0 {
+                        [230, 80, 40]
+                    } else {
+                        [90, 150, 90]
+                    });
+                }
+            }
+            let mut frame = gif::Frame::from_rgb(w, h, &rgb);
+            frame.delay = 8;
+            gif.write_frame(&frame)?;
+        }
+    }
+    Ok(bytes)
 }
