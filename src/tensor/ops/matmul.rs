@@ -4,6 +4,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
 /// The shape and layout of one batched matmul `C[b] = op(A[b]) @ op(B[b])`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +71,6 @@ pub enum MatmulKernel {
 }
 
 /// Record `c = op(a) @ op(b) (+ bias) (+ c if accumulate)`; c is (batch, M, N).
-/// Without a bias, pass any buffer as `bias` placeholder by giving `None`.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(
     batch: &mut Batch,
@@ -81,7 +81,7 @@ pub fn matmul(
     bias: Option<&GpuBuffer>,
     c: &GpuBuffer,
     accumulate: bool,
-) -> Result<(), GpuError> {
+) -> std::result::Result<(), GpuError> {
     let flags = d.trans_a as u32
         | (d.trans_b as u32) << 1
         | (bias.is_some() as u32) << 2
@@ -109,4 +109,133 @@ pub fn matmul(
         &[a, b, bias, c],
         Groups::Grid([d.n.div_ceil(tile), d.m.div_ceil(tile), d.batch.max(1)]),
     )
+}
+
+/// `a @ op(b) (+ bias)` on the tape. a is (.., M, K). b is either one matrix (K, N) shared by
+/// every row of a (a weight; with `trans_b` stored (N, K)), or a batch (B, K, N) / (B, N, K)
+/// matching a = (B, M, K) (attention scores and context). bias is (N,). Output (.., M, N).
+pub fn matmul_op(
+    tape: &Tape,
+    a: &Tensor,
+    b: &Tensor,
+    bias: Option<&Tensor>,
+    trans_b: bool,
+) -> Result<Tensor> {
+    a.expect_f32("matmul")?;
+    b.expect_f32("matmul")?;
+    let bad = |why| TensorError::Shape {
+        op: "matmul",
+        a: a.shape().to_string(),
+        b: b.shape().to_string(),
+        why,
+    };
+    let k = a.shape().last();
+    let bd = b.shape().dims().to_vec();
+    let (bk, n) = match bd.len() {
+        2 | 3 if trans_b => (bd[bd.len() - 1], bd[bd.len() - 2]),
+        2 | 3 => (bd[bd.len() - 2], bd[bd.len() - 1]),
+        _ => return Err(bad("the second operand must be 2-D or 3-D")),
+    };
+    if bk != k {
+        return Err(bad("inner dimensions differ"));
+    }
+    let shared = bd.len() == 2;
+    let (batch, m) = if shared {
+        (1, a.shape().rows())
+    } else {
+        let ad = a.shape().dims();
+        if ad.len() != 3 || ad[0] != bd[0] {
+            return Err(bad("a batched product needs a = (B, M, K) and b with the same B"));
+        }
+        (ad[0], ad[1])
+    };
+    if let Some(bias) = bias {
+        bias.expect_f32("matmul")?;
+        if bias.shape().dims() != [n] {
+            return Err(bad("the bias must be (N,)"));
+        }
+    }
+    let d = MatmulDims {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        batch: batch as u32,
+        trans_a: false,
+        trans_b,
+        shared_a: false,
+        shared_b: shared,
+    };
+    let mut dims = a.shape().dims().to_vec();
+    *dims.last_mut().unwrap() = n;
+    let out = super::forward(tape.gpu(), batch * m * n, "matmul out", |bt, c| {
+        matmul(bt, MatmulKernel::Tiled, d, a.buffer(), b.buffer(), bias.map(|t| t.buffer()), c, false)
+    })?;
+    let mut inputs = vec![a, b];
+    inputs.extend(bias);
+    Ok(tape.record("matmul", out, Shape(dims), &inputs, move |bt, ins, dc| {
+        matmul_backward(bt, d, ins, dc)
+    }))
+}
+
+/// Gradients of `c = a @ op(b) (+ bias)`: two matmuls and a column sum.
+fn matmul_backward(
+    bt: &mut Batch,
+    d: MatmulDims,
+    ins: &[Tensor],
+    dc: &GpuBuffer,
+) -> std::result::Result<Vec<Option<GpuBuffer>>, GpuError> {
+    let (a, b) = (ins[0].buffer(), ins[1].buffer());
+    let pool = bt.gpu().pool.clone();
+    let (m, n, k, nb) = (d.m as usize, d.n as usize, d.k as usize, d.batch as usize);
+    // dA = dC @ op(B)^T: with B stored (K, N) that is dC @ B^T, stored (N, K) it is dC @ B.
+    let da = pool.storage(4 * (nb * m * k).max(1) as u64, "matmul dA")?;
+    let da_dims = MatmulDims {
+        m: d.m,
+        n: d.k,
+        k: d.n,
+        batch: d.batch,
+        trans_a: false,
+        trans_b: !d.trans_b,
+        shared_a: false,
+        shared_b: d.shared_b,
+    };
+    matmul(bt, MatmulKernel::Tiled, da_dims, dc, b, None, &da, false)?;
+    // dB: a shared weight sums over every row of every batch element, so the batch folds
+    // into the contracted dimension.
+    let (rows, groups) = if d.shared_b { (nb * m, 1) } else { (m, nb) };
+    let db = pool.storage(4 * (groups * k * n).max(1) as u64, "matmul dB")?;
+    let db_dims = if d.trans_b {
+        // dB (N, K) = dC^T @ A
+        MatmulDims {
+            m: d.n,
+            n: d.k,
+            k: rows as u32,
+            batch: groups as u32,
+            trans_a: true,
+            trans_b: false,
+            shared_a: false,
+            shared_b: false,
+        }
+    } else {
+        // dB (K, N) = A^T @ dC
+        MatmulDims {
+            m: d.k,
+            n: d.n,
+            k: rows as u32,
+            batch: groups as u32,
+            trans_a: true,
+            trans_b: false,
+            shared_a: false,
+            shared_b: false,
+        }
+    };
+    let (x, y) = if d.trans_b { (dc, a) } else { (a, dc) };
+    matmul(bt, MatmulKernel::Tiled, db_dims, x, y, None, &db, false)?;
+    let mut grads = vec![Some(da), Some(db)];
+    if ins.len() > 2 {
+        let dbias = pool.storage(4 * n as u64, "matmul dbias")?;
+        super::reduce::launch(bt, super::reduce::Reduce::Sum, dc, &dbias, 1, nb * m, n)?;
+        grads.push(Some(dbias));
+    }
+    Ok(grads)
 }
