@@ -10,7 +10,13 @@ use locomotion::gpu::Batch;
 use locomotion::tensor::ops::matmul::{MatmulDims, MatmulKernel, matmul, matmul_op};
 
 /// C = op(A) @ op(B) (+ bias) (+ C0) in f64, per batch element.
-fn reference(d: &MatmulDims, a: &[f32], b: &[f32], bias: Option<&[f32]>, c0: Option<&[f32]>) -> Vec<f32> {
+fn reference(
+    d: &MatmulDims,
+    a: &[f32],
+    b: &[f32],
+    bias: Option<&[f32]>,
+    c0: Option<&[f32]>,
+) -> Vec<f32> {
     let (m, n, k) = (d.m as usize, d.n as usize, d.k as usize);
     let mut out = vec![0f32; d.batch as usize * m * n];
     for z in 0..d.batch as usize {
@@ -20,8 +26,16 @@ fn reference(d: &MatmulDims, a: &[f32], b: &[f32], bias: Option<&[f32]>, c0: Opt
             for j in 0..n {
                 let mut s = 0f64;
                 for l in 0..k {
-                    let av = if d.trans_a { a[ab + l * m + i] } else { a[ab + i * k + l] };
-                    let bv = if d.trans_b { b[bb + j * k + l] } else { b[bb + l * n + j] };
+                    let av = if d.trans_a {
+                        a[ab + l * m + i]
+                    } else {
+                        a[ab + i * k + l]
+                    };
+                    let bv = if d.trans_b {
+                        b[bb + j * k + l]
+                    } else {
+                        b[bb + l * n + j]
+                    };
                     s += av as f64 * bv as f64;
                 }
                 let o = z * m * n + i * n + j;
@@ -37,7 +51,12 @@ fn reference(d: &MatmulDims, a: &[f32], b: &[f32], bias: Option<&[f32]>, c0: Opt
 fn matmul_matches_reference_on_odd_shapes() {
     let g = gpu();
     let mut seed = 10;
-    for (m, n, k, batch) in [(1, 1, 1, 1), (67, 45, 33, 1), (130, 70, 17, 2), (5, 129, 100, 3)] {
+    for (m, n, k, batch) in [
+        (1, 1, 1, 1),
+        (67, 45, 33, 1),
+        (130, 70, 17, 2),
+        (5, 129, 100, 3),
+    ] {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             for kernel in [MatmulKernel::Tiled, MatmulKernel::Naive] {
                 seed += 1;
@@ -46,7 +65,11 @@ fn matmul_matches_reference_on_odd_shapes() {
                 d.trans_a = ta;
                 d.trans_b = tb;
                 d.shared_b = seed % 3 == 0;
-                let bsize = if d.shared_b { k * n } else { batch as usize * k * n };
+                let bsize = if d.shared_b {
+                    k * n
+                } else {
+                    batch as usize * k * n
+                };
                 let a = random(batch as usize * m * k, seed);
                 let b = random(bsize, seed + 1000);
                 let bias = random(n, seed + 2000);
@@ -62,7 +85,17 @@ fn matmul_matches_reference_on_odd_shapes() {
                     g.filled(4 * c0.len() as u64, POISON, "c").unwrap()
                 };
                 let mut bt = Batch::new(&g);
-                matmul(&mut bt, kernel, d, &ba, &bb, use_bias.then_some(&bbias), &c, accumulate).unwrap();
+                matmul(
+                    &mut bt,
+                    kernel,
+                    d,
+                    &ba,
+                    &bb,
+                    use_bias.then_some(&bbias),
+                    &c,
+                    accumulate,
+                )
+                .unwrap();
                 bt.submit_and_wait().unwrap();
                 let got: Vec<f32> = g.read(&c).unwrap();
                 let want = reference(
@@ -73,13 +106,25 @@ fn matmul_matches_reference_on_odd_shapes() {
                     accumulate.then_some(c0.as_slice()),
                 );
                 let e = rel_err(&got, &want);
-                assert!(e < 1e-5, "{kernel:?} m{m} n{n} k{k} b{batch} ta{ta} tb{tb}: rel err {e}");
+                assert!(
+                    e < 1e-5,
+                    "{kernel:?} m{m} n{n} k{k} b{batch} ta{ta} tb{tb}: rel err {e}"
+                );
             }
         }
     }
 }
 
-fn cpu_matmul(a: &[f64], b: &[f64], batch: usize, m: usize, k: usize, n: usize, shared: bool, tb: bool) -> Vec<f64> {
+fn cpu_matmul(
+    a: &[f64],
+    b: &[f64],
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    shared: bool,
+    tb: bool,
+) -> Vec<f64> {
     let mut out = vec![0.0; batch * m * n];
     for z in 0..batch {
         let bb = if shared { 0 } else { z * k * n };
@@ -87,7 +132,11 @@ fn cpu_matmul(a: &[f64], b: &[f64], batch: usize, m: usize, k: usize, n: usize, 
             for j in 0..n {
                 out[z * m * n + i * n + j] = (0..k)
                     .map(|l| {
-                        let bv = if tb { b[bb + j * k + l] } else { b[bb + l * n + j] };
+                        let bv = if tb {
+                            b[bb + j * k + l]
+                        } else {
+                            b[bb + l * n + j]
+                        };
                         a[z * m * k + i * k + l] * bv
                     })
                     .sum();
@@ -138,6 +187,11 @@ fn matmul_rejects_mismatched_shapes_with_one_line() {
     let tape = locomotion::tensor::Tape::new(&g);
     let a = locomotion::tensor::Tensor::from_host(&g, &random(6, 1), [2, 3]).unwrap();
     let b = locomotion::tensor::Tensor::from_host(&g, &random(8, 2), [4, 2]).unwrap();
-    let e = matmul_op(&tape, &a, &b, None, false).unwrap_err().to_string();
-    assert!(e.contains("matmul") && e.contains("[2, 3]") && !e.contains('\n'), "{e}");
+    let e = matmul_op(&tape, &a, &b, None, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("matmul") && e.contains("[2, 3]") && !e.contains('\n'),
+        "{e}"
+    );
 }

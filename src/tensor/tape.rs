@@ -27,8 +27,11 @@ pub trait Backward {
     ) -> std::result::Result<Vec<Option<GpuBuffer>>, GpuError>;
 }
 
-type BackwardFn =
-    dyn Fn(&mut Batch, &[Tensor], &GpuBuffer) -> std::result::Result<Vec<Option<GpuBuffer>>, GpuError>;
+type BackwardFn = dyn Fn(
+    &mut Batch,
+    &[Tensor],
+    &GpuBuffer,
+) -> std::result::Result<Vec<Option<GpuBuffer>>, GpuError>;
 
 struct FnRule {
     name: &'static str,
@@ -136,10 +139,22 @@ impl Tape {
         buf: GpuBuffer,
         shape: super::Shape,
         inputs: &[&Tensor],
-        f: impl Fn(&mut Batch, &[Tensor], &GpuBuffer) -> std::result::Result<Vec<Option<GpuBuffer>>, GpuError>
+        f: impl Fn(
+            &mut Batch,
+            &[Tensor],
+            &GpuBuffer,
+        ) -> std::result::Result<Vec<Option<GpuBuffer>>, GpuError>
         + 'static,
     ) -> Tensor {
-        self.output(buf, shape, inputs, FnRule { name, f: Box::new(f) })
+        self.output(
+            buf,
+            shape,
+            inputs,
+            FnRule {
+                name,
+                f: Box::new(f),
+            },
+        )
     }
 
     /// A view of `t` with another shape of the same size; the gradient passes through.
@@ -234,8 +249,15 @@ pub fn accumulate(
 }
 
 /// A fresh copy of the first `n` floats of `src`, recorded into `batch`.
-pub fn copy(batch: &mut Batch, src: &GpuBuffer, n: usize) -> std::result::Result<GpuBuffer, GpuError> {
-    let dst = batch.gpu().pool.storage(4 * n.max(1) as u64, "gradient copy")?;
+pub fn copy(
+    batch: &mut Batch,
+    src: &GpuBuffer,
+    n: usize,
+) -> std::result::Result<GpuBuffer, GpuError> {
+    let dst = batch
+        .gpu()
+        .pool
+        .storage(4 * n.max(1) as u64, "gradient copy")?;
     batch
         .encoder()
         .copy_buffer_to_buffer(src.raw(), 0, dst.raw(), 0, 4 * n as u64);
@@ -254,4 +276,3 @@ pub fn sgd_step(gpu: &Gpu, params: &[&Tensor], lr: f32) -> Result<()> {
     batch.submit();
     Ok(())
 }
-

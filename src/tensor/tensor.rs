@@ -51,7 +51,14 @@ fn next_id() -> u64 {
 }
 
 impl Tensor {
-    fn build(gpu: &Gpu, buf: Arc<GpuBuffer>, shape: Shape, dtype: DType, param: bool, rg: bool) -> Self {
+    fn build(
+        gpu: &Gpu,
+        buf: Arc<GpuBuffer>,
+        shape: Shape,
+        dtype: DType,
+        param: bool,
+        rg: bool,
+    ) -> Self {
         Tensor(Arc::new(Inner {
             id: next_id(),
             shape,
@@ -75,13 +82,27 @@ impl Tensor {
             });
         }
         let buf = gpu.upload(data, "tensor")?;
-        Ok(Self::build(gpu, Arc::new(buf), shape, DType::F32, false, false))
+        Ok(Self::build(
+            gpu,
+            Arc::new(buf),
+            shape,
+            DType::F32,
+            false,
+            false,
+        ))
     }
 
     /// A trainable parameter holding `data`: backward accumulates its gradient in [`Tensor::grad`].
     pub fn param(gpu: &Gpu, data: &[f32], shape: impl Into<Shape>) -> Result<Self> {
         let t = Self::from_host(gpu, data, shape)?;
-        Ok(Self::build(gpu, Arc::clone(&t.0.buf), t.0.shape.clone(), DType::F32, true, true))
+        Ok(Self::build(
+            gpu,
+            Arc::clone(&t.0.buf),
+            t.0.shape.clone(),
+            DType::F32,
+            true,
+            true,
+        ))
     }
 
     /// A parameter drawn uniformly from [-scale, scale) with `seed` (the same seed gives the
@@ -107,7 +128,14 @@ impl Tensor {
         }
         let halves: Vec<f16> = data.iter().map(|&v| f16::from_f32(v)).collect();
         let buf = gpu.upload(&halves, "f16 tensor")?;
-        Ok(Self::build(gpu, Arc::new(buf), shape, DType::F16, false, false))
+        Ok(Self::build(
+            gpu,
+            Arc::new(buf),
+            shape,
+            DType::F16,
+            false,
+            false,
+        ))
     }
 
     /// Wrap a buffer produced by a kernel as a tensor of `shape`.
@@ -122,7 +150,14 @@ impl Tensor {
 
     /// The same storage seen with another shape of the same size (a view; no copy).
     pub(crate) fn view(&self, shape: Shape, requires_grad: bool) -> Self {
-        Self::build(&self.0.gpu, Arc::clone(&self.0.buf), shape, self.0.dtype, false, requires_grad)
+        Self::build(
+            &self.0.gpu,
+            Arc::clone(&self.0.buf),
+            shape,
+            self.0.dtype,
+            false,
+            requires_grad,
+        )
     }
 
     /// Unique id of this tensor (views have their own).
@@ -202,6 +237,10 @@ impl Tensor {
 
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tensor#{}({}, {:?})", self.0.id, self.0.shape, self.0.dtype)
+        write!(
+            f,
+            "Tensor#{}({}, {:?})",
+            self.0.id, self.0.shape, self.0.dtype
+        )
     }
 }

@@ -53,11 +53,13 @@ pub fn check(
     let loss = reduce::sum_all(&tape, &weighted).unwrap();
     tape.backward(&loss).unwrap();
     assert!(tape.is_empty(), "backward consumes the tape");
-    let loss_of = |xs: &[Vec<f64>]| -> f64 {
-        cpu_op(xs).iter().zip(&r).map(|(a, &b)| a * b as f64).sum()
-    };
+    let loss_of =
+        |xs: &[Vec<f64>]| -> f64 { cpu_op(xs).iter().zip(&r).map(|(a, &b)| a * b as f64).sum() };
     for (which, p) in params.iter().enumerate() {
-        let got = p.grad_to_vec().unwrap().expect("a gradient for every input");
+        let got = p
+            .grad_to_vec()
+            .unwrap()
+            .expect("a gradient for every input");
         let mut fd = Vec::with_capacity(got.len());
         let mut xs = host.clone();
         for j in 0..xs[which].len() {
@@ -71,6 +73,9 @@ pub fn check(
             fd.push(((up - down) / (2.0 * h)) as f32);
         }
         let e = rel_err(&got, &fd);
-        assert!(e < tol, "input {which}: gradient rel err {e} against finite differences");
+        assert!(
+            e < tol,
+            "input {which}: gradient rel err {e} against finite differences"
+        );
     }
 }

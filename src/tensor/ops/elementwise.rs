@@ -98,17 +98,37 @@ pub fn add(tape: &Tape, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     }
     let (n, period) = (x.numel(), y.numel());
     let out = forward(tape.gpu(), n, "add", |b, o| {
-        launch(b, "add_broadcast", x.buffer(), y.buffer(), o, n, 1.0, 1.0, period)
+        launch(
+            b,
+            "add_broadcast",
+            x.buffer(),
+            y.buffer(),
+            o,
+            n,
+            1.0,
+            1.0,
+            period,
+        )
     })?;
-    Ok(tape.record("add", out, x.shape().clone(), &[x, y], move |b, _, dy| {
-        let dx = copy(b, dy, n)?;
-        let dyy = if period == n {
-            copy(b, dy, n)?
-        } else {
-            let g = b.gpu().pool.storage(4 * period as u64, "bias grad")?;
-            super::reduce::launch(b, super::reduce::Reduce::Sum, dy, &g, 1, n / period, period)?;
-            g
-        };
-        Ok(vec![Some(dx), Some(dyy)])
-    }))
+    Ok(
+        tape.record("add", out, x.shape().clone(), &[x, y], move |b, _, dy| {
+            let dx = copy(b, dy, n)?;
+            let dyy = if period == n {
+                copy(b, dy, n)?
+            } else {
+                let g = b.gpu().pool.storage(4 * period as u64, "bias grad")?;
+                super::reduce::launch(
+                    b,
+                    super::reduce::Reduce::Sum,
+                    dy,
+                    &g,
+                    1,
+                    n / period,
+                    period,
+                )?;
+                g
+            };
+            Ok(vec![Some(dx), Some(dyy)])
+        }),
+    )
 }

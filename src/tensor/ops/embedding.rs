@@ -104,19 +104,30 @@ pub fn embedding(tape: &Tape, w: &Tensor, ids: &[u32]) -> Result<Tensor> {
     let (order, offsets) = group_by_id(ids, v)?;
     let gpu = tape.gpu();
     let ids_buf = gpu.upload(ids, "token ids")?;
-    let out = gpu.pool.storage(4 * (n * c).max(1) as u64, "embedding out")?;
+    let out = gpu
+        .pool
+        .storage(4 * (n * c).max(1) as u64, "embedding out")?;
     let mut batch = Batch::new(gpu);
     launch(&mut batch, &ids_buf, w.buffer(), &out, n, v, c)?;
     batch.submit();
     let saved = if tape.wants(&[w]) {
-        Some((gpu.upload(&order, "token order")?, gpu.upload(&offsets, "id offsets")?))
+        Some((
+            gpu.upload(&order, "token order")?,
+            gpu.upload(&offsets, "id offsets")?,
+        ))
     } else {
         None
     };
-    Ok(tape.record("embedding", out, Shape::new(&[n, c]), &[w], move |b, _, dy| {
-        let (order, offsets) = saved.as_ref().expect("saved when recorded");
-        let dw = b.gpu().pool.storage(4 * (v * c) as u64, "embedding grad")?;
-        launch_backward(b, order, offsets, dy, &dw, n, v, c)?;
-        Ok(vec![Some(dw)])
-    }))
+    Ok(tape.record(
+        "embedding",
+        out,
+        Shape::new(&[n, c]),
+        &[w],
+        move |b, _, dy| {
+            let (order, offsets) = saved.as_ref().expect("saved when recorded");
+            let dw = b.gpu().pool.storage(4 * (v * c) as u64, "embedding grad")?;
+            launch_backward(b, order, offsets, dy, &dw, n, v, c)?;
+            Ok(vec![Some(dw)])
+        },
+    ))
 }

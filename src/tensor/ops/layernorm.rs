@@ -108,15 +108,30 @@ pub fn layer_norm(tape: &Tape, x: &Tensor, w: &Tensor, b: &Tensor, eps: f32) -> 
     let mean = pool.storage(4 * d.rows.max(1) as u64, "layernorm mean")?;
     let rstd = pool.storage(4 * d.rows.max(1) as u64, "layernorm rstd")?;
     let mut batch = Batch::new(gpu);
-    forward(&mut batch, d, x.buffer(), w.buffer(), b.buffer(), &y, &mean, &rstd)?;
+    forward(
+        &mut batch,
+        d,
+        x.buffer(),
+        w.buffer(),
+        b.buffer(),
+        &y,
+        &mean,
+        &rstd,
+    )?;
     batch.submit();
-    Ok(tape.record("layer_norm", y, x.shape().clone(), &[x, w, b], move |bt, ins, dy| {
-        let pool = &bt.gpu().pool;
-        let dx = pool.storage(4 * (d.rows * d.c).max(1) as u64, "layernorm dx")?;
-        let dw = pool.storage(4 * d.c as u64, "layernorm dw")?;
-        let db = pool.storage(4 * d.c as u64, "layernorm db")?;
-        let (x, w) = (ins[0].buffer(), ins[1].buffer());
-        backward(bt, d, dy, x, w, &mean, &rstd, &dx, &dw, &db)?;
-        Ok(vec![Some(dx), Some(dw), Some(db)])
-    }))
+    Ok(tape.record(
+        "layer_norm",
+        y,
+        x.shape().clone(),
+        &[x, w, b],
+        move |bt, ins, dy| {
+            let pool = &bt.gpu().pool;
+            let dx = pool.storage(4 * (d.rows * d.c).max(1) as u64, "layernorm dx")?;
+            let dw = pool.storage(4 * d.c as u64, "layernorm dw")?;
+            let db = pool.storage(4 * d.c as u64, "layernorm db")?;
+            let (x, w) = (ins[0].buffer(), ins[1].buffer());
+            backward(bt, d, dy, x, w, &mean, &rstd, &dx, &dw, &db)?;
+            Ok(vec![Some(dx), Some(dw), Some(db)])
+        },
+    ))
 }

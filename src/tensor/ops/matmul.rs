@@ -145,7 +145,9 @@ pub fn matmul_op(
     } else {
         let ad = a.shape().dims();
         if ad.len() != 3 || ad[0] != bd[0] {
-            return Err(bad("a batched product needs a = (B, M, K) and b with the same B"));
+            return Err(bad(
+                "a batched product needs a = (B, M, K) and b with the same B",
+            ));
         }
         (ad[0], ad[1])
     };
@@ -168,13 +170,24 @@ pub fn matmul_op(
     let mut dims = a.shape().dims().to_vec();
     *dims.last_mut().unwrap() = n;
     let out = super::forward(tape.gpu(), batch * m * n, "matmul out", |bt, c| {
-        matmul(bt, MatmulKernel::Tiled, d, a.buffer(), b.buffer(), bias.map(|t| t.buffer()), c, false)
+        matmul(
+            bt,
+            MatmulKernel::Tiled,
+            d,
+            a.buffer(),
+            b.buffer(),
+            bias.map(|t| t.buffer()),
+            c,
+            false,
+        )
     })?;
     let mut inputs = vec![a, b];
     inputs.extend(bias);
-    Ok(tape.record("matmul", out, Shape(dims), &inputs, move |bt, ins, dc| {
-        matmul_backward(bt, d, ins, dc)
-    }))
+    Ok(
+        tape.record("matmul", out, Shape(dims), &inputs, move |bt, ins, dc| {
+            matmul_backward(bt, d, ins, dc)
+        }),
+    )
 }
 
 /// Gradients of `c = a @ op(b) (+ bias)`: two matmuls and a column sum.

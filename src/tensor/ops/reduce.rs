@@ -44,7 +44,10 @@ pub fn launch(
     axis: usize,
     inner: usize,
 ) -> std::result::Result<(), GpuError> {
-    let idx = batch.gpu().pool.storage(4 * (outer * inner).max(1) as u64, "argmax")?;
+    let idx = batch
+        .gpu()
+        .pool
+        .storage(4 * (outer * inner).max(1) as u64, "argmax")?;
     launch_with_index(batch, op, x, out, &idx, outer, axis, inner)
 }
 
@@ -101,17 +104,27 @@ pub fn reduce(tape: &Tape, x: &Tensor, op: Reduce, axis: usize) -> Result<Tensor
     }
     let (outer, len, inner) = x.shape().around(axis);
     let gpu = tape.gpu();
-    let out = gpu.pool.storage(4 * (outer * inner).max(1) as u64, "reduce out")?;
-    let idx = gpu.pool.storage(4 * (outer * inner).max(1) as u64, "argmax")?;
+    let out = gpu
+        .pool
+        .storage(4 * (outer * inner).max(1) as u64, "reduce out")?;
+    let idx = gpu
+        .pool
+        .storage(4 * (outer * inner).max(1) as u64, "argmax")?;
     let mut batch = Batch::new(gpu);
     launch_with_index(&mut batch, op, x.buffer(), &out, &idx, outer, len, inner)?;
     batch.submit();
     let n = x.numel();
-    Ok(tape.record("reduce", out, x.shape().without(axis), &[x], move |b, _, dy| {
-        let dx = b.gpu().pool.storage(4 * n.max(1) as u64, "reduce grad")?;
-        launch_backward(b, op, dy, &idx, &dx, outer, len, inner)?;
-        Ok(vec![Some(dx)])
-    }))
+    Ok(tape.record(
+        "reduce",
+        out,
+        x.shape().without(axis),
+        &[x],
+        move |b, _, dy| {
+            let dx = b.gpu().pool.storage(4 * n.max(1) as u64, "reduce grad")?;
+            launch_backward(b, op, dy, &idx, &dx, outer, len, inner)?;
+            Ok(vec![Some(dx)])
+        },
+    ))
 }
 
 /// Sum of every element, as a one-value tensor (e.g. a loss).

@@ -77,11 +77,13 @@ fn op(tape: &Tape, x: &Tensor, log: bool) -> Result<Tensor> {
             .copy_buffer_to_buffer(y.raw(), 0, saved.raw(), 0, 4 * n as u64);
     }
     batch.submit();
-    Ok(tape.record("softmax", y, x.shape().clone(), &[x], move |b, _, dy| {
-        let dx = b.gpu().pool.storage(4 * n.max(1) as u64, "softmax grad")?;
-        launch_backward(b, &saved, dy, &dx, rows, c, log)?;
-        Ok(vec![Some(dx)])
-    }))
+    Ok(
+        tape.record("softmax", y, x.shape().clone(), &[x], move |b, _, dy| {
+            let dx = b.gpu().pool.storage(4 * n.max(1) as u64, "softmax grad")?;
+            launch_backward(b, &saved, dy, &dx, rows, c, log)?;
+            Ok(vec![Some(dx)])
+        }),
+    )
 }
 
 /// Softmax over the last dimension.

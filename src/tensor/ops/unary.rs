@@ -54,11 +54,13 @@ pub fn scale(tape: &Tape, x: &Tensor, alpha: f32) -> Result<Tensor> {
     let out = forward(tape.gpu(), n, "scale", |b, o| {
         launch(b, "scale", x.buffer(), o, n, alpha, 0.0, 0)
     })?;
-    Ok(tape.record("scale", out, x.shape().clone(), &[x], move |b, _, dy| {
-        let dx = fresh(b, n, "scale grad")?;
-        launch(b, "scale", dy, &dx, n, alpha, 0.0, 0)?;
-        Ok(vec![Some(dx)])
-    }))
+    Ok(
+        tape.record("scale", out, x.shape().clone(), &[x], move |b, _, dy| {
+            let dx = fresh(b, n, "scale grad")?;
+            launch(b, "scale", dy, &dx, n, alpha, 0.0, 0)?;
+            Ok(vec![Some(dx)])
+        }),
+    )
 }
 
 /// GELU in the erf form, `x * Phi(x)`, as BERT uses.
@@ -68,11 +70,13 @@ pub fn gelu(tape: &Tape, x: &Tensor) -> Result<Tensor> {
     let out = forward(tape.gpu(), n, "gelu", |b, o| {
         launch(b, "gelu", x.buffer(), o, n, 0.0, 0.0, 0)
     })?;
-    Ok(tape.record("gelu", out, x.shape().clone(), &[x], move |b, ins, dy| {
-        let dx = fresh(b, n, "gelu grad")?;
-        elementwise::launch(b, "gelu_backward", ins[0].buffer(), dy, &dx, n, 0.0, 0.0, 1)?;
-        Ok(vec![Some(dx)])
-    }))
+    Ok(
+        tape.record("gelu", out, x.shape().clone(), &[x], move |b, ins, dy| {
+            let dx = fresh(b, n, "gelu grad")?;
+            elementwise::launch(b, "gelu_backward", ins[0].buffer(), dy, &dx, n, 0.0, 0.0, 1)?;
+            Ok(vec![Some(dx)])
+        }),
+    )
 }
 
 /// Hyperbolic tangent.
@@ -89,11 +93,13 @@ pub fn tanh(tape: &Tape, x: &Tensor) -> Result<Tensor> {
         .encoder()
         .copy_buffer_to_buffer(out.raw(), 0, saved.raw(), 0, 4 * n as u64);
     batch.submit();
-    Ok(tape.record("tanh", out, x.shape().clone(), &[x], move |b, _, dy| {
-        let dx = fresh(b, n, "tanh grad")?;
-        elementwise::launch(b, "tanh_backward", &saved, dy, &dx, n, 0.0, 0.0, 1)?;
-        Ok(vec![Some(dx)])
-    }))
+    Ok(
+        tape.record("tanh", out, x.shape().clone(), &[x], move |b, _, dy| {
+            let dx = fresh(b, n, "tanh grad")?;
+            elementwise::launch(b, "tanh_backward", &saved, dy, &dx, n, 0.0, 0.0, 1)?;
+            Ok(vec![Some(dx)])
+        }),
+    )
 }
 
 /// Inverted dropout with drop probability `p`: the mask is a hash of (`seed`, element index),
@@ -105,11 +111,13 @@ pub fn dropout(tape: &Tape, x: &Tensor, p: f32, seed: u32) -> Result<Tensor> {
     let out = forward(tape.gpu(), n, "dropout", |b, o| {
         launch(b, "dropout", x.buffer(), o, n, p, keep, seed)
     })?;
-    Ok(tape.record("dropout", out, x.shape().clone(), &[x], move |b, _, dy| {
-        let dx = fresh(b, n, "dropout grad")?;
-        launch(b, "dropout", dy, &dx, n, p, keep, seed)?;
-        Ok(vec![Some(dx)])
-    }))
+    Ok(
+        tape.record("dropout", out, x.shape().clone(), &[x], move |b, _, dy| {
+            let dx = fresh(b, n, "dropout grad")?;
+            launch(b, "dropout", dy, &dx, n, p, keep, seed)?;
+            Ok(vec![Some(dx)])
+        }),
+    )
 }
 
 /// `x * y` elementwise (same shapes).
@@ -119,11 +127,13 @@ pub fn mul(tape: &Tape, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     let out = forward(tape.gpu(), n, "mul", |b, o| {
         elementwise::binary(b, Binary::Mul, x.buffer(), y.buffer(), o, n as u32)
     })?;
-    Ok(tape.record("mul", out, x.shape().clone(), &[x, y], move |b, ins, dy| {
-        let dx = fresh(b, n, "mul grad")?;
-        let dyy = fresh(b, n, "mul grad")?;
-        elementwise::binary(b, Binary::Mul, dy, ins[1].buffer(), &dx, n as u32)?;
-        elementwise::binary(b, Binary::Mul, dy, ins[0].buffer(), &dyy, n as u32)?;
-        Ok(vec![Some(dx), Some(dyy)])
-    }))
+    Ok(
+        tape.record("mul", out, x.shape().clone(), &[x, y], move |b, ins, dy| {
+            let dx = fresh(b, n, "mul grad")?;
+            let dyy = fresh(b, n, "mul grad")?;
+            elementwise::binary(b, Binary::Mul, dy, ins[1].buffer(), &dx, n as u32)?;
+            elementwise::binary(b, Binary::Mul, dy, ins[0].buffer(), &dyy, n as u32)?;
+            Ok(vec![Some(dx), Some(dyy)])
+        }),
+    )
 }
