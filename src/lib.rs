@@ -1,6 +1,7 @@
 //! locomotion: motion-focused video-language representation learning (LocoMotion,
 //! arXiv 2410.12018) on wgpu and hand-written WGSL compute shaders.
 
+pub mod bench;
 pub mod cli;
 pub mod gpu;
 pub mod motion;

@@ -115,6 +115,7 @@ fn matmul_matches_reference_on_odd_shapes() {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn cpu_matmul(
     a: &[f64],
     b: &[f64],

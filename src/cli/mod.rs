@@ -1,5 +1,6 @@
 //! The `locomotion` command line (clap): one module per subcommand.
 
+pub mod bench;
 pub mod info;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Benchmark suites (kernels: GFLOP/s and GB/s per kernel, table and JSON).
+    Bench {
+        #[command(subcommand)]
+        suite: bench::BenchCommand,
+    },
 }
 
 impl Cli {
@@ -42,5 +48,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let req = cli.adapter_request();
     match cli.command {
         Command::Info { json } => info::run(&req, json),
+        Command::Bench { suite } => bench::run(&req, suite),
     }
 }
