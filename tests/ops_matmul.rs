@@ -115,6 +115,67 @@ fn matmul_matches_reference_on_odd_shapes() {
     }
 }
 
+#[test]
+fn cpu_driver_matmul_matches_reference_on_edge_tiles() {
+    let g = gpu();
+    // K a multiple of 16 and N of 4 (what the kernel needs), M and N not multiples of its
+    // 16 x 32 block, batched, shared weights, bias and accumulation.
+    let cases = [
+        (1, 4, 16, 1, false),
+        (67, 44, 48, 2, false),
+        (5, 132, 16, 3, true),
+        (33, 36, 160, 1, true),
+    ];
+    for (i, (m, n, k, batch, shared)) in cases.into_iter().enumerate() {
+        let seed = 500 + i as u64;
+        let mut d = MatmulDims::new(m, n, k);
+        d.batch = batch;
+        d.shared_b = shared;
+        assert!(MatmulKernel::cpu_fits(&d));
+        let bsize = if shared {
+            k * n
+        } else {
+            batch as usize * k * n
+        };
+        let a = random(batch as usize * m * k, seed);
+        let b = random(bsize, seed + 1);
+        let bias = random(n, seed + 2);
+        let c0 = random(batch as usize * m * n, seed + 3);
+        let accumulate = i % 2 == 1;
+        let ba = g.upload(&a, "a").unwrap();
+        let bb = g.upload(&b, "b").unwrap();
+        let bbias = g.upload(&bias, "bias").unwrap();
+        let c = if accumulate {
+            g.upload(&c0, "c").unwrap()
+        } else {
+            g.filled(4 * c0.len() as u64, POISON, "c").unwrap()
+        };
+        let mut bt = Batch::new(&g);
+        matmul(
+            &mut bt,
+            MatmulKernel::Cpu,
+            d,
+            &ba,
+            &bb,
+            Some(&bbias),
+            &c,
+            accumulate,
+        )
+        .unwrap();
+        bt.submit_and_wait().unwrap();
+        let want = reference(&d, &a, &b, Some(&bias), accumulate.then_some(c0.as_slice()));
+        let e = rel_err(&g.read::<f32>(&c).unwrap(), &want);
+        assert!(e < 1e-5, "m{m} n{n} k{k} b{batch}: rel err {e}");
+    }
+    let mut d = MatmulDims::new(4, 4, 15);
+    d.trans_b = true;
+    assert!(!MatmulKernel::cpu_fits(&d));
+    let buf = g.upload(&random(64, 1), "x").unwrap();
+    let mut bt = Batch::new(&g);
+    let e = matmul(&mut bt, MatmulKernel::Cpu, d, &buf, &buf, None, &buf, false).unwrap_err();
+    assert!(e.to_string().contains("K % 16"), "{e}");
+}
+
 #[allow(clippy::too_many_arguments)]
 fn cpu_matmul(
     a: &[f64],

@@ -50,18 +50,27 @@ pub fn matmuls(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
         );
         let shape = format!("M=N=K={n}");
         let iters = if n >= 1024 { 3 } else { 5 };
-        let tiled = suite.time(
+        let flops = Some(d.flops());
+        let run = |suite: &mut Suite, name: &str, kernel, iters| {
+            suite.time(name, &shape, flops, None, iters, |bt| {
+                matmul(bt, kernel, d, &a, &b, None, &c, false)
+            })
+        };
+        let tiled = run(
+            suite,
             "matmul tiled (64x64, 8x8/thread)",
-            &shape,
-            Some(d.flops()),
-            None,
+            MatmulKernel::Tiled,
             iters,
-            |bt| matmul(bt, MatmulKernel::Tiled, d, &a, &b, None, &c, false),
         )?;
-        let naive = suite.time("matmul naive", &shape, Some(d.flops()), None, 1, |bt| {
-            matmul(bt, MatmulKernel::Naive, d, &a, &b, None, &c, false)
-        })?;
+        let cpu = run(
+            suite,
+            "matmul cpu-driver (vec4, 16x32/group)",
+            MatmulKernel::Cpu,
+            iters,
+        )?;
+        let naive = run(suite, "matmul naive", MatmulKernel::Naive, 1)?;
         suite.speedup(&format!("matmul tiled vs naive, {shape}"), naive, tiled);
+        suite.speedup(&format!("matmul cpu-driver vs naive, {shape}"), naive, cpu);
     }
     let (heads, t, hd) = match size {
         Size::Quick => (2, 64, 32),
@@ -178,7 +187,7 @@ pub fn memory_bound(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
 
 /// Run the whole kernel suite on `gpu`.
 pub fn run(gpu: &Gpu, size: Size, force_wall: bool) -> anyhow::Result<Report> {
-    let mut suite = Suite::new(gpu, 20, force_wall);
+    let mut suite = Suite::new(gpu, 23, force_wall);
     matmuls(&mut suite, size)?;
     memory_bound(&mut suite, size)?;
     Ok(suite.finish())

@@ -44,6 +44,7 @@ pub struct Batch<'g> {
     gpu: &'g Gpu,
     encoder: wgpu::CommandEncoder,
     arenas: Vec<(GpuBuffer, Vec<u8>)>,
+    retained: Vec<GpuBuffer>,
     dispatches: u32,
 }
 
@@ -59,6 +60,7 @@ impl<'g> Batch<'g> {
             gpu,
             encoder,
             arenas: Vec::new(),
+            retained: Vec::new(),
             dispatches: 0,
         }
     }
@@ -71,6 +73,13 @@ impl<'g> Batch<'g> {
     /// The encoder, for copies and clears between dispatches.
     pub fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
         &mut self.encoder
+    }
+
+    /// Keep `buf` out of the pool until this batch is submitted. A scratch buffer dropped while
+    /// the batch is still recording could otherwise be handed to another thread, whose upload
+    /// would land before this batch runs and be overwritten by it.
+    pub fn retain(&mut self, buf: GpuBuffer) {
+        self.retained.push(buf);
     }
 
     /// Dispatches recorded so far.
@@ -210,8 +219,10 @@ impl<'g> Batch<'g> {
             }
         }
         let index = self.gpu.queue.submit([self.encoder.finish()]);
-        // Arena buffers go back to the pool here; wgpu keeps them alive until the GPU is done.
+        // Arena and retained buffers go back to the pool here; wgpu keeps them alive until the
+        // GPU is done, and any later write to them is queued after this submission.
         drop(self.arenas);
+        drop(self.retained);
         index
     }
 

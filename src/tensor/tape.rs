@@ -200,6 +200,10 @@ impl Tape {
         let mut grads: HashMap<u64, GpuBuffer> = HashMap::new();
         grads.insert(loss.id(), gpu.upload(&[1.0f32], "loss gradient seed")?);
         let mut batch = Batch::new(&gpu);
+        // Records and gradients this walk has finished with. They stay alive until the batch
+        // is submitted: released earlier, the pool could hand their buffers to another thread
+        // whose uploads would run before this batch and be overwritten by it.
+        let mut done = Vec::new();
         loop {
             let Some(rec) = self.records.borrow_mut().pop() else {
                 break;
@@ -209,6 +213,7 @@ impl Tape {
                 continue;
             };
             let dxs = rec.rule.backward(&mut batch, &rec.inputs, &dy)?;
+            batch.retain(dy);
             for (input, dx) in rec.inputs.iter().zip(dxs) {
                 let Some(dx) = dx else { continue };
                 if !input.requires_grad() {
@@ -217,22 +222,29 @@ impl Tape {
                 if input.is_param() {
                     let mut g = input.grad();
                     match g.as_ref() {
-                        Some(acc) => accumulate(&mut batch, &dx, acc, 1.0, input.numel())?,
+                        Some(acc) => {
+                            accumulate(&mut batch, &dx, acc, 1.0, input.numel())?;
+                            batch.retain(dx);
+                        }
                         None => *g = Some(dx),
                     }
                 } else {
                     match grads.get(&input.id()) {
-                        Some(acc) => accumulate(&mut batch, &dx, acc, 1.0, input.numel())?,
+                        Some(acc) => {
+                            accumulate(&mut batch, &dx, acc, 1.0, input.numel())?;
+                            batch.retain(dx);
+                        }
                         None => {
                             grads.insert(input.id(), dx);
                         }
                     }
                 }
             }
-            // `rec` drops here: its saved activations go back to the pool. Reusing them later
-            // in this batch is safe because passes in one encoder run in order.
+            done.push(rec);
         }
         batch.submit();
+        // Saved activations go back to the pool now, not at the end of the training step.
+        drop(done);
         Ok(())
     }
 }

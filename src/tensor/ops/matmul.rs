@@ -68,6 +68,26 @@ pub enum MatmulKernel {
     Tiled,
     /// One thread per output, no reuse: the benchmark's baseline.
     Naive,
+    /// 8-invocation workgroups loading whole vec4s (CPU drivers); needs K and N multiples of
+    /// 4 and no transposed operand.
+    Cpu,
+}
+
+impl MatmulKernel {
+    /// The fastest kernel for `d` on `gpu`: the vec4 CPU-driver kernel where the adapter is a
+    /// CPU and the shape allows it, the register-tiled one otherwise.
+    pub fn pick(gpu: &crate::gpu::Gpu, d: &MatmulDims) -> Self {
+        if gpu.is_cpu() && Self::cpu_fits(d) {
+            MatmulKernel::Cpu
+        } else {
+            MatmulKernel::Tiled
+        }
+    }
+
+    /// Whether [`MatmulKernel::Cpu`] can run `d`: K a multiple of 16, N of 4, no transposes.
+    pub fn cpu_fits(d: &MatmulDims) -> bool {
+        d.k % 16 == 0 && d.n % 4 == 0 && !d.trans_a && !d.trans_b
+    }
 }
 
 /// Record `c = op(a) @ op(b) (+ bias) (+ c if accumulate)`; c is (batch, M, N).
@@ -82,6 +102,13 @@ pub fn matmul(
     c: &GpuBuffer,
     accumulate: bool,
 ) -> std::result::Result<(), GpuError> {
+    if kernel == MatmulKernel::Cpu && !MatmulKernel::cpu_fits(&d) {
+        return Err(GpuError::Shader {
+            shader: "matmul".into(),
+            entry: "matmul_cpu".into(),
+            reason: format!("needs K % 16 = 0, N % 4 = 0 and no transposes, got {d:?}"),
+        });
+    }
     let flags = d.trans_a as u32
         | (d.trans_b as u32) << 1
         | (bias.is_some() as u32) << 2
@@ -101,13 +128,18 @@ pub fn matmul(
     let (entry, tile) = match kernel {
         MatmulKernel::Tiled => ("matmul", 64),
         MatmulKernel::Naive => ("matmul_naive", 8),
+        MatmulKernel::Cpu => ("matmul_cpu", 0),
+    };
+    let grid = match kernel {
+        MatmulKernel::Cpu => [d.n.div_ceil(32), d.m.div_ceil(16), d.batch.max(1)],
+        _ => [d.n.div_ceil(tile), d.m.div_ceil(tile), d.batch.max(1)],
     };
     batch.dispatch(
         // Every access in matmul.wgsl is guarded against M, N, K (tail tiles load zeros).
         Kernel::new("matmul", entry).unchecked(),
         &params,
         &[a, b, bias, c],
-        Groups::Grid([d.n.div_ceil(tile), d.m.div_ceil(tile), d.batch.max(1)]),
+        Groups::Grid(grid),
     )
 }
 
@@ -212,7 +244,8 @@ fn matmul_backward(
         shared_a: false,
         shared_b: d.shared_b,
     };
-    matmul(bt, MatmulKernel::Tiled, da_dims, dc, b, None, &da, false)?;
+    let kernel = MatmulKernel::pick(bt.gpu(), &da_dims);
+    matmul(bt, kernel, da_dims, dc, b, None, &da, false)?;
     // dB: a shared weight sums over every row of every batch element, so the batch folds
     // into the contracted dimension.
     let (rows, groups) = if d.shared_b { (nb * m, 1) } else { (m, nb) };
@@ -243,7 +276,8 @@ fn matmul_backward(
         }
     };
     let (x, y) = if d.trans_b { (dc, a) } else { (a, dc) };
-    matmul(bt, MatmulKernel::Tiled, db_dims, x, y, None, &db, false)?;
+    let kernel = MatmulKernel::pick(bt.gpu(), &db_dims);
+    matmul(bt, kernel, db_dims, x, y, None, &db, false)?;
     let mut grads = vec![Some(da), Some(db)];
     if ins.len() > 2 {
         let dbias = pool.storage(4 * n as u64, "matmul dbias")?;
