@@ -86,7 +86,7 @@ impl MatmulKernel {
 
     /// Whether [`MatmulKernel::Cpu`] can run `d`: K a multiple of 16, N of 4, no transposes.
     pub fn cpu_fits(d: &MatmulDims) -> bool {
-        d.k % 16 == 0 && d.n % 4 == 0 && !d.trans_a && !d.trans_b
+        d.k.is_multiple_of(16) && d.n.is_multiple_of(4) && !d.trans_a && !d.trans_b
     }
 }
 
