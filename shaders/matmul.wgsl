@@ -195,13 +195,13 @@ fn matmul_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // `matmul_cpu`: the variant for CPU drivers (lavapipe), used when the adapter is a CPU, K is a
 // multiple of 16, N a multiple of 4, and neither operand is transposed. Such drivers run a
-// workgroup as SIMD vectors and turn a load whose address differs between invocations into a
-// per-lane scalar loop, paying that loop once per vec4 rather than once per float, and they
-// implement barriers as coroutine switches. So each of the 8 invocations loads whole vec4s:
-// 4 columns of B per k, and its share of the 16x16 A block into workgroup memory, from where
-// every invocation reads the same (constant) addresses; one block per 16 values of k keeps
-// barriers rare. Each workgroup computes 16 rows x 32 columns (an invocation 16 x 4, as 16
-// vec4 accumulators). Grid: (ceil(N/32), ceil(M/16), batch). Correct on any device.
+// workgroup as SIMD vectors and compile a memory access inside a loop into a per-lane scalar
+// loop that handles all components of a vector at once, so a vec4 access costs about what a
+// float access does; they implement barriers as coroutine switches. So every access here is
+// a vec4: each of the 8 invocations loads 4 columns of B per k, and its share of the 16x16 A
+// block into workgroup memory, read back as vec4s of 4 k values; one block per 16 values of k
+// keeps barriers rare. Each workgroup computes 16 rows x 32 columns (an invocation 16 x 4, as
+// 16 vec4 accumulators). Grid: (ceil(N/32), ceil(M/16), batch). Correct on any device.
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
 
