@@ -174,6 +174,20 @@ fn cpu_driver_matmul_matches_reference_on_edge_tiles() {
     let mut bt = Batch::new(&g);
     let e = matmul(&mut bt, MatmulKernel::Cpu, d, &buf, &buf, None, &buf, false).unwrap_err();
     assert!(e.to_string().contains("K % 16"), "{e}");
+    // Buffers smaller than the dimensions say are refused (the kernels skip bounds checks).
+    let d = MatmulDims::new(8, 9, 8);
+    let e = matmul(
+        &mut bt,
+        MatmulKernel::Tiled,
+        d,
+        &buf,
+        &buf,
+        None,
+        &buf,
+        false,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("B holds 256 bytes but"), "{e}");
 }
 
 #[allow(clippy::too_many_arguments)]

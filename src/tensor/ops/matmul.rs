@@ -109,6 +109,25 @@ pub fn matmul(
             reason: format!("needs K % 16 = 0, N % 4 = 0 and no transposes, got {d:?}"),
         });
     }
+    // The kernels run without wgpu's bounds checks, so buffers too small for the dimensions
+    // must be refused here rather than read past their end.
+    let (m, n, k, nb) = (d.m as u64, d.n as u64, d.k as u64, d.batch.max(1) as u64);
+    let need = |shared: bool| if shared { 1 } else { nb };
+    let short = [
+        ("A", a.bytes(), 4 * need(d.shared_a) * m * k),
+        ("B", b.bytes(), 4 * need(d.shared_b) * k * n),
+        ("C", c.bytes(), 4 * nb * m * n),
+        ("bias", bias.map_or(u64::MAX, |x| x.bytes()), 4 * n),
+    ]
+    .into_iter()
+    .find(|&(_, have, want)| have < want);
+    if let Some((which, have, want)) = short {
+        return Err(GpuError::Shader {
+            shader: "matmul".into(),
+            entry: "launcher".into(),
+            reason: format!("{which} holds {have} bytes but {d:?} needs {want}"),
+        });
+    }
     let flags = d.trans_a as u32
         | (d.trans_b as u32) << 1
         | (bias.is_some() as u32) << 2
@@ -125,18 +144,19 @@ pub fn matmul(
     };
     // The bias binding must exist even when unused; `a` stands in (never read then).
     let bias = bias.unwrap_or(a);
-    let (entry, tile) = match kernel {
-        MatmulKernel::Tiled => ("matmul", 64),
-        MatmulKernel::Naive => ("matmul_naive", 8),
-        MatmulKernel::Cpu => ("matmul_cpu", 0),
+    let (shader, entry, tile) = match kernel {
+        MatmulKernel::Tiled => ("matmul", "matmul", 64),
+        MatmulKernel::Naive => ("matmul", "matmul_naive", 8),
+        MatmulKernel::Cpu => ("matmul_cpu", "matmul_cpu", 0),
     };
     let grid = match kernel {
         MatmulKernel::Cpu => [d.n.div_ceil(32), d.m.div_ceil(16), d.batch.max(1)],
         _ => [d.n.div_ceil(tile), d.m.div_ceil(tile), d.batch.max(1)],
     };
     batch.dispatch(
-        // Every access in matmul.wgsl is guarded against M, N, K (tail tiles load zeros).
-        Kernel::new("matmul", entry).unchecked(),
+        // Every access in matmul.wgsl and matmul_cpu.wgsl is guarded against M, N, K (tail
+        // tiles load zeros or clamp) and the buffer sizes were checked above.
+        Kernel::new(shader, entry).unchecked(),
         &params,
         &[a, b, bias, c],
         Groups::Grid(grid),
