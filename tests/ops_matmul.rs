@@ -271,3 +271,71 @@ fn matmul_rejects_mismatched_shapes_with_one_line() {
         "{e}"
     );
 }
+
+#[test]
+fn texture_matmul_matches_reference_on_edge_tiles() {
+    let g = gpu();
+    // K and N multiples of 64 (texture rows are copied 256-byte aligned); M and N not
+    // multiples of the 8 x 256 workgroup block.
+    let cases = [(1, 64, 64), (67, 128, 64), (13, 320, 192)];
+    for (i, (m, n, k)) in cases.into_iter().enumerate() {
+        let seed = 700 + i as u64;
+        let d = MatmulDims::new(m, n, k);
+        assert!(MatmulKernel::texture_fits(&g, &d));
+        let a = random(m * k, seed);
+        let b = random(k * n, seed + 1);
+        let bias = random(n, seed + 2);
+        let c0 = random(m * n, seed + 3);
+        let accumulate = i == 1;
+        let use_bias = i != 0;
+        let ba = g.upload(&a, "a").unwrap();
+        let bb = g.upload(&b, "b").unwrap();
+        let bbias = g.upload(&bias, "bias").unwrap();
+        let c = if accumulate {
+            g.upload(&c0, "c").unwrap()
+        } else {
+            g.filled(4 * c0.len() as u64, POISON, "c").unwrap()
+        };
+        let mut bt = Batch::new(&g);
+        let bias_arg = use_bias.then_some(&bbias);
+        matmul(
+            &mut bt,
+            MatmulKernel::Texture,
+            d,
+            &ba,
+            &bb,
+            bias_arg,
+            &c,
+            accumulate,
+        )
+        .unwrap();
+        bt.submit_and_wait().unwrap();
+        let want = reference(
+            &d,
+            &a,
+            &b,
+            use_bias.then_some(bias.as_slice()),
+            accumulate.then_some(c0.as_slice()),
+        );
+        let e = rel_err(&g.read::<f32>(&c).unwrap(), &want);
+        assert!(e < 1e-5, "m{m} n{n} k{k}: rel err {e}");
+    }
+    let mut d = MatmulDims::new(8, 64, 64);
+    d.batch = 2;
+    assert!(!MatmulKernel::texture_fits(&g, &d));
+    assert!(!MatmulKernel::texture_fits(&g, &MatmulDims::new(8, 64, 48)));
+    let buf = g.upload(&random(8192, 1), "x").unwrap();
+    let mut bt = Batch::new(&g);
+    let e = matmul(
+        &mut bt,
+        MatmulKernel::Texture,
+        d,
+        &buf,
+        &buf,
+        None,
+        &buf,
+        false,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("K % 64"), "{e}");
+}
