@@ -153,13 +153,13 @@ impl Report {
             self.adapter, self.driver, self.backend
         );
         s += &format!(
-            "{:<44} {:<24} {:>11} {:>10} {:>9}\n",
+            "{:<48} {:<24} {:>11} {:>10} {:>9}\n",
             "kernel", "shape", "time (ms)", "GFLOP/s", "GB/s"
         );
         let opt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.2}"));
         for r in &self.rows {
             s += &format!(
-                "{:<44} {:<24} {:>11.3} {:>10} {:>9}\n",
+                "{:<48} {:<24} {:>11.3} {:>10} {:>9}\n",
                 r.kernel,
                 r.shape,
                 r.seconds * 1e3,

@@ -97,7 +97,7 @@ impl MatmulKernel {
             && d.batch == 1
             && !d.trans_a
             && !d.trans_b
-            && d.m.max(d.k) <= max
+            && d.m.max(d.k).max(d.n / 4) <= max
             && d.m > 0
     }
 
