@@ -239,6 +239,24 @@ fn matmul_gradients_match_finite_differences() {
         },
         1e-3,
     );
+    // K and N multiples of 64: on a CPU adapter the tape picks the texture kernel forward.
+    let d = MatmulDims::new(3, 64, 64);
+    if g.is_cpu() {
+        assert_eq!(MatmulKernel::pick(&g, &d), MatmulKernel::Texture);
+    }
+    check(
+        &g,
+        &[input(&[3, 64], 11), input(&[64, 64], 12), input(&[64], 13)],
+        |t, x| matmul_op(t, &x[0], &x[1], Some(&x[2]), false).unwrap(),
+        |x| {
+            let mut o = cpu_matmul(&x[0], &x[1], 1, 3, 64, 64, true, false);
+            for (i, v) in o.iter_mut().enumerate() {
+                *v += x[2][i % 64];
+            }
+            o
+        },
+        1e-3,
+    );
     // Batched with B transposed, as attention scores are: (3, 4, 6) @ (3, 5, 6)^T
     check(
         &g,
