@@ -38,7 +38,8 @@ pub enum Command {
     Tokenizer(tokenizer::TokenizerCommand),
     /// Make a synthetic motion dataset: clips (GIF, optional PNG frames) and manifest.jsonl.
     Generate(generate::GenerateArgs),
-    /// Benchmarks (`bench composite`, ...).
+    /// Benchmark suites: `bench kernels` (GFLOP/s, GB/s, speedups; table and JSON) and
+    /// `bench composite` (compositor clips/s against the CPU reference).
     Bench {
         #[command(subcommand)]
         which: bench::BenchCommand,

@@ -44,6 +44,7 @@ pub struct Batch<'g> {
     gpu: &'g Gpu,
     encoder: wgpu::CommandEncoder,
     arenas: Vec<(GpuBuffer, Vec<u8>)>,
+    retained: Vec<GpuBuffer>,
     dispatches: u32,
 }
 
@@ -59,6 +60,7 @@ impl<'g> Batch<'g> {
             gpu,
             encoder,
             arenas: Vec::new(),
+            retained: Vec::new(),
             dispatches: 0,
         }
     }
@@ -71,6 +73,13 @@ impl<'g> Batch<'g> {
     /// The encoder, for copies and clears between dispatches.
     pub fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
         &mut self.encoder
+    }
+
+    /// Keep `buf` out of the pool until this batch is submitted. A scratch buffer dropped while
+    /// the batch is still recording could otherwise be handed to another thread, whose upload
+    /// would land before this batch runs and be overwritten by it.
+    pub fn retain(&mut self, buf: GpuBuffer) {
+        self.retained.push(buf);
     }
 
     /// Dispatches recorded so far.
@@ -118,14 +127,28 @@ impl<'g> Batch<'g> {
         buffers: &[&GpuBuffer],
         groups: Groups,
     ) -> Result<(), GpuError> {
-        self.dispatch_inner(kernel, bytemuck::bytes_of(params), buffers, groups, None)
+        let resources: Vec<wgpu::BindingResource<'_>> =
+            buffers.iter().map(|b| b.binding()).collect();
+        self.dispatch_inner(kernel, bytemuck::bytes_of(params), &resources, groups, None)
+    }
+
+    /// Like [`Batch::dispatch`] with arbitrary resources (texture views, buffer slices) at
+    /// bindings 1.. in order.
+    pub fn dispatch_resources<P: bytemuck::Pod>(
+        &mut self,
+        kernel: Kernel,
+        params: &P,
+        resources: &[wgpu::BindingResource<'_>],
+        groups: Groups,
+    ) -> Result<(), GpuError> {
+        self.dispatch_inner(kernel, bytemuck::bytes_of(params), resources, groups, None)
     }
 
     pub(crate) fn dispatch_inner(
         &mut self,
         kernel: Kernel,
         params: &[u8],
-        buffers: &[&GpuBuffer],
+        resources: &[wgpu::BindingResource<'_>],
         groups: Groups,
         timestamp: Option<PendingTimestamp<'_>>,
     ) -> Result<(), GpuError> {
@@ -152,10 +175,10 @@ impl<'g> Batch<'g> {
                 size: wgpu::BufferSize::new(size),
             }),
         }];
-        for (i, b) in buffers.iter().enumerate() {
+        for (i, r) in resources.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
-                resource: b.binding(),
+                resource: r.clone(),
             });
         }
         let bind_group = self
@@ -210,8 +233,10 @@ impl<'g> Batch<'g> {
             }
         }
         let index = self.gpu.queue.submit([self.encoder.finish()]);
-        // Arena buffers go back to the pool here; wgpu keeps them alive until the GPU is done.
+        // Arena and retained buffers go back to the pool here; wgpu keeps them alive until the
+        // GPU is done, and any later write to them is queued after this submission.
         drop(self.arenas);
+        drop(self.retained);
         index
     }
 

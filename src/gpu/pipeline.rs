@@ -13,19 +13,35 @@ pub struct Kernel {
     pub shader: &'static str,
     /// Entry point in that file.
     pub entry: &'static str,
+    /// Compile the shader without the runtime bounds checks wgpu inserts (they cost a lot on
+    /// CPU drivers). Only for kernels that guard every access themselves.
+    pub unchecked: bool,
 }
 
 impl Kernel {
     /// A kernel from its shader file stem and entry point.
     pub const fn new(shader: &'static str, entry: &'static str) -> Self {
-        Self { shader, entry }
+        Self {
+            shader,
+            entry,
+            unchecked: false,
+        }
+    }
+
+    /// The same kernel compiled without runtime bounds checks: the kernel's own guards must
+    /// keep every access in range.
+    pub const fn unchecked(self) -> Self {
+        Self {
+            unchecked: true,
+            ..self
+        }
     }
 }
 
 /// Compiled pipelines and modules, keyed by name.
 #[derive(Default)]
 pub struct PipelineCache {
-    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
+    modules: Mutex<HashMap<(&'static str, bool), wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
 }
 
@@ -49,12 +65,24 @@ impl PipelineCache {
         let module = {
             let mut modules = self.modules.lock().unwrap();
             modules
-                .entry(kernel.shader)
+                .entry((kernel.shader, kernel.unchecked))
                 .or_insert_with(|| {
-                    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    let desc = wgpu::ShaderModuleDescriptor {
                         label: Some(kernel.shader),
                         source: wgpu::ShaderSource::Wgsl(source.into()),
-                    })
+                    };
+                    if kernel.unchecked {
+                        // SAFETY: only kernels whose every buffer and array access is guarded
+                        // by their own bounds tests are marked unchecked (see Kernel::unchecked).
+                        unsafe {
+                            device.create_shader_module_trusted(
+                                desc,
+                                wgpu::ShaderRuntimeChecks::unchecked(),
+                            )
+                        }
+                    } else {
+                        device.create_shader_module(desc)
+                    }
                 })
                 .clone()
         };

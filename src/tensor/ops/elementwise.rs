@@ -1,8 +1,10 @@
-//! Launchers for `shaders/elementwise.wgsl` over flat f32 buffers.
+//! Launchers for `shaders/elementwise.wgsl` over flat f32 buffers, and the add ops of the tape.
 
 use bytemuck::{Pod, Zeroable};
 
+use super::forward;
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::tensor::{Result, Tape, Tensor, TensorError, copy};
 
 /// Which elementwise binary op to run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -21,7 +23,7 @@ struct Params {
     n: u32,
     alpha: f32,
     beta: f32,
-    _pad: u32,
+    period: u32,
 }
 
 /// Record `out = op(x, y)` over the first `n` elements; x, y, out are (n,).
@@ -32,7 +34,7 @@ pub fn binary(
     y: &GpuBuffer,
     out: &GpuBuffer,
     n: u32,
-) -> Result<(), GpuError> {
+) -> std::result::Result<(), GpuError> {
     let (entry, alpha, beta) = match op {
         Binary::Add => ("add", 1.0, 1.0),
         Binary::Mul => ("mul", 0.0, 0.0),
@@ -42,12 +44,91 @@ pub fn binary(
         n,
         alpha,
         beta,
-        _pad: 0,
+        period: 1,
     };
     batch.dispatch(
         Kernel::new("elementwise", entry),
         &params,
         &[x, y, out],
         Groups::Linear((n as u64).div_ceil(64)),
+    )
+}
+
+/// Record elementwise `entry` (e.g. "add_broadcast", "gelu_backward") over n elements with
+/// x, y read and out written.
+#[allow(clippy::too_many_arguments)]
+pub fn launch(
+    batch: &mut Batch,
+    entry: &'static str,
+    x: &GpuBuffer,
+    y: &GpuBuffer,
+    out: &GpuBuffer,
+    n: usize,
+    alpha: f32,
+    beta: f32,
+    period: usize,
+) -> std::result::Result<(), GpuError> {
+    let params = Params {
+        n: n as u32,
+        alpha,
+        beta,
+        period: period.max(1) as u32,
+    };
+    batch.dispatch(
+        Kernel::new("elementwise", entry),
+        &params,
+        &[x, y, out],
+        Groups::Linear((n as u64).div_ceil(64)),
+    )
+}
+
+/// `x + y`, where y has x's shape or x's trailing dimensions (broadcast over the leading
+/// ones, as a bias is); y's gradient sums over the broadcast rows.
+pub fn add(tape: &Tape, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    x.expect_f32("add")?;
+    y.expect_f32("add")?;
+    let (xd, yd) = (x.shape().dims(), y.shape().dims());
+    if yd.len() > xd.len() || xd[xd.len() - yd.len()..] != *yd {
+        return Err(TensorError::Shape {
+            op: "add",
+            a: x.shape().to_string(),
+            b: y.shape().to_string(),
+            why: "the second must equal the first's trailing dimensions",
+        });
+    }
+    let (n, period) = (x.numel(), y.numel());
+    let out = forward(tape.gpu(), n, "add", |b, o| {
+        launch(
+            b,
+            "add_broadcast",
+            x.buffer(),
+            y.buffer(),
+            o,
+            n,
+            1.0,
+            1.0,
+            period,
+        )
+    })?;
+    Ok(
+        tape.record("add", out, x.shape().clone(), &[x, y], move |b, _, dy| {
+            let dx = copy(b, dy, n)?;
+            let dyy = if period == n {
+                copy(b, dy, n)?
+            } else {
+                let g = b.gpu().pool.storage(4 * period as u64, "bias grad")?;
+                super::reduce::launch(
+                    b,
+                    super::reduce::Reduce::Sum,
+                    dy,
+                    &g,
+                    1,
+                    n / period,
+                    period,
+                )?;
+                g
+            };
+            Ok(vec![Some(dx), Some(dyy)])
+        }),
     )
 }

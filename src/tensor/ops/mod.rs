@@ -1,7 +1,47 @@
-//! One module per shader family: the launcher (and, with autograd, the backward rule).
+//! One module per shader family: the raw-buffer launcher, and the tape op with its backward
+//! rule.
 
 pub mod adamw;
 pub mod attention;
 pub mod check;
 pub mod elementwise;
+pub mod embedding;
+pub mod layernorm;
 pub mod loss;
+pub mod matmul;
+pub mod reduce;
+pub mod softmax;
+pub mod unary;
+
+use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError};
+use crate::tensor::{Result, Tensor, TensorError};
+
+/// Allocate an output of `n` floats, record `f` into a fresh batch and submit it (no wait:
+/// queue order keeps later work and readbacks after it).
+pub(crate) fn forward(
+    gpu: &Gpu,
+    n: usize,
+    what: &str,
+    f: impl FnOnce(&mut Batch, &GpuBuffer) -> std::result::Result<(), GpuError>,
+) -> Result<GpuBuffer> {
+    let out = gpu.pool.storage(4 * n.max(1) as u64, what)?;
+    let mut batch = Batch::new(gpu);
+    f(&mut batch, &out)?;
+    batch.submit();
+    Ok(out)
+}
+
+/// Fail unless `x` and `y` have the same shape and are f32.
+pub(crate) fn same_shape(op: &'static str, x: &Tensor, y: &Tensor) -> Result<()> {
+    x.expect_f32(op)?;
+    y.expect_f32(op)?;
+    if x.shape() != y.shape() {
+        return Err(TensorError::Shape {
+            op,
+            a: x.shape().to_string(),
+            b: y.shape().to_string(),
+            why: "they must be equal",
+        });
+    }
+    Ok(())
+}

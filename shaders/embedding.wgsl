@@ -1,0 +1,48 @@
+// Embedding lookup and its gradient. ids are (N,) token ids < V; w is the table (V, C);
+// out and dy are (N, C); dw is (V, C).
+//   forward:  out[t, c] = w[ids[t], c]                        one thread per output element
+//   backward: dw[v, c] = sum of dy[t, c] over the tokens t with ids[t] = v, in token order.
+//     The host groups tokens by id (a counting sort): order (N,) lists token indices grouped
+//     by id and offsets (V + 1,) delimits each id's group. One thread per (v, c) sums its own
+//     group, so there are no races, no float atomics, and the result is deterministic.
+
+struct Params {
+    n: u32,
+    v: u32,
+    c: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> ids: array<u32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+@group(0) @binding(1) var<storage, read> order: array<u32>;
+@group(0) @binding(2) var<storage, read> offsets: array<u32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dw: array<f32>;
+
+@compute @workgroup_size(64)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) lid: u32) {
+    let i = (wid.y * nwg.x + wid.x) * 64u + lid;
+    if i >= p.n * p.c { return; }
+    let t = i / p.c;
+    let col = i % p.c;
+    out[i] = w[ids[t] * p.c + col];
+}
+
+@compute @workgroup_size(64)
+fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+    let i = (wid.y * nwg.x + wid.x) * 64u + lid;
+    if i >= p.v * p.c { return; }
+    let row = i / p.c;
+    let col = i % p.c;
+    var s = 0.0;
+    for (var k = offsets[row]; k < offsets[row + 1u]; k++) {
+        s += dy[order[k] * p.c + col];
+    }
+    dw[i] = s;
+}

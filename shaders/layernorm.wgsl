@@ -1,0 +1,122 @@
+// Layer norm over the last dimension, fused forward and backward. x, y, dy, dx are (rows, C);
+// w (gain) and b (bias) are (C,); mean and rstd (1 / sqrt(var + eps)) are (rows,), saved by the
+// forward pass for the backward pass.
+//   forward:         y = (x - mean) * rstd * w + b                 one workgroup per row
+//   backward_input:  dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w, per row
+//   backward_params: dw = sum over rows of dy * xhat, db = sum over rows of dy, one thread per
+//                    column, rows summed in order (deterministic, no atomics)
+// Row kernels: 64 threads stride over C and reduce in workgroup memory; the row index is
+// wid.y * nwg.x + wid.x (1-D dispatch folded when rows exceed the per-dimension limit).
+
+struct Params {
+    rows: u32,
+    c: u32,
+    eps: f32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> mean_out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> rstd_out: array<f32>;
+
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> bx: array<f32>;
+@group(0) @binding(3) var<storage, read> bw: array<f32>;
+@group(0) @binding(4) var<storage, read> mean_in: array<f32>;
+@group(0) @binding(5) var<storage, read> rstd_in: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+
+@group(0) @binding(3) var<storage, read> pmean: array<f32>;
+@group(0) @binding(4) var<storage, read> prstd: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(6) var<storage, read_write> db: array<f32>;
+
+var<workgroup> red: array<f32, 64>;
+var<workgroup> red2: array<f32, 64>;
+
+// Sum of `a` (and `b`) over the 64 threads; every thread gets the totals.
+fn reduce2(lid: u32, a: f32, b2: f32) -> vec2<f32> {
+    red[lid] = a;
+    red2[lid] = b2;
+    workgroupBarrier();
+    for (var s = 32u; s > 0u; s >>= 1u) {
+        if lid < s {
+            red[lid] += red[lid + s];
+            red2[lid] += red2[lid + s];
+        }
+        workgroupBarrier();
+    }
+    let r = vec2<f32>(red[0], red2[0]);
+    workgroupBarrier();
+    return r;
+}
+
+@compute @workgroup_size(64)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) lid: u32) {
+    let row = wid.y * nwg.x + wid.x;
+    if row >= p.rows { return; }
+    let base = row * p.c;
+    var s = 0.0;
+    for (var i = lid; i < p.c; i += 64u) {
+        s += x[base + i];
+    }
+    let mean = reduce2(lid, s, 0.0).x / f32(p.c);
+    var v = 0.0;
+    for (var i = lid; i < p.c; i += 64u) {
+        let d = x[base + i] - mean;
+        v += d * d;
+    }
+    let rstd = inverseSqrt(reduce2(lid, v, 0.0).x / f32(p.c) + p.eps);
+    for (var i = lid; i < p.c; i += 64u) {
+        y[base + i] = (x[base + i] - mean) * rstd * w[i] + b[i];
+    }
+    if lid == 0u {
+        mean_out[row] = mean;
+        rstd_out[row] = rstd;
+    }
+}
+
+@compute @workgroup_size(64)
+fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+    let row = wid.y * nwg.x + wid.x;
+    if row >= p.rows { return; }
+    let base = row * p.c;
+    let mean = mean_in[row];
+    let rstd = rstd_in[row];
+    var sg = 0.0;
+    var sgx = 0.0;
+    for (var i = lid; i < p.c; i += 64u) {
+        let g = dy[base + i] * bw[i];
+        sg += g;
+        sgx += g * (bx[base + i] - mean) * rstd;
+    }
+    let sums = reduce2(lid, sg, sgx) / f32(p.c);
+    for (var i = lid; i < p.c; i += 64u) {
+        let g = dy[base + i] * bw[i];
+        let xhat = (bx[base + i] - mean) * rstd;
+        dx[base + i] = rstd * (g - sums.x - xhat * sums.y);
+    }
+}
+
+@compute @workgroup_size(64)
+fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+    let col = (wid.y * nwg.x + wid.x) * 64u + lid;
+    if col >= p.c { return; }
+    var sw = 0.0;
+    var sb = 0.0;
+    for (var r = 0u; r < p.rows; r++) {
+        let g = dy[r * p.c + col];
+        sw += g * (bx[r * p.c + col] - pmean[r]) * prstd[r];
+        sb += g;
+    }
+    dw[col] = sw;
+    db[col] = sb;
+}

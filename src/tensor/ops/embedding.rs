@@ -1,0 +1,133 @@
+//! Launchers for `shaders/embedding.wgsl`: a gather forward and a deterministic, race-free
+//! backward (tokens grouped by id on the host), and the tape op.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    n: u32,
+    v: u32,
+    c: u32,
+    _pad: u32,
+}
+
+/// Tokens grouped by id: `order` lists token positions id by id, `offsets[v]..offsets[v+1]`
+/// delimits id v's positions (a counting sort; stable, so sums run in token order).
+pub fn group_by_id(ids: &[u32], vocab: usize) -> Result<(Vec<u32>, Vec<u32>)> {
+    let mut offsets = vec![0u32; vocab + 1];
+    for (pos, &id) in ids.iter().enumerate() {
+        if id as usize >= vocab {
+            return Err(TensorError::BadId { id, pos, vocab });
+        }
+        offsets[id as usize + 1] += 1;
+    }
+    for v in 0..vocab {
+        offsets[v + 1] += offsets[v];
+    }
+    let mut next = offsets.clone();
+    let mut order = vec![0u32; ids.len()];
+    for (pos, &id) in ids.iter().enumerate() {
+        order[next[id as usize] as usize] = pos as u32;
+        next[id as usize] += 1;
+    }
+    Ok((order, offsets))
+}
+
+/// Record out (n, c) = w[ids] for a table w (v, c).
+#[allow(clippy::too_many_arguments)]
+pub fn launch(
+    batch: &mut Batch,
+    ids: &GpuBuffer,
+    w: &GpuBuffer,
+    out: &GpuBuffer,
+    n: usize,
+    v: usize,
+    c: usize,
+) -> std::result::Result<(), GpuError> {
+    let p = Params {
+        n: n as u32,
+        v: v as u32,
+        c: c as u32,
+        _pad: 0,
+    };
+    batch.dispatch(
+        Kernel::new("embedding", "forward"),
+        &p,
+        &[ids, w, out],
+        Groups::Linear(((n * c) as u64).div_ceil(64)),
+    )
+}
+
+/// Record dw (v, c) from dy (n, c), with `order` and `offsets` from [`group_by_id`].
+#[allow(clippy::too_many_arguments)]
+pub fn launch_backward(
+    batch: &mut Batch,
+    order: &GpuBuffer,
+    offsets: &GpuBuffer,
+    dy: &GpuBuffer,
+    dw: &GpuBuffer,
+    n: usize,
+    v: usize,
+    c: usize,
+) -> std::result::Result<(), GpuError> {
+    let p = Params {
+        n: n as u32,
+        v: v as u32,
+        c: c as u32,
+        _pad: 0,
+    };
+    batch.dispatch(
+        Kernel::new("embedding", "backward"),
+        &p,
+        &[order, offsets, dy, dw],
+        Groups::Linear(((v * c) as u64).div_ceil(64)),
+    )
+}
+
+/// Rows of the table `w` (V, C) for the token `ids`: output (ids.len(), C).
+pub fn embedding(tape: &Tape, w: &Tensor, ids: &[u32]) -> Result<Tensor> {
+    w.expect_f32("embedding")?;
+    if w.shape().rank() != 2 {
+        return Err(TensorError::Shape {
+            op: "embedding",
+            a: w.shape().to_string(),
+            b: format!("{} ids", ids.len()),
+            why: "the table must be (vocab, width)",
+        });
+    }
+    let (v, c) = (w.shape().dims()[0], w.shape().dims()[1]);
+    let n = ids.len();
+    let (order, offsets) = group_by_id(ids, v)?;
+    let gpu = tape.gpu();
+    let ids_buf = gpu.upload(ids, "token ids")?;
+    let out = gpu
+        .pool
+        .storage(4 * (n * c).max(1) as u64, "embedding out")?;
+    let mut batch = Batch::new(gpu);
+    launch(&mut batch, &ids_buf, w.buffer(), &out, n, v, c)?;
+    batch.submit();
+    let saved = if tape.wants(&[w]) {
+        Some((
+            gpu.upload(&order, "token order")?,
+            gpu.upload(&offsets, "id offsets")?,
+        ))
+    } else {
+        None
+    };
+    Ok(tape.record(
+        "embedding",
+        out,
+        Shape::new(&[n, c]),
+        &[w],
+        move |b, _, dy| {
+            let (order, offsets) = saved.as_ref().expect("saved when recorded");
+            let dw = b.gpu().pool.storage(4 * (v * c) as u64, "embedding grad")?;
+            launch_backward(b, order, offsets, dy, &dw, n, v, c)?;
+            Ok(vec![Some(dw)])
+        },
+    ))
+}

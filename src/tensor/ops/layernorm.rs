@@ -1,0 +1,137 @@
+//! Launchers for `shaders/layernorm.wgsl` (fused forward and backward) and the tape op.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::tensor::{Result, Tape, Tensor, TensorError};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    rows: u32,
+    c: u32,
+    eps: f32,
+    _pad: u32,
+}
+
+/// The row count, width and epsilon of one layer norm.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerNormDims {
+    /// Rows normalised independently.
+    pub rows: usize,
+    /// Width of each row (the normalised dimension).
+    pub c: usize,
+    /// Added to the variance (BERT uses 1e-12, most others 1e-5).
+    pub eps: f32,
+}
+
+impl LayerNormDims {
+    fn params(&self) -> Params {
+        Params {
+            rows: self.rows as u32,
+            c: self.c as u32,
+            eps: self.eps,
+            _pad: 0,
+        }
+    }
+}
+
+/// Record y = layernorm(x) * w + b and save mean, rstd (rows,); x, y are (rows, C).
+#[allow(clippy::too_many_arguments)]
+pub fn forward(
+    batch: &mut Batch,
+    d: LayerNormDims,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    b: &GpuBuffer,
+    y: &GpuBuffer,
+    mean: &GpuBuffer,
+    rstd: &GpuBuffer,
+) -> std::result::Result<(), GpuError> {
+    batch.dispatch(
+        Kernel::new("layernorm", "forward"),
+        &d.params(),
+        &[x, w, b, y, mean, rstd],
+        Groups::Linear(d.rows as u64),
+    )
+}
+
+/// Record dx (rows, C) and dw, db (C,) from dy and the saved mean and rstd.
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    batch: &mut Batch,
+    d: LayerNormDims,
+    dy: &GpuBuffer,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    mean: &GpuBuffer,
+    rstd: &GpuBuffer,
+    dx: &GpuBuffer,
+    dw: &GpuBuffer,
+    db: &GpuBuffer,
+) -> std::result::Result<(), GpuError> {
+    batch.dispatch(
+        Kernel::new("layernorm", "backward_input"),
+        &d.params(),
+        &[dy, x, w, mean, rstd, dx],
+        Groups::Linear(d.rows as u64),
+    )?;
+    batch.dispatch(
+        Kernel::new("layernorm", "backward_params"),
+        &d.params(),
+        &[dy, x, mean, rstd, dw, db],
+        Groups::Linear((d.c as u64).div_ceil(64)),
+    )
+}
+
+/// Layer norm of `x` over its last dimension with gain `w` and bias `b` (both (C,)).
+pub fn layer_norm(tape: &Tape, x: &Tensor, w: &Tensor, b: &Tensor, eps: f32) -> Result<Tensor> {
+    super::same_shape("layer_norm", w, b)?;
+    x.expect_f32("layer_norm")?;
+    let c = x.shape().last();
+    if w.shape().dims() != [c] {
+        return Err(TensorError::Shape {
+            op: "layer_norm",
+            a: x.shape().to_string(),
+            b: w.shape().to_string(),
+            why: "gain and bias must be (C,) for input (.., C)",
+        });
+    }
+    let d = LayerNormDims {
+        rows: x.shape().rows(),
+        c,
+        eps,
+    };
+    let gpu = tape.gpu();
+    let pool = &gpu.pool;
+    let y = pool.storage(4 * x.numel().max(1) as u64, "layernorm out")?;
+    let mean = pool.storage(4 * d.rows.max(1) as u64, "layernorm mean")?;
+    let rstd = pool.storage(4 * d.rows.max(1) as u64, "layernorm rstd")?;
+    let mut batch = Batch::new(gpu);
+    forward(
+        &mut batch,
+        d,
+        x.buffer(),
+        w.buffer(),
+        b.buffer(),
+        &y,
+        &mean,
+        &rstd,
+    )?;
+    batch.submit();
+    Ok(tape.record(
+        "layer_norm",
+        y,
+        x.shape().clone(),
+        &[x, w, b],
+        move |bt, ins, dy| {
+            let pool = &bt.gpu().pool;
+            let dx = pool.storage(4 * (d.rows * d.c).max(1) as u64, "layernorm dx")?;
+            let dw = pool.storage(4 * d.c as u64, "layernorm dw")?;
+            let db = pool.storage(4 * d.c as u64, "layernorm db")?;
+            let (x, w) = (ins[0].buffer(), ins[1].buffer());
+            backward(bt, d, dy, x, w, &mean, &rstd, &dx, &dw, &db)?;
+            Ok(vec![Some(dx), Some(dw), Some(db)])
+        },
+    ))
+}

@@ -1,0 +1,409 @@
+//! Launchers for `shaders/matmul.wgsl`: batched matmul with transposed operands, fused bias
+//! and accumulation, and the naive kernel the benchmark compares it with.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
+
+/// The shape and layout of one batched matmul `C[b] = op(A[b]) @ op(B[b])`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatmulDims {
+    /// Rows of op(A) and C.
+    pub m: u32,
+    /// Columns of op(B) and C.
+    pub n: u32,
+    /// Contracted dimension.
+    pub k: u32,
+    /// Number of independent products.
+    pub batch: u32,
+    /// A is stored (K, M) instead of (M, K).
+    pub trans_a: bool,
+    /// B is stored (N, K) instead of (K, N).
+    pub trans_b: bool,
+    /// A is one matrix shared by every batch element (batch stride 0).
+    pub shared_a: bool,
+    /// B is one matrix shared by every batch element (batch stride 0).
+    pub shared_b: bool,
+}
+
+impl MatmulDims {
+    /// A plain (M, K) @ (K, N) product.
+    pub fn new(m: usize, n: usize, k: usize) -> Self {
+        Self {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            batch: 1,
+            trans_a: false,
+            trans_b: false,
+            shared_a: false,
+            shared_b: false,
+        }
+    }
+
+    /// Floating-point operations (a multiply-add counts two).
+    pub fn flops(&self) -> f64 {
+        2.0 * self.m as f64 * self.n as f64 * self.k as f64 * self.batch as f64
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    batch: u32,
+    stride_a: u32,
+    stride_b: u32,
+    stride_c: u32,
+    flags: u32,
+}
+
+/// Which kernel runs the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatmulKernel {
+    /// 64x64 workgroup tiles with 8x8 register blocks (the one to use).
+    Tiled,
+    /// One thread per output, no reuse: the benchmark's baseline.
+    Naive,
+    /// 8-invocation workgroups loading whole vec4s (CPU drivers); needs K and N multiples of
+    /// 4 and no transposed operand.
+    Cpu,
+    /// Operands read through textures (CPU drivers gather texel fetches across lanes); needs
+    /// K and N multiples of 64, one product, no transposes.
+    Texture,
+}
+
+impl MatmulKernel {
+    /// The fastest kernel for `d` on `gpu`: on a CPU adapter the texture kernel, else the vec4
+    /// one, where the shape allows; the register-tiled kernel otherwise.
+    pub fn pick(gpu: &crate::gpu::Gpu, d: &MatmulDims) -> Self {
+        if gpu.is_cpu() && Self::texture_fits(gpu, d) {
+            MatmulKernel::Texture
+        } else if gpu.is_cpu() && Self::cpu_fits(d) {
+            MatmulKernel::Cpu
+        } else {
+            MatmulKernel::Tiled
+        }
+    }
+
+    /// Whether [`MatmulKernel::Texture`] can run `d` on `gpu`.
+    pub fn texture_fits(gpu: &crate::gpu::Gpu, d: &MatmulDims) -> bool {
+        let max = gpu.limits.max_texture_dimension_2d;
+        d.k.is_multiple_of(64)
+            && d.n.is_multiple_of(64)
+            && d.batch == 1
+            && !d.trans_a
+            && !d.trans_b
+            && d.m.max(d.k).max(d.n / 4) <= max
+            && d.m > 0
+    }
+
+    /// Whether [`MatmulKernel::Cpu`] can run `d`: K a multiple of 16, N of 4, no transposes.
+    pub fn cpu_fits(d: &MatmulDims) -> bool {
+        d.k.is_multiple_of(16) && d.n.is_multiple_of(4) && !d.trans_a && !d.trans_b
+    }
+}
+
+/// Record `c = op(a) @ op(b) (+ bias) (+ c if accumulate)`; c is (batch, M, N).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    batch: &mut Batch,
+    kernel: MatmulKernel,
+    d: MatmulDims,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    c: &GpuBuffer,
+    accumulate: bool,
+) -> std::result::Result<(), GpuError> {
+    if kernel == MatmulKernel::Cpu && !MatmulKernel::cpu_fits(&d) {
+        return Err(GpuError::Launch {
+            kernel: "matmul_cpu".into(),
+            reason: format!("needs K % 16 = 0, N % 4 = 0 and no transposes, got {d:?}"),
+        });
+    }
+    // The kernels run without wgpu's bounds checks, so buffers too small for the dimensions
+    // must be refused here rather than read past their end.
+    let (m, n, k, nb) = (d.m as u64, d.n as u64, d.k as u64, d.batch.max(1) as u64);
+    let need = |shared: bool| if shared { 1 } else { nb };
+    let short = [
+        ("A", a.bytes(), 4 * need(d.shared_a) * m * k),
+        ("B", b.bytes(), 4 * need(d.shared_b) * k * n),
+        ("C", c.bytes(), 4 * nb * m * n),
+        ("bias", bias.map_or(u64::MAX, |x| x.bytes()), 4 * n),
+    ]
+    .into_iter()
+    .find(|&(_, have, want)| have < want);
+    if let Some((which, have, want)) = short {
+        return Err(GpuError::Launch {
+            kernel: "matmul".into(),
+            reason: format!("{which} holds {have} bytes but {d:?} needs {want}"),
+        });
+    }
+    let flags = d.trans_a as u32
+        | (d.trans_b as u32) << 1
+        | (bias.is_some() as u32) << 2
+        | (accumulate as u32) << 3;
+    let params = Params {
+        m: d.m,
+        n: d.n,
+        k: d.k,
+        batch: d.batch,
+        stride_a: if d.shared_a { 0 } else { d.m * d.k },
+        stride_b: if d.shared_b { 0 } else { d.k * d.n },
+        stride_c: d.m * d.n,
+        flags,
+    };
+    // The bias binding must exist even when unused; `a` stands in (never read then).
+    let bias = bias.unwrap_or(a);
+    if kernel == MatmulKernel::Texture {
+        return matmul_texture(batch, d, a, b, bias, c, flags);
+    }
+    let (shader, entry, tile) = match kernel {
+        MatmulKernel::Tiled => ("matmul", "matmul", 64),
+        MatmulKernel::Naive => ("matmul", "matmul_naive", 8),
+        MatmulKernel::Cpu => ("matmul_cpu", "matmul_cpu", 0),
+        MatmulKernel::Texture => unreachable!("handled above"),
+    };
+    let grid = match kernel {
+        MatmulKernel::Cpu => [d.n.div_ceil(32), d.m.div_ceil(16), d.batch.max(1)],
+        _ => [d.n.div_ceil(tile), d.m.div_ceil(tile), d.batch.max(1)],
+    };
+    batch.dispatch(
+        // Every access in matmul.wgsl and matmul_cpu.wgsl is guarded against M, N, K (tail
+        // tiles load zeros or clamp) and the buffer sizes were checked above.
+        Kernel::new(shader, entry).unchecked(),
+        &params,
+        &[a, b, bias, c],
+        Groups::Grid(grid),
+    )
+}
+
+/// An rgba32uint texture of `width` x `height` texels holding `buf`'s rows (4 floats a texel).
+fn texture_of(batch: &mut Batch, buf: &GpuBuffer, width: u32, height: u32) -> wgpu::TextureView {
+    let tex = batch.gpu().device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("matmul operand"),
+        size: wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: wgpu::TextureFormat::Rgba32Uint,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    batch.encoder().copy_buffer_to_texture(
+        wgpu::TexelCopyBufferInfo {
+            buffer: buf.raw(),
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(16 * width),
+                rows_per_image: Some(height),
+            },
+        },
+        wgpu::TexelCopyTextureInfo {
+            texture: &tex,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+    );
+    tex.create_view(&Default::default())
+}
+
+/// Record the texture variant: copy A and B into textures, then run `matmul_tex`.
+fn matmul_texture(
+    batch: &mut Batch,
+    d: MatmulDims,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    bias: &GpuBuffer,
+    c: &GpuBuffer,
+    flags: u32,
+) -> std::result::Result<(), GpuError> {
+    if !MatmulKernel::texture_fits(batch.gpu(), &d) {
+        return Err(GpuError::Launch {
+            kernel: "matmul_tex".into(),
+            reason: format!("needs K % 64 = 0, N % 64 = 0, one product, no transposes, got {d:?}"),
+        });
+    }
+    let av = texture_of(batch, a, d.k / 4, d.m);
+    let bv = texture_of(batch, b, d.n / 4, d.k);
+    let params = Params {
+        m: d.m,
+        n: d.n,
+        k: d.k,
+        batch: 1,
+        stride_a: 0,
+        stride_b: 0,
+        stride_c: 0,
+        flags,
+    };
+    batch.dispatch_resources(
+        // Texture fetches are bounded by the clamped coordinates; stores are guarded.
+        Kernel::new("matmul_tex", "matmul_tex").unchecked(),
+        &params,
+        &[
+            wgpu::BindingResource::TextureView(&av),
+            wgpu::BindingResource::TextureView(&bv),
+            bias.binding(),
+            c.binding(),
+        ],
+        Groups::Grid([d.n.div_ceil(256), d.m.div_ceil(8), 1]),
+    )
+}
+
+/// `a @ op(b) (+ bias)` on the tape. a is (.., M, K). b is either one matrix (K, N) shared by
+/// every row of a (a weight; with `trans_b` stored (N, K)), or a batch (B, K, N) / (B, N, K)
+/// matching a = (B, M, K) (attention scores and context). bias is (N,). Output (.., M, N).
+pub fn matmul_op(
+    tape: &Tape,
+    a: &Tensor,
+    b: &Tensor,
+    bias: Option<&Tensor>,
+    trans_b: bool,
+) -> Result<Tensor> {
+    a.expect_f32("matmul")?;
+    b.expect_f32("matmul")?;
+    let bad = |why| TensorError::Shape {
+        op: "matmul",
+        a: a.shape().to_string(),
+        b: b.shape().to_string(),
+        why,
+    };
+    let k = a.shape().last();
+    let bd = b.shape().dims().to_vec();
+    let (bk, n) = match bd.len() {
+        2 | 3 if trans_b => (bd[bd.len() - 1], bd[bd.len() - 2]),
+        2 | 3 => (bd[bd.len() - 2], bd[bd.len() - 1]),
+        _ => return Err(bad("the second operand must be 2-D or 3-D")),
+    };
+    if bk != k {
+        return Err(bad("inner dimensions differ"));
+    }
+    let shared = bd.len() == 2;
+    let (batch, m) = if shared {
+        (1, a.shape().rows())
+    } else {
+        let ad = a.shape().dims();
+        if ad.len() != 3 || ad[0] != bd[0] {
+            return Err(bad(
+                "a batched product needs a = (B, M, K) and b with the same B",
+            ));
+        }
+        (ad[0], ad[1])
+    };
+    if let Some(bias) = bias {
+        bias.expect_f32("matmul")?;
+        if bias.shape().dims() != [n] {
+            return Err(bad("the bias must be (N,)"));
+        }
+    }
+    let d = MatmulDims {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        batch: batch as u32,
+        trans_a: false,
+        trans_b,
+        shared_a: false,
+        shared_b: shared,
+    };
+    let mut dims = a.shape().dims().to_vec();
+    *dims.last_mut().unwrap() = n;
+    let out = super::forward(tape.gpu(), batch * m * n, "matmul out", |bt, c| {
+        matmul(
+            bt,
+            MatmulKernel::Tiled,
+            d,
+            a.buffer(),
+            b.buffer(),
+            bias.map(|t| t.buffer()),
+            c,
+            false,
+        )
+    })?;
+    let mut inputs = vec![a, b];
+    inputs.extend(bias);
+    Ok(
+        tape.record("matmul", out, Shape(dims), &inputs, move |bt, ins, dc| {
+            matmul_backward(bt, d, ins, dc)
+        }),
+    )
+}
+
+/// Gradients of `c = a @ op(b) (+ bias)`: two matmuls and a column sum.
+fn matmul_backward(
+    bt: &mut Batch,
+    d: MatmulDims,
+    ins: &[Tensor],
+    dc: &GpuBuffer,
+) -> std::result::Result<Vec<Option<GpuBuffer>>, GpuError> {
+    let (a, b) = (ins[0].buffer(), ins[1].buffer());
+    let pool = bt.gpu().pool.clone();
+    let (m, n, k, nb) = (d.m as usize, d.n as usize, d.k as usize, d.batch as usize);
+    // dA = dC @ op(B)^T: with B stored (K, N) that is dC @ B^T, stored (N, K) it is dC @ B.
+    let da = pool.storage(4 * (nb * m * k).max(1) as u64, "matmul dA")?;
+    let da_dims = MatmulDims {
+        m: d.m,
+        n: d.k,
+        k: d.n,
+        batch: d.batch,
+        trans_a: false,
+        trans_b: !d.trans_b,
+        shared_a: false,
+        shared_b: d.shared_b,
+    };
+    let kernel = MatmulKernel::pick(bt.gpu(), &da_dims);
+    matmul(bt, kernel, da_dims, dc, b, None, &da, false)?;
+    // dB: a shared weight sums over every row of every batch element, so the batch folds
+    // into the contracted dimension.
+    let (rows, groups) = if d.shared_b { (nb * m, 1) } else { (m, nb) };
+    let db = pool.storage(4 * (groups * k * n).max(1) as u64, "matmul dB")?;
+    let db_dims = if d.trans_b {
+        // dB (N, K) = dC^T @ A
+        MatmulDims {
+            m: d.n,
+            n: d.k,
+            k: rows as u32,
+            batch: groups as u32,
+            trans_a: true,
+            trans_b: false,
+            shared_a: false,
+            shared_b: false,
+        }
+    } else {
+        // dB (K, N) = A^T @ dC
+        MatmulDims {
+            m: d.k,
+            n: d.n,
+            k: rows as u32,
+            batch: groups as u32,
+            trans_a: true,
+            trans_b: false,
+            shared_a: false,
+            shared_b: false,
+        }
+    };
+    let (x, y) = if d.trans_b { (dc, a) } else { (a, dc) };
+    let kernel = MatmulKernel::pick(bt.gpu(), &db_dims);
+    matmul(bt, kernel, db_dims, x, y, None, &db, false)?;
+    let mut grads = vec![Some(da), Some(db)];
+    if ins.len() > 2 {
+        let dbias = pool.storage(4 * n as u64, "matmul dbias")?;
+        super::reduce::launch(bt, super::reduce::Reduce::Sum, dc, &dbias, 1, nb * m, n)?;
+        grads.push(Some(dbias));
+    }
+    Ok(grads)
+}

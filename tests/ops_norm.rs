@@ -1,0 +1,191 @@
+//! Layer norm, softmax, log-softmax and embedding against CPU references (f64) with poisoned
+//! outputs, their gradient checks, softmax at logits of +-1e4, and the embedding gradient's
+//! determinism.
+
+mod common;
+mod gradcheck;
+
+use common::{POISON, gpu, random, rel_err};
+use gradcheck::{check, input};
+use locomotion::gpu::Batch;
+use locomotion::tensor::ops::embedding::{embedding, group_by_id};
+use locomotion::tensor::ops::layernorm::{LayerNormDims, forward as ln_forward, layer_norm};
+use locomotion::tensor::ops::softmax::{self, log_softmax};
+use locomotion::tensor::{Tape, Tensor};
+
+fn cpu_layer_norm(x: &[f64], w: &[f64], b: &[f64], c: usize, eps: f64) -> Vec<f64> {
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks(c) {
+        let mean = row.iter().sum::<f64>() / c as f64;
+        let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / c as f64;
+        let rstd = 1.0 / (var + eps).sqrt();
+        out.extend(
+            row.iter()
+                .enumerate()
+                .map(|(i, v)| (v - mean) * rstd * w[i] + b[i]),
+        );
+    }
+    out
+}
+
+fn cpu_softmax(x: &[f64], c: usize, log: bool) -> Vec<f64> {
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks(c) {
+        let m = row.iter().cloned().fold(f64::MIN, f64::max);
+        let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
+        out.extend(row.iter().map(|v| {
+            if log {
+                v - m - s.ln()
+            } else {
+                (v - m).exp() / s
+            }
+        }));
+    }
+    out
+}
+
+#[test]
+fn layer_norm_forward_with_poisoned_outputs() {
+    let g = gpu();
+    let (rows, c) = (37, 131);
+    let x = random(rows * c, 1);
+    let w = random(c, 2);
+    let b = random(c, 3);
+    let (bx, bw, bb) = (
+        g.upload(&x, "x").unwrap(),
+        g.upload(&w, "w").unwrap(),
+        g.upload(&b, "b").unwrap(),
+    );
+    let y = g.filled(4 * (rows * c) as u64, POISON, "y").unwrap();
+    let mean = g.filled(4 * rows as u64, POISON, "mean").unwrap();
+    let rstd = g.filled(4 * rows as u64, POISON, "rstd").unwrap();
+    let mut bt = Batch::new(&g);
+    let d = LayerNormDims { rows, c, eps: 1e-5 };
+    ln_forward(&mut bt, d, &bx, &bw, &bb, &y, &mean, &rstd).unwrap();
+    bt.submit_and_wait().unwrap();
+    let f = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<_>>();
+    let want: Vec<f32> = cpu_layer_norm(&f(&x), &f(&w), &f(&b), c, 1e-5)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    let e = rel_err(&g.read::<f32>(&y).unwrap(), &want);
+    assert!(e < 1e-4, "layer norm rel err {e}");
+    assert!(g.read::<f32>(&rstd).unwrap().iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn layer_norm_gradients_match_finite_differences() {
+    let g = gpu();
+    let c = 67;
+    check(
+        &g,
+        &[input(&[5, c], 1), input(&[c], 2), input(&[c], 3)],
+        |t, x| layer_norm(t, &x[0], &x[1], &x[2], 1e-5).unwrap(),
+        |x| cpu_layer_norm(&x[0], &x[1], &x[2], c, 1e-5),
+        1e-3,
+    );
+}
+
+#[test]
+fn softmax_and_log_softmax_match_reference_and_finite_differences() {
+    let g = gpu();
+    for (c, log) in [(70, false), (3, true), (129, true), (1, false)] {
+        let rows = 6;
+        let x: Vec<f32> = random(rows * c, c as u64).iter().map(|v| v * 4.0).collect();
+        let bx = g.upload(&x, "x").unwrap();
+        let y = g.filled(4 * x.len() as u64, POISON, "y").unwrap();
+        let mut bt = Batch::new(&g);
+        softmax::launch(&mut bt, &bx, &y, rows, c, log).unwrap();
+        bt.submit_and_wait().unwrap();
+        let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let want: Vec<f32> = cpu_softmax(&xd, c, log).iter().map(|&v| v as f32).collect();
+        let e = rel_err(&g.read::<f32>(&y).unwrap(), &want);
+        assert!(e < 1e-4, "c {c} log {log}: rel err {e}");
+        check(
+            &g,
+            &[input(&[rows, c], 50 + c as u64)],
+            |t, x| {
+                if log {
+                    log_softmax(t, &x[0]).unwrap()
+                } else {
+                    softmax::softmax(t, &x[0]).unwrap()
+                }
+            },
+            |x| cpu_softmax(&x[0], c, log),
+            1e-3,
+        );
+    }
+}
+
+#[test]
+fn softmax_of_huge_logits_is_finite() {
+    let g = gpu();
+    let x = [1e4f32, -1e4, 0.0, 1e4, -1e4, -1e4, 5.0, 1e4];
+    for log in [false, true] {
+        let tape = Tape::new(&g);
+        let t = Tensor::param(&g, &x, [2, 4]).unwrap();
+        let y = if log {
+            log_softmax(&tape, &t)
+        } else {
+            softmax::softmax(&tape, &t)
+        }
+        .unwrap();
+        let v = y.to_vec().unwrap();
+        assert!(v.iter().all(|a| a.is_finite()), "log {log}: {v:?}");
+        let loss = locomotion::tensor::ops::reduce::sum_all(&tape, &y).unwrap();
+        tape.backward(&loss).unwrap();
+        let grad = t.grad_to_vec().unwrap().unwrap();
+        assert!(grad.iter().all(|a| a.is_finite()), "log {log}: {grad:?}");
+        if !log {
+            assert!((v[0] - 0.5).abs() < 1e-6 && (v[3] - 0.5).abs() < 1e-6 && v[1] == 0.0);
+        }
+    }
+}
+
+fn cpu_embedding(w: &[f64], ids: &[u32], c: usize) -> Vec<f64> {
+    ids.iter()
+        .flat_map(|&i| w[i as usize * c..(i as usize + 1) * c].to_vec())
+        .collect()
+}
+
+#[test]
+fn embedding_matches_reference_and_finite_differences() {
+    let g = gpu();
+    let (v, c) = (11, 67);
+    // Repeated ids: several tokens add into one row; id 10 never appears (zero gradient).
+    let ids: Vec<u32> = vec![3, 0, 3, 7, 9, 3, 1, 0, 2, 5, 4, 6, 8, 3];
+    check(
+        &g,
+        &[input(&[v, c], 1)],
+        |t, x| embedding(t, &x[0], &ids).unwrap(),
+        |x| cpu_embedding(&x[0], &ids, c),
+        1e-3,
+    );
+}
+
+#[test]
+fn embedding_gradient_is_deterministic_and_bad_ids_are_errors() {
+    let g = gpu();
+    let (v, c) = (5, 33);
+    let ids: Vec<u32> = (0..500).map(|i| (i * 7 % 5) as u32).collect();
+    let dy = random(ids.len() * c, 3);
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let tape = Tape::new(&g);
+        let w = Tensor::param(&g, &random(v * c, 2), [v, c]).unwrap();
+        let out = embedding(&tape, &w, &ids).unwrap();
+        let r = Tensor::from_host(&g, &dy, out.shape().clone()).unwrap();
+        let m = locomotion::tensor::ops::unary::mul(&tape, &out, &r).unwrap();
+        let loss = locomotion::tensor::ops::reduce::sum_all(&tape, &m).unwrap();
+        tape.backward(&loss).unwrap();
+        runs.push(w.grad_to_vec().unwrap().unwrap());
+    }
+    assert_eq!(runs[0], runs[1], "bitwise identical gradients");
+    let (order, offsets) = group_by_id(&[2, 0, 2, 1], 3).unwrap();
+    assert_eq!((order, offsets), (vec![1, 3, 0, 2], vec![0, 1, 2, 4]));
+    let w = Tensor::param(&g, &random(v * c, 2), [v, c]).unwrap();
+    let e = embedding(&Tape::new(&g), &w, &[1, 5])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("token id 5") && e.contains("position 1"), "{e}");
+}
