@@ -342,3 +342,56 @@ fn builtin_libraries_need_no_files() {
         );
     }
 }
+
+#[test]
+fn captions_come_out_of_the_same_pass_and_match_describe() {
+    use locomotion::caption::records::CaptionRecord;
+    use locomotion::caption::{CaptionKind, facts_of, parse_facts};
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("d");
+    let mut args = vec![
+        "--out",
+        out.to_str().unwrap(),
+        "--clips",
+        "3",
+        "--seed",
+        "5",
+    ];
+    args.extend(SMALL);
+    args.extend(["--captions", "--paraphrases", "2"]);
+    let (ok, err) = generate(&args, None);
+    assert!(ok, "{err}");
+    let entries = manifest(&out);
+    let records: Vec<CaptionRecord> = std::fs::read_to_string(out.join("captions.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3 * entries.len(), "three kinds per clip");
+    for e in &entries {
+        let motion = records
+            .iter()
+            .find(|r| r.id == e.id && r.kind == CaptionKind::Motion)
+            .expect("a motion caption per clip");
+        assert_eq!(parse_facts(&motion.caption).unwrap(), facts_of(&e.params));
+        assert_eq!(motion.paraphrases.len(), 2);
+    }
+    // `describe` on the manifest with the same seed writes the same file.
+    let again = tmp.path().join("again.jsonl");
+    let status = Command::new(env!("CARGO_BIN_EXE_locomotion"))
+        .arg("describe")
+        .arg(out.join("manifest.jsonl"))
+        .args(["--paraphrases", "2", "--seed", "5", "--out"])
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert_eq!(
+        std::fs::read(out.join("captions.jsonl")).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+}

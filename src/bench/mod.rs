@@ -177,11 +177,6 @@ impl Report {
 
     /// Write the report as JSON to `path` (through a temporary file, then renamed).
     pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
-        let tmp = path.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(self)?;
-        std::fs::write(&tmp, text).with_context(|| format!("could not write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("could not move {} to {}", tmp.display(), path.display()))?;
-        Ok(())
+        crate::util::fs::write_atomic(path, serde_json::to_string_pretty(self)?.as_bytes())
     }
 }

@@ -1,8 +1,8 @@
 //! `locomotion generate`: sample clips, composite them on the GPU and write GIF previews,
 //! optional PNG frames and `manifest.jsonl` (one line per clip with its full parameters).
 
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -62,6 +62,13 @@ pub struct GenerateArgs {
     /// Clips composited per GPU submission.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
+    /// Also caption every clip in the same pass: captions.jsonl with the motion, spatial and
+    /// template captions and lexicon paraphrases of the motion caption.
+    #[arg(long)]
+    pub captions: bool,
+    /// Paraphrases per motion caption with --captions.
+    #[arg(long, default_value_t = 4, value_name = "K")]
+    pub paraphrases: usize,
 }
 
 /// Parse "N" or "WxH" into (width, height).
@@ -112,23 +119,14 @@ impl GenerateArgs {
     }
 }
 
-/// Write `bytes` to `path` through a temporary name, so a reader never sees half a file.
+/// Write what `write` produces to `path` atomically (temp file, fsync, rename).
 pub fn write_atomic(
     path: &Path,
-    write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<()>,
+    write: impl FnOnce(&mut Vec<u8>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().unwrap_or_default().to_string_lossy()
-    ));
-    let file = File::create(&tmp).with_context(|| format!("cannot create '{}'", tmp.display()))?;
-    let mut w = BufWriter::new(file);
-    write(&mut w)?;
-    w.flush()
-        .with_context(|| format!("cannot write '{}'", tmp.display()))?;
-    drop(w);
-    fs::rename(&tmp, path)
-        .with_context(|| format!("cannot rename '{}' to '{}'", tmp.display(), path.display()))
+    let mut bytes = Vec::new();
+    write(&mut bytes)?;
+    crate::util::fs::write_atomic(path, &bytes)
 }
 
 /// Encode `frames` (RGBA8, height × width each) as a looping GIF at 10 frames/s.
@@ -232,7 +230,6 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
             } else {
                 None
             };
-            // Captions hook: the captioner adds its text to each entry here at merge time.
             entries.push(ManifestEntry {
                 id: clip.id.clone(),
                 gif: Some(gif),
@@ -244,6 +241,15 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
     }
     bar.finish();
     write_manifest(&out.join("manifest.jsonl"), &entries)?;
+    if args.captions {
+        let clips: Vec<&ClipParams> = entries.iter().map(|e| &e.params).collect();
+        crate::caption::records::write_captions(
+            &out.join("captions.jsonl"),
+            &clips,
+            args.paraphrases,
+            args.seed,
+        )?;
+    }
     eprintln!(
         "wrote {} clips and manifest.jsonl to {}",
         entries.len(),
