@@ -2,6 +2,7 @@
 //! arXiv 2410.12018) on wgpu and hand-written WGSL compute shaders.
 
 pub mod bench;
+pub mod caption;
 pub mod cli;
 pub mod gpu;
 pub mod motion;

@@ -2,6 +2,7 @@
 //! (kernel, shape, time, GFLOP/s or GB/s) plus same-run speedups, as a table and as JSON that
 //! names the adapter, driver and backend so runs on different GPUs compare.
 
+pub mod attention;
 pub mod kernels;
 
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! The `locomotion` command line (clap): one module per subcommand.
 
 pub mod bench;
+pub mod describe;
 pub mod info;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,9 @@ pub enum Command {
         #[command(subcommand)]
         suite: bench::BenchCommand,
     },
+    /// Caption every clip of a manifest (motion, spatial, template) and paraphrase the motion
+    /// captions; writes captions.jsonl.
+    Describe(describe::DescribeArgs),
 }
 
 impl Cli {
@@ -49,5 +53,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Info { json } => info::run(&req, json),
         Command::Bench { suite } => bench::run(&req, suite),
+        Command::Describe(args) => describe::run(&args),
     }
 }

@@ -1,9 +1,13 @@
 //! One module per shader family: the raw-buffer launcher, and the tape op with its backward
 //! rule.
 
+pub mod adamw;
+pub mod attention;
+pub mod check;
 pub mod elementwise;
 pub mod embedding;
 pub mod layernorm;
+pub mod loss;
 pub mod matmul;
 pub mod reduce;
 pub mod softmax;

@@ -1,0 +1,216 @@
+//! Benchmark of fused (flash-style) against unfused attention, forward and backward,
+//! timed with the [`Profiler`] (GPU timestamps where the adapter has them).
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Profiler};
+use crate::tensor::ops::attention::{
+    AttentionShape, attention_backward, attention_forward, attention_unfused,
+    attention_unfused_backward,
+};
+
+/// Timed batches per kernel and shape; the fastest is reported.
+pub const REPEATS: u32 = 3;
+
+/// One timed kernel at one shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchRow {
+    /// Kernel name, e.g. "attention fused forward".
+    pub name: String,
+    /// "B=1 H=1 Tq=512 Tk=512 D=64".
+    pub shape: String,
+    /// Mean seconds per call in the fastest of [`REPEATS`] timed batches.
+    pub seconds: f64,
+    /// Useful floating-point work per second, in GFLOP/s.
+    pub gflops: f64,
+}
+
+/// The rows of a run and the fused-over-unfused forward speedup at each shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttentionBench {
+    /// Every timing, in the order taken.
+    pub rows: Vec<BenchRow>,
+    /// (shape, unfused seconds / fused seconds) for each shape's forward pass.
+    pub speedups: Vec<(String, f64)>,
+    /// (shape, unfused seconds / fused seconds) for each shape's backward pass.
+    pub backward_speedups: Vec<(String, f64)>,
+}
+
+/// The shapes `locomotion bench kernels` times: a short sequence with several heads, the
+/// 512-token single head of the acceptance target, and cross-attention (text over video).
+pub fn default_shapes() -> Vec<AttentionShape> {
+    vec![
+        AttentionShape::new(2, 4, 128, 128, 64),
+        AttentionShape::new(1, 1, 512, 512, 64),
+        AttentionShape::new(1, 4, 40, 784, 64),
+    ]
+}
+
+fn describe(s: &AttentionShape) -> String {
+    format!(
+        "B={} H={} Tq={} Tk={} D={}",
+        s.batch, s.heads, s.tq, s.tk, s.head_dim
+    )
+}
+
+fn random_buffer(gpu: &Gpu, n: usize, seed: u32, what: &str) -> Result<GpuBuffer> {
+    // A cheap deterministic hash: benchmarks need non-trivial data, not a seeded RNG stream.
+    let data: Vec<f32> = (0..n as u32)
+        .map(|i| {
+            let h = (i ^ seed).wrapping_mul(2_654_435_761).rotate_left(13);
+            (h % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect();
+    Ok(gpu.upload(&data, what)?)
+}
+
+/// Time `record` with the profiler and turn the mean into a row.
+fn time_one(
+    prof: &mut Profiler,
+    name: &str,
+    shape: &str,
+    flops: f64,
+    iters: u32,
+    record: &mut dyn FnMut(&mut Batch) -> Result<()>,
+) -> Result<BenchRow> {
+    let mut best = f64::INFINITY;
+    // Best of a few timed batches: on a shared CPU (lavapipe) other processes only ever add
+    // time, so the minimum is the least disturbed estimate.
+    for _ in 0..REPEATS {
+        // The profiler speaks GpuError; keep the launcher's own message instead of losing it.
+        let mut failure = None;
+        let timing = prof.time(name, iters, |b| {
+            record(b).map_err(|e| {
+                let msg = e.to_string();
+                failure = Some(e);
+                GpuError::Readback(msg)
+            })
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        best = best.min(timing?.seconds);
+    }
+    Ok(BenchRow {
+        name: name.into(),
+        shape: shape.into(),
+        seconds: best,
+        gflops: flops / best.max(1e-12) * 1e-9,
+    })
+}
+
+/// Time fused and unfused forward and backward at each shape, `iters` calls each.
+pub fn bench_attention(
+    gpu: &Gpu,
+    shapes: &[AttentionShape],
+    iters: u32,
+    force_wall: bool,
+) -> Result<AttentionBench> {
+    let mut prof = Profiler::new(gpu, force_wall);
+    let mut rows = Vec::new();
+    let mut speedups = Vec::new();
+    let mut backward_speedups = Vec::new();
+    let bar = ProgressBar::new(shapes.len() as u64 * 4).with_style(
+        ProgressStyle::with_template("attention bench {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    for s in shapes {
+        let label = describe(s);
+        bar.set_message(label.clone());
+        let nq = (s.rows() * s.head_dim) as usize;
+        let nk = (s.batch * s.heads * s.tk * s.head_dim) as usize;
+        let q = random_buffer(gpu, nq, 1, "bench q")?;
+        let k = random_buffer(gpu, nk, 2, "bench k")?;
+        let v = random_buffer(gpu, nk, 3, "bench v")?;
+        let d_o = random_buffer(gpu, nq, 4, "bench do")?;
+        let o = gpu.pool.storage(4 * nq as u64, "bench o")?;
+        let lse = gpu.pool.storage(4 * s.rows() as u64, "bench lse")?;
+        let delta = gpu.pool.storage(4 * s.rows() as u64, "bench delta")?;
+        let scores = gpu
+            .pool
+            .storage(4 * s.rows() as u64 * s.tk as u64, "bench scores")?;
+        let dq = gpu.pool.storage(4 * nq as u64, "bench dq")?;
+        let dk = gpu.pool.storage(4 * nk as u64, "bench dk")?;
+        let dv = gpu.pool.storage(4 * nk as u64, "bench dv")?;
+        let ds = gpu
+            .pool
+            .storage(4 * s.rows() as u64 * s.tk as u64, "bench ds")?;
+
+        let mut time = |name: &str, flops: f64, f: &mut dyn FnMut(&mut Batch) -> Result<()>| {
+            let row = time_one(&mut prof, name, &label, flops, iters, f);
+            bar.inc(1);
+            row
+        };
+        let fused = time("attention fused forward", s.forward_flops(), &mut |b| {
+            attention_forward(b, *s, &q, &k, &v, None, &o, &lse)
+        })?;
+        let unfused = time("attention unfused forward", s.forward_flops(), &mut |b| {
+            attention_unfused(b, *s, &q, &k, &v, None, &scores, &o, &lse)
+        })?;
+        let backward = time("attention fused backward", s.backward_flops(), &mut |b| {
+            attention_backward(
+                b,
+                *s,
+                &q,
+                &k,
+                &v,
+                None,
+                &o,
+                &d_o,
+                &lse,
+                &delta,
+                [&dq, &dk, &dv],
+            )
+        })?;
+        // The unfused backward reads the probabilities its forward left in `scores`.
+        let unfused_backward = time("attention unfused backward", s.backward_flops(), &mut |b| {
+            attention_unfused_backward(
+                b,
+                *s,
+                &q,
+                &k,
+                &v,
+                &scores,
+                &d_o,
+                &ds,
+                &delta,
+                [&dq, &dk, &dv],
+            )
+        })?;
+        speedups.push((label.clone(), unfused.seconds / fused.seconds));
+        backward_speedups.push((label.clone(), unfused_backward.seconds / backward.seconds));
+        rows.extend([fused, unfused, backward, unfused_backward]);
+    }
+    bar.finish_and_clear();
+    Ok(AttentionBench {
+        rows,
+        speedups,
+        backward_speedups,
+    })
+}
+
+/// The rows as a plain-text table, with the speedups below.
+pub fn format_table(bench: &AttentionBench) -> String {
+    let mut out = format!(
+        "{:<28} {:<30} {:>12} {:>10}\n",
+        "kernel", "shape", "ms", "GFLOP/s"
+    );
+    for r in &bench.rows {
+        out += &format!(
+            "{:<28} {:<30} {:>12.3} {:>10.2}\n",
+            r.name,
+            r.shape,
+            r.seconds * 1e3,
+            r.gflops
+        );
+    }
+    for (shape, x) in &bench.speedups {
+        out += &format!("fused vs unfused forward at {shape}: {x:.2}x\n");
+    }
+    for (shape, x) in &bench.backward_speedups {
+        out += &format!("fused vs unfused backward at {shape}: {x:.2}x\n");
+    }
+    out
+}

@@ -1,0 +1,425 @@
+//! The paraphrase lexicon: verbs tied to object categories and to speed, rotation verbs,
+//! synonyms for directions, speeds, rotations and "then". A JSON data file
+//! (`data/lexicon.json` is the built-in default) that users can extend; validated on load.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::motion::params::{Category, Direction, Speed};
+
+/// The built-in lexicon, embedded at compile time.
+pub const DEFAULT_LEXICON: &str = include_str!("../../data/lexicon.json");
+
+/// Third-person and gerund forms of a grown/shrunk phrase set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerbPhrases {
+    /// "grows", "gets bigger".
+    pub third: Vec<String>,
+    /// "growing", "getting bigger".
+    pub gerund: Vec<String>,
+}
+
+/// Circle phrases by turning sense.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CirclePhrases {
+    /// "in a clockwise circle".
+    pub clockwise: Vec<String>,
+    /// "in a counter-clockwise circle".
+    pub counter_clockwise: Vec<String>,
+}
+
+/// Word lists used by the caption statistics, beside the words the motion lexicon implies.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordClasses {
+    /// Extra nouns.
+    #[serde(default)]
+    pub nouns: Vec<String>,
+    /// Extra verbs (all inflected forms wanted).
+    #[serde(default)]
+    pub verbs: Vec<String>,
+    /// Extra adjectives.
+    #[serde(default)]
+    pub adjectives: Vec<String>,
+    /// Extra adverbs.
+    #[serde(default)]
+    pub adverbs: Vec<String>,
+}
+
+/// The lexicon file as written; [`Lexicon::from_json`] validates and resolves it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LexiconFile {
+    category_verbs: BTreeMap<String, Vec<String>>,
+    generic_verbs: Vec<String>,
+    speed_verbs: BTreeMap<String, Vec<String>>,
+    rotation_verbs: Vec<String>,
+    speed_adverbs: BTreeMap<String, Vec<String>>,
+    directions: BTreeMap<String, Vec<String>>,
+    clockwise: Vec<String>,
+    counter_clockwise: Vec<String>,
+    circle: CirclePhrases,
+    curve_verbs: Vec<String>,
+    turns: BTreeMap<String, Vec<String>>,
+    still: Vec<String>,
+    grow: VerbPhrases,
+    shrink: VerbPhrases,
+    accelerate: Vec<String>,
+    decelerate: Vec<String>,
+    then: Vec<String>,
+    #[serde(default)]
+    word_classes: WordClasses,
+}
+
+/// A verb with the two inflections the captions use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verb {
+    /// "run".
+    pub base: String,
+    /// "runs".
+    pub third: String,
+    /// "running".
+    pub gerund: String,
+}
+
+impl Verb {
+    /// Inflect a regular English verb ("fly" → "flies", "flying"; "run" → "runs", "running").
+    pub fn regular(base: &str) -> Verb {
+        Verb {
+            base: base.to_string(),
+            third: third_person(base),
+            gerund: gerund(base),
+        }
+    }
+}
+
+fn is_vowel(c: u8) -> bool {
+    b"aeiou".contains(&c)
+}
+
+fn third_person(v: &str) -> String {
+    let b = v.as_bytes();
+    if v.ends_with('s')
+        || v.ends_with("sh")
+        || v.ends_with("ch")
+        || v.ends_with('x')
+        || v.ends_with('o')
+    {
+        format!("{v}es")
+    } else if v.ends_with('y') && b.len() > 1 && !is_vowel(b[b.len() - 2]) {
+        format!("{}ies", &v[..v.len() - 1])
+    } else {
+        format!("{v}s")
+    }
+}
+
+fn gerund(v: &str) -> String {
+    let b = v.as_bytes();
+    let n = b.len();
+    if v.ends_with("ie") {
+        format!("{}ying", &v[..n - 2])
+    } else if v.ends_with('e') && !v.ends_with("ee") && n > 2 {
+        format!("{}ing", &v[..n - 1])
+    } else if (3..=4).contains(&n)
+        && !is_vowel(b[n - 3])
+        && is_vowel(b[n - 2])
+        && !is_vowel(b[n - 1])
+        && !b"wxy".contains(&b[n - 1])
+    {
+        // Short consonant-vowel-consonant verbs double the last letter: run → running.
+        format!("{v}{}ing", b[n - 1] as char)
+    } else {
+        format!("{v}ing")
+    }
+}
+
+/// The validated lexicon, with enum keys and inflected verbs.
+#[derive(Debug, Clone)]
+pub struct Lexicon {
+    /// Verbs that fit each object category ("ball": roll, bounce).
+    pub category_verbs: HashMap<Category, Vec<Verb>>,
+    /// Verbs that fit any object ("move"); the first is the describer's verb.
+    pub generic_verbs: Vec<Verb>,
+    /// Verbs that imply a speed class by themselves (fast: dash; slow: creep).
+    pub speed_verbs: HashMap<Speed, Vec<Verb>>,
+    /// Rotation verbs ("rotate", "spin"); the first is the describer's.
+    pub rotation_verbs: Vec<Verb>,
+    /// Speed adverbs per class; the first of each is the describer's.
+    pub speed_adverbs: HashMap<Speed, Vec<String>>,
+    /// Direction phrases; the first of each is the describer's.
+    pub directions: HashMap<Direction, Vec<String>>,
+    /// "clockwise" synonyms.
+    pub clockwise: Vec<String>,
+    /// "counter-clockwise" synonyms.
+    pub counter_clockwise: Vec<String>,
+    /// Circle phrases.
+    pub circle: CirclePhrases,
+    /// Curve verbs ("curve": "curving to the right").
+    pub curve_verbs: Vec<Verb>,
+    /// Turn phrases for curves: (left, right).
+    pub turn_left: Vec<String>,
+    /// See `turn_left`.
+    pub turn_right: Vec<String>,
+    /// "stays still" synonyms (third person).
+    pub still: Vec<String>,
+    /// Growth phrases.
+    pub grow: VerbPhrases,
+    /// Shrink phrases.
+    pub shrink: VerbPhrases,
+    /// Acceleration phrases (gerund: "speeding up").
+    pub accelerate: Vec<String>,
+    /// Deceleration phrases (gerund: "slowing down").
+    pub decelerate: Vec<String>,
+    /// Connectors between segments ("then", "after that").
+    pub then: Vec<String>,
+    /// Extra word classes for statistics.
+    pub word_classes: WordClasses,
+}
+
+/// Merge `add` into `base`: objects key by key, lists extended without duplicates.
+fn extend(base: &mut serde_json::Value, add: serde_json::Value, entry: &str) -> Result<()> {
+    use serde_json::Value;
+    match (base, add) {
+        (Value::Object(b), Value::Object(a)) => {
+            for (k, v) in a {
+                let name = if entry.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{entry}.{k}")
+                };
+                match b.get_mut(&k) {
+                    Some(slot) => extend(slot, v, &name)?,
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (Value::Array(b), Value::Array(a)) => {
+            for v in a {
+                if !b.contains(&v) {
+                    b.push(v);
+                }
+            }
+        }
+        (b, a) => bail!(
+            "lexicon entry '{entry}' must be {} like the built-in one, not {}",
+            kind(b),
+            kind(&a)
+        ),
+    }
+    Ok(())
+}
+
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Object(_) => "an object",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::String(_) => "a string",
+        _ => "a number, boolean or null",
+    }
+}
+
+fn category(key: &str) -> Option<Category> {
+    serde_json::from_value(serde_json::Value::String(key.to_string())).ok()
+}
+
+fn speed(key: &str) -> Option<Speed> {
+    serde_json::from_value(serde_json::Value::String(key.to_string())).ok()
+}
+
+fn direction(key: &str) -> Option<Direction> {
+    serde_json::from_value(serde_json::Value::String(key.to_string())).ok()
+}
+
+/// Phrases must be lowercase words (letters, hyphens, apostrophes) separated by single spaces,
+/// because the fact parser matches them word by word.
+fn check_phrases(entry: &str, list: &[String]) -> Result<()> {
+    if list.is_empty() {
+        bail!("lexicon entry '{entry}' is empty: it needs at least one phrase");
+    }
+    for p in list {
+        let ok = !p.is_empty()
+            && p.split(' ').all(|w| {
+                !w.is_empty()
+                    && w.chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '-' || c == '\'')
+            });
+        if !ok {
+            bail!(
+                "lexicon entry '{entry}': phrase '{p}' must be lowercase words (a-z, '-') separated by single spaces"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn verbs(entry: &str, list: &[String]) -> Result<Vec<Verb>> {
+    check_phrases(entry, list)?;
+    for v in list {
+        if v.contains(' ') {
+            bail!("lexicon entry '{entry}': verb '{v}' must be one word");
+        }
+    }
+    Ok(list.iter().map(|v| Verb::regular(v)).collect())
+}
+
+impl Lexicon {
+    /// The built-in lexicon.
+    pub fn builtin() -> Lexicon {
+        // Parsed once: the convenience functions (describe, parse_facts) call this per caption.
+        static BUILTIN: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                Lexicon::from_json(DEFAULT_LEXICON, "built-in lexicon")
+                    .expect("the built-in lexicon is valid")
+            })
+            .clone()
+    }
+
+    /// Read a user lexicon file and validate the result. The file extends the built-in
+    /// lexicon (its phrases are added to the built-in lists, its new keys added) unless it
+    /// holds `"replace": true`, in which case it must be complete and is used alone.
+    pub fn load(path: &Path) -> Result<Lexicon> {
+        let source = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read lexicon {source}"))?;
+        let mut user: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{source}: invalid lexicon JSON"))?;
+        let Some(obj) = user.as_object_mut() else {
+            bail!("{source}: a lexicon is a JSON object");
+        };
+        let replace = match obj.remove("replace") {
+            None => false,
+            Some(serde_json::Value::Bool(b)) => b,
+            Some(_) => bail!("{source}: 'replace' must be true or false"),
+        };
+        if replace {
+            return Lexicon::from_json(&user.to_string(), &source);
+        }
+        let mut base: serde_json::Value =
+            serde_json::from_str(DEFAULT_LEXICON).expect("the built-in lexicon is JSON");
+        extend(&mut base, user, "").with_context(|| format!("{source}: invalid lexicon"))?;
+        Lexicon::from_json(&base.to_string(), &source)
+    }
+
+    /// Parse and validate lexicon JSON; errors name `source` and the offending entry.
+    pub fn from_json(text: &str, source: &str) -> Result<Lexicon> {
+        let f: LexiconFile = serde_json::from_str(text)
+            .with_context(|| format!("{source}: invalid lexicon JSON"))?;
+        Lexicon::resolve(f).with_context(|| format!("{source}: invalid lexicon"))
+    }
+
+    fn resolve(f: LexiconFile) -> Result<Lexicon> {
+        let mut category_verbs = HashMap::new();
+        for (k, v) in &f.category_verbs {
+            let c = category(k).with_context(|| {
+                format!("category_verbs: unknown category '{k}' (ball, vehicle, animal, bird, fish, person, leaf, shape, other)")
+            })?;
+            category_verbs.insert(c, verbs(&format!("category_verbs.{k}"), v)?);
+        }
+        let mut speed_verbs = HashMap::new();
+        for (k, v) in &f.speed_verbs {
+            let s = speed(k)
+                .filter(|s| *s != Speed::Medium)
+                .with_context(|| format!("speed_verbs: unknown speed '{k}' (fast or slow)"))?;
+            speed_verbs.insert(s, verbs(&format!("speed_verbs.{k}"), v)?);
+        }
+        let mut speed_adverbs = HashMap::new();
+        for (k, v) in &f.speed_adverbs {
+            let s = speed(k).with_context(|| {
+                format!("speed_adverbs: unknown speed '{k}' (slow, medium, fast)")
+            })?;
+            check_phrases(&format!("speed_adverbs.{k}"), v)?;
+            speed_adverbs.insert(s, v.clone());
+        }
+        for s in [Speed::Slow, Speed::Medium, Speed::Fast] {
+            if !speed_adverbs.contains_key(&s) {
+                bail!(
+                    "speed_adverbs: missing '{}'",
+                    serde_json::to_value(s)?.as_str().unwrap_or("?")
+                );
+            }
+        }
+        let mut directions = HashMap::new();
+        for (k, v) in &f.directions {
+            let d = direction(k).with_context(|| {
+                format!("directions: unknown direction '{k}' (up, down, left, right, up_left, up_right, down_left, down_right)")
+            })?;
+            check_phrases(&format!("directions.{k}"), v)?;
+            directions.insert(d, v.clone());
+        }
+        for d in Direction::ALL {
+            if !directions.contains_key(&d) {
+                bail!(
+                    "directions: missing '{}'",
+                    serde_json::to_value(d)?.as_str().unwrap_or("?")
+                );
+            }
+        }
+        let turn = |k: &str| -> Result<Vec<String>> {
+            let v = f
+                .turns
+                .get(k)
+                .with_context(|| format!("turns: missing '{k}'"))?;
+            check_phrases(&format!("turns.{k}"), v)?;
+            Ok(v.clone())
+        };
+        let (turn_left, turn_right) = (turn("left")?, turn("right")?);
+        if let Some(k) = f.turns.keys().find(|k| *k != "left" && *k != "right") {
+            bail!("turns: unknown turn '{k}' (left or right)");
+        }
+        for (entry, list) in [
+            ("clockwise", &f.clockwise),
+            ("counter_clockwise", &f.counter_clockwise),
+            ("circle.clockwise", &f.circle.clockwise),
+            ("circle.counter_clockwise", &f.circle.counter_clockwise),
+            ("still", &f.still),
+            ("grow.third", &f.grow.third),
+            ("grow.gerund", &f.grow.gerund),
+            ("shrink.third", &f.shrink.third),
+            ("shrink.gerund", &f.shrink.gerund),
+            ("accelerate", &f.accelerate),
+            ("decelerate", &f.decelerate),
+            ("then", &f.then),
+        ] {
+            check_phrases(entry, list)?;
+        }
+        let lex = Lexicon {
+            category_verbs,
+            generic_verbs: verbs("generic_verbs", &f.generic_verbs)?,
+            speed_verbs,
+            rotation_verbs: verbs("rotation_verbs", &f.rotation_verbs)?,
+            speed_adverbs,
+            directions,
+            clockwise: f.clockwise,
+            counter_clockwise: f.counter_clockwise,
+            circle: f.circle,
+            curve_verbs: verbs("curve_verbs", &f.curve_verbs)?,
+            turn_left,
+            turn_right,
+            still: f.still,
+            grow: f.grow,
+            shrink: f.shrink,
+            accelerate: f.accelerate,
+            decelerate: f.decelerate,
+            then: f.then,
+            word_classes: f.word_classes,
+        };
+        crate::caption::facts::PhraseTable::new(&lex).check_unambiguous()?;
+        Ok(lex)
+    }
+
+    /// Verbs for an object of `category`: its own, or the generic ones when it has none.
+    pub fn verbs_for(&self, category: Category) -> &[Verb] {
+        match self.category_verbs.get(&category) {
+            Some(v) if !v.is_empty() => v,
+            _ => &self.generic_verbs,
+        }
+    }
+}

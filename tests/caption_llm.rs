@@ -1,0 +1,405 @@
+//! The LLM paraphraser against a small OpenAI-compatible server that the test starts on
+//! 127.0.0.1: success, the cache, batching, fact-check rejections, retry after a 500, a
+//! refused request, an unreachable endpoint and a silent one within the timeout, and the
+//! `describe --llm-url … --llm-fallback` command line.
+
+mod caption_gen;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use caption_gen::random_clip;
+use locomotion::caption::llm::{LlmConfig, LlmParaphraser};
+use locomotion::caption::{CaptionKind, Paraphraser, describe};
+use locomotion::motion::params::{ClipParams, ManifestEntry};
+
+/// What the fake server saw.
+#[derive(Default)]
+struct Seen {
+    requests: usize,
+    auth: Vec<String>,
+    captions_per_request: Vec<usize>,
+}
+
+type Reply = dyn Fn(usize, &[String]) -> (u16, String) + Send + Sync;
+
+/// Serve POST /v1/chat/completions on 127.0.0.1:0; `reply(request_index, captions)` gives
+/// the status and the assistant's content (or an error body).
+fn serve(reply: Arc<Reply>) -> (String, Arc<Mutex<Seen>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let s2 = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let (reply, seen) = (reply.clone(), s2.clone());
+            std::thread::spawn(move || handle(stream, &*reply, &seen));
+        }
+    });
+    (url, seen)
+}
+
+fn handle(mut stream: TcpStream, reply: &Reply, seen: &Mutex<Seen>) {
+    let mut r = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("POST /v1/chat/completions "), "{line}");
+    let (mut len, mut auth) = (0, String::new());
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).unwrap();
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':').unwrap();
+        match k.to_ascii_lowercase().as_str() {
+            "content-length" => len = v.trim().parse().unwrap(),
+            "authorization" => auth = v.trim().to_string(),
+            _ => {}
+        }
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).unwrap();
+    let req: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(req["model"].as_str().is_some());
+    let prompt = req["messages"][1]["content"].as_str().unwrap();
+    // The numbered lines of the prompt are the captions.
+    let captions: Vec<String> = prompt
+        .lines()
+        .filter_map(|l| {
+            l.split_once(". ")
+                .filter(|(n, _)| n.parse::<usize>().is_ok())
+        })
+        .map(|(_, c)| c.to_string())
+        .collect();
+    let index = {
+        let mut s = seen.lock().unwrap();
+        s.requests += 1;
+        s.auth.push(auth);
+        s.captions_per_request.push(captions.len());
+        s.requests - 1
+    };
+    let (status, content) = reply(index, &captions);
+    let body = if status == 200 {
+        serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
+            .to_string()
+    } else {
+        content
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// An LLM that answers each caption with two true paraphrases (from the lexicon) and one
+/// that turns "left" into "right" or "quickly" into "slowly" — a changed motion fact.
+fn honest_but_sloppy(clips: &[ClipParams]) -> Arc<Reply> {
+    let p = Paraphraser::default();
+    let mut answers: HashMap<String, Vec<String>> = HashMap::new();
+    for (i, c) in clips.iter().enumerate() {
+        let caption = describe(c, CaptionKind::Motion);
+        let mut good = p.paraphrase(c, 2, i as u64);
+        let bad = if caption.contains(" to the left") {
+            caption.replacen(" to the left", " to the right", 1)
+        } else if caption.contains("quickly") {
+            caption.replacen("quickly", "slowly", 1)
+        } else {
+            format!("{} Then it zooms up.", caption.trim_end_matches('.'))
+        };
+        good.push(bad);
+        answers.insert(caption, good);
+    }
+    Arc::new(move |_, caps: &[String]| {
+        let a: Vec<&Vec<String>> = caps.iter().map(|c| &answers[c]).collect();
+        (
+            200,
+            format!("Here you are:\n{}", serde_json::to_string(&a).unwrap()),
+        )
+    })
+}
+
+fn config(url: &str, cache: Option<std::path::PathBuf>) -> LlmConfig {
+    let mut cfg = LlmConfig::new(url, "tiny-model");
+    cfg.api_key = Some("secret".into());
+    cfg.timeout = Duration::from_secs(5);
+    cfg.backoff = Duration::from_millis(50);
+    cfg.cache = cache;
+    cfg
+}
+
+fn captions(clips: &[ClipParams]) -> Vec<String> {
+    clips
+        .iter()
+        .map(|c| describe(c, CaptionKind::Motion))
+        .collect()
+}
+
+#[test]
+fn paraphrases_are_fact_checked_cached_and_batched() {
+    let clips: Vec<ClipParams> = (0..5).map(random_clip).collect();
+    let (url, seen) = serve(honest_but_sloppy(&clips));
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache.jsonl");
+    let refs: Vec<&ClipParams> = clips.iter().collect();
+    let caps = captions(&clips);
+    let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
+
+    let mut cfg = config(&url, Some(cache.clone()));
+    cfg.batch = 2;
+    let parser = Paraphraser::default().parser().clone();
+    let mut llm = LlmParaphraser::new(cfg.clone(), parser.clone()).unwrap();
+    let out = llm.paraphrase(&refs, &caps, 4).unwrap();
+    for (i, p) in out.iter().enumerate() {
+        assert_eq!(p.texts.len(), 2, "clip {i}: {:?}", p.texts);
+        assert_eq!(p.rejected, 1, "clip {i}: the changed fact must be rejected");
+    }
+    assert_eq!((llm.stats.accepted, llm.stats.rejected), (10, 5));
+    {
+        let s = seen.lock().unwrap();
+        assert_eq!(s.captions_per_request, vec![2, 2, 1], "batches of 2");
+        assert!(s.auth.iter().all(|a| a == "Bearer secret"), "{:?}", s.auth);
+    }
+
+    // A rerun asks nothing: every caption is in the cache.
+    let mut again = LlmParaphraser::new(cfg, parser).unwrap();
+    let out2 = again.paraphrase(&refs, &caps, 4).unwrap();
+    assert_eq!(out2, out);
+    assert_eq!(seen.lock().unwrap().requests, 3);
+    assert_eq!((again.stats.cache_hits, again.stats.requests), (5, 0));
+}
+
+#[test]
+fn a_500_is_retried_and_then_succeeds() {
+    let clips = vec![random_clip(1)];
+    let good = honest_but_sloppy(&clips);
+    let reply: Arc<Reply> = Arc::new(move |i, caps: &[String]| {
+        if i == 0 {
+            (500, "{\"error\":\"overloaded\"}".into())
+        } else {
+            good(i, caps)
+        }
+    });
+    let (url, seen) = serve(reply);
+    let mut llm =
+        LlmParaphraser::new(config(&url, None), Paraphraser::default().parser().clone()).unwrap();
+    let caps = captions(&clips);
+    let out = llm
+        .paraphrase(&[&clips[0]], &[caps[0].as_str()], 4)
+        .unwrap();
+    assert_eq!(out[0].texts.len(), 2);
+    assert_eq!(seen.lock().unwrap().captions_per_request, vec![1, 1]);
+}
+
+#[test]
+fn an_off_format_answer_is_asked_again() {
+    let clips = vec![random_clip(4)];
+    let good = honest_but_sloppy(&clips);
+    let reply: Arc<Reply> = Arc::new(move |i, caps: &[String]| {
+        if i == 0 {
+            (200, "Sorry, I cannot do that.".into())
+        } else {
+            good(i, caps)
+        }
+    });
+    let (url, seen) = serve(reply);
+    let mut llm =
+        LlmParaphraser::new(config(&url, None), Paraphraser::default().parser().clone()).unwrap();
+    let caps = captions(&clips);
+    let out = llm
+        .paraphrase(&[&clips[0]], &[caps[0].as_str()], 4)
+        .unwrap();
+    assert_eq!((out[0].texts.len(), out[0].rejected), (2, 1));
+    assert_eq!(seen.lock().unwrap().requests, 2);
+}
+
+#[test]
+fn a_refused_request_fails_at_once_and_names_the_fix() {
+    let reply: Arc<Reply> = Arc::new(|_, _: &[String]| (401, "{\"error\":\"bad key\"}".into()));
+    let (url, seen) = serve(reply);
+    let clip = random_clip(2);
+    let caption = describe(&clip, CaptionKind::Motion);
+    let mut llm =
+        LlmParaphraser::new(config(&url, None), Paraphraser::default().parser().clone()).unwrap();
+    let e = llm
+        .paraphrase(&[&clip], &[caption.as_str()], 4)
+        .unwrap_err();
+    let msg = format!("{e:#}");
+    assert!(
+        msg.contains("HTTP 401") && msg.contains("LOCOMOTION_LLM_API_KEY"),
+        "{msg}"
+    );
+    assert_eq!(seen.lock().unwrap().requests, 1, "no retry on a 4xx");
+}
+
+fn closed_port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    drop(l);
+    url
+}
+
+#[test]
+fn unreachable_and_silent_endpoints_fail_within_the_timeout() {
+    let clip = random_clip(3);
+    let caption = describe(&clip, CaptionKind::Motion);
+    let parser = Paraphraser::default().parser().clone();
+
+    let url = closed_port();
+    let mut cfg = config(&url, None);
+    cfg.timeout = Duration::from_secs(2);
+    let t = Instant::now();
+    let e = LlmParaphraser::new(cfg, parser.clone())
+        .unwrap()
+        .paraphrase(&[&clip], &[caption.as_str()], 4)
+        .unwrap_err();
+    let msg = format!("{e:#}");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(
+        msg.contains(&url) && msg.contains("--llm-fallback"),
+        "{msg}"
+    );
+
+    // A server that accepts and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let _held: Vec<TcpStream> = listener.incoming().filter_map(Result::ok).collect();
+    });
+    let mut cfg = config(&url, None);
+    cfg.timeout = Duration::from_millis(800);
+    let t = Instant::now();
+    let e = LlmParaphraser::new(cfg, parser)
+        .unwrap()
+        .paraphrase(&[&clip], &[caption.as_str()], 4)
+        .unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(format!("{e:#}").contains("failed after"), "{e:#}");
+}
+
+// --- the command line ---------------------------------------------------------------------
+
+fn write_manifest(dir: &std::path::Path, clips: &[ClipParams]) -> std::path::PathBuf {
+    let path = dir.join("manifest.jsonl");
+    let lines: Vec<String> = clips
+        .iter()
+        .map(|c| {
+            serde_json::to_string(&ManifestEntry {
+                id: c.id.clone(),
+                gif: None,
+                frames_dir: None,
+                params: c.clone(),
+            })
+            .unwrap()
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+fn locomotion(args: &[&str], key: Option<&str>) -> (bool, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_locomotion"));
+    cmd.args(args).env_remove("LOCOMOTION_LLM_API_KEY");
+    if let Some(k) = key {
+        cmd.env("LOCOMOTION_LLM_API_KEY", k);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn describe_with_an_llm_counts_rejections_in_the_output() {
+    let clips: Vec<ClipParams> = (10..13).map(random_clip).collect();
+    let (url, seen) = serve(honest_but_sloppy(&clips));
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(dir.path(), &clips);
+    let m = manifest.to_str().unwrap();
+    let (ok, err) = locomotion(
+        &[
+            "describe",
+            m,
+            "--kind",
+            "motion",
+            "--llm-url",
+            &url,
+            "--llm-model",
+            "tiny",
+        ],
+        Some("k-123"),
+    );
+    assert!(ok, "{err}");
+    assert!(err.contains("6 accepted, 3 rejected"), "{err}");
+    assert_eq!(
+        seen.lock().unwrap().auth,
+        vec!["Bearer k-123"],
+        "the key comes from the environment"
+    );
+    let recs = read_jsonl(&dir.path().join("captions.jsonl"));
+    assert_eq!(recs.len(), 3);
+    for r in &recs {
+        assert_eq!(r["kind"], "motion");
+        assert_eq!(r["rejected"], 1);
+        assert_eq!(r["paraphrases"].as_array().unwrap().len(), 2);
+    }
+    assert!(dir.path().join("llm-cache.jsonl").exists());
+}
+
+#[test]
+fn describe_falls_back_to_the_lexicon_only_when_asked() {
+    let clips: Vec<ClipParams> = (20..22).map(random_clip).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(dir.path(), &clips);
+    let m = manifest.to_str().unwrap();
+    let url = closed_port();
+    let base = [
+        "describe",
+        m,
+        "--llm-url",
+        &url,
+        "--llm-model",
+        "tiny",
+        "--llm-timeout",
+        "1",
+    ];
+    let t = Instant::now();
+    let (ok, err) = locomotion(&base, None);
+    assert!(
+        !ok && err.starts_with("error: LLM endpoint") && err.contains("--llm-fallback"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(
+        !dir.path().join("captions.jsonl").exists(),
+        "nothing written on failure"
+    );
+
+    let (ok, err) = locomotion(&[&base[..], &["--llm-fallback"]].concat(), None);
+    assert!(ok, "{err}");
+    assert!(err.contains("falling back to the lexicon"), "{err}");
+    let recs = read_jsonl(&dir.path().join("captions.jsonl"));
+    let motion: Vec<_> = recs.iter().filter(|r| r["kind"] == "motion").collect();
+    assert_eq!(motion.len(), 2);
+    assert!(
+        motion
+            .iter()
+            .all(|r| r["paraphrases"].as_array().unwrap().len() == 4)
+    );
+}

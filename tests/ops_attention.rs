@@ -1,0 +1,459 @@
+//! Fused and unfused attention against an f64 CPU reference: forward, backward, masks, a single
+//! token, cross-attention (Tq != Tk), a 520-token sequence, huge scores, and a
+//! finite-difference check of the backward rule.
+
+mod common;
+
+use common::{POISON, gpu, random, rel_err};
+use locomotion::gpu::{Batch, Gpu};
+use locomotion::tensor::ops::attention::{
+    AttentionShape, attention_backward, attention_forward, attention_unfused,
+    attention_unfused_backward,
+};
+
+// ------------------------------------------------------------------------- CPU reference
+
+/// Per-row probabilities P (Tq x Tk per (b, h)) and lse, in f64; masked keys get P = 0.
+fn cpu_probs(
+    s: &AttentionShape,
+    q: &[f64],
+    k: &[f64],
+    mask: Option<&[u32]>,
+) -> (Vec<f64>, Vec<f64>) {
+    let (h, tq, tk, d) = (
+        s.heads as usize,
+        s.tq as usize,
+        s.tk as usize,
+        s.head_dim as usize,
+    );
+    let bh = (s.batch * s.heads) as usize;
+    let mut p = vec![0.0; bh * tq * tk];
+    let mut lse = vec![f64::NEG_INFINITY; bh * tq];
+    for g in 0..bh {
+        let b = g / h;
+        for i in 0..tq {
+            let row: Vec<Option<f64>> = (0..tk)
+                .map(|j| {
+                    let present = mask.is_none_or(|m| m[b * tk + j] != 0);
+                    present.then(|| {
+                        let dot: f64 = (0..d)
+                            .map(|c| q[(g * tq + i) * d + c] * k[(g * tk + j) * d + c])
+                            .sum();
+                        dot * s.scale as f64
+                    })
+                })
+                .collect();
+            let m = row
+                .iter()
+                .flatten()
+                .cloned()
+                .fold(f64::NEG_INFINITY, f64::max);
+            if m == f64::NEG_INFINITY {
+                continue;
+            }
+            let l: f64 = row.iter().flatten().map(|x| (x - m).exp()).sum();
+            lse[g * tq + i] = m + l.ln();
+            for (j, x) in row.iter().enumerate() {
+                if let Some(x) = x {
+                    p[(g * tq + i) * tk + j] = (x - m).exp() / l;
+                }
+            }
+        }
+    }
+    (p, lse)
+}
+
+/// O = P V in f64.
+fn cpu_forward(
+    s: &AttentionShape,
+    q: &[f64],
+    k: &[f64],
+    v: &[f64],
+    mask: Option<&[u32]>,
+) -> (Vec<f64>, Vec<f64>) {
+    let (tq, tk, d) = (s.tq as usize, s.tk as usize, s.head_dim as usize);
+    let (p, lse) = cpu_probs(s, q, k, mask);
+    let mut o = vec![0.0; s.rows() as usize * d];
+    for r in 0..s.rows() as usize {
+        let g = r / tq;
+        for j in 0..tk {
+            let pij = p[r * tk + j];
+            for c in 0..d {
+                o[r * d + c] += pij * v[(g * tk + j) * d + c];
+            }
+        }
+    }
+    (o, lse)
+}
+
+/// dQ, dK, dV of sum(O * dO) by the textbook rule: dP = dO V^T, dS = P (dP - rowsum(dP P)).
+fn cpu_backward(
+    s: &AttentionShape,
+    q: &[f64],
+    k: &[f64],
+    v: &[f64],
+    mask: Option<&[u32]>,
+    dout: &[f64],
+) -> [Vec<f64>; 3] {
+    let (tq, tk, d) = (s.tq as usize, s.tk as usize, s.head_dim as usize);
+    let (p, _) = cpu_probs(s, q, k, mask);
+    let mut dq = vec![0.0; q.len()];
+    let mut dk = vec![0.0; k.len()];
+    let mut dv = vec![0.0; v.len()];
+    let sc = s.scale as f64;
+    for r in 0..s.rows() as usize {
+        let g = r / tq;
+        let dp: Vec<f64> = (0..tk)
+            .map(|j| {
+                (0..d)
+                    .map(|c| dout[r * d + c] * v[(g * tk + j) * d + c])
+                    .sum()
+            })
+            .collect();
+        let dot: f64 = (0..tk).map(|j| dp[j] * p[r * tk + j]).sum();
+        for j in 0..tk {
+            let pij = p[r * tk + j];
+            let ds = pij * (dp[j] - dot) * sc;
+            for c in 0..d {
+                dv[(g * tk + j) * d + c] += pij * dout[r * d + c];
+                dq[r * d + c] += ds * k[(g * tk + j) * d + c];
+                dk[(g * tk + j) * d + c] += ds * q[r * d + c];
+            }
+        }
+    }
+    [dq, dk, dv]
+}
+
+fn f64s(x: &[f32]) -> Vec<f64> {
+    x.iter().map(|&v| v as f64).collect()
+}
+
+fn f32s(x: &[f64]) -> Vec<f32> {
+    x.iter().map(|&v| v as f32).collect()
+}
+
+// ------------------------------------------------------------------------------ GPU runs
+
+struct Inputs {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    dout: Vec<f32>,
+}
+
+fn inputs(s: &AttentionShape, seed: u64, amplitude: f32) -> Inputs {
+    let nq = (s.rows() * s.head_dim) as usize;
+    let nk = (s.batch * s.heads * s.tk * s.head_dim) as usize;
+    let amp = |x: Vec<f32>| x.into_iter().map(|v| v * amplitude).collect();
+    Inputs {
+        q: amp(random(nq, seed)),
+        k: amp(random(nk, seed + 1)),
+        v: random(nk, seed + 2),
+        dout: random(nq, seed + 3),
+    }
+}
+
+/// Fused forward and backward on the GPU: (o, lse, dq, dk, dv).
+fn gpu_fused(g: &Gpu, s: &AttentionShape, x: &Inputs, mask: Option<&[u32]>) -> [Vec<f32>; 5] {
+    let up = |d: &[f32], w| g.upload(d, w).unwrap();
+    let (q, k, v, dout) = (
+        up(&x.q, "q"),
+        up(&x.k, "k"),
+        up(&x.v, "v"),
+        up(&x.dout, "do"),
+    );
+    let m = mask.map(|m| g.upload(m, "mask").unwrap());
+    let poison = |n: usize, w| g.filled(4 * n as u64, POISON, w).unwrap();
+    let rows = s.rows() as usize;
+    let (o, lse, delta) = (
+        poison(x.q.len(), "o"),
+        poison(rows, "lse"),
+        poison(rows, "delta"),
+    );
+    let (dq, dk, dv) = (
+        poison(x.q.len(), "dq"),
+        poison(x.k.len(), "dk"),
+        poison(x.v.len(), "dv"),
+    );
+    let mut batch = Batch::new(g);
+    attention_forward(&mut batch, *s, &q, &k, &v, m.as_ref(), &o, &lse).unwrap();
+    attention_backward(
+        &mut batch,
+        *s,
+        &q,
+        &k,
+        &v,
+        m.as_ref(),
+        &o,
+        &dout,
+        &lse,
+        &delta,
+        [&dq, &dk, &dv],
+    )
+    .unwrap();
+    batch.submit_and_wait().unwrap();
+    [&o, &lse, &dq, &dk, &dv].map(|b| g.read::<f32>(b).unwrap())
+}
+
+/// Unfused forward and backward on the GPU: (o, lse, dq, dk, dv).
+fn gpu_unfused(g: &Gpu, s: &AttentionShape, x: &Inputs, mask: Option<&[u32]>) -> [Vec<f32>; 5] {
+    let up = |d: &[f32], w| g.upload(d, w).unwrap();
+    let (q, k, v, dout) = (
+        up(&x.q, "q"),
+        up(&x.k, "k"),
+        up(&x.v, "v"),
+        up(&x.dout, "do"),
+    );
+    let m = mask.map(|m| g.upload(m, "mask").unwrap());
+    let poison = |n: usize, w| g.filled(4 * n as u64, POISON, w).unwrap();
+    let rows = s.rows() as usize;
+    let (scores, ds) = (
+        poison(rows * s.tk as usize, "scores"),
+        poison(rows * s.tk as usize, "ds"),
+    );
+    let (o, lse, delta) = (
+        poison(x.q.len(), "o"),
+        poison(rows, "lse"),
+        poison(rows, "delta"),
+    );
+    let (dq, dk, dv) = (
+        poison(x.q.len(), "dq"),
+        poison(x.k.len(), "dk"),
+        poison(x.v.len(), "dv"),
+    );
+    let mut batch = Batch::new(g);
+    attention_unfused(&mut batch, *s, &q, &k, &v, m.as_ref(), &scores, &o, &lse).unwrap();
+    attention_unfused_backward(
+        &mut batch,
+        *s,
+        &q,
+        &k,
+        &v,
+        &scores,
+        &dout,
+        &ds,
+        &delta,
+        [&dq, &dk, &dv],
+    )
+    .unwrap();
+    batch.submit_and_wait().unwrap();
+    [&o, &lse, &dq, &dk, &dv].map(|b| g.read::<f32>(b).unwrap())
+}
+
+/// A mask with a few absent keys per batch row; row `full` (if any) has every key absent.
+fn ragged_mask(s: &AttentionShape, full: Option<usize>) -> Vec<u32> {
+    let tk = s.tk as usize;
+    (0..s.batch as usize * tk)
+        .map(|e| {
+            let (b, j) = (e / tk, e % tk);
+            let valid = tk - (b * 3) % tk.max(1);
+            u32::from(Some(b) != full && j < valid && j % 5 != 3)
+        })
+        .collect()
+}
+
+/// lse for comparison: rows the CPU leaves at -inf are compared as -1e30 (the GPU sentinel).
+fn lse_ref(lse: &[f64]) -> Vec<f32> {
+    lse.iter()
+        .map(|&x| if x.is_finite() { x as f32 } else { -1e30 })
+        .collect()
+}
+
+fn check_all(s: AttentionShape, seed: u64, mask: Option<Vec<u32>>, amplitude: f32) {
+    let g = gpu();
+    let x = inputs(&s, seed, amplitude);
+    let m = mask.as_deref();
+    let (q, k, v, dout) = (f64s(&x.q), f64s(&x.k), f64s(&x.v), f64s(&x.dout));
+    let (o_ref, lse) = cpu_forward(&s, &q, &k, &v, m);
+    let grads = cpu_backward(&s, &q, &k, &v, m, &dout);
+    let [o, l, dq, dk, dv] = gpu_fused(&g, &s, &x, m);
+    for (name, got) in [
+        ("o", &o),
+        ("lse", &l),
+        ("dq", &dq),
+        ("dk", &dk),
+        ("dv", &dv),
+    ] {
+        assert!(
+            got.iter().all(|x| x.is_finite()),
+            "{s:?}: {name} has NaN/Inf or unwritten elements"
+        );
+    }
+    let e = rel_err(&o, &f32s(&o_ref));
+    assert!(e < 1e-4, "{s:?}: fused o rel err {e}");
+    let e = rel_err(&l, &lse_ref(&lse));
+    assert!(e < 1e-4, "{s:?}: fused lse rel err {e}");
+    for (name, got, want) in [
+        ("dq", &dq, &grads[0]),
+        ("dk", &dk, &grads[1]),
+        ("dv", &dv, &grads[2]),
+    ] {
+        let e = rel_err(got, &f32s(want));
+        assert!(e < 1e-4, "{s:?}: fused {name} rel err {e}");
+    }
+    let unfused = gpu_unfused(&g, &s, &x, m);
+    let want = [
+        f32s(&o_ref),
+        lse_ref(&lse),
+        f32s(&grads[0]),
+        f32s(&grads[1]),
+        f32s(&grads[2]),
+    ];
+    for (name, (got, want)) in ["o", "lse", "dq", "dk", "dv"]
+        .iter()
+        .zip(unfused.iter().zip(&want))
+    {
+        assert!(
+            got.iter().all(|x| x.is_finite()),
+            "{s:?}: unfused {name} NaN/unwritten"
+        );
+        let e = rel_err(got, want);
+        assert!(e < 1e-4, "{s:?}: unfused {name} rel err {e}");
+    }
+}
+
+// ----------------------------------------------------------------------------------- tests
+
+#[test]
+fn fused_and_unfused_match_cpu_on_odd_shapes() {
+    check_all(AttentionShape::new(2, 3, 37, 37, 24), 1, None, 1.0);
+    check_all(AttentionShape::new(1, 2, 70, 33, 64), 2, None, 1.0);
+    check_all(AttentionShape::new(2, 1, 9, 100, 5), 3, None, 1.0);
+}
+
+#[test]
+fn single_token_and_cross_attention() {
+    check_all(AttentionShape::new(1, 1, 1, 1, 7), 10, None, 1.0);
+    check_all(AttentionShape::new(3, 2, 1, 19, 16), 11, None, 1.0);
+    check_all(AttentionShape::new(2, 2, 45, 1, 33), 12, None, 1.0);
+}
+
+#[test]
+fn key_padding_mask_hides_keys() {
+    let s = AttentionShape::new(3, 2, 29, 41, 20);
+    check_all(s, 20, Some(ragged_mask(&s, None)), 1.0);
+    // Batch row 1 has no key at all: its outputs and gradients must be exactly zero.
+    let mask = ragged_mask(&s, Some(1));
+    check_all(s, 21, Some(mask.clone()), 1.0);
+    let g = gpu();
+    let x = inputs(&s, 22, 1.0);
+    let [o, ..] = gpu_fused(&g, &s, &x, Some(&mask));
+    let per_batch = (s.heads * s.tq * s.head_dim) as usize;
+    assert!(o[per_batch..2 * per_batch].iter().all(|&x| x == 0.0));
+    // Changing a masked key's values must not change the output.
+    let mut y = inputs(&s, 22, 1.0);
+    let hidden = (0..s.tk as usize).find(|&j| mask[j] == 0).unwrap();
+    for c in 0..s.head_dim as usize {
+        y.v[hidden * s.head_dim as usize + c] += 5.0;
+        y.k[hidden * s.head_dim as usize + c] -= 3.0;
+    }
+    let [o2, ..] = gpu_fused(&g, &s, &y, Some(&mask));
+    assert_eq!(o, o2, "a masked key leaked into the output");
+}
+
+#[test]
+fn sequence_of_520_tokens_with_head_dim_64() {
+    check_all(AttentionShape::new(1, 1, 520, 520, 64), 30, None, 1.0);
+}
+
+#[test]
+fn huge_scores_stay_finite() {
+    // Scores of order 1e3..1e4: the online softmax must not overflow.
+    check_all(AttentionShape::new(1, 2, 21, 35, 16), 40, None, 40.0);
+}
+
+#[test]
+fn backward_rule_matches_finite_differences() {
+    let s = AttentionShape::new(2, 1, 3, 5, 3);
+    let x = inputs(&s, 50, 1.0);
+    let mask = ragged_mask(&s, None);
+    let (q, k, v, w) = (f64s(&x.q), f64s(&x.k), f64s(&x.v), f64s(&x.dout));
+    let loss = |q: &[f64], k: &[f64], v: &[f64]| -> f64 {
+        let (o, _) = cpu_forward(&s, q, k, v, Some(&mask));
+        o.iter().zip(&w).map(|(a, b)| a * b).sum()
+    };
+    let grads = cpu_backward(&s, &q, &k, &v, Some(&mask), &w);
+    let h = 1e-6;
+    for (which, g) in grads.iter().enumerate() {
+        for i in 0..g.len() {
+            let mut xs = [q.clone(), k.clone(), v.clone()];
+            xs[which][i] += h;
+            let up = loss(&xs[0], &xs[1], &xs[2]);
+            xs[which][i] -= 2.0 * h;
+            let down = loss(&xs[0], &xs[1], &xs[2]);
+            let fd = (up - down) / (2.0 * h);
+            assert!(
+                (fd - g[i]).abs() < 1e-7,
+                "input {which} element {i}: fd {fd} vs rule {}",
+                g[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn fused_backward_is_deterministic() {
+    // No float atomics: two runs on the same inputs agree to the bit.
+    let g = gpu();
+    let s = AttentionShape::new(2, 2, 67, 45, 32);
+    let x = inputs(&s, 60, 1.0);
+    let mask = ragged_mask(&s, None);
+    let first = gpu_fused(&g, &s, &x, Some(&mask));
+    let second = gpu_fused(&g, &s, &x, Some(&mask));
+    for (a, b) in first.iter().zip(&second) {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(a), bits(b));
+    }
+}
+
+#[test]
+fn bad_shapes_are_errors_not_panics() {
+    let g = gpu();
+    let b = g.upload(&[0.0f32; 4], "x").unwrap();
+    let mut batch = Batch::new(&g);
+    let wide = AttentionShape::new(1, 1, 1, 1, 65);
+    let e = attention_forward(&mut batch, wide, &b, &b, &b, None, &b, &b).unwrap_err();
+    assert!(e.to_string().contains("head dimension 65"), "{e}");
+    let small = AttentionShape::new(1, 1, 3, 3, 8);
+    let e = attention_forward(&mut batch, small, &b, &b, &b, None, &b, &b).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("q holds 4 values but the shape needs 24"),
+        "{e}"
+    );
+    let empty = AttentionShape::new(1, 1, 0, 4, 8);
+    let e = attention_forward(&mut batch, empty, &b, &b, &b, None, &b, &b).unwrap_err();
+    assert!(e.to_string().contains("at least 1"), "{e}");
+}
+
+#[test]
+fn benchmark_hook_reports_every_kernel_and_the_speedups() {
+    use locomotion::bench::attention::{bench_attention, format_table};
+    let g = gpu();
+    let shapes = [AttentionShape::new(1, 2, 33, 17, 16)];
+    let bench = bench_attention(&g, &shapes, 1, false).unwrap();
+    let names: Vec<&str> = bench.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "attention fused forward",
+            "attention unfused forward",
+            "attention fused backward",
+            "attention unfused backward"
+        ]
+    );
+    for r in &bench.rows {
+        assert!(
+            r.seconds > 0.0 && r.gflops.is_finite() && r.gflops > 0.0,
+            "{r:?}"
+        );
+        assert_eq!(r.shape, "B=1 H=2 Tq=33 Tk=17 D=16");
+    }
+    assert_eq!(bench.speedups.len(), 1);
+    assert_eq!(bench.backward_speedups.len(), 1);
+    let table = format_table(&bench);
+    assert!(
+        table.contains("fused vs unfused forward at B=1 H=2 Tq=33 Tk=17 D=16"),
+        "{table}"
+    );
+}
