@@ -4,7 +4,10 @@
 pub mod bench;
 pub mod caption;
 pub mod cli;
+pub mod data;
 pub mod gpu;
+pub mod model;
 pub mod motion;
 pub mod shaders;
 pub mod tensor;
+pub mod train;

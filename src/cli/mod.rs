@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod describe;
 pub mod info;
+pub mod tokenizer;
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +37,9 @@ pub enum Command {
     /// Caption every clip of a manifest (motion, spatial, template) and paraphrase the motion
     /// captions; writes captions.jsonl.
     Describe(describe::DescribeArgs),
+    /// Train or inspect the text tokenizer.
+    #[command(subcommand)]
+    Tokenizer(tokenizer::TokenizerCommand),
 }
 
 impl Cli {
@@ -54,5 +58,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info { json } => info::run(&req, json),
         Command::Bench { suite } => bench::run(&req, suite),
         Command::Describe(args) => describe::run(&args),
+        Command::Tokenizer(cmd) => tokenizer::run(cmd),
     }
 }

@@ -1,0 +1,8 @@
+//! The video-language model's host side: configuration presets, the parameter-name contract,
+//! checkpoints, Hugging Face BERT import and the CPU reference BERT forward.
+
+pub mod bert_cpu;
+pub mod checkpoint;
+pub mod config;
+pub mod hf_bert;
+pub mod params;

@@ -1,0 +1,4 @@
+//! Training support that needs no GPU: the learning-rate schedule and retrieval metrics.
+
+pub mod metrics;
+pub mod schedule;
