@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod attention;
+pub mod loss;
+
 use locomotion::gpu::Gpu;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

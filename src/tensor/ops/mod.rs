@@ -11,6 +11,7 @@ pub mod loss;
 pub mod matmul;
 pub mod reduce;
 pub mod softmax;
+pub mod tape_ops;
 pub mod unary;
 
 use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError};
