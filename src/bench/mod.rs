@@ -4,6 +4,7 @@
 
 pub mod attention;
 pub mod kernels;
+pub mod losses;
 
 use std::path::Path;
 
