@@ -1,6 +1,6 @@
 //! The video-language model's host side: configuration presets, the parameter-name contract,
-//! checkpoints, Hugging Face BERT import, the CPU reference BERT forward and the GPU text
-//! encoder.
+//! checkpoints, Hugging Face BERT import, the CPU reference BERT forward, and the GPU
+//! text and video encoders.
 
 pub mod bert_cpu;
 pub mod checkpoint;
@@ -8,3 +8,4 @@ pub mod config;
 pub mod hf_bert;
 pub mod params;
 pub mod text;
+pub mod video;
