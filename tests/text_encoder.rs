@@ -199,6 +199,21 @@ fn bad_input_is_a_one_line_error() {
         .unwrap()
         .to_string();
     assert!(e.contains("no real token"), "{e}");
+    let twos = [2u32; 10];
+    let e = enc
+        .forward(
+            &tape,
+            TextBatch {
+                mask: &twos,
+                len: 5,
+                batch: 2,
+                ..long
+            },
+        )
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("mask value 2"), "{e}");
     let mut weights = random_weights(&cfg, 3);
     weights.remove("text.layers.1.ffn.up.bias");
     let e = TextEncoder::from_weights(&g, &cfg, &weights)
@@ -218,7 +233,7 @@ fn minilm_on_the_gpu_matches_the_original_model() {
     for (b, want) in IDS.iter().enumerate() {
         assert_eq!(&batch.row(b)[..want.len()], *want);
     }
-    let enc = TextEncoder::from_weights(&g, &model.config, &model.weights).unwrap();
+    let enc = TextEncoder::from_hf(&g, &model).unwrap();
     let tape = Tape::new(&g);
     let _ng = tape.no_grad();
     let text = TextBatch {

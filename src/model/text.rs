@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::checkpoint::TensorMap;
 use super::config::BertConfig;
+use super::hf_bert::HfBert;
 use super::params::text_parameter_shapes;
 use crate::gpu::Gpu;
 use crate::tensor::ops::elementwise::add;
@@ -73,6 +74,11 @@ impl TextEncoder {
             cfg: cfg.clone(),
             params,
         })
+    }
+
+    /// The encoder of a Hugging Face BERT folder loaded with [`HfBert::load`] (`--init-text`).
+    pub fn from_hf(gpu: &Gpu, hf: &HfBert) -> Result<Self> {
+        Self::from_weights(gpu, &hf.config, &hf.weights)
     }
 
     /// A freshly initialized encoder (BERT's recipe: normal-ish weights of scale 0.02 drawn
@@ -144,6 +150,10 @@ impl TextEncoder {
                 "text length {l} exceeds max_position_embeddings {}",
                 c.max_position_embeddings
             );
+        }
+        // Attention treats any nonzero as present but pooling counts only 1: accept 0 and 1.
+        if let Some(&m) = text.mask.iter().find(|&&m| m > 1) {
+            bail!("attention mask value {m} is not 0 (padding) or 1 (token)");
         }
         if let Some(&t) = text
             .token_types
