@@ -1,10 +1,12 @@
-//! The benchmark suites (kernels, attention, compositor): each times GPU work with the [`Profiler`] and reports rows of
+//! The benchmark suites (kernels, attention, losses, compositor): each times GPU work with the
+//! [`Profiler`] and reports rows of
 //! (kernel, shape, time, GFLOP/s or GB/s) plus same-run speedups, as a table and as JSON that
 //! names the adapter, driver and backend so runs on different GPUs compare.
 
 pub mod attention;
 pub mod composite;
 pub mod kernels;
+pub mod losses;
 
 use std::path::Path;
 

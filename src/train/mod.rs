@@ -1,4 +1,5 @@
-//! Training support that needs no GPU: the learning-rate schedule and retrieval metrics.
+//! Training support: the learning-rate schedule, retrieval metrics and the GPU optimizer.
 
 pub mod metrics;
+pub mod optim;
 pub mod schedule;

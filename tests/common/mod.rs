@@ -2,6 +2,10 @@
 
 #![allow(dead_code)]
 
+pub mod attention;
+pub mod loss;
+pub mod minilm;
+
 use locomotion::gpu::Gpu;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

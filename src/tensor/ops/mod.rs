@@ -9,8 +9,12 @@ pub mod embedding;
 pub mod layernorm;
 pub mod loss;
 pub mod matmul;
+pub mod permute;
+pub mod prepend;
 pub mod reduce;
 pub mod softmax;
+pub mod tape_ops;
+pub mod tubelets;
 pub mod unary;
 
 use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError};

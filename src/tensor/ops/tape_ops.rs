@@ -1,0 +1,260 @@
+//! Tape ops over the raw-buffer launchers of fused attention ([`super::attention`]) and the
+//! training losses ([`super::loss`]): each forward saves what its fused backward kernel needs
+//! (attention: o and lse; losses: their row statistics) and records that kernel as its rule.
+
+use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError};
+use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
+
+use super::attention::{AttentionShape, attention_backward, attention_forward};
+use super::loss::{
+    cross_entropy_backward, cross_entropy_forward, info_nce_backward, info_nce_forward,
+};
+
+/// Launchers report argument errors through anyhow; the tape speaks [`GpuError`].
+pub(crate) fn launch_err(e: anyhow::Error) -> GpuError {
+    GpuError::Launch {
+        kernel: "tape op".into(),
+        reason: format!("{e:#}"),
+    }
+}
+
+fn shape_err(op: &'static str, a: &Tensor, b: &Tensor, why: &'static str) -> TensorError {
+    TensorError::Shape {
+        op,
+        a: a.shape().to_string(),
+        b: b.shape().to_string(),
+        why,
+    }
+}
+
+fn storage(gpu: &Gpu, n: usize, what: &str) -> std::result::Result<GpuBuffer, GpuError> {
+    gpu.pool.storage(4 * n.max(1) as u64, what)
+}
+
+/// A buffer holding exactly the first `n` floats of `src`: the user-visible scalar of a loss
+/// whose launcher writes extra statistics beside it.
+fn head(batch: &mut Batch, src: &GpuBuffer, n: usize) -> std::result::Result<GpuBuffer, GpuError> {
+    let dst = storage(batch.gpu(), n, "loss value")?;
+    batch
+        .encoder()
+        .copy_buffer_to_buffer(src.raw(), 0, dst.raw(), 0, 4 * n as u64);
+    Ok(dst)
+}
+
+// -------------------------------------------------------------------------------- attention
+
+/// Fused scaled-dot-product attention `softmax(q k^T / sqrt(D) + mask) v` on the tape.
+/// q is (B, H, Tq, D); k, v are (B, H, Tk, D); `mask` is (B, Tk) with nonzero = key present
+/// (padding keys are 0). Output (B, H, Tq, D); the backward runs the fused backward kernel.
+pub fn attention(
+    tape: &Tape,
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&[u32]>,
+) -> Result<Tensor> {
+    for t in [q, k, v] {
+        t.expect_f32("attention")?;
+    }
+    let (qd, kd) = (q.shape().dims(), k.shape().dims());
+    if qd.len() != 4 || kd.len() != 4 {
+        return Err(shape_err("attention", q, k, "q and k must be (B, H, T, D)"));
+    }
+    if qd[0] != kd[0] || qd[1] != kd[1] || qd[3] != kd[3] {
+        return Err(shape_err("attention", q, k, "B, H and D must agree"));
+    }
+    if v.shape() != k.shape() {
+        return Err(shape_err("attention", k, v, "k and v must be equal"));
+    }
+    let s = AttentionShape::new(
+        qd[0] as u32,
+        qd[1] as u32,
+        qd[2] as u32,
+        kd[2] as u32,
+        qd[3] as u32,
+    );
+    let gpu = tape.gpu().clone();
+    let mask = match mask {
+        Some(m) if m.len() != qd[0] * kd[2] => {
+            return Err(TensorError::Length {
+                what: "attention key mask (B, Tk)".into(),
+                len: m.len(),
+                shape: Shape(vec![qd[0], kd[2]]).to_string(),
+            });
+        }
+        Some(m) => Some(gpu.upload(m, "attention mask")?),
+        None => None,
+    };
+    let (nq, rows) = (s.q_len() as usize, s.rows() as usize);
+    let o = storage(&gpu, nq, "attention out")?;
+    let lse = storage(&gpu, rows, "attention lse")?;
+    let wants = tape.wants(&[q, k, v]);
+    let mut batch = Batch::new(&gpu);
+    attention_forward(
+        &mut batch,
+        s,
+        q.buffer(),
+        k.buffer(),
+        v.buffer(),
+        mask.as_ref(),
+        &o,
+        &lse,
+    )
+    .map_err(launch_err)?;
+    // The output tensor owns `o`; the rule keeps its own copy for the backward's delta term.
+    let saved_o = if wants {
+        let c = storage(&gpu, nq, "attention saved out")?;
+        batch
+            .encoder()
+            .copy_buffer_to_buffer(o.raw(), 0, c.raw(), 0, 4 * nq as u64);
+        Some(c)
+    } else {
+        None
+    };
+    batch.submit();
+    let out_shape = Shape(vec![qd[0], qd[1], qd[2], qd[3]]);
+    Ok(
+        tape.record("attention", o, out_shape, &[q, k, v], move |b, ins, d_o| {
+            let saved_o = saved_o.as_ref().expect("a recorded rule saved o");
+            let nk = s.kv_len() as usize;
+            let g = b.gpu().clone();
+            let (dq, dk, dv) = (
+                storage(&g, nq, "attention dq")?,
+                storage(&g, nk, "attention dk")?,
+                storage(&g, nk, "attention dv")?,
+            );
+            let delta = storage(&g, rows, "attention delta")?;
+            attention_backward(
+                b,
+                s,
+                ins[0].buffer(),
+                ins[1].buffer(),
+                ins[2].buffer(),
+                mask.as_ref(),
+                saved_o,
+                d_o,
+                &lse,
+                &delta,
+                [&dq, &dk, &dv],
+            )
+            .map_err(launch_err)?;
+            b.retain(delta);
+            Ok(vec![Some(dq), Some(dk), Some(dv)])
+        }),
+    )
+}
+
+// ---------------------------------------------------------------------------- cross-entropy
+
+/// Mean cross-entropy of `logits` (N, C) against `targets` (N,), skipping rows whose target
+/// is `ignore` (or any value >= C); a scalar (1,). With no counted row the loss is 0.
+pub fn cross_entropy(tape: &Tape, logits: &Tensor, targets: &[u32], ignore: u32) -> Result<Tensor> {
+    logits.expect_f32("cross-entropy")?;
+    let (n, c) = (logits.shape().rows(), logits.shape().last());
+    if targets.len() != n {
+        return Err(TensorError::Length {
+            what: "cross-entropy targets".into(),
+            len: targets.len(),
+            shape: logits.shape().to_string(),
+        });
+    }
+    let gpu = tape.gpu().clone();
+    let targets = gpu.upload(targets, "cross-entropy targets")?;
+    let stats = storage(&gpu, 2 * n, "cross-entropy stats")?;
+    let loss = storage(&gpu, 2, "cross-entropy loss")?;
+    let mut batch = Batch::new(&gpu);
+    let (n32, c32) = (n as u32, c as u32);
+    cross_entropy_forward(
+        &mut batch,
+        logits.buffer(),
+        &targets,
+        &stats,
+        &loss,
+        n32,
+        c32,
+        ignore,
+    )
+    .map_err(launch_err)?;
+    let value = head(&mut batch, &loss, 1)?;
+    batch.submit();
+    Ok(tape.record(
+        "cross_entropy",
+        value,
+        Shape(vec![1]),
+        &[logits],
+        move |b, ins, dy| {
+            let dlogits = storage(b.gpu(), n * c, "cross-entropy dlogits")?;
+            cross_entropy_backward(
+                b,
+                ins[0].buffer(),
+                &targets,
+                &stats,
+                &loss,
+                dy,
+                &dlogits,
+                n32,
+                c32,
+                ignore,
+            )
+            .map_err(launch_err)?;
+            Ok(vec![Some(dlogits)])
+        },
+    ))
+}
+
+// ---------------------------------------------------------------------------------- InfoNCE
+
+/// Symmetric InfoNCE (video-text contrastive loss) over `sim` (B, B), row = video, column =
+/// text, matching pairs on the diagonal, with logits `exp(log_scale) * sim`; a scalar (1,).
+/// Both `sim` and the learnable temperature `log_scale` (1,) receive gradients.
+pub fn info_nce(tape: &Tape, sim: &Tensor, log_scale: &Tensor) -> Result<Tensor> {
+    sim.expect_f32("InfoNCE")?;
+    log_scale.expect_f32("InfoNCE")?;
+    let d = sim.shape().dims();
+    if d.len() != 2 || d[0] != d[1] || log_scale.numel() != 1 {
+        return Err(shape_err(
+            "InfoNCE",
+            sim,
+            log_scale,
+            "sim must be square (B, B) and log_scale one value",
+        ));
+    }
+    let b = d[0];
+    let gpu = tape.gpu().clone();
+    let stats = storage(&gpu, 2 * b, "InfoNCE stats")?;
+    let loss = storage(&gpu, 1, "InfoNCE loss")?;
+    let mut batch = Batch::new(&gpu);
+    info_nce_forward(
+        &mut batch,
+        sim.buffer(),
+        log_scale.buffer(),
+        &stats,
+        &loss,
+        b as u32,
+    )
+    .map_err(launch_err)?;
+    batch.submit();
+    Ok(tape.record(
+        "info_nce",
+        loss,
+        Shape(vec![1]),
+        &[sim, log_scale],
+        move |bt, ins, dy| {
+            let g = bt.gpu().clone();
+            let dsim = storage(&g, b * b, "InfoNCE dsim")?;
+            let dscale = storage(&g, 1, "InfoNCE dlog_scale")?;
+            info_nce_backward(
+                bt,
+                ins[0].buffer(),
+                ins[1].buffer(),
+                &stats,
+                dy,
+                &dsim,
+                &dscale,
+                b as u32,
+            )
+            .map_err(launch_err)?;
+            Ok(vec![Some(dsim), Some(dscale)])
+        },
+    ))
+}
