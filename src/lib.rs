@@ -8,6 +8,8 @@ pub mod data;
 pub mod gpu;
 pub mod model;
 pub mod motion;
+pub mod report;
 pub mod shaders;
 pub mod tensor;
 pub mod train;
+pub mod util;

@@ -95,3 +95,36 @@ fn f16_storage_round_trips_at_half_precision() {
     let e = tanh(&Tape::new(&g), &t).unwrap_err().to_string();
     assert!(e.contains("f16"), "{e}");
 }
+
+#[test]
+fn backward_releases_saved_activations() {
+    // A device of its own, so no other test's buffers count in its pool.
+    let g = locomotion::gpu::Gpu::new(&locomotion::gpu::AdapterRequest::default()).unwrap();
+    let n = 64 * 1024; // 256 KiB a tensor
+    let p = Tensor::param(&g, &random(n, 8), [n]).unwrap();
+    let tape = Tape::new(&g);
+    let mut h = tanh(&tape, &p).unwrap();
+    for _ in 0..20 {
+        h = tanh(&tape, &h).unwrap();
+    }
+    let loss = sum_all(&tape, &h).unwrap();
+    drop(h);
+    let during = g.pool.stats().live_bytes;
+    // 21 tanh records each hold a saved output and their input: several MiB.
+    assert!(during > 20 * 4 * n as u64, "live {during}");
+    tape.backward(&loss).unwrap();
+    drop(loss);
+    let after = g.pool.stats().live_bytes;
+    // What remains: the parameter, its gradient, small scratch.
+    assert!(
+        after < 4 * 4 * n as u64,
+        "live after backward {after} (during {during})"
+    );
+    assert!(
+        p.grad_to_vec()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .all(|v| v.is_finite())
+    );
+}

@@ -174,6 +174,20 @@ fn cpu_driver_matmul_matches_reference_on_edge_tiles() {
     let mut bt = Batch::new(&g);
     let e = matmul(&mut bt, MatmulKernel::Cpu, d, &buf, &buf, None, &buf, false).unwrap_err();
     assert!(e.to_string().contains("K % 16"), "{e}");
+    // Buffers smaller than the dimensions say are refused (the kernels skip bounds checks).
+    let d = MatmulDims::new(8, 9, 8);
+    let e = matmul(
+        &mut bt,
+        MatmulKernel::Tiled,
+        d,
+        &buf,
+        &buf,
+        None,
+        &buf,
+        false,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("B holds 256 bytes but"), "{e}");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -225,6 +239,24 @@ fn matmul_gradients_match_finite_differences() {
         },
         1e-3,
     );
+    // K and N multiples of 64: on a CPU adapter the tape picks the texture kernel forward.
+    let d = MatmulDims::new(3, 64, 64);
+    if g.is_cpu() {
+        assert_eq!(MatmulKernel::pick(&g, &d), MatmulKernel::Texture);
+    }
+    check(
+        &g,
+        &[input(&[3, 64], 11), input(&[64, 64], 12), input(&[64], 13)],
+        |t, x| matmul_op(t, &x[0], &x[1], Some(&x[2]), false).unwrap(),
+        |x| {
+            let mut o = cpu_matmul(&x[0], &x[1], 1, 3, 64, 64, true, false);
+            for (i, v) in o.iter_mut().enumerate() {
+                *v += x[2][i % 64];
+            }
+            o
+        },
+        1e-3,
+    );
     // Batched with B transposed, as attention scores are: (3, 4, 6) @ (3, 5, 6)^T
     check(
         &g,
@@ -256,4 +288,72 @@ fn matmul_rejects_mismatched_shapes_with_one_line() {
         e.contains("matmul") && e.contains("[2, 3]") && !e.contains('\n'),
         "{e}"
     );
+}
+
+#[test]
+fn texture_matmul_matches_reference_on_edge_tiles() {
+    let g = gpu();
+    // K and N multiples of 64 (texture rows are copied 256-byte aligned); M and N not
+    // multiples of the 8 x 256 workgroup block.
+    let cases = [(1, 64, 64), (67, 128, 64), (13, 320, 192)];
+    for (i, (m, n, k)) in cases.into_iter().enumerate() {
+        let seed = 700 + i as u64;
+        let d = MatmulDims::new(m, n, k);
+        assert!(MatmulKernel::texture_fits(&g, &d));
+        let a = random(m * k, seed);
+        let b = random(k * n, seed + 1);
+        let bias = random(n, seed + 2);
+        let c0 = random(m * n, seed + 3);
+        let accumulate = i == 1;
+        let use_bias = i != 0;
+        let ba = g.upload(&a, "a").unwrap();
+        let bb = g.upload(&b, "b").unwrap();
+        let bbias = g.upload(&bias, "bias").unwrap();
+        let c = if accumulate {
+            g.upload(&c0, "c").unwrap()
+        } else {
+            g.filled(4 * c0.len() as u64, POISON, "c").unwrap()
+        };
+        let mut bt = Batch::new(&g);
+        let bias_arg = use_bias.then_some(&bbias);
+        matmul(
+            &mut bt,
+            MatmulKernel::Texture,
+            d,
+            &ba,
+            &bb,
+            bias_arg,
+            &c,
+            accumulate,
+        )
+        .unwrap();
+        bt.submit_and_wait().unwrap();
+        let want = reference(
+            &d,
+            &a,
+            &b,
+            use_bias.then_some(bias.as_slice()),
+            accumulate.then_some(c0.as_slice()),
+        );
+        let e = rel_err(&g.read::<f32>(&c).unwrap(), &want);
+        assert!(e < 1e-5, "m{m} n{n} k{k}: rel err {e}");
+    }
+    let mut d = MatmulDims::new(8, 64, 64);
+    d.batch = 2;
+    assert!(!MatmulKernel::texture_fits(&g, &d));
+    assert!(!MatmulKernel::texture_fits(&g, &MatmulDims::new(8, 64, 48)));
+    let buf = g.upload(&random(8192, 1), "x").unwrap();
+    let mut bt = Batch::new(&g);
+    let e = matmul(
+        &mut bt,
+        MatmulKernel::Texture,
+        d,
+        &buf,
+        &buf,
+        None,
+        &buf,
+        false,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("K % 64"), "{e}");
 }

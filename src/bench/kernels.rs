@@ -38,7 +38,7 @@ fn out(gpu: &Gpu, n: usize) -> anyhow::Result<GpuBuffer> {
 pub fn matmuls(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
     let gpu = suite.gpu().clone();
     let sizes: &[usize] = match size {
-        Size::Quick => &[64, 128],
+        Size::Quick => &[64, 128], // multiples of 64: every matmul variant can run
         Size::Full => &[256, 512, 1024],
     };
     for &n in sizes {
@@ -64,13 +64,20 @@ pub fn matmuls(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
         )?;
         let cpu = run(
             suite,
-            "matmul cpu-driver (vec4, 16x32/group)",
+            "matmul vec4 for CPU drivers (16x32/group)",
             MatmulKernel::Cpu,
+            iters,
+        )?;
+        let tex = run(
+            suite,
+            "matmul textures for CPU drivers (8x256/group)",
+            MatmulKernel::Texture,
             iters,
         )?;
         let naive = run(suite, "matmul naive", MatmulKernel::Naive, 1)?;
         suite.speedup(&format!("matmul tiled vs naive, {shape}"), naive, tiled);
-        suite.speedup(&format!("matmul cpu-driver vs naive, {shape}"), naive, cpu);
+        suite.speedup(&format!("matmul vec4 vs naive, {shape}"), naive, cpu);
+        suite.speedup(&format!("matmul textures vs naive, {shape}"), naive, tex);
     }
     let (heads, t, hd) = match size {
         Size::Quick => (2, 64, 32),
@@ -187,7 +194,7 @@ pub fn memory_bound(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
 
 /// Run the whole kernel suite on `gpu`.
 pub fn run(gpu: &Gpu, size: Size, force_wall: bool) -> anyhow::Result<Report> {
-    let mut suite = Suite::new(gpu, 23, force_wall);
+    let mut suite = Suite::new(gpu, 26, force_wall);
     matmuls(&mut suite, size)?;
     memory_bound(&mut suite, size)?;
     Ok(suite.finish())

@@ -1,8 +1,9 @@
-//! The benchmark suites: each times GPU work with the [`Profiler`] and reports rows of
+//! The benchmark suites (kernels, attention, compositor): each times GPU work with the [`Profiler`] and reports rows of
 //! (kernel, shape, time, GFLOP/s or GB/s) plus same-run speedups, as a table and as JSON that
 //! names the adapter, driver and backend so runs on different GPUs compare.
 
 pub mod attention;
+pub mod composite;
 pub mod kernels;
 
 use std::path::Path;
@@ -154,13 +155,13 @@ impl Report {
             self.adapter, self.driver, self.backend
         );
         s += &format!(
-            "{:<44} {:<24} {:>11} {:>10} {:>9}\n",
+            "{:<48} {:<24} {:>11} {:>10} {:>9}\n",
             "kernel", "shape", "time (ms)", "GFLOP/s", "GB/s"
         );
         let opt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.2}"));
         for r in &self.rows {
             s += &format!(
-                "{:<44} {:<24} {:>11.3} {:>10} {:>9}\n",
+                "{:<48} {:<24} {:>11.3} {:>10} {:>9}\n",
                 r.kernel,
                 r.shape,
                 r.seconds * 1e3,
@@ -176,11 +177,6 @@ impl Report {
 
     /// Write the report as JSON to `path` (through a temporary file, then renamed).
     pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
-        let tmp = path.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(self)?;
-        std::fs::write(&tmp, text).with_context(|| format!("could not write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("could not move {} to {}", tmp.display(), path.display()))?;
-        Ok(())
+        crate::util::fs::write_atomic(path, serde_json::to_string_pretty(self)?.as_bytes())
     }
 }

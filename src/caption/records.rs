@@ -1,7 +1,7 @@
 //! `captions.jsonl`: one line per clip and caption kind, with its paraphrases. Shared by
 //! `locomotion describe` and `generate --captions`.
 
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -94,16 +94,10 @@ pub fn read_manifest(path: &Path) -> Result<Vec<ManifestEntry>> {
 /// Write records as JSONL to a temporary name, then rename, so an interrupted run leaves no
 /// half-written file.
 pub fn write_jsonl<T: Serialize>(path: &Path, records: &[T]) -> Result<()> {
-    let tmp = path.with_extension("jsonl.tmp");
-    let write = || -> Result<()> {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        for r in records {
-            serde_json::to_writer(&mut w, r)?;
-            w.write_all(b"\n")?;
-        }
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
-    };
-    write().with_context(|| format!("cannot write {}", path.display()))
+    let mut bytes = Vec::new();
+    for r in records {
+        serde_json::to_writer(&mut bytes, r)?;
+        bytes.push(b'\n');
+    }
+    crate::util::fs::write_atomic(path, &bytes)
 }

@@ -1,9 +1,10 @@
-//! `locomotion bench ...`: the benchmark suites.
+//! `locomotion bench <suite>`: one nested subcommand per benchmark suite.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::bench::composite::{self, CompositeBench};
 use crate::bench::kernels::{self, Size};
 use crate::gpu::{AdapterRequest, Gpu};
 
@@ -13,6 +14,8 @@ pub enum BenchCommand {
     /// Time each kernel at a few shapes (GFLOP/s or GB/s), with same-run speedups over the
     /// naive baselines.
     Kernels(KernelsArgs),
+    /// The compositor: GPU against the single-threaded CPU reference, clips/s and frames/s.
+    Composite(CompositeArgs),
 }
 
 /// Options of `bench kernels`.
@@ -29,11 +32,28 @@ pub struct KernelsArgs {
     pub wall_clock: bool,
 }
 
-/// Run a bench subcommand.
-pub fn run(req: &AdapterRequest, cmd: BenchCommand) -> anyhow::Result<()> {
-    match cmd {
+/// Options of `bench composite`.
+#[derive(Debug, Args)]
+pub struct CompositeArgs {
+    /// Clips per GPU batch.
+    #[arg(long, default_value_t = 8)]
+    pub clips: usize,
+    /// Clips the CPU reference renders (it is slow).
+    #[arg(long, default_value_t = 2)]
+    pub cpu_clips: usize,
+    /// Timed GPU batches (after one warm-up) and CPU reference runs per configuration.
+    #[arg(long, default_value_t = 3)]
+    pub iters: u32,
+    /// Also write the rows as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+/// Run a benchmark suite.
+pub fn run(req: &AdapterRequest, which: BenchCommand) -> anyhow::Result<()> {
+    let gpu = Gpu::new(req)?;
+    match which {
         BenchCommand::Kernels(args) => {
-            let gpu = Gpu::new(req)?;
             let size = if args.quick { Size::Quick } else { Size::Full };
             let report = kernels::run(&gpu, size, args.wall_clock)?;
             print!("{}", report.table());
@@ -41,7 +61,30 @@ pub fn run(req: &AdapterRequest, cmd: BenchCommand) -> anyhow::Result<()> {
                 report.write_json(&path)?;
                 println!("wrote {}", path.display());
             }
-            Ok(())
+        }
+        BenchCommand::Composite(a) => {
+            let opts = CompositeBench {
+                clips: a.clips,
+                cpu_clips: a.cpu_clips,
+                iters: a.iters,
+                ..CompositeBench::default()
+            };
+            let rows = composite::run(&gpu, &opts)?;
+            print!("{}", composite::table(&gpu.summary.name, &rows));
+            if let Some(path) = a.json {
+                let json = serde_json::json!({
+                    "adapter": gpu.summary.name,
+                    "driver": format!("{} {}", gpu.summary.driver, gpu.summary.driver_info).trim(),
+                    "backend": gpu.summary.backend,
+                    "rows": rows,
+                });
+                crate::util::fs::write_atomic(
+                    &path,
+                    serde_json::to_string_pretty(&json)?.as_bytes(),
+                )?;
+                println!("wrote {}", path.display());
+            }
         }
     }
+    Ok(())
 }

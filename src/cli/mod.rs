@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod describe;
+pub mod generate;
 pub mod info;
 pub mod tokenizer;
 
@@ -29,17 +30,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Benchmark suites (kernels: GFLOP/s and GB/s per kernel, table and JSON).
-    Bench {
-        #[command(subcommand)]
-        suite: bench::BenchCommand,
-    },
     /// Caption every clip of a manifest (motion, spatial, template) and paraphrase the motion
     /// captions; writes captions.jsonl.
     Describe(describe::DescribeArgs),
     /// Train or inspect the text tokenizer.
     #[command(subcommand)]
     Tokenizer(tokenizer::TokenizerCommand),
+    /// Make a synthetic motion dataset: clips (GIF, optional PNG frames) and manifest.jsonl.
+    Generate(generate::GenerateArgs),
+    /// Benchmark suites: `bench kernels` (GFLOP/s, GB/s, speedups; table and JSON) and
+    /// `bench composite` (compositor clips/s against the CPU reference).
+    Bench {
+        #[command(subcommand)]
+        which: bench::BenchCommand,
+    },
 }
 
 impl Cli {
@@ -56,8 +60,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let req = cli.adapter_request();
     match cli.command {
         Command::Info { json } => info::run(&req, json),
-        Command::Bench { suite } => bench::run(&req, suite),
         Command::Describe(args) => describe::run(&args),
         Command::Tokenizer(cmd) => tokenizer::run(cmd),
+        Command::Generate(args) => generate::run(&req, &args),
+        Command::Bench { which } => bench::run(&req, which),
     }
 }

@@ -5,25 +5,13 @@ pub mod mlm;
 pub mod tokenizer;
 pub mod wordpiece;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-/// Write `bytes` to `path` through a temporary sibling and a rename, so that an interrupted
-/// run never leaves a half-written file under the final name.
+/// Write `bytes` to `path` atomically (see [`crate::util::fs::write_atomic`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_sibling(path);
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    crate::util::fs::write_atomic(path, bytes)
 }
 
 /// `dir/.name.tmp-<pid>`: hidden, beside the target (a rename stays on one file system).

@@ -127,14 +127,28 @@ impl<'g> Batch<'g> {
         buffers: &[&GpuBuffer],
         groups: Groups,
     ) -> Result<(), GpuError> {
-        self.dispatch_inner(kernel, bytemuck::bytes_of(params), buffers, groups, None)
+        let resources: Vec<wgpu::BindingResource<'_>> =
+            buffers.iter().map(|b| b.binding()).collect();
+        self.dispatch_inner(kernel, bytemuck::bytes_of(params), &resources, groups, None)
+    }
+
+    /// Like [`Batch::dispatch`] with arbitrary resources (texture views, buffer slices) at
+    /// bindings 1.. in order.
+    pub fn dispatch_resources<P: bytemuck::Pod>(
+        &mut self,
+        kernel: Kernel,
+        params: &P,
+        resources: &[wgpu::BindingResource<'_>],
+        groups: Groups,
+    ) -> Result<(), GpuError> {
+        self.dispatch_inner(kernel, bytemuck::bytes_of(params), resources, groups, None)
     }
 
     pub(crate) fn dispatch_inner(
         &mut self,
         kernel: Kernel,
         params: &[u8],
-        buffers: &[&GpuBuffer],
+        resources: &[wgpu::BindingResource<'_>],
         groups: Groups,
         timestamp: Option<PendingTimestamp<'_>>,
     ) -> Result<(), GpuError> {
@@ -161,10 +175,10 @@ impl<'g> Batch<'g> {
                 size: wgpu::BufferSize::new(size),
             }),
         }];
-        for (i, b) in buffers.iter().enumerate() {
+        for (i, r) in resources.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
-                resource: b.binding(),
+                resource: r.clone(),
             });
         }
         let bind_group = self

@@ -32,6 +32,9 @@ pub enum GpuError {
     /// Reading a buffer back failed (device lost or mapping error).
     #[error("reading results back from the GPU failed: {0}")]
     Readback(String),
+    /// A kernel launch whose dimensions or buffers do not fit the kernel.
+    #[error("{kernel}: {reason}")]
+    Launch { kernel: String, reason: String },
     /// A shader failed to compile on this device.
     #[error("shader '{shader}' entry '{entry}' failed to compile: {reason}")]
     Shader {

@@ -58,6 +58,9 @@ struct Record {
     rule: Box<dyn Backward>,
 }
 
+/// Dispatches recorded by backward before it submits and releases finished activations.
+const RELEASE_EVERY: u32 = 64;
+
 /// The autograd tape of one forward pass.
 pub struct Tape {
     gpu: Gpu,
@@ -241,9 +244,14 @@ impl Tape {
                 }
             }
             done.push(rec);
+            // Submit in chunks so saved activations go back to the pool as the walk proceeds,
+            // not only at its end.
+            if batch.len() >= RELEASE_EVERY {
+                std::mem::replace(&mut batch, Batch::new(&gpu)).submit();
+                done.clear();
+            }
         }
         batch.submit();
-        // Saved activations go back to the pool now, not at the end of the training step.
         drop(done);
         Ok(())
     }

@@ -71,17 +71,34 @@ pub enum MatmulKernel {
     /// 8-invocation workgroups loading whole vec4s (CPU drivers); needs K and N multiples of
     /// 4 and no transposed operand.
     Cpu,
+    /// Operands read through textures (CPU drivers gather texel fetches across lanes); needs
+    /// K and N multiples of 64, one product, no transposes.
+    Texture,
 }
 
 impl MatmulKernel {
-    /// The fastest kernel for `d` on `gpu`: the vec4 CPU-driver kernel where the adapter is a
-    /// CPU and the shape allows it, the register-tiled one otherwise.
+    /// The fastest kernel for `d` on `gpu`: on a CPU adapter the texture kernel, else the vec4
+    /// one, where the shape allows; the register-tiled kernel otherwise.
     pub fn pick(gpu: &crate::gpu::Gpu, d: &MatmulDims) -> Self {
-        if gpu.is_cpu() && Self::cpu_fits(d) {
+        if gpu.is_cpu() && Self::texture_fits(gpu, d) {
+            MatmulKernel::Texture
+        } else if gpu.is_cpu() && Self::cpu_fits(d) {
             MatmulKernel::Cpu
         } else {
             MatmulKernel::Tiled
         }
+    }
+
+    /// Whether [`MatmulKernel::Texture`] can run `d` on `gpu`.
+    pub fn texture_fits(gpu: &crate::gpu::Gpu, d: &MatmulDims) -> bool {
+        let max = gpu.limits.max_texture_dimension_2d;
+        d.k.is_multiple_of(64)
+            && d.n.is_multiple_of(64)
+            && d.batch == 1
+            && !d.trans_a
+            && !d.trans_b
+            && d.m.max(d.k).max(d.n / 4) <= max
+            && d.m > 0
     }
 
     /// Whether [`MatmulKernel::Cpu`] can run `d`: K a multiple of 16, N of 4, no transposes.
@@ -103,10 +120,27 @@ pub fn matmul(
     accumulate: bool,
 ) -> std::result::Result<(), GpuError> {
     if kernel == MatmulKernel::Cpu && !MatmulKernel::cpu_fits(&d) {
-        return Err(GpuError::Shader {
-            shader: "matmul".into(),
-            entry: "matmul_cpu".into(),
+        return Err(GpuError::Launch {
+            kernel: "matmul_cpu".into(),
             reason: format!("needs K % 16 = 0, N % 4 = 0 and no transposes, got {d:?}"),
+        });
+    }
+    // The kernels run without wgpu's bounds checks, so buffers too small for the dimensions
+    // must be refused here rather than read past their end.
+    let (m, n, k, nb) = (d.m as u64, d.n as u64, d.k as u64, d.batch.max(1) as u64);
+    let need = |shared: bool| if shared { 1 } else { nb };
+    let short = [
+        ("A", a.bytes(), 4 * need(d.shared_a) * m * k),
+        ("B", b.bytes(), 4 * need(d.shared_b) * k * n),
+        ("C", c.bytes(), 4 * nb * m * n),
+        ("bias", bias.map_or(u64::MAX, |x| x.bytes()), 4 * n),
+    ]
+    .into_iter()
+    .find(|&(_, have, want)| have < want);
+    if let Some((which, have, want)) = short {
+        return Err(GpuError::Launch {
+            kernel: "matmul".into(),
+            reason: format!("{which} holds {have} bytes but {d:?} needs {want}"),
         });
     }
     let flags = d.trans_a as u32
@@ -125,21 +159,108 @@ pub fn matmul(
     };
     // The bias binding must exist even when unused; `a` stands in (never read then).
     let bias = bias.unwrap_or(a);
-    let (entry, tile) = match kernel {
-        MatmulKernel::Tiled => ("matmul", 64),
-        MatmulKernel::Naive => ("matmul_naive", 8),
-        MatmulKernel::Cpu => ("matmul_cpu", 0),
+    if kernel == MatmulKernel::Texture {
+        return matmul_texture(batch, d, a, b, bias, c, flags);
+    }
+    let (shader, entry, tile) = match kernel {
+        MatmulKernel::Tiled => ("matmul", "matmul", 64),
+        MatmulKernel::Naive => ("matmul", "matmul_naive", 8),
+        MatmulKernel::Cpu => ("matmul_cpu", "matmul_cpu", 0),
+        MatmulKernel::Texture => unreachable!("handled above"),
     };
     let grid = match kernel {
         MatmulKernel::Cpu => [d.n.div_ceil(32), d.m.div_ceil(16), d.batch.max(1)],
         _ => [d.n.div_ceil(tile), d.m.div_ceil(tile), d.batch.max(1)],
     };
     batch.dispatch(
-        // Every access in matmul.wgsl is guarded against M, N, K (tail tiles load zeros).
-        Kernel::new("matmul", entry).unchecked(),
+        // Every access in matmul.wgsl and matmul_cpu.wgsl is guarded against M, N, K (tail
+        // tiles load zeros or clamp) and the buffer sizes were checked above.
+        Kernel::new(shader, entry).unchecked(),
         &params,
         &[a, b, bias, c],
         Groups::Grid(grid),
+    )
+}
+
+/// An rgba32uint texture of `width` x `height` texels holding `buf`'s rows (4 floats a texel).
+fn texture_of(batch: &mut Batch, buf: &GpuBuffer, width: u32, height: u32) -> wgpu::TextureView {
+    let tex = batch.gpu().device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("matmul operand"),
+        size: wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: wgpu::TextureFormat::Rgba32Uint,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    batch.encoder().copy_buffer_to_texture(
+        wgpu::TexelCopyBufferInfo {
+            buffer: buf.raw(),
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(16 * width),
+                rows_per_image: Some(height),
+            },
+        },
+        wgpu::TexelCopyTextureInfo {
+            texture: &tex,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+    );
+    tex.create_view(&Default::default())
+}
+
+/// Record the texture variant: copy A and B into textures, then run `matmul_tex`.
+fn matmul_texture(
+    batch: &mut Batch,
+    d: MatmulDims,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    bias: &GpuBuffer,
+    c: &GpuBuffer,
+    flags: u32,
+) -> std::result::Result<(), GpuError> {
+    if !MatmulKernel::texture_fits(batch.gpu(), &d) {
+        return Err(GpuError::Launch {
+            kernel: "matmul_tex".into(),
+            reason: format!("needs K % 64 = 0, N % 64 = 0, one product, no transposes, got {d:?}"),
+        });
+    }
+    let av = texture_of(batch, a, d.k / 4, d.m);
+    let bv = texture_of(batch, b, d.n / 4, d.k);
+    let params = Params {
+        m: d.m,
+        n: d.n,
+        k: d.k,
+        batch: 1,
+        stride_a: 0,
+        stride_b: 0,
+        stride_c: 0,
+        flags,
+    };
+    batch.dispatch_resources(
+        // Texture fetches are bounded by the clamped coordinates; stores are guarded.
+        Kernel::new("matmul_tex", "matmul_tex").unchecked(),
+        &params,
+        &[
+            wgpu::BindingResource::TextureView(&av),
+            wgpu::BindingResource::TextureView(&bv),
+            bias.binding(),
+            c.binding(),
+        ],
+        Groups::Grid([d.n.div_ceil(256), d.m.div_ceil(8), 1]),
     )
 }
 

@@ -1,0 +1,274 @@
+//! Background videos, already resized and centre-cropped to the clip size: the built-in
+//! procedural scenes, or user videos (animated GIFs, folders of PNG/JPEG frames, and any
+//! other format through the `ffmpeg` executable when it is on PATH).
+//!
+//! A source with fewer frames than the clip is looped (frame t of the clip shows source
+//! frame t mod n); a longer one is cut to the clip's length.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+use image::RgbaImage;
+use image::imageops::FilterType;
+
+use super::params::BackgroundRef;
+
+/// One background: `frames` RGBA8 images of the library's height × width (at least one).
+#[derive(Debug, Clone)]
+pub struct BackgroundVideo {
+    /// Its id and caption name.
+    pub background: BackgroundRef,
+    /// RGBA8 frames, looped when the clip is longer.
+    pub frames: Vec<Vec<u8>>,
+}
+
+/// The backgrounds a dataset draws from, all at one clip size.
+#[derive(Debug, Clone)]
+pub struct BackgroundLibrary {
+    /// The clip size every frame was fitted to.
+    pub height: u32,
+    pub width: u32,
+    /// The backgrounds, in a fixed order (sampling indexes into it).
+    pub videos: Vec<BackgroundVideo>,
+}
+
+const FRAME_EXTS: [&str; 3] = ["png", "jpg", "jpeg"];
+const VIDEO_EXTS: [&str; 8] = ["mp4", "webm", "mov", "avi", "mkv", "m4v", "mpg", "mpeg"];
+
+fn ext_of(p: &Path) -> String {
+    p.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+impl BackgroundLibrary {
+    /// The built-in scenes at `height`×`width`, moving ones with `frames` frames.
+    pub fn builtin(height: u32, width: u32, frames: u32) -> Self {
+        Self {
+            height,
+            width,
+            videos: super::procedural::builtin_backgrounds(height, width, frames),
+        }
+    }
+
+    /// User backgrounds from `path`: one GIF or video file; a folder of PNG/JPEG frames
+    /// (one background); or a folder whose entries (GIFs, videos, frame folders) are each
+    /// one background, in file-name order. At most `frames` frames are read from each.
+    pub fn from_path(path: &Path, height: u32, width: u32, frames: u32) -> anyhow::Result<Self> {
+        let meta = std::fs::metadata(path)
+            .with_context(|| format!("cannot read backgrounds '{}'", path.display()))?;
+        let mut sources: Vec<PathBuf> = Vec::new();
+        if meta.is_dir() && !has_frames(path)? {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot read backgrounds folder '{}'", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_dir() || ext_of(p) == "gif" || VIDEO_EXTS.contains(&ext_of(p).as_str())
+                })
+                .collect();
+            entries.sort();
+            sources.extend(entries);
+        } else {
+            sources.push(path.to_path_buf());
+        }
+        if sources.is_empty() {
+            bail!(
+                "backgrounds folder '{}' has no GIFs, videos or folders of frames",
+                path.display()
+            );
+        }
+        let videos = sources
+            .iter()
+            .map(|s| load_video(s, height, width, frames))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self {
+            height,
+            width,
+            videos,
+        })
+    }
+
+    /// Number of backgrounds.
+    pub fn len(&self) -> usize {
+        self.videos.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.videos.is_empty()
+    }
+
+    /// The index of the background with stable id `id`.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.videos.iter().position(|v| v.background.id == id)
+    }
+}
+
+fn has_frames(dir: &Path) -> anyhow::Result<bool> {
+    Ok(std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read backgrounds folder '{}'", dir.display()))?
+        .filter_map(|e| e.ok())
+        .any(|e| FRAME_EXTS.contains(&ext_of(&e.path()).as_str())))
+}
+
+/// Load one background source, fitted to height × width.
+pub fn load_video(
+    path: &Path,
+    height: u32,
+    width: u32,
+    frames: u32,
+) -> anyhow::Result<BackgroundVideo> {
+    let max = frames.max(1) as usize;
+    let images = if path.is_dir() {
+        frame_folder(path, max)?
+    } else if ext_of(path) == "gif" {
+        gif_frames(path, max)?
+    } else {
+        return ffmpeg_frames(path, height, width, max);
+    };
+    if images.is_empty() {
+        bail!("background '{}' has no frames", path.display());
+    }
+    let file = path.file_name().unwrap_or_default().to_string_lossy();
+    Ok(BackgroundVideo {
+        background: BackgroundRef {
+            id: format!("user:{file}"),
+            name: super::sprites::noun_from_file(&file),
+        },
+        frames: images
+            .iter()
+            .map(|im| fit(im, height, width).into_raw())
+            .collect(),
+    })
+}
+
+/// Resize so the frame covers height × width, then crop the centre.
+pub fn fit(img: &RgbaImage, height: u32, width: u32) -> RgbaImage {
+    let (w, h) = img.dimensions();
+    let k = (width as f64 / w as f64).max(height as f64 / h as f64);
+    let (nw, nh) = (
+        ((w as f64 * k).ceil() as u32).max(width),
+        ((h as f64 * k).ceil() as u32).max(height),
+    );
+    let resized = image::imageops::resize(img, nw, nh, FilterType::Triangle);
+    let (x0, y0) = ((nw - width) / 2, (nh - height) / 2);
+    let mut out = image::imageops::crop_imm(&resized, x0, y0, width, height).to_image();
+    for p in out.pixels_mut() {
+        p[3] = 255;
+    }
+    out
+}
+
+fn frame_folder(dir: &Path, max: usize) -> anyhow::Result<Vec<RgbaImage>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read frame folder '{}'", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| FRAME_EXTS.contains(&ext_of(p).as_str()))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .take(max)
+        .map(|f| {
+            image::open(f)
+                .map(|i| i.to_rgba8())
+                .with_context(|| format!("cannot read background frame '{}'", f.display()))
+        })
+        .collect()
+}
+
+fn gif_frames(path: &Path, max: usize) -> anyhow::Result<Vec<RgbaImage>> {
+    let what = || format!("cannot read background GIF '{}'", path.display());
+    let file = std::fs::File::open(path).with_context(what)?;
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::RGBA);
+    let mut dec = opts
+        .read_info(std::io::BufReader::new(file))
+        .with_context(what)?;
+    let (w, h) = (dec.width() as u32, dec.height() as u32);
+    // GIF frames are patches over the previous canvas; keep a canvas to composite them.
+    let mut canvas = RgbaImage::new(w, h);
+    let mut out = Vec::new();
+    while out.len() < max {
+        let Some(frame) = dec.read_next_frame().with_context(what)? else {
+            break;
+        };
+        let (fx, fy, fw) = (frame.left as u32, frame.top as u32, frame.width as u32);
+        for (i, px) in frame.buffer.chunks_exact(4).enumerate() {
+            let (x, y) = (fx + i as u32 % fw, fy + i as u32 / fw);
+            if px[3] > 0 && x < w && y < h {
+                canvas.put_pixel(x, y, image::Rgba([px[0], px[1], px[2], 255]));
+            }
+        }
+        out.push(canvas.clone());
+    }
+    Ok(out)
+}
+
+/// Decode any other format with the `ffmpeg` executable: raw RGB frames over a pipe, already
+/// scaled and centre-cropped by ffmpeg.
+fn ffmpeg_frames(
+    path: &Path,
+    height: u32,
+    width: u32,
+    max: usize,
+) -> anyhow::Result<BackgroundVideo> {
+    let vf = format!(
+        "scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}"
+    );
+    let child = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-frames:v", &max.to_string(), "-vf", &vf])
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "background '{}' needs the ffmpeg executable to decode, and none is on PATH: install ffmpeg, or convert it to a GIF or a folder of PNG frames",
+            path.display()
+        ),
+        Err(e) => return Err(e).context(format!("cannot run ffmpeg on '{}'", path.display())),
+    };
+    let mut raw = Vec::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut raw)
+        .with_context(|| format!("cannot read ffmpeg's output for '{}'", path.display()))?;
+    let status = child.wait()?;
+    let frame_bytes = (height * width * 3) as usize;
+    if !status.success() || raw.len() < frame_bytes {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        bail!(
+            "ffmpeg could not decode background '{}': {}",
+            path.display(),
+            err.lines().next().unwrap_or("no frames")
+        );
+    }
+    let frames = raw
+        .chunks_exact(frame_bytes)
+        .map(|rgb| {
+            rgb.chunks_exact(3)
+                .flat_map(|p| [p[0], p[1], p[2], 255])
+                .collect()
+        })
+        .collect();
+    let file = path.file_name().unwrap_or_default().to_string_lossy();
+    Ok(BackgroundVideo {
+        background: BackgroundRef {
+            id: format!("user:{file}"),
+            name: super::sprites::noun_from_file(&file),
+        },
+        frames,
+    })
+}

@@ -1,0 +1,138 @@
+//! Axis domains with "nice" tick values (1, 2, 5 × 10^k), linear or log10.
+
+/// A numeric axis: the domain it spans and the ticks to label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// Lower end of the domain (data units; for log axes the value, not its log).
+    pub lo: f64,
+    /// Upper end of the domain.
+    pub hi: f64,
+    /// Log10 scale.
+    pub log: bool,
+    /// Tick positions in data units, ascending, inside [lo, hi].
+    pub ticks: Vec<f64>,
+}
+
+/// The 1-2-5 step nearest to `raw` from above.
+fn nice_step(raw: f64) -> f64 {
+    let mag = 10f64.powf(raw.log10().floor());
+    let frac = raw / mag;
+    let nice = if frac <= 1.0 {
+        1.0
+    } else if frac <= 2.0 {
+        2.0
+    } else if frac <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * mag
+}
+
+impl Axis {
+    /// A linear axis covering [min, max], widened to whole ticks (about `target` of them).
+    /// A zero-width range (one point, a constant series) is widened so it still has ticks.
+    pub fn linear(min: f64, max: f64, target: usize) -> Axis {
+        let (mut min, mut max) = (min, max);
+        if !(min.is_finite() && max.is_finite()) {
+            (min, max) = (0.0, 1.0);
+        }
+        // Keep max - min finite; data beyond ±1e300 is not something a report plots.
+        (min, max) = (min.clamp(-1e300, 1e300), max.clamp(-1e300, 1e300));
+        // Widen a zero-width range (one point, a constant series, denormal noise) so the
+        // step stays a normal float.
+        let scale = max.abs().max(min.abs());
+        if max - min <= f64::EPSILON * scale || max - min < 1e-250 {
+            let pad = if scale < 1e-250 { 1.0 } else { scale * 0.1 };
+            (min, max) = (min - pad, max + pad);
+        }
+        let step = nice_step((max - min) / target.max(2) as f64);
+        let lo = (min / step).floor() * step;
+        let hi = (max / step).ceil() * step;
+        let n = ((hi - lo) / step).round() as usize;
+        // Snap to the step grid so labels read "0.3", not "0.30000000000000004".
+        let ticks = (0..=n).map(|i| snap(lo + i as f64 * step, step)).collect();
+        Axis {
+            lo: snap(lo, step),
+            hi: snap(hi, step),
+            log: false,
+            ticks,
+        }
+    }
+
+    /// A log10 axis covering [min, max] (both > 0), widened to whole decades.
+    pub fn log10(min: f64, max: f64) -> Axis {
+        let (mut lo, mut hi) = (min.log10().floor(), max.log10().ceil());
+        if !(lo.is_finite() && hi.is_finite()) {
+            (lo, hi) = (0.0, 1.0);
+        }
+        // Whole decades that f64 can hold, so 10^hi stays finite.
+        (lo, hi) = (lo.clamp(-307.0, 307.0), hi.clamp(-307.0, 308.0));
+        if hi <= lo {
+            hi = lo + 1.0;
+        }
+        // At most ~8 labelled decades; skip every other one beyond that.
+        let stride = ((hi - lo) / 8.0).ceil().max(1.0) as i32;
+        let ticks = (lo as i32..=hi as i32)
+            .filter(|e| (e - lo as i32) % stride == 0)
+            .map(|e| 10f64.powi(e))
+            .collect();
+        Axis {
+            lo: 10f64.powf(lo),
+            hi: 10f64.powf(hi),
+            log: true,
+            ticks,
+        }
+    }
+
+    /// Fraction of the way from `lo` (0) to `hi` (1) that `v` sits.
+    pub fn fraction(&self, v: f64) -> f64 {
+        if self.log {
+            (v.log10() - self.lo.log10()) / (self.hi.log10() - self.lo.log10())
+        } else {
+            (v - self.lo) / (self.hi - self.lo)
+        }
+    }
+
+    /// Map `v` to the pixel range [`p0`, `p1`] (p0 is where `lo` lands).
+    pub fn map(&self, v: f64, p0: f64, p1: f64) -> f64 {
+        p0 + self.fraction(v) * (p1 - p0)
+    }
+
+    /// A short label for tick `v`: as few decimals as the tick spacing needs, and
+    /// exponent notation for very large or small values.
+    pub fn label(&self, v: f64) -> String {
+        // Log ticks are powers of ten, so each value is its own spacing.
+        let spacing = match (self.log, self.ticks.as_slice()) {
+            (true, _) | (false, [_]) | (false, []) => v.abs().max(1e-300),
+            (false, [a, b, ..]) => b - a,
+        };
+        format_tick(v, spacing)
+    }
+}
+
+fn snap(v: f64, step: f64) -> f64 {
+    let decimals = (-step.log10().floor()).max(0.0) as i32 + 1;
+    if decimals > 15 {
+        return v;
+    }
+    let scale = 10f64.powi(decimals);
+    let s = (v * scale).round() / scale;
+    if s == 0.0 { 0.0 } else { s }
+}
+
+/// Format `v` given the distance between neighbouring ticks.
+pub fn format_tick(v: f64, spacing: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && !(1e-3..1e5).contains(&a) {
+        let exp = a.log10().floor() as i32;
+        let mant = v / 10f64.powi(exp);
+        return if (mant.round() - mant).abs() < 1e-9 {
+            format!("{}e{exp}", mant.round())
+        } else {
+            format!("{mant:.1}e{exp}")
+        };
+    }
+    let decimals = (-spacing.log10().floor()).clamp(0.0, 6.0) as usize;
+    format!("{v:.decimals$}")
+}

@@ -1,0 +1,83 @@
+//! `Report` → GitHub-flavoured Markdown: the same content as the HTML page, with charts as
+//! PNG and text escaped so captions cannot break tables or inject markup.
+
+use std::fmt::Write as _;
+
+use super::document::{Block, Report, Table, url_path};
+
+/// Backslash-escape Markdown punctuation and fold newlines, so `text` renders literally on
+/// one line (inside a table cell too: `|` is escaped).
+pub fn escape_md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '!' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+impl Report {
+    /// The report as Markdown.
+    pub fn to_markdown(&self) -> String {
+        let mut s = format!("# {}\n\n", escape_md(&self.title));
+        for block in &self.blocks {
+            md_block(&mut s, block);
+            s.push('\n');
+        }
+        s
+    }
+}
+
+fn md_block(s: &mut String, block: &Block) {
+    match block {
+        Block::Heading(level, text) => {
+            let level = (*level).clamp(1, 6);
+            let _ = writeln!(s, "{} {}", "#".repeat(level as usize), escape_md(text));
+        }
+        Block::Paragraph(text) => {
+            let _ = writeln!(s, "{}", escape_md(text));
+        }
+        Block::Table(table) => md_table(s, table),
+        Block::Image { path, alt } => {
+            let _ = writeln!(s, "![{}]({})", escape_md(alt), url_path(path));
+        }
+        Block::Figure { png, caption, .. } => {
+            let _ = writeln!(s, "![{}]({})\n", escape_md(caption), url_path(png));
+            let _ = writeln!(s, "*{}*", escape_md(caption));
+        }
+        Block::Gallery(clips) => {
+            for clip in clips {
+                let _ = writeln!(s, "#### {}\n", escape_md(&clip.name));
+                let _ = writeln!(s, "![{}]({})\n", escape_md(&clip.name), url_path(&clip.gif));
+                for (kind, text) in &clip.captions {
+                    let _ = writeln!(s, "- **{}:** {}", escape_md(kind), escape_md(text));
+                }
+                if !clip.paraphrases.is_empty() {
+                    let _ = writeln!(s, "- **paraphrases:**");
+                    for p in &clip.paraphrases {
+                        let _ = writeln!(s, "  - {}", escape_md(p));
+                    }
+                }
+                s.push('\n');
+            }
+        }
+    }
+}
+
+fn md_table(s: &mut String, table: &Table) {
+    let line = |cells: Vec<String>| {
+        let cells: Vec<String> = cells.iter().map(|c| escape_md(c)).collect();
+        format!("| {} |\n", cells.join(" | "))
+    };
+    s.push_str(&line(table.header_cells()));
+    s.push_str(&format!("|{}\n", " --- |".repeat(table.columns())));
+    for r in 0..table.rows.len() {
+        s.push_str(&line(table.row_cells(r)));
+    }
+}

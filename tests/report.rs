@@ -1,0 +1,513 @@
+//! Report layer: charts land data where it belongs (SVG and PNG), documents escape what they
+//! show, and files are written atomically.
+
+use std::collections::HashMap;
+use std::fs;
+
+use locomotion::report::axis::Axis;
+use locomotion::report::markdown::escape_md;
+use locomotion::report::{BarChart, Block, Clip, LineChart, MeanStd, Report, Table};
+use locomotion::util::fs::write_atomic;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+// ---------------------------------------------------------------- SVG reading helpers
+
+/// Attributes of every `<tag ... class="class" ...>` element, in document order.
+fn elements(svg: &str, tag: &str, class: &str) -> Vec<HashMap<String, String>> {
+    let mut out = Vec::new();
+    for chunk in svg.split('<').skip(1) {
+        let Some(rest) = chunk.strip_prefix(tag) else {
+            continue;
+        };
+        let head = rest.split('>').next().unwrap();
+        let mut attrs = HashMap::new();
+        for part in head.split('"').collect::<Vec<_>>().chunks(2) {
+            if let [key, value] = part {
+                let key = key.trim().trim_end_matches('=').trim();
+                attrs.insert(key.to_string(), value.to_string());
+            }
+        }
+        if attrs.get("class").map(String::as_str) == Some(class) {
+            out.push(attrs);
+        }
+    }
+    out
+}
+
+fn num(attrs: &HashMap<String, String>, key: &str) -> f64 {
+    attrs[key].parse().unwrap()
+}
+
+fn points(attrs: &HashMap<String, String>) -> Vec<(f64, f64)> {
+    attrs["points"]
+        .split_whitespace()
+        .map(|p| {
+            let (x, y) = p.split_once(',').unwrap();
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect()
+}
+
+/// (left, top, right, bottom) of the plot area.
+fn plot_area(svg: &str) -> (f64, f64, f64, f64) {
+    let r = &elements(svg, "rect", "plot-area")[0];
+    let (x, y) = (num(r, "x"), num(r, "y"));
+    (x, y, x + num(r, "width"), y + num(r, "height"))
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 0.02
+}
+
+// ---------------------------------------------------------------- line charts
+
+#[test]
+fn line_chart_puts_data_extremes_on_plot_corners() {
+    let chart = LineChart::new("loss")
+        .labels("step", "loss")
+        .series("total", vec![(0.0, 0.0), (5.0, 40.0), (10.0, 100.0)]);
+    let svg = chart.scene().to_svg();
+    let (l, t, r, b) = plot_area(&svg);
+    let line = &elements(&svg, "polyline", "series")[0];
+    let p = points(line);
+    assert_eq!(line["data-name"], "total");
+    assert!(
+        close(p[0].0, l) && close(p[0].1, b),
+        "min at bottom-left: {p:?}"
+    );
+    assert!(
+        close(p[2].0, r) && close(p[2].1, t),
+        "max at top-right: {p:?}"
+    );
+    assert!(close(p[1].0, (l + r) / 2.0), "x=5 mid-way: {p:?}");
+    assert!(close(p[1].1, b - 0.4 * (b - t)), "y=40 at 40 %: {p:?}");
+    for label in ["loss", "step", ">0<", ">100<", ">10<"] {
+        assert!(svg.contains(label), "svg lacks {label}");
+    }
+}
+
+#[test]
+fn legend_lists_every_series_in_distinct_colours() {
+    let names = ["VTC", "VTM", "MLM", "total", "empty one"];
+    let mut chart = LineChart::new("losses");
+    for (i, name) in names.iter().enumerate() {
+        let pts = if i == 4 {
+            vec![]
+        } else {
+            (0..20)
+                .map(|s| (s as f64, (i + 1) as f64 / (s + 1) as f64))
+                .collect()
+        };
+        chart = chart.series(name, pts);
+    }
+    let svg = chart.scene().to_svg();
+    let swatches = elements(&svg, "polyline", "legend-swatch");
+    let legend: Vec<&str> = swatches.iter().map(|s| s["data-name"].as_str()).collect();
+    assert_eq!(legend, names);
+    let mut colours: Vec<&str> = swatches.iter().map(|s| s["stroke"].as_str()).collect();
+    colours.dedup();
+    assert_eq!(colours.len(), names.len(), "colours repeat: {colours:?}");
+    assert_eq!(elements(&svg, "polyline", "series").len(), 4);
+    assert!(chart.notes().iter().any(|n| n.contains("empty one")));
+    assert!(
+        svg.contains("empty one&quot; has no points"),
+        "note not drawn"
+    );
+}
+
+#[test]
+fn nan_points_are_skipped_and_noted() {
+    let chart = LineChart::new("mlm").series(
+        "mlm",
+        vec![
+            (0.0, 1.0),
+            (1.0, f64::NAN),
+            (2.0, 3.0),
+            (f64::INFINITY, 2.0),
+        ],
+    );
+    let svg = chart.scene().to_svg();
+    assert!(
+        !svg.to_lowercase().contains("nan"),
+        "NaN leaked into the SVG"
+    );
+    let p = points(&elements(&svg, "polyline", "series")[0]);
+    assert_eq!(p.len(), 2);
+    assert_eq!(
+        chart.notes(),
+        ["series \"mlm\": 2 non-finite point(s) skipped"]
+    );
+}
+
+#[test]
+fn single_point_and_constant_series_stay_visible() {
+    let single = LineChart::new("one")
+        .series("one", vec![(3.0, 7.0)])
+        .scene()
+        .to_svg();
+    let (l, t, r, b) = plot_area(&single);
+    let marker = &elements(&single, "rect", "marker")[0];
+    let (x, y) = (num(marker, "x") + 3.0, num(marker, "y") + 3.0);
+    assert!(
+        x > l && x < r && y > t && y < b,
+        "marker ({x}, {y}) off the plot"
+    );
+    // A constant series sits strictly inside the plot (the axis widens), not on an edge.
+    let flat = LineChart::new("flat").series("flat", vec![(0.0, 2.0), (6.0, 2.0)]);
+    let svg = flat.scene().to_svg();
+    let (_, t, _, b) = plot_area(&svg);
+    let y = points(&elements(&svg, "polyline", "series")[0])[0].1;
+    assert!(y > t + 1.0 && y < b - 1.0, "{y} in ({t}, {b})");
+    assert!(elements(&svg, "polyline", "tick").len() >= 4);
+}
+
+#[test]
+fn long_curves_are_thinned_but_keep_their_spikes() {
+    let mut pts: Vec<(f64, f64)> = (0..100_000)
+        .map(|s| (s as f64, 1.0 + (s % 7) as f64 * 0.01))
+        .collect();
+    pts[54_321].1 = 2.0; // the axis spans exactly 1..2, so the spike touches the top
+    let chart = LineChart::new("long").series("loss", pts);
+    let svg = chart.scene().to_svg();
+    let (l, t, r, _) = plot_area(&svg);
+    let p = points(&elements(&svg, "polyline", "series")[0]);
+    assert!(
+        p.len() <= 2 * (r - l) as usize + 4,
+        "{} points kept",
+        p.len()
+    );
+    assert!(p.iter().any(|&(_, y)| close(y, t)), "spike lost");
+    assert!(
+        p.windows(2).all(|w| w[0].0 <= w[1].0),
+        "drawing order broken"
+    );
+    assert!(close(p[0].0, l) && close(p.last().unwrap().0, r));
+}
+
+#[test]
+fn log_y_spaces_decades_evenly_and_skips_non_positive() {
+    let chart = LineChart::new("log").log_y(true).series(
+        "loss",
+        vec![
+            (0.0, 1000.0),
+            (1.0, 100.0),
+            (2.0, 10.0),
+            (3.0, 1.0),
+            (4.0, 0.0),
+        ],
+    );
+    let svg = chart.scene().to_svg();
+    let (_, t, _, b) = plot_area(&svg);
+    let p = points(&elements(&svg, "polyline", "series")[0]);
+    assert_eq!(p.len(), 4);
+    assert!(close(p[0].1, t) && close(p[3].1, b), "{p:?}");
+    let gaps: Vec<f64> = p.windows(2).map(|w| w[1].1 - w[0].1).collect();
+    assert!(
+        gaps.iter().all(|g| close(*g, gaps[0])),
+        "uneven decades: {gaps:?}"
+    );
+    assert!(chart.notes()[0].contains("1 point(s) <= 0 skipped"));
+}
+
+#[test]
+fn extreme_and_random_values_never_yield_non_finite_coordinates() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let specials = [
+        f64::NAN,
+        0.0,
+        -0.0,
+        1e-300,
+        1e300,
+        -1e300,
+        1.7e308,
+        -1.7e308,
+        f64::MIN_POSITIVE,
+        5e-324,
+        42.0,
+    ];
+    for trial in 0..200 {
+        let n = rng.random_range(1..6);
+        let mut pick = || {
+            if rng.random_bool(0.5) {
+                specials[rng.random_range(0..specials.len())]
+            } else {
+                rng.random_range(-1e3..1e3)
+            }
+        };
+        let pts: Vec<(f64, f64)> = (0..n).map(|_| (pick(), pick())).collect();
+        let log = trial % 2 == 0;
+        let svg = LineChart::new("x")
+            .log_y(log)
+            .series("s", pts.clone())
+            .scene()
+            .to_svg();
+        let lower = svg.to_lowercase();
+        assert!(
+            !lower.contains("nan") && !lower.contains("inf"),
+            "{pts:?} (log {log})"
+        );
+        let bars = BarChart::new("b", &["a"])
+            .group(
+                "g",
+                vec![Some(MeanStd {
+                    mean: pts[0].0,
+                    std: pts[0].1,
+                })],
+            )
+            .scene()
+            .to_svg();
+        let lower = bars.to_lowercase();
+        assert!(
+            !lower.contains("nan") && !lower.contains("inf"),
+            "bar {:?}",
+            pts[0]
+        );
+    }
+}
+
+#[test]
+fn axis_ticks_are_round_numbers() {
+    let a = Axis::linear(0.013, 0.87, 6);
+    let labels: Vec<String> = a.ticks.iter().map(|&t| a.label(t)).collect();
+    assert_eq!(labels, ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
+    let big = Axis::linear(0.0, 250_000.0, 5);
+    assert_eq!(big.label(*big.ticks.last().unwrap()), "2.5e5");
+    let log = Axis::log10(0.004, 3.0);
+    let labels: Vec<String> = log.ticks.iter().map(|&t| log.label(t)).collect();
+    assert_eq!(labels, ["0.001", "0.01", "0.1", "1", "10"]);
+}
+
+// ---------------------------------------------------------------- bar charts
+
+fn retrieval_chart() -> BarChart {
+    let ms = |mean, std| Some(MeanStd { mean, std });
+    BarChart::new("R@1", &["100 %", "20 %"])
+        .y_label("R@1 (%)")
+        .group("spatial", vec![ms(20.0, 2.0), ms(10.0, 1.0)])
+        .group("motion", vec![ms(40.0, 4.0), ms(30.0, 0.0)])
+        .group("scratch", vec![ms(5.0, 0.5), None])
+        .chance(2.5, "chance 2.5 %")
+}
+
+#[test]
+fn bar_heights_are_proportional_with_error_bars_and_chance_line() {
+    let chart = retrieval_chart();
+    let svg = chart.scene().to_svg();
+    let bars = elements(&svg, "rect", "bar");
+    assert_eq!(bars.len(), 5, "the missing bar is not drawn");
+    let height = |name: &str| {
+        let bar = bars.iter().find(|b| b["data-name"] == name).unwrap();
+        (num(bar, "height"), num(bar, "y") + num(bar, "height"))
+    };
+    let (h20, base) = height("spatial / 100 %");
+    let (h40, base40) = height("motion / 100 %");
+    assert!(close(base, base40), "bars share the zero line");
+    assert!(close(h40 / h20, 2.0), "{h40} / {h20}");
+    assert!(close(height("scratch / 100 %").0 / h20, 0.25));
+    // Error bar of 40 ± 4 spans 36..44; bars with std 0 get none.
+    let err = elements(&svg, "polyline", "errorbar");
+    assert_eq!(err.len(), 4);
+    let e = err
+        .iter()
+        .find(|e| e["data-name"] == "motion / 100 %")
+        .unwrap();
+    let p = points(e);
+    let px_per_unit = h40 / 40.0;
+    assert!(close(p[0].1, base - 36.0 * px_per_unit) && close(p[1].1, base - 44.0 * px_per_unit));
+    let chance = &elements(&svg, "polyline", "chance")[0];
+    assert!(chance["stroke-dasharray"].len() > 1);
+    let y = points(chance)[0].1;
+    assert!(close(y, base - 2.5 * px_per_unit), "chance at {y}");
+    let legend = elements(&svg, "polyline", "legend-swatch");
+    let legend: Vec<&str> = legend.iter().map(|l| l["data-name"].as_str()).collect();
+    assert_eq!(
+        legend,
+        ["chance 2.5 %"],
+        "bars use boxes, the chance line a dashed swatch"
+    );
+    let boxes = elements(&svg, "rect", "legend-swatch");
+    assert_eq!(boxes.len(), 2);
+    assert!(svg.contains(">chance 2.5 %</text>"));
+    assert_eq!(
+        chart.notes(),
+        ["\"scratch\" / \"20 %\": no value, bar not drawn"]
+    );
+}
+
+#[test]
+fn non_finite_spread_draws_no_error_bar() {
+    let ms = |mean, std| Some(MeanStd { mean, std });
+    let svg = BarChart::new("b", &["a"])
+        .group("nan", vec![ms(3.0, f64::NAN)])
+        .group("inf", vec![ms(4.0, f64::INFINITY)])
+        .group("ok", vec![ms(5.0, 1.0)])
+        .scene()
+        .to_svg();
+    let err = elements(&svg, "polyline", "errorbar");
+    let names: Vec<&str> = err.iter().map(|e| e["data-name"].as_str()).collect();
+    assert_eq!(names, ["ok / a"]);
+    assert_eq!(elements(&svg, "rect", "bar").len(), 3);
+}
+
+#[test]
+fn mean_std_over_seeds() {
+    let m = MeanStd::of(&[1.0, 2.0, 3.0]).unwrap();
+    assert_eq!((m.mean, m.std), (2.0, 1.0));
+    assert_eq!(MeanStd::of(&[4.0]).unwrap().std, 0.0);
+    assert!(MeanStd::of(&[]).is_none());
+}
+
+// ---------------------------------------------------------------- PNG
+
+#[test]
+fn png_decodes_at_stated_size_with_ink_on_the_line() {
+    let chart = LineChart::new("png").series("vtc", vec![(0.0, 0.0), (10.0, 100.0)]);
+    let scene = chart.scene();
+    let png = scene.to_png().unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (720, 420));
+    let svg = scene.to_svg();
+    let (l, t, r, b) = plot_area(&svg);
+    let series = &elements(&svg, "polyline", "series")[0];
+    let colour = series["stroke"].clone();
+    for f in [0.25, 0.5, 0.75] {
+        let (x, y) = (l + f * (r - l), b - f * (b - t));
+        let p = img.get_pixel(x.round() as u32, y.round() as u32).0;
+        assert_eq!(
+            format!("#{:02x}{:02x}{:02x}", p[0], p[1], p[2]),
+            colour,
+            "at {f}"
+        );
+    }
+    // Off the line, inside the plot and away from grid lines: background.
+    let p = img
+        .get_pixel((l + 0.9 * (r - l)) as u32, (b - 0.13 * (b - t)) as u32)
+        .0;
+    assert_eq!(p, [255, 255, 255]);
+    let bar = retrieval_chart().scene().rasterize();
+    let inked = bar.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+    assert!(inked > 5000, "bar chart PNG nearly empty: {inked} pixels");
+}
+
+// ---------------------------------------------------------------- documents
+
+fn sample_report() -> Report {
+    let mut report = Report::new("Demo & <test>");
+    report.heading(2, "Clips").push(Block::Gallery(vec![Clip {
+        name: "clip 0".into(),
+        gif: "clips/clip 0.gif".into(),
+        captions: vec![
+            (
+                "motion".into(),
+                "<script>alert(1)</script> moves left & up".into(),
+            ),
+            ("spatial".into(), "a ball | on grass".into()),
+        ],
+        paraphrases: vec!["the ball rolls *quickly* left".into()],
+    }]));
+    report.push(Block::Table(
+        Table::new(&["pre-training", "R@1"])
+            .row(vec!["motion|para".into(), "40.0 ± 4.0".into()])
+            .chance_column(vec!["2.5".into()]),
+    ));
+    report
+}
+
+#[test]
+fn html_escapes_every_text() {
+    let html = sample_report().to_html();
+    assert!(!html.contains("<script>"), "script tag not escaped");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; moves left &amp; up"));
+    assert!(html.contains("<title>Demo &amp; &lt;test&gt;</title>"));
+    assert!(html.contains("src=\"clips/clip%200.gif\""));
+    assert!(html.contains("<th class=\"chance\">chance</th>"));
+    assert!(html.contains("<li>the ball rolls *quickly* left</li>"));
+}
+
+#[test]
+fn markdown_table_escapes_pipes() {
+    let md = sample_report().to_markdown();
+    let row = md.lines().find(|l| l.starts_with("| motion")).unwrap();
+    assert_eq!(row, "| motion\\|para | 40.0 ± 4.0 | 2.5 |");
+    let unescaped = (row.match_indices('|')).filter(|&(i, _)| i == 0 || &row[i - 1..i] != "\\");
+    assert_eq!(unescaped.count(), 4, "3 columns need 4 separators");
+    assert!(md.contains("| pre-training | R@1 | chance |\n| --- | --- | --- |"));
+    assert!(md.contains("\\<script\\>"));
+    assert!(md.contains("![clip 0](clips/clip%200.gif)"));
+    assert_eq!(escape_md("a\nb_c"), "a b\\_c");
+}
+
+#[test]
+fn report_write_produces_both_documents_and_chart_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut report = sample_report();
+    let scene = retrieval_chart().scene();
+    report
+        .chart(dir.path(), "retrieval", &scene, "R@1")
+        .unwrap();
+    let written = report.write(dir.path()).unwrap();
+    let html = fs::read_to_string(&written.html).unwrap();
+    assert!(html.contains("srcset=\"retrieval.svg\"") && html.contains("src=\"retrieval.png\""));
+    assert!(
+        fs::read_to_string(&written.markdown)
+            .unwrap()
+            .contains("(retrieval.png)")
+    );
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["report.html", "report.md", "retrieval.png", "retrieval.svg"]
+    );
+}
+
+// ---------------------------------------------------------------- atomic writes
+
+#[test]
+fn write_atomic_replaces_whole_file_and_leaves_no_temp() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("manifest.jsonl");
+    write_atomic(&path, b"first version, longer").unwrap();
+    write_atomic(&path, b"second").unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"second");
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "temp file left behind"
+    );
+}
+
+#[test]
+fn write_atomic_refuses_missing_folder_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-folder");
+    let err = write_atomic(missing.join("report.html"), b"x").unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains(&missing.display().to_string()), "{msg}");
+    assert!(!msg.contains('\n'), "one-line error: {msg}");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn write_atomic_cleans_up_when_the_rename_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = dir.path().join("report.html");
+    fs::create_dir(taken.join("")).unwrap();
+    fs::write(taken.join("keep"), b"x").unwrap();
+    let err = write_atomic(&taken, b"<html>").unwrap_err();
+    assert!(format!("{err:#}").contains(&taken.display().to_string()));
+    let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "temp file left behind after a failed rename");
+}
+
+#[test]
+fn report_write_into_missing_folder_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("demo-out");
+    let err = sample_report().write(&missing).unwrap_err();
+    assert!(format!("{err:#}").contains(&missing.display().to_string()));
+}
