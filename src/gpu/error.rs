@@ -42,7 +42,4 @@ pub enum GpuError {
         entry: String,
         reason: String,
     },
-    /// A raw launcher rejected its arguments (sizes, dimensions) while recording backward.
-    #[error("{0}")]
-    Launch(String),
 }

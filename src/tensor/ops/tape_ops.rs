@@ -12,7 +12,10 @@ use super::loss::{
 
 /// Launchers report argument errors through anyhow; the tape speaks [`GpuError`].
 fn launch_err(e: anyhow::Error) -> GpuError {
-    GpuError::Launch(format!("{e:#}"))
+    GpuError::Launch {
+        kernel: "tape op".into(),
+        reason: format!("{e:#}"),
+    }
 }
 
 fn shape_err(op: &'static str, a: &Tensor, b: &Tensor, why: &'static str) -> TensorError {
