@@ -20,6 +20,19 @@ fn quick_suite_prints_table_and_writes_json() {
         );
     }
     assert!(report.speedups.iter().any(|s| s.what.contains("naive")));
+    for what in ["fused vs unfused forward", "fused vs unfused backward"] {
+        assert!(
+            report.speedups.iter().any(|s| s.what.contains(what)),
+            "{what}"
+        );
+    }
+    for kernel in [
+        "attention unfused backward",
+        "cross-entropy backward",
+        "InfoNCE backward",
+    ] {
+        assert!(report.rows.iter().any(|r| r.kernel == kernel), "{kernel}");
+    }
     let table = report.table();
     assert!(table.contains(&g.summary.name) && table.contains("GFLOP/s"));
     let dir = tempfile::tempdir().unwrap();

@@ -5,6 +5,8 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use super::Suite;
+use super::kernels::Size;
 use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Profiler};
 use crate::tensor::ops::attention::{
     AttentionShape, attention_backward, attention_forward, attention_unfused,
@@ -213,4 +215,64 @@ pub fn format_table(bench: &AttentionBench) -> String {
         out += &format!("fused vs unfused backward at {shape}: {x:.2}x\n");
     }
     out
+}
+
+// ------------------------------------------------------------------- rows of `bench kernels`
+
+/// Attention rows of `locomotion bench kernels`: fused vs unfused, forward and backward, at
+/// sequence 512 and head dimension 64 ([`Size::Full`]; a small shape for [`Size::Quick`]),
+/// with both speedups.
+pub fn kernel_rows(suite: &mut Suite, size: Size) -> Result<()> {
+    let s = match size {
+        Size::Quick => AttentionShape::new(1, 2, 48, 48, 32),
+        Size::Full => AttentionShape::new(1, 1, 512, 512, 64),
+    };
+    let gpu = suite.gpu().clone();
+    let label = describe(&s);
+    let (nq, nk) = (s.q_len() as usize, s.kv_len() as usize);
+    let rows = s.rows() as u64;
+    let q = random_buffer(&gpu, nq, 1, "bench q")?;
+    let k = random_buffer(&gpu, nk, 2, "bench k")?;
+    let v = random_buffer(&gpu, nk, 3, "bench v")?;
+    let d_o = random_buffer(&gpu, nq, 4, "bench do")?;
+    let o = gpu.pool.storage(4 * nq as u64, "bench o")?;
+    let lse = gpu.pool.storage(4 * rows, "bench lse")?;
+    let delta = gpu.pool.storage(4 * rows, "bench delta")?;
+    let scores = gpu.pool.storage(4 * s.scores_len(), "bench scores")?;
+    let ds = gpu.pool.storage(4 * s.scores_len(), "bench ds")?;
+    let dq = gpu.pool.storage(4 * nq as u64, "bench dq")?;
+    let dk = gpu.pool.storage(4 * nk as u64, "bench dk")?;
+    let dv = gpu.pool.storage(4 * nk as u64, "bench dv")?;
+    let l = |r: Result<()>| r.map_err(|e| GpuError::Launch(format!("{e:#}")));
+    let (fwd, bwd) = (Some(s.forward_flops()), Some(s.backward_flops()));
+    let fused = suite.time("attention fused forward", &label, fwd, None, 3, |b| {
+        l(attention_forward(b, s, &q, &k, &v, None, &o, &lse))
+    })?;
+    let unfused = suite.time("attention unfused forward", &label, fwd, None, 3, |b| {
+        l(attention_unfused(b, s, &q, &k, &v, None, &scores, &o, &lse))
+    })?;
+    let fused_b = suite.time("attention fused backward", &label, bwd, None, 3, |b| {
+        let grads = [&dq, &dk, &dv];
+        l(attention_backward(
+            b, s, &q, &k, &v, None, &o, &d_o, &lse, &delta, grads,
+        ))
+    })?;
+    // The unfused backward reads the probabilities its forward left in `scores`.
+    let unfused_b = suite.time("attention unfused backward", &label, bwd, None, 3, |b| {
+        let grads = [&dq, &dk, &dv];
+        l(attention_unfused_backward(
+            b, s, &q, &k, &v, &scores, &d_o, &ds, &delta, grads,
+        ))
+    })?;
+    suite.speedup(
+        &format!("attention fused vs unfused forward, {label}"),
+        unfused,
+        fused,
+    );
+    suite.speedup(
+        &format!("attention fused vs unfused backward, {label}"),
+        unfused_b,
+        fused_b,
+    );
+    Ok(())
 }

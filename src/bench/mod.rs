@@ -5,6 +5,7 @@
 pub mod attention;
 pub mod composite;
 pub mod kernels;
+pub mod losses;
 
 use std::path::Path;
 

@@ -4,6 +4,7 @@
 
 pub mod attention;
 pub mod loss;
+pub mod minilm;
 
 use locomotion::gpu::Gpu;
 use rand::{Rng, SeedableRng};

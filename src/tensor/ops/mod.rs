@@ -9,6 +9,7 @@ pub mod embedding;
 pub mod layernorm;
 pub mod loss;
 pub mod matmul;
+pub mod permute;
 pub mod reduce;
 pub mod softmax;
 pub mod tape_ops;

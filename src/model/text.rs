@@ -1,0 +1,218 @@
+//! The GPU text encoder: BERT exactly as Hugging Face's `BertModel` computes it (word +
+//! absolute position + token-type embeddings, post-LN layers, erf GELU, a key padding mask),
+//! built from tape ops so that it trains, plus masked mean pooling (sentence-transformers).
+//! Parameters follow the names and layouts of [`crate::model::params`].
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, anyhow, bail};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::checkpoint::TensorMap;
+use super::config::BertConfig;
+use super::params::text_parameter_shapes;
+use crate::gpu::Gpu;
+use crate::tensor::ops::elementwise::add;
+use crate::tensor::ops::embedding::embedding;
+use crate::tensor::ops::layernorm::layer_norm;
+use crate::tensor::ops::matmul::matmul_op;
+use crate::tensor::ops::permute::swap_axes12;
+use crate::tensor::ops::tape_ops::attention;
+use crate::tensor::ops::unary::gelu;
+use crate::tensor::{Shape, Tape, Tensor};
+
+/// A batch of tokenized texts, row-major `[batch, len]`.
+#[derive(Debug, Clone, Copy)]
+pub struct TextBatch<'a> {
+    /// Word-piece ids.
+    pub ids: &'a [u32],
+    /// Segment ids (0 for single sentences).
+    pub token_types: &'a [u32],
+    /// 1 for real tokens, 0 for padding.
+    pub mask: &'a [u32],
+    /// Number of texts.
+    pub batch: usize,
+    /// Padded length.
+    pub len: usize,
+}
+
+/// What the encoder returns.
+pub struct TextOutput {
+    /// Last hidden states `[batch, len, hidden]`.
+    pub hidden: Tensor,
+    /// Mean of the hidden states over real tokens `[batch, hidden]` (not normalized).
+    pub pooled: Tensor,
+}
+
+/// BERT's encoder on the GPU, its parameters named `text.*`.
+pub struct TextEncoder {
+    cfg: BertConfig,
+    params: BTreeMap<String, Tensor>,
+}
+
+impl TextEncoder {
+    /// An encoder with `cfg`'s shapes and weights from `weights` (engine names and layouts,
+    /// e.g. [`crate::model::hf_bert::HfBert::weights`] for `--init-text`).
+    pub fn from_weights(gpu: &Gpu, cfg: &BertConfig, weights: &TensorMap) -> Result<Self> {
+        let mut params = BTreeMap::new();
+        for (name, shape) in text_parameter_shapes(cfg) {
+            let t = weights
+                .get(&name)
+                .ok_or_else(|| anyhow!("text encoder weight {name} missing"))?;
+            if t.shape != shape {
+                bail!(
+                    "text encoder weight {name} has shape {:?}, the config needs {shape:?}",
+                    t.shape
+                );
+            }
+            let p = Tensor::param(gpu, &t.data, Shape(shape)).with_context(|| name.clone())?;
+            params.insert(name, p);
+        }
+        Ok(Self {
+            cfg: cfg.clone(),
+            params,
+        })
+    }
+
+    /// A freshly initialized encoder (BERT's recipe: normal-ish weights of scale 0.02 drawn
+    /// from `seed`, LayerNorm gain 1 and bias 0, linear biases 0).
+    pub fn random(gpu: &Gpu, cfg: &BertConfig, seed: u64) -> Result<Self> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut weights = TensorMap::new();
+        for (name, shape) in text_parameter_shapes(cfg) {
+            let n: usize = shape.iter().product();
+            let data: Vec<f32> = if name.ends_with(".gamma") {
+                vec![1.0; n]
+            } else if name.ends_with(".beta") || name.ends_with(".bias") {
+                vec![0.0; n]
+            } else {
+                // A sum of uniforms approximates BERT's truncated normal without another dep.
+                (0..n)
+                    .map(|_| (0..3).map(|_| rng.random_range(-0.02f32..0.02)).sum())
+                    .collect()
+            };
+            weights.insert(name, super::checkpoint::HostTensor::new(shape, data));
+        }
+        Self::from_weights(gpu, cfg, &weights)
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &BertConfig {
+        &self.cfg
+    }
+
+    /// Every parameter with its name, in name order (for the optimizer and checkpoints).
+    pub fn parameters(&self) -> Vec<(String, Tensor)> {
+        self.params
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect()
+    }
+
+    fn p(&self, name: &str) -> Result<&Tensor> {
+        self.params
+            .get(name)
+            .ok_or_else(|| anyhow!("text encoder parameter {name} missing"))
+    }
+
+    fn linear(&self, tape: &Tape, x: &Tensor, name: &str) -> Result<Tensor> {
+        let w = self.p(&format!("{name}.weight"))?;
+        let b = self.p(&format!("{name}.bias"))?;
+        Ok(matmul_op(tape, x, w, Some(b), false)?)
+    }
+
+    fn norm(&self, tape: &Tape, x: &Tensor, name: &str) -> Result<Tensor> {
+        let (g, b) = (
+            self.p(&format!("{name}.gamma"))?,
+            self.p(&format!("{name}.beta"))?,
+        );
+        Ok(layer_norm(tape, x, g, b, self.cfg.layer_norm_eps as f32)?)
+    }
+
+    /// Hidden states and mean-pooled embeddings of `text` (padding neither attended to nor
+    /// pooled).
+    pub fn forward(&self, tape: &Tape, text: TextBatch) -> Result<TextOutput> {
+        let c = &self.cfg;
+        let (b, l, h) = (text.batch, text.len, c.hidden_size);
+        let n = b * l;
+        if text.ids.len() != n || text.token_types.len() != n || text.mask.len() != n {
+            bail!("ids, token types and mask must all be [{b}, {l}]");
+        }
+        if l > c.max_position_embeddings {
+            bail!(
+                "text length {l} exceeds max_position_embeddings {}",
+                c.max_position_embeddings
+            );
+        }
+        if let Some(&t) = text
+            .token_types
+            .iter()
+            .find(|&&t| t as usize >= c.type_vocab_size)
+        {
+            bail!(
+                "token type {t} is not below type_vocab_size {}",
+                c.type_vocab_size
+            );
+        }
+        let positions: Vec<u32> = (0..n).map(|i| (i % l) as u32).collect();
+        let words = embedding(tape, self.p("text.embeddings.word")?, text.ids)?;
+        let pos = embedding(tape, self.p("text.embeddings.position")?, &positions)?;
+        let types = embedding(
+            tape,
+            self.p("text.embeddings.token_type")?,
+            text.token_types,
+        )?;
+        let x = add(tape, &add(tape, &words, &pos)?, &types)?;
+        let mut x = self.norm(tape, &x, "text.embeddings.ln")?;
+        for layer in 0..c.num_hidden_layers {
+            x = self.layer(tape, &x, &format!("text.layers.{layer}"), text)?;
+        }
+        let pooled = mean_pool(tape, &x, text.mask, b, l)?;
+        let hidden = tape.reshape(&x, [b, l, h])?;
+        Ok(TextOutput { hidden, pooled })
+    }
+
+    /// One post-LN BERT layer over x `[B·L, H]`.
+    fn layer(&self, tape: &Tape, x: &Tensor, p: &str, text: TextBatch) -> Result<Tensor> {
+        let c = &self.cfg;
+        let (b, l, nh) = (text.batch, text.len, c.num_attention_heads);
+        let dh = c.hidden_size / nh;
+        // [B·L, H] -> (B, L, nh, dh) -> (B, nh, L, dh): the layout the attention kernel reads.
+        let heads = |name: &str| -> Result<Tensor> {
+            let y = self.linear(tape, x, &format!("{p}.attn.{name}"))?;
+            Ok(swap_axes12(tape, &tape.reshape(&y, [b, l, nh, dh])?)?)
+        };
+        let (q, k, v) = (heads("q")?, heads("k")?, heads("v")?);
+        let ctx = attention(tape, &q, &k, &v, Some(text.mask))?;
+        let ctx = tape.reshape(&swap_axes12(tape, &ctx)?, [b * l, c.hidden_size])?;
+        let a = add(tape, &self.linear(tape, &ctx, &format!("{p}.attn.out"))?, x)?;
+        let a = self.norm(tape, &a, &format!("{p}.attn.ln"))?;
+        let up = gelu(tape, &self.linear(tape, &a, &format!("{p}.ffn.up"))?)?;
+        let y = add(tape, &self.linear(tape, &up, &format!("{p}.ffn.down"))?, &a)?;
+        self.norm(tape, &y, &format!("{p}.ffn.ln"))
+    }
+}
+
+/// Mean of `x` `[B·L, H]` over the positions where `mask` `[B, L]` is 1: `[B, H]`. A batched
+/// matmul with a constant pooling row per text, so the gradient reaches every real token.
+pub fn mean_pool(tape: &Tape, x: &Tensor, mask: &[u32], b: usize, l: usize) -> Result<Tensor> {
+    let h = x.shape().last();
+    if mask.len() != b * l || x.numel() != b * l * h {
+        bail!("mean pooling: mask must be [{b}, {l}] for hidden states [{b}·{l}, {h}]");
+    }
+    let mut weights = vec![0.0f32; b * l];
+    for (row, w) in mask.chunks(l).zip(weights.chunks_mut(l)) {
+        let count = row.iter().filter(|&&m| m == 1).count();
+        if count == 0 {
+            bail!("mean pooling: a text has no real token (its mask is all 0)");
+        }
+        for (m, wi) in row.iter().zip(w.iter_mut()) {
+            *wi = if *m == 1 { 1.0 / count as f32 } else { 0.0 };
+        }
+    }
+    let pool = Tensor::from_host(tape.gpu(), &weights, [b, 1, l])?;
+    let x3 = tape.reshape(x, [b, l, h])?;
+    let y = matmul_op(tape, &pool, &x3, None, false)?;
+    Ok(tape.reshape(&y, [b, h])?)
+}
