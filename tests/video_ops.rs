@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::vlm::cpu_tubelets;
 use common::{POISON, gpu, random, rel_err};
 use locomotion::gpu::Batch;
 use locomotion::tensor::ops::normalize::l2_normalize;
@@ -45,34 +46,6 @@ fn check_grad(name: &str, gpu: &[f32], fd: &[f64]) {
         e < 1e-4,
         "{name}: GPU gradient vs finite differences rel err {e}"
     );
-}
-
-/// CPU im2col: video [B, T, C, H, W] → [B, N, C·t·h·w], tokens (time, row, col), values
-/// (channel, frame, row, col).
-fn cpu_tubelets<T: Copy>(v: &[T], g: &TubeletGrid) -> Vec<T> {
-    let [tt, ph, pw] = g.tubelet;
-    let [gt, gh, gw] = g.grid();
-    let (c, h, w, t) = (g.channels, g.height, g.width, g.frames);
-    let mut out = Vec::with_capacity(v.len());
-    for b in 0..g.batch {
-        for it in 0..gt {
-            for iy in 0..gh {
-                for ix in 0..gw {
-                    for ci in 0..c {
-                        for dt in 0..tt {
-                            for dy in 0..ph {
-                                for dx in 0..pw {
-                                    let (ti, y, x) = (it * tt + dt, iy * ph + dy, ix * pw + dx);
-                                    out.push(v[(((b * t + ti) * c + ci) * h + y) * w + x]);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
 }
 
 // 2 clips of 6 frames, 3 channels, 10 × 15 pixels, tubelets 3 × 5 × 5: N = 2·2·3 = 12,

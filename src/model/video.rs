@@ -97,7 +97,11 @@ impl VideoEncoder {
             &x,
             &embedding(tape, p.get("video.pos.space")?, &space_ids)?,
         )?;
-        let x = add(tape, &x, &embedding(tape, p.get("video.pos.time")?, &time_ids)?)?;
+        let x = add(
+            tape,
+            &x,
+            &embedding(tape, p.get("video.pos.time")?, &time_ids)?,
+        )?;
         // The [CLS] token carries no position: it is learned, and attends to every token.
         let x = prepend_cls(tape, &tape.reshape(&x, [b, n, hv])?, p.get("video.cls")?)?;
         let l = n + 1;
@@ -133,6 +137,10 @@ impl VideoEncoder {
         let x = add(tape, x, &a)?;
         let h = p.layer_norm(tape, &x, &format!("{pre}.ln2"), eps)?;
         let up = gelu(tape, &p.linear(tape, &h, &format!("{pre}.mlp.up"))?)?;
-        Ok(add(tape, &x, &p.linear(tape, &up, &format!("{pre}.mlp.down"))?)?)
+        Ok(add(
+            tape,
+            &x,
+            &p.linear(tape, &up, &format!("{pre}.mlp.down"))?,
+        )?)
     }
 }

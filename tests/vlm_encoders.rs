@@ -1,0 +1,156 @@
+//! The GPU video encoder and cross-modal encoder against their CPU references (f64
+//! accumulation) on small random configs with odd sizes, and gradients that reach every
+//! parameter.
+
+mod common;
+
+use common::vlm::{cpu_cross, cpu_video, random_map};
+use common::{gpu, random, rel_err};
+use locomotion::model::config::{BertConfig, ModelConfig, VideoEncoderConfig};
+use locomotion::model::cross::CrossEncoder;
+use locomotion::model::video::VideoEncoder;
+use locomotion::tensor::ops::reduce::sum_all;
+use locomotion::tensor::ops::unary::mul;
+use locomotion::tensor::{Tape, Tensor};
+
+/// 4 frames of 12 × 10, tubelets 2 × 4 × 5: 2·3·2 = 12 tokens + [CLS], width 24, 3 heads.
+fn video_cfg() -> VideoEncoderConfig {
+    VideoEncoderConfig {
+        frames: 4,
+        height: 12,
+        width: 10,
+        channels: 3,
+        tubelet: [2, 4, 5],
+        hidden_size: 24,
+        num_layers: 2,
+        num_heads: 3,
+        mlp_ratio: 2,
+        layer_norm_eps: 1e-6,
+    }
+}
+
+/// The tiny preset shrunk further: text width 20 (2 heads), 2 cross layers, the second
+/// without cross-attention (cross_attention_freq 2).
+fn model_cfg() -> ModelConfig {
+    let mut cfg = ModelConfig::preset("tiny").unwrap();
+    cfg.video = video_cfg();
+    cfg.text = BertConfig::new(37, 20, 1, 2, 28, 16);
+    cfg.cross.num_layers = 2;
+    cfg.cross.cross_attention_freq = 2;
+    cfg.heads.embed_dim = 12;
+    cfg
+}
+
+/// Every parameter has a finite gradient that is not all zeros.
+fn assert_every_gradient(params: &[(String, Tensor)]) {
+    for (name, p) in params {
+        let g = p
+            .grad_to_vec()
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name}: no gradient"));
+        assert!(
+            g.iter().all(|v| v.is_finite()),
+            "{name}: non-finite gradient"
+        );
+        assert!(g.iter().any(|&v| v != 0.0), "{name}: gradient all zero");
+    }
+}
+
+#[test]
+fn video_encoder_matches_the_cpu_reference_and_trains_every_parameter() {
+    let g = gpu();
+    let cfg = video_cfg();
+    let b = 2;
+    let weights = random_map(&VideoEncoder::shapes(&cfg), 1);
+    let enc = VideoEncoder::from_weights(&g, &cfg, &weights).unwrap();
+    let pixels = random(b * 4 * 3 * 12 * 10, 2);
+    let video = Tensor::from_host(&g, &pixels, [b, 4, 3, 12, 10]).unwrap();
+    let tape = Tape::new(&g);
+    let out = enc.forward(&tape, &video).unwrap();
+    assert_eq!(out.hidden.shape().dims(), [b, 13, 24]);
+    assert_eq!(out.cls.shape().dims(), [b, 24]);
+    let got = out.hidden.to_vec().unwrap();
+    let want = cpu_video(&cfg, &weights, &pixels, b);
+    let e = rel_err(&got, &want);
+    assert!(e < 1e-4, "video encoder vs CPU: rel err {e}");
+    let cls: Vec<f32> = want
+        .chunks(13 * 24)
+        .flat_map(|s| s[..24].to_vec())
+        .collect();
+    assert!(
+        rel_err(&out.cls.to_vec().unwrap(), &cls) < 1e-4,
+        "[CLS] rows"
+    );
+
+    // Weighting every state and the [CLS] rows separately reaches every parameter.
+    let r = Tensor::from_host(&g, &random(got.len(), 3), [b, 13, 24]).unwrap();
+    let rc = Tensor::from_host(&g, &random(b * 24, 4), [b, 24]).unwrap();
+    let loss = sum_all(&tape, &mul(&tape, &out.hidden, &r).unwrap()).unwrap();
+    let lc = sum_all(&tape, &mul(&tape, &out.cls, &rc).unwrap()).unwrap();
+    let total = locomotion::tensor::ops::elementwise::add(&tape, &loss, &lc).unwrap();
+    tape.backward(&total).unwrap();
+    assert_every_gradient(&enc.parameters());
+}
+
+#[test]
+fn video_encoder_rejects_a_clip_of_the_wrong_size() {
+    let g = gpu();
+    let enc = VideoEncoder::random(&g, &video_cfg(), 5).unwrap();
+    let video = Tensor::from_host(&g, &random(2 * 4 * 3 * 12 * 12, 6), [2, 4, 3, 12, 12]).unwrap();
+    let err = enc.forward(&Tape::new(&g), &video).err().unwrap();
+    assert!(err.to_string().contains("video.frames"), "{err}");
+}
+
+#[test]
+fn cross_encoder_matches_the_cpu_reference_with_padding_and_trains_every_parameter() {
+    let g = gpu();
+    let cfg = model_cfg();
+    let (b, l, lv) = (2, 7, 13);
+    let (h, hv) = (cfg.text.hidden_size, cfg.video.hidden_size);
+    let weights = random_map(&CrossEncoder::shapes(&cfg), 7);
+    let enc = CrossEncoder::from_weights(&g, &cfg, &weights).unwrap();
+    let (t0, v0) = (random(b * l * h, 8), random(b * lv * hv, 9));
+    // The second text has 4 real tokens and 3 padding.
+    let mask: Vec<u32> = (0..b * l).map(|i| u32::from(i < l || i % l < 4)).collect();
+    let tape = Tape::new(&g);
+    let text = Tensor::param(&g, &t0, [b, l, h]).unwrap();
+    let video = Tensor::param(&g, &v0, [b, lv, hv]).unwrap();
+    let y = enc.forward(&tape, &text, &mask, &video).unwrap();
+    assert_eq!(y.shape().dims(), [b, l, h]);
+    let got = y.to_vec().unwrap();
+    let want = cpu_cross(&cfg, &weights, &t0, &mask, &v0, b);
+    let e = rel_err(&got, &want);
+    assert!(e < 1e-4, "cross encoder vs CPU: rel err {e}");
+
+    let r = Tensor::from_host(&g, &random(got.len(), 10), [b, l, h]).unwrap();
+    let loss = sum_all(&tape, &mul(&tape, &y, &r).unwrap()).unwrap();
+    tape.backward(&loss).unwrap();
+    assert_every_gradient(&enc.parameters());
+    assert_every_gradient(&[
+        ("text".into(), text.clone()),
+        ("video".into(), video.clone()),
+    ]);
+    // Padding keys are never attended to, so nothing flows back to them except through
+    // their own query rows: changing a padded state must leave the real tokens' outputs alone.
+    let mut t1 = t0.clone();
+    for j in 0..h {
+        t1[(l + 5) * h + j] += 1.0;
+    }
+    let other = cpu_cross(&cfg, &weights, &t1, &mask, &v0, b);
+    let real = |x: &[f32]| -> Vec<f32> { x[l * h..(l + 4) * h].to_vec() };
+    assert!(
+        rel_err(&real(&other), &real(&want)) < 1e-6,
+        "padding leaked"
+    );
+    let tape = Tape::new(&g);
+    let text1 = Tensor::from_host(&g, &t1, [b, l, h]).unwrap();
+    let y1 = enc
+        .forward(&tape, &text1, &mask, &video)
+        .unwrap()
+        .to_vec()
+        .unwrap();
+    assert!(
+        rel_err(&real(&y1), &real(&got)) < 1e-5,
+        "GPU padding leaked"
+    );
+}
