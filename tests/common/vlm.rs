@@ -4,8 +4,9 @@
 
 use locomotion::model::bert_cpu::{attention, gelu, layer_norm, linear};
 use locomotion::model::checkpoint::{HostTensor, TensorMap};
-use locomotion::model::config::{ModelConfig, VideoEncoderConfig};
+use locomotion::model::config::{BertConfig, ModelConfig, VideoEncoderConfig};
 use locomotion::model::params::ParamShape;
+use locomotion::tensor::Tensor;
 use locomotion::tensor::ops::tubelet::TubeletGrid;
 
 /// Random weights for `shapes` from `seed`: gains near 1, everything else of scale 0.3, so
@@ -214,4 +215,47 @@ pub fn cpu_cross(
         out.extend(x);
     }
     out
+}
+
+/// 4 frames of 12 × 10, tubelets 2 × 4 × 5: 2·3·2 = 12 tokens + [CLS], width 24, 3 heads.
+pub fn video_cfg() -> VideoEncoderConfig {
+    VideoEncoderConfig {
+        frames: 4,
+        height: 12,
+        width: 10,
+        channels: 3,
+        tubelet: [2, 4, 5],
+        hidden_size: 24,
+        num_layers: 2,
+        num_heads: 3,
+        mlp_ratio: 2,
+        layer_norm_eps: 1e-6,
+    }
+}
+
+/// The tiny preset shrunk further: text width 20 (2 heads), 2 cross layers, the second
+/// without cross-attention (cross_attention_freq 2).
+pub fn model_cfg() -> ModelConfig {
+    let mut cfg = ModelConfig::preset("tiny").unwrap();
+    cfg.video = video_cfg();
+    cfg.text = BertConfig::new(37, 20, 1, 2, 28, 16);
+    cfg.cross.num_layers = 2;
+    cfg.cross.cross_attention_freq = 2;
+    cfg.heads.embed_dim = 12;
+    cfg
+}
+
+/// Every parameter has a finite gradient that is not all zeros.
+pub fn assert_every_gradient(params: &[(String, Tensor)]) {
+    for (name, p) in params {
+        let g = p
+            .grad_to_vec()
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name}: no gradient"));
+        assert!(
+            g.iter().all(|v| v.is_finite()),
+            "{name}: non-finite gradient"
+        );
+        assert!(g.iter().any(|&v| v != 0.0), "{name}: gradient all zero");
+    }
 }
