@@ -213,3 +213,53 @@ fn vtc_vtm_and_mlm_losses_train_every_parameter_of_the_model() {
         assert_every_gradient(&params);
     }
 }
+
+#[test]
+fn the_tiny_preset_model_has_exactly_the_contracts_parameters_and_runs() {
+    use locomotion::model::config::ModelConfig;
+    use locomotion::model::params::model_parameter_shapes;
+    let g = gpu();
+    let cfg = ModelConfig::preset("tiny").unwrap();
+    let video_enc = VideoEncoder::random(&g, &cfg.video, 21).unwrap();
+    let text_enc = TextEncoder::random(&g, &cfg.text, 22).unwrap();
+    let cross = CrossEncoder::random(&g, &cfg, 23).unwrap();
+    let heads = Heads::random(&g, &cfg, 24).unwrap();
+    let mut have: Vec<(String, Vec<usize>)> = [
+        video_enc.parameters(),
+        text_enc.parameters(),
+        cross.parameters(),
+        heads.parameters(),
+    ]
+    .concat()
+    .into_iter()
+    .map(|(n, t)| (n, t.shape().dims().to_vec()))
+    .collect();
+    let mut want = model_parameter_shapes(&cfg);
+    have.sort();
+    want.sort();
+    assert_eq!(have, want);
+
+    // 2 clips of 8 × 32² in tubelets 2 × 8 × 8: 64 tokens + [CLS] of width 64.
+    let v = &cfg.video;
+    let n = 2 * v.frames * 3 * v.height * v.width;
+    let video = Tensor::from_host(&g, &random(n, 25), [2, v.frames, 3, v.height, v.width]).unwrap();
+    let tape = Tape::new(&g);
+    // The second forward is timed: the first one compiles the pipelines.
+    drop(
+        video_enc
+            .forward(&tape, &video)
+            .unwrap()
+            .hidden
+            .to_vec()
+            .unwrap(),
+    );
+    let start = std::time::Instant::now();
+    let out = video_enc.forward(&tape, &video).unwrap();
+    let hidden = out.hidden.to_vec().unwrap();
+    eprintln!(
+        "tiny video encoder forward (warm, recording the tape), 2 clips: {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    assert_eq!(out.hidden.shape().dims(), [2, 65, 64]);
+    assert!(hidden.iter().all(|x| x.is_finite()));
+}
