@@ -7,8 +7,8 @@ mod common;
 use common::vlm::cpu_tubelets;
 use common::{POISON, gpu, random, rel_err};
 use locomotion::gpu::Batch;
-use locomotion::tensor::ops::normalize::l2_normalize;
-use locomotion::tensor::ops::prepend_cls::prepend_cls;
+use locomotion::tensor::ops::normalize::{self, l2_normalize};
+use locomotion::tensor::ops::prepend_cls::{self as prepend, prepend_cls};
 use locomotion::tensor::ops::reduce::sum_all;
 use locomotion::tensor::ops::tubelet::{self, TubeletGrid, tubelet_embedding};
 use locomotion::tensor::ops::unary::mul;
@@ -192,4 +192,63 @@ fn l2_normalize_gives_unit_rows_and_its_gradient_matches_finite_differences() {
     let rr = f64s(&r);
     let fd = finite_diff(&xf, |v| cpu(v).iter().zip(&rr).map(|(a, b)| a * b).sum());
     check_grad("dx", &grad(&x), &fd);
+}
+
+#[test]
+fn prepend_and_normalize_kernels_write_every_output_element() {
+    let g = gpu();
+    let (b, n, d) = (3, 22, 5);
+    let (x0, c0, dy0) = (
+        random(b * n * d, 11),
+        random(d, 12),
+        random(b * (n + 1) * d, 13),
+    );
+    let up = |v: &[f32]| g.upload(v, "input").unwrap();
+    let poisoned = |len: usize| g.filled(4 * len as u64, POISON, "output").unwrap();
+    let (x, cls, dy) = (up(&x0), up(&c0), up(&dy0));
+    let (out, dx, dcls) = (poisoned(b * (n + 1) * d), poisoned(b * n * d), poisoned(d));
+    let (rows, dim) = (b * n, d);
+    let (y, dxn) = (poisoned(rows * dim), poisoned(rows * dim));
+    let dyn_ = up(&dy0[..rows * dim]);
+    let mut batch = Batch::new(&g);
+    prepend::launch(&mut batch, &x, &cls, &out, [b, n, d]).unwrap();
+    prepend::launch_backward(&mut batch, &dy, &dx, &dcls, [b, n, d]).unwrap();
+    normalize::launch(&mut batch, &x, &y, rows, dim).unwrap();
+    normalize::launch_backward(&mut batch, &x, &dyn_, &dxn, rows, dim).unwrap();
+    batch.submit_and_wait().unwrap();
+    let read = |buf, len: usize| g.read::<f32>(buf).unwrap()[..len].to_vec();
+
+    let mut want_out = Vec::new();
+    let (mut want_dx, mut want_dcls) = (Vec::new(), vec![0.0f64; d]);
+    for bi in 0..b {
+        want_out.extend_from_slice(&c0);
+        want_out.extend_from_slice(&x0[bi * n * d..(bi + 1) * n * d]);
+        let row = &dy0[bi * (n + 1) * d..(bi + 1) * (n + 1) * d];
+        want_dx.extend_from_slice(&row[d..]);
+        for (acc, v) in want_dcls.iter_mut().zip(&row[..d]) {
+            *acc += *v as f64;
+        }
+    }
+    let want_dcls: Vec<f32> = want_dcls.iter().map(|&v| v as f32).collect();
+    assert_eq!(read(&out, want_out.len()), want_out);
+    assert_eq!(read(&dx, want_dx.len()), want_dx);
+    assert!(rel_err(&read(&dcls, d), &want_dcls) < 1e-6);
+
+    let (mut want_y, mut want_dxn) = (Vec::new(), Vec::new());
+    for (xr, gr) in x0.chunks(dim).zip(dy0.chunks(dim)) {
+        let nrm = xr.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
+        let ydy: f64 = xr
+            .iter()
+            .zip(gr)
+            .map(|(&a, &b)| a as f64 * b as f64)
+            .sum::<f64>()
+            / nrm;
+        for (&xv, &gv) in xr.iter().zip(gr) {
+            let yv = xv as f64 / nrm;
+            want_y.push(yv as f32);
+            want_dxn.push(((gv as f64 - yv * ydy) / nrm) as f32);
+        }
+    }
+    assert!(rel_err(&read(&y, rows * dim), &want_y) < 1e-6);
+    assert!(rel_err(&read(&dxn, rows * dim), &want_dxn) < 1e-5);
 }

@@ -4,7 +4,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::forward;
-use crate::gpu::{GpuError, Groups, Kernel};
+use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
 #[repr(C)]
@@ -14,6 +14,49 @@ struct Params {
     tokens: u32,
     dim: u32,
     _pad: u32,
+}
+
+fn params(b: usize, n: usize, d: usize) -> Params {
+    Params {
+        batch: b as u32,
+        tokens: n as u32,
+        dim: d as u32,
+        _pad: 0,
+    }
+}
+
+/// Record `out = [cls; x[b]]` for every b: x `[B, N, D]`, cls `[D]`, out `[B, N + 1, D]`.
+pub fn launch(
+    batch: &mut Batch,
+    x: &GpuBuffer,
+    cls: &GpuBuffer,
+    out: &GpuBuffer,
+    [b, n, d]: [usize; 3],
+) -> std::result::Result<(), GpuError> {
+    let total = (b * (n + 1) * d) as u64;
+    batch.dispatch(
+        Kernel::new("prepend_cls", "prepend"),
+        &params(b, n, d),
+        &[x, cls, out],
+        Groups::Linear(total.div_ceil(64)),
+    )
+}
+
+/// Record the gradients of [`launch`]: dy `[B, N + 1, D]` → dx `[B, N, D]` and dcls `[D]`.
+pub fn launch_backward(
+    batch: &mut Batch,
+    dy: &GpuBuffer,
+    dx: &GpuBuffer,
+    dcls: &GpuBuffer,
+    [b, n, d]: [usize; 3],
+) -> std::result::Result<(), GpuError> {
+    let threads = (b * n * d).max(d) as u64;
+    batch.dispatch(
+        Kernel::new("prepend_cls_backward", "prepend_backward"),
+        &params(b, n, d),
+        &[dy, dx, dcls],
+        Groups::Linear(threads.div_ceil(64)),
+    )
 }
 
 /// `[cls; x[b]]` for every b: x `[B, N, D]`, cls `[D]` → `[B, N + 1, D]`. The token's gradient
@@ -37,20 +80,9 @@ pub fn prepend_cls(tape: &Tape, x: &Tensor, cls: &Tensor) -> Result<Tensor> {
             why: "the token must hold D values",
         });
     }
-    let params = Params {
-        batch: b as u32,
-        tokens: n as u32,
-        dim: d as u32,
-        _pad: 0,
-    };
     let total = b * (n + 1) * d;
     let out = forward(tape.gpu(), total, "prepend_cls", |bt, o| {
-        bt.dispatch(
-            Kernel::new("prepend_cls", "prepend"),
-            &params,
-            &[x.buffer(), cls.buffer(), o],
-            Groups::Linear((total as u64).div_ceil(64)),
-        )
+        launch(bt, x.buffer(), cls.buffer(), o, [b, n, d])
     })?;
     let shape = Shape(vec![b, n + 1, d]);
     Ok(
@@ -58,13 +90,7 @@ pub fn prepend_cls(tape: &Tape, x: &Tensor, cls: &Tensor) -> Result<Tensor> {
             let pool = bt.gpu().pool.clone();
             let dx = pool.storage(4 * (b * n * d).max(1) as u64, "prepend_cls dx")?;
             let dcls = pool.storage(4 * d.max(1) as u64, "prepend_cls dcls")?;
-            let threads = (b * n * d).max(d) as u64;
-            bt.dispatch(
-                Kernel::new("prepend_cls_backward", "prepend_backward"),
-                &params,
-                &[dy, &dx, &dcls],
-                Groups::Linear(threads.div_ceil(64)),
-            )?;
+            launch_backward(bt, dy, &dx, &dcls, [b, n, d])?;
             Ok::<_, GpuError>(vec![Some(dx), Some(dcls)])
         }),
     )
