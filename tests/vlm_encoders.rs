@@ -110,3 +110,53 @@ fn cross_encoder_matches_the_cpu_reference_with_padding_and_trains_every_paramet
         "GPU padding leaked"
     );
 }
+
+#[test]
+fn composited_clips_feed_the_video_encoder_without_leaving_the_gpu() {
+    use locomotion::gpu::Batch;
+    use locomotion::model::config::ModelConfig;
+    use locomotion::motion::composite::{IMAGENET_MEAN, IMAGENET_STD};
+    use locomotion::motion::{
+        BackgroundLibrary, Compositor, GenConfig, ObjectLibrary, Output, sample_clip,
+    };
+    let g = gpu();
+    let v = ModelConfig::preset("tiny").unwrap().video;
+    let gen_cfg = GenConfig {
+        frames: v.frames as u32,
+        height: v.height as u32,
+        width: v.width as u32,
+        ..GenConfig::default()
+    };
+    let objects = ObjectLibrary::builtin();
+    let backgrounds = BackgroundLibrary::builtin(gen_cfg.height, gen_cfg.width, gen_cfg.frames);
+    let comp = Compositor::new(&g, &objects, &backgrounds).unwrap();
+    let clips: Vec<_> = (0..2)
+        .map(|i| sample_clip(7, i, &gen_cfg, &objects, &backgrounds))
+        .collect();
+    let kind = Output::Normalized {
+        mean: IMAGENET_MEAN,
+        std: IMAGENET_STD,
+    };
+    let frames = (2 * v.frames) as u64;
+    let out = g
+        .pool
+        .storage(kind.bytes(frames, v.height as u32, v.width as u32), "clips")
+        .unwrap();
+    let mut batch = Batch::new(&g);
+    let staged = comp.record(&mut batch, &clips, &out, kind).unwrap();
+    batch.submit();
+    let shape = locomotion::tensor::Shape(vec![2, v.frames, 3, v.height, v.width]);
+    let video = Tensor::from_buffer(&g, out, shape, false);
+    let enc = VideoEncoder::random(&g, &v, 8).unwrap();
+    let tape = Tape::new(&g);
+    let y = enc.forward(&tape, &video).unwrap();
+    drop(staged);
+    let cls = y.cls.to_vec().unwrap();
+    assert_eq!(y.hidden.shape().dims(), [2, 65, 64]);
+    assert!(cls.iter().all(|x| x.is_finite()));
+    // Two different clips give two different [CLS] states.
+    assert!(
+        rel_err(&cls[..64], &cls[64..]) > 1e-3,
+        "the clips encode the same"
+    );
+}

@@ -61,7 +61,8 @@ impl VideoEncoder {
         self.params.parameters()
     }
 
-    /// Encode `video` `[B, T, C, H, W]` (the compositor's normalised tensor).
+    /// Encode `video` `[B, T, C, H, W]`: the compositor's normalised output buffer wrapped with
+    /// [`Tensor::from_buffer`], so clips never leave the GPU.
     pub fn forward(&self, tape: &Tape, video: &Tensor) -> Result<VideoOutput> {
         let c = &self.cfg;
         let want = [c.frames, c.channels, c.height, c.width];
