@@ -1,10 +1,12 @@
 //! The video-language model's host side: configuration presets, the parameter-name contract,
-//! checkpoints, Hugging Face BERT import, the CPU reference BERT forward, and the GPU
-//! text and video encoders.
+//! checkpoints, Hugging Face BERT import, the CPU reference BERT forward and the GPU text
+//! encoder; the GPU video encoder, cross-modal encoder and pre-training heads.
 
 pub mod bert_cpu;
 pub mod checkpoint;
 pub mod config;
+pub mod cross;
+pub mod heads;
 pub mod hf_bert;
 pub mod params;
 pub mod text;

@@ -5,6 +5,7 @@
 pub mod attention;
 pub mod loss;
 pub mod minilm;
+pub mod vlm;
 
 use locomotion::gpu::Gpu;
 use rand::{Rng, SeedableRng};

@@ -9,12 +9,13 @@ pub mod embedding;
 pub mod layernorm;
 pub mod loss;
 pub mod matmul;
+pub mod normalize;
 pub mod permute;
-pub mod prepend;
+pub mod prepend_cls;
 pub mod reduce;
 pub mod softmax;
 pub mod tape_ops;
-pub mod tubelets;
+pub mod tubelet;
 pub mod unary;
 
 use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError};
