@@ -354,8 +354,6 @@ fn folder_source_round_trips_generate_within_gif_quantisation() {
     let b = src.batch(1).unwrap();
     // The same clips composited on the GPU, straight into the tensor.
     let gpu = common::gpu();
-    let split = LibrarySplit::builtin(&tiny_clip());
-    let _ = split;
     let objects = locomotion::motion::ObjectLibrary::builtin();
     let bgs = locomotion::motion::BackgroundLibrary::builtin(32, 32, 8);
     let comp = Compositor::new(&gpu, &objects, &bgs).unwrap();
@@ -374,8 +372,9 @@ fn folder_source_round_trips_generate_within_gif_quantisation() {
     drop(staged);
     let want: Vec<f32> = gpu.read(&out).unwrap();
     let got: Vec<f32> = gpu.read(&b.video).unwrap();
-    // GIF keeps 256 colours per frame: in 0–255 units (×std·255 ≈ 57) the mean error must
-    // stay under 3 levels and the relative error under 5 %.
+    // GIF keeps at most 256 colours per frame (a 32² clip of flat shapes needs fewer, so it
+    // is near lossless): in 0–255 units (× std·255 ≈ 57) the mean error must stay under one
+    // level and the relative error under 1 %.
     let mean_abs = got
         .iter()
         .zip(&want)
@@ -384,7 +383,7 @@ fn folder_source_round_trips_generate_within_gif_quantisation() {
         / got.len() as f64;
     let rel = common::rel_err(&got, &want);
     eprintln!("folder vs compositor: mean |Δ| {mean_abs:.4} (normalised), rel {rel:.4}");
-    assert!(mean_abs * 57.0 < 3.0 && rel < 0.05, "{mean_abs} {rel}");
+    assert!(mean_abs * 57.0 < 1.0 && rel < 0.01, "{mean_abs} {rel}");
     // Motion captions come from captions.jsonl, i.e. the describer's.
     for (c, cap) in b.host.clips.iter().zip(&b.host.captions) {
         assert_eq!(cap, &describe(c, CaptionKind::Motion));

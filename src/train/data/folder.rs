@@ -48,7 +48,7 @@ pub struct FolderSource {
 }
 
 const SUBSET_SALT: u64 = 0x7375_6273_6574;
-const SHUFFLE_SALT: u64 = 0x7368_7566_666c_65;
+const SHUFFLE_SALT: u64 = 0x0073_6875_6666_6c65;
 const SAMPLE_SALT: u64 = 0x7361_6d70_6c65;
 
 impl FolderSource {
@@ -144,8 +144,12 @@ impl FolderSource {
             .map(|(c, &s)| {
                 let choice = self.text.mix.draw(s);
                 let stored = self.stored_caption(&c.id, choice, s);
-                let text =
-                    stored.unwrap_or_else(|| self.text.captions(&[c.clone()], &[s]).1.remove(0));
+                let text = stored.unwrap_or_else(|| {
+                    self.text
+                        .captions(std::slice::from_ref(c), &[s])
+                        .1
+                        .remove(0)
+                });
                 (choice, text)
             })
             .unzip();
@@ -154,18 +158,18 @@ impl FolderSource {
             clips,
             choices,
             captions,
-            mix_seed(self.cfg.seed, step, 0x6d6c_6d),
+            mix_seed(self.cfg.seed, step, 0x006d_6c6d),
         )?;
         host.pixels = Some(pixels);
         let mut gb = crate::gpu::Batch::new(&self.gpu);
-        let out = to_gpu(
+        let mut out = to_gpu(
             &self.gpu,
             &mut gb,
             None,
             host,
             (self.cfg.frames, self.cfg.height, self.cfg.width),
         )?;
-        gb.submit();
+        out.submission = Some(gb.submit());
         Ok(out)
     }
 

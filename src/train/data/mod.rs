@@ -98,6 +98,9 @@ pub struct Batch {
     pub width: u32,
     /// The CPU half (captions, clip ids, groups, host copies of the text arrays).
     pub host: HostBatch,
+    /// The submission that fills the buffers, when the source submitted it itself (wait on
+    /// it with `Gpu::wait` to time the data path alone).
+    pub submission: Option<wgpu::SubmissionIndex>,
     // The compositor's per-batch tables: alive until the batch that reads them is submitted.
     _staged: Option<Staged>,
 }
@@ -222,6 +225,7 @@ pub(crate) fn to_gpu(
         height,
         width,
         host,
+        submission: None,
         _staged: staged,
     })
 }

@@ -147,8 +147,8 @@ impl OnlineSource {
     pub fn batch(&mut self, step: u64) -> Result<Batch> {
         let gpu = self.gpu.clone();
         let mut gb = crate::gpu::Batch::new(&gpu);
-        let out = self.record(&mut gb, step)?;
-        gb.submit();
+        let mut out = self.record(&mut gb, step)?;
+        out.submission = Some(gb.submit());
         Ok(out)
     }
 }

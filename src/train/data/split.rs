@@ -141,7 +141,7 @@ impl EvalSet {
         generation: &GenConfig,
         split: &LibrarySplit,
     ) -> Self {
-        let hs = heldout_seed(seed ^ 0x6265_6e63_68);
+        let hs = heldout_seed(seed ^ 0x0062_656e_6368);
         let mut out = Self {
             clips: Vec::new(),
             groups: Vec::new(),
@@ -218,8 +218,8 @@ impl EvalSet {
         )?;
         host.groups = self.groups[range].to_vec();
         let mut gb = crate::gpu::Batch::new(gpu);
-        let out = to_gpu(gpu, &mut gb, Some(compositor), host, (f, h, w))?;
-        gb.submit();
+        let mut out = to_gpu(gpu, &mut gb, Some(compositor), host, (f, h, w))?;
+        out.submission = Some(gb.submit());
         Ok(out)
     }
 }
