@@ -187,6 +187,36 @@ fn resume_at_a_step_gives_the_batch_reached_by_iterating() {
 }
 
 #[test]
+fn online_source_rejects_bad_settings_and_counts_its_time() {
+    let split = LibrarySplit::builtin(&tiny_clip());
+    let make = |batch_size, frames| {
+        OnlineSource::new(
+            &common::gpu(),
+            split.train_objects.clone(),
+            split.train_backgrounds.clone(),
+            text("motion"),
+            OnlineConfig {
+                seed: 0,
+                batch_size,
+                generation: GenConfig {
+                    frames,
+                    ..tiny_clip()
+                },
+                prefetch: false,
+            },
+        )
+    };
+    let e = make(0, 8).err().unwrap().to_string();
+    assert!(e.contains("--batch-size"), "{e}");
+    let e = make(2, 1).err().unwrap().to_string();
+    assert!(e.contains("--frames"), "{e}");
+    let mut src = make(2, 8).unwrap();
+    assert_eq!(src.data_time(), std::time::Duration::ZERO);
+    src.batch(0).unwrap();
+    assert!(src.data_time() > std::time::Duration::ZERO);
+}
+
+#[test]
 fn mlm_labels_mark_exactly_the_masked_positions() {
     let h = online(3, "motion", false).host_batch(2).unwrap();
     let mut chosen = 0;

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -70,6 +71,7 @@ pub struct OnlineSource {
     compositor: Compositor,
     shared: Arc<Shared>,
     pending: Option<(u64, JoinHandle<Result<HostBatch>>)>,
+    data_time: Duration,
 }
 
 impl OnlineSource {
@@ -104,6 +106,7 @@ impl OnlineSource {
                 text,
             }),
             pending: None,
+            data_time: Duration::ZERO,
         })
     }
 
@@ -120,6 +123,7 @@ impl OnlineSource {
     /// Record batch `step` into `batch`: the clips are composited by the GPU when `batch` is
     /// submitted. With prefetch on, the next step's CPU half starts on a worker thread.
     pub fn record(&mut self, batch: &mut crate::gpu::Batch, step: u64) -> Result<Batch> {
+        let start = Instant::now();
         let host = match self.pending.take() {
             Some((s, handle)) if s == step => handle
                 .join()
@@ -134,13 +138,22 @@ impl OnlineSource {
             self.pending = Some((next, std::thread::spawn(move || shared.host(next))));
         }
         let g = &self.shared.cfg.generation;
-        to_gpu(
+        let out = to_gpu(
             &self.gpu,
             batch,
             Some(&self.compositor),
             host,
             (g.frames, g.height, g.width),
-        )
+        );
+        self.data_time += start.elapsed();
+        out
+    }
+
+    /// Host time the training loop has spent inside [`OnlineSource::record`] so far (waiting
+    /// for the CPU half, building and uploading tables): the data path's share of step time
+    /// is this over the loop's wall time. GPU compositing runs in the caller's submission.
+    pub fn data_time(&self) -> Duration {
+        self.data_time
     }
 
     /// Batch `step`, composited in its own submission (not waited for).
