@@ -159,7 +159,24 @@ fn online_batches_are_deterministic_by_seed_and_step() {
     // Clip indices s·B + i.
     let ids: Vec<String> = (0..B).map(|i| format!("clip-{:06}", 4 * B + i)).collect();
     assert_eq!(x.host.clip_ids(), ids);
-    // The video is the compositor's normalised tensor of those clips, all finite.
+    // The video is exactly the compositor's normalised tensor of those clips, rendered here
+    // into a poisoned buffer.
+    let split = LibrarySplit::builtin(&tiny_clip());
+    let comp = Compositor::new(&gpu, &split.train_objects, &split.train_backgrounds).unwrap();
+    let want = gpu
+        .filled(
+            VIDEO_NORMALIZATION.bytes((B * 8) as u64, 32, 32),
+            common::POISON,
+            "reference video",
+        )
+        .unwrap();
+    let mut gb = GpuBatch::new(&gpu);
+    let staged = comp
+        .record(&mut gb, &x.host.clips, &want, VIDEO_NORMALIZATION)
+        .unwrap();
+    gb.submit_and_wait().unwrap();
+    drop(staged);
+    assert_eq!(vx, gpu.read::<u32>(&want).unwrap());
     let fv: Vec<f32> = bytemuck::cast_slice(&vx).to_vec();
     assert_eq!(fv.len(), B * 8 * 3 * 32 * 32);
     assert!(fv.iter().all(|v| v.is_finite() && v.abs() < 3.0));
