@@ -347,6 +347,11 @@ fn motion_benchmark_groups_differ_only_in_motion() {
         .batch(&gpu, &comp, &text("template"), 0..5, 0)
         .unwrap();
     assert_eq!(b.host.groups, bench.groups[0..5]);
+    assert!(
+        bench
+            .batch(&gpu, &comp, &text("template"), 10..13, 0)
+            .is_err()
+    );
     let v: Vec<f32> = gpu.read(&b.video).unwrap();
     assert!(v.len() == 5 * 8 * 3 * 32 * 32 && v.iter().all(|x| x.is_finite()));
 }

@@ -207,6 +207,11 @@ impl EvalSet {
         range: std::ops::Range<usize>,
         seed: u64,
     ) -> Result<Batch> {
+        anyhow::ensure!(
+            !range.is_empty() && range.end <= self.clips.len(),
+            "evaluation batch {range:?} is empty or outside the {} clips",
+            self.clips.len()
+        );
         let clips = self.clips[range.clone()].to_vec();
         let (f, h, w) = (clips[0].frames, clips[0].height, clips[0].width);
         let mut host = text.host_batch(
