@@ -1,5 +1,7 @@
-//! Training support: the learning-rate schedule, retrieval metrics and the GPU optimizer.
+//! Training support: the data pipeline (online synthetic batches, generate folders, held-out
+//! sets), the learning-rate schedule, retrieval metrics and the GPU optimizer.
 
+pub mod data;
 pub mod metrics;
 pub mod optim;
 pub mod schedule;
