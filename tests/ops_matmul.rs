@@ -68,6 +68,10 @@ fn matmul_matches_reference_on_odd_shapes() {
         (67, 45, 33, 1),
         (130, 70, 17, 2),
         (5, 129, 100, 3),
+        // N (and K) multiples of 64: the subgroup kernel copies untransposed operands as they
+        // are, except a B whose K rows need padding.
+        (45, 128, 64, 2),
+        (20, 64, 40, 1),
     ] {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             for &kernel in &kernels {

@@ -1,5 +1,5 @@
-//! Launcher for `shaders/matmul_subgroup.wgsl`, the CPU-driver matmul: both operands are
-//! packed (transposes applied, K and N zero-padded to 64) by `shaders/matmul_pack.wgsl`,
+//! Launcher for `shaders/matmul_subgroup.wgsl`, the CPU-driver matmul: operands are packed
+//! where needed (transposes applied, K and N zero-padded to 64) by `shaders/matmul_pack.wgsl`,
 //! copied into texture arrays, then multiplied with B shared across each subgroup.
 
 use bytemuck::{Pod, Zeroable};
@@ -124,33 +124,46 @@ pub(super) fn launch(
         d.batch.max(1),
     );
     let stride = |shared: bool, size: u32| if shared { 0 } else { size };
-    let pa = pack(
-        batch,
-        a,
-        d.m,
-        d.k,
-        d.m,
-        kp,
-        stride(d.shared_a, d.m * d.k),
-        d.trans_a,
-        nb,
-    )?;
-    let pb = pack(
-        batch,
-        b,
-        d.k,
-        d.n,
-        kp,
-        np,
-        stride(d.shared_b, d.k * d.n),
-        d.trans_b,
-        nb,
-    )?;
-    let av = texture_array_of(batch, &pa, kp / 4, d.m, nb);
-    let bv = texture_array_of(batch, &pb, np / 4, kp, nb);
+    // An operand already laid out as its texture wants (not transposed, rows a multiple of
+    // 64 floats, one matrix per layer) is copied as it is.
+    let direct_a = !d.trans_a && d.k == kp && (nb == 1 || !d.shared_a);
+    let direct_b = !d.trans_b && d.n == np && d.k == kp && (nb == 1 || !d.shared_b);
+    let pa = if direct_a {
+        None
+    } else {
+        Some(pack(
+            batch,
+            a,
+            d.m,
+            d.k,
+            d.m,
+            kp,
+            stride(d.shared_a, d.m * d.k),
+            d.trans_a,
+            nb,
+        )?)
+    };
+    let pb = if direct_b {
+        None
+    } else {
+        Some(pack(
+            batch,
+            b,
+            d.k,
+            d.n,
+            kp,
+            np,
+            stride(d.shared_b, d.k * d.n),
+            d.trans_b,
+            nb,
+        )?)
+    };
+    let av = texture_array_of(batch, pa.as_ref().unwrap_or(a), kp / 4, d.m, nb);
+    let bv = texture_array_of(batch, pb.as_ref().unwrap_or(b), np / 4, kp, nb);
     // The packed buffers go back to the pool only after the batch has run.
-    batch.retain(pa);
-    batch.retain(pb);
+    for buf in pa.into_iter().chain(pb) {
+        batch.retain(buf);
+    }
     batch.dispatch_resources(
         // Texel fetches stay inside the padded textures (rows clamped to M - 1, columns and
         // k within the padding); stores are guarded by M and N.
