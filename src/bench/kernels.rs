@@ -122,6 +122,16 @@ pub fn matmuls(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
         3,
         |bt| matmul(bt, MatmulKernel::Tiled, d, &q, &k, None, &s, false),
     )?;
+    if MatmulKernel::subgroup_fits(&gpu, &d) {
+        suite.time(
+            "matmul batched, B transposed (Q K^T), subgroup",
+            &format!("{heads}x{t}x{t}, K={hd}"),
+            Some(d.flops()),
+            None,
+            3,
+            |bt| matmul(bt, MatmulKernel::Subgroup, d, &q, &k, None, &s, false),
+        )?;
+    }
     Ok(())
 }
 
