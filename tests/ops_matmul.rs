@@ -1,5 +1,6 @@
-//! Matmul (tiled, naive and, where the adapter has subgroups, the subgroup kernel) against a CPU reference on shapes that are not multiples of the
-//! 64x64 tile, with batches, transposed operands, bias and accumulation; its gradient check.
+//! Matmul (tiled, naive and, where the adapter has subgroups, the subgroup kernel) against a
+//! CPU reference on shapes that are not multiples of the 64x64 (or 32x32) tile, with batches,
+//! transposed operands, bias and accumulation; its gradient check.
 
 mod common;
 mod gradcheck;
@@ -56,6 +57,9 @@ fn matmul_matches_reference_on_odd_shapes() {
     let mut kernels = vec![MatmulKernel::Tiled, MatmulKernel::Naive];
     if MatmulKernel::subgroup_fits(&g, &MatmulDims::new(1, 1, 1)) {
         kernels.push(MatmulKernel::Subgroup);
+        // Empty operands would need empty textures: the other kernels take those.
+        assert!(!MatmulKernel::subgroup_fits(&g, &MatmulDims::new(4, 4, 0)));
+        assert!(!MatmulKernel::subgroup_fits(&g, &MatmulDims::new(4, 0, 4)));
         if g.is_cpu() {
             assert_eq!(
                 MatmulKernel::pick(&g, &MatmulDims::new(67, 45, 33)),

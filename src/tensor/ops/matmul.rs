@@ -110,14 +110,16 @@ impl MatmulKernel {
     }
 
     /// Whether [`MatmulKernel::Subgroup`] can run `d` on `gpu`: the adapter has subgroups of
-    /// at least 8 invocations (one workgroup must be one subgroup) and the packed operands fit
-    /// its texture limits.
+    /// at least 8 invocations (one workgroup must be one subgroup), no dimension is empty (a
+    /// texture cannot be) and the packed operands fit its texture limits.
     pub fn subgroup_fits(gpu: &crate::gpu::Gpu, d: &MatmulDims) -> bool {
         let max = gpu.limits.max_texture_dimension_2d;
         let (kp, np) = (d.k.next_multiple_of(64), d.n.next_multiple_of(64));
         gpu.caps.subgroups
             && gpu.caps.subgroup_min_size >= 8
             && d.m > 0
+            && d.n > 0
+            && d.k > 0
             && d.m.max(kp).max(np / 4) <= max
             && d.batch.max(1) <= gpu.limits.max_texture_array_layers
     }
