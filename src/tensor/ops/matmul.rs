@@ -1,5 +1,7 @@
-//! Launchers for `shaders/matmul.wgsl`: batched matmul with transposed operands, fused bias
-//! and accumulation, and the naive kernel the benchmark compares it with.
+//! Launchers for the matmul shaders: batched matmul with transposed operands, fused bias and
+//! accumulation (`matmul.wgsl`: tiled and naive; `matmul_cpu.wgsl`, `matmul_tex.wgsl` and, in
+//! `subgroup`, `matmul_subgroup.wgsl` for CPU drivers), the kernel choice, and the autograd
+//! rule.
 
 mod subgroup;
 
