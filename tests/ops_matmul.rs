@@ -1,5 +1,6 @@
-//! Matmul (tiled and naive) against a CPU reference on shapes that are not multiples of the
-//! 64x64 tile, with batches, transposed operands, bias and accumulation; its gradient check.
+//! Matmul (tiled, naive and, where the adapter has subgroups, the subgroup kernel) against a
+//! CPU reference on shapes that are not multiples of the 64x64 (or 32x32) tile, with batches,
+//! transposed operands, bias and accumulation; its gradient check.
 
 mod common;
 mod gradcheck;
@@ -51,14 +52,33 @@ fn reference(
 fn matmul_matches_reference_on_odd_shapes() {
     let g = gpu();
     let mut seed = 10;
+    // The subgroup kernel runs wherever the adapter allows it (lavapipe does), and a CPU
+    // adapter that allows it must pick it.
+    let mut kernels = vec![MatmulKernel::Tiled, MatmulKernel::Naive];
+    if MatmulKernel::subgroup_fits(&g, &MatmulDims::new(1, 1, 1)) {
+        kernels.push(MatmulKernel::Subgroup);
+        // Empty operands would need empty textures: the other kernels take those.
+        assert!(!MatmulKernel::subgroup_fits(&g, &MatmulDims::new(4, 4, 0)));
+        assert!(!MatmulKernel::subgroup_fits(&g, &MatmulDims::new(4, 0, 4)));
+        if g.is_cpu() {
+            assert_eq!(
+                MatmulKernel::pick(&g, &MatmulDims::new(67, 45, 33)),
+                MatmulKernel::Subgroup
+            );
+        }
+    }
     for (m, n, k, batch) in [
         (1, 1, 1, 1),
         (67, 45, 33, 1),
         (130, 70, 17, 2),
         (5, 129, 100, 3),
+        // N (and K) multiples of 64: the subgroup kernel copies untransposed operands as they
+        // are, except a B whose K rows need padding.
+        (45, 128, 64, 2),
+        (20, 64, 40, 1),
     ] {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-            for kernel in [MatmulKernel::Tiled, MatmulKernel::Naive] {
+            for &kernel in &kernels {
                 seed += 1;
                 let mut d = MatmulDims::new(m, n, k);
                 d.batch = batch;
@@ -239,10 +259,16 @@ fn matmul_gradients_match_finite_differences() {
         },
         1e-3,
     );
-    // K and N multiples of 64: on a CPU adapter the tape picks the texture kernel forward.
+    // K and N multiples of 64: on a CPU adapter the tape picks the subgroup kernel (the
+    // texture one without subgroups) forward and backward.
     let d = MatmulDims::new(3, 64, 64);
     if g.is_cpu() {
-        assert_eq!(MatmulKernel::pick(&g, &d), MatmulKernel::Texture);
+        let want = if MatmulKernel::subgroup_fits(&g, &d) {
+            MatmulKernel::Subgroup
+        } else {
+            MatmulKernel::Texture
+        };
+        assert_eq!(MatmulKernel::pick(&g, &d), want);
     }
     check(
         &g,

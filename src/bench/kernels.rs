@@ -33,7 +33,8 @@ fn out(gpu: &Gpu, n: usize) -> anyhow::Result<GpuBuffer> {
     Ok(gpu.pool.storage(4 * n as u64, "benchmark output")?)
 }
 
-/// Matmul: tiled vs naive at square sizes, plus a batched transposed product shaped like
+/// Matmul: tiled, CPU-driver variants (vec4, textures, subgroup where the adapter has it) vs
+/// naive at square sizes, plus a batched transposed product shaped like
 /// attention scores.
 pub fn matmuls(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
     let gpu = suite.gpu().clone();
@@ -74,10 +75,32 @@ pub fn matmuls(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
             MatmulKernel::Texture,
             iters,
         )?;
+        let subgroup = if MatmulKernel::subgroup_fits(&gpu, &d) {
+            Some(run(
+                suite,
+                "matmul subgroup, packed textures (32x32/group)",
+                MatmulKernel::Subgroup,
+                iters,
+            )?)
+        } else {
+            None
+        };
         let naive = run(suite, "matmul naive", MatmulKernel::Naive, 1)?;
         suite.speedup(&format!("matmul tiled vs naive, {shape}"), naive, tiled);
         suite.speedup(&format!("matmul vec4 vs naive, {shape}"), naive, cpu);
         suite.speedup(&format!("matmul textures vs naive, {shape}"), naive, tex);
+        if let Some(subgroup) = subgroup {
+            suite.speedup(
+                &format!("matmul subgroup vs naive, {shape}"),
+                naive,
+                subgroup,
+            );
+            suite.speedup(
+                &format!("matmul subgroup vs textures, {shape}"),
+                tex,
+                subgroup,
+            );
+        }
     }
     let (heads, t, hd) = match size {
         Size::Quick => (2, 64, 32),
@@ -99,6 +122,16 @@ pub fn matmuls(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
         3,
         |bt| matmul(bt, MatmulKernel::Tiled, d, &q, &k, None, &s, false),
     )?;
+    if MatmulKernel::subgroup_fits(&gpu, &d) {
+        suite.time(
+            "matmul batched, B transposed (Q K^T), subgroup",
+            &format!("{heads}x{t}x{t}, K={hd}"),
+            Some(d.flops()),
+            None,
+            3,
+            |bt| matmul(bt, MatmulKernel::Subgroup, d, &q, &k, None, &s, false),
+        )?;
+    }
     Ok(())
 }
 

@@ -1,5 +1,9 @@
-//! Launchers for `shaders/matmul.wgsl`: batched matmul with transposed operands, fused bias
-//! and accumulation, and the naive kernel the benchmark compares it with.
+//! Launchers for the matmul shaders: batched matmul with transposed operands, fused bias and
+//! accumulation (`matmul.wgsl`: tiled and naive; `matmul_cpu.wgsl`, `matmul_tex.wgsl` and, in
+//! `subgroup`, `matmul_subgroup.wgsl` for CPU drivers), the kernel choice, and the autograd
+//! rule.
+
+mod subgroup;
 
 use bytemuck::{Pod, Zeroable};
 
@@ -74,13 +78,19 @@ pub enum MatmulKernel {
     /// Operands read through textures (CPU drivers gather texel fetches across lanes); needs
     /// K and N multiples of 64, one product, no transposes.
     Texture,
+    /// Packed operands read through textures, B shared across 8-invocation subgroups (CPU
+    /// drivers): any shape, batch and transposes; needs subgroups of at least 8.
+    Subgroup,
 }
 
 impl MatmulKernel {
-    /// The fastest kernel for `d` on `gpu`: on a CPU adapter the texture kernel, else the vec4
-    /// one, where the shape allows; the register-tiled kernel otherwise.
+    /// The fastest kernel for `d` on `gpu`: on a CPU adapter the subgroup kernel, else the
+    /// texture one, else the vec4 one, where the adapter and shape allow; the register-tiled
+    /// kernel otherwise.
     pub fn pick(gpu: &crate::gpu::Gpu, d: &MatmulDims) -> Self {
-        if gpu.is_cpu() && Self::texture_fits(gpu, d) {
+        if gpu.is_cpu() && Self::subgroup_fits(gpu, d) {
+            MatmulKernel::Subgroup
+        } else if gpu.is_cpu() && Self::texture_fits(gpu, d) {
             MatmulKernel::Texture
         } else if gpu.is_cpu() && Self::cpu_fits(d) {
             MatmulKernel::Cpu
@@ -99,6 +109,21 @@ impl MatmulKernel {
             && !d.trans_b
             && d.m.max(d.k).max(d.n / 4) <= max
             && d.m > 0
+    }
+
+    /// Whether [`MatmulKernel::Subgroup`] can run `d` on `gpu`: the adapter has subgroups of
+    /// at least 8 invocations (one workgroup must be one subgroup), no dimension is empty (a
+    /// texture cannot be) and the packed operands fit its texture limits.
+    pub fn subgroup_fits(gpu: &crate::gpu::Gpu, d: &MatmulDims) -> bool {
+        let max = gpu.limits.max_texture_dimension_2d;
+        let (kp, np) = (d.k.next_multiple_of(64), d.n.next_multiple_of(64));
+        gpu.caps.subgroups
+            && gpu.caps.subgroup_min_size >= 8
+            && d.m > 0
+            && d.n > 0
+            && d.k > 0
+            && d.m.max(kp).max(np / 4) <= max
+            && d.batch.max(1) <= gpu.limits.max_texture_array_layers
     }
 
     /// Whether [`MatmulKernel::Cpu`] can run `d`: K a multiple of 16, N of 4, no transposes.
@@ -162,11 +187,14 @@ pub fn matmul(
     if kernel == MatmulKernel::Texture {
         return matmul_texture(batch, d, a, b, bias, c, flags);
     }
+    if kernel == MatmulKernel::Subgroup {
+        return subgroup::launch(batch, d, a, b, bias, c, params);
+    }
     let (shader, entry, tile) = match kernel {
         MatmulKernel::Tiled => ("matmul", "matmul", 64),
         MatmulKernel::Naive => ("matmul", "matmul_naive", 8),
         MatmulKernel::Cpu => ("matmul_cpu", "matmul_cpu", 0),
-        MatmulKernel::Texture => unreachable!("handled above"),
+        MatmulKernel::Texture | MatmulKernel::Subgroup => unreachable!("handled above"),
     };
     let grid = match kernel {
         MatmulKernel::Cpu => [d.n.div_ceil(32), d.m.div_ceil(16), d.batch.max(1)],
@@ -322,10 +350,11 @@ pub fn matmul_op(
     };
     let mut dims = a.shape().dims().to_vec();
     *dims.last_mut().unwrap() = n;
+    let kernel = MatmulKernel::pick(tape.gpu(), &d);
     let out = super::forward(tape.gpu(), batch * m * n, "matmul out", |bt, c| {
         matmul(
             bt,
-            MatmulKernel::Tiled,
+            kernel,
             d,
             a.buffer(),
             b.buffer(),

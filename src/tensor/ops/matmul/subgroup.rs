@@ -1,0 +1,180 @@
+//! Launcher for `shaders/matmul_subgroup.wgsl`, the CPU-driver matmul: operands are packed
+//! where needed (transposes applied, K and N zero-padded to 64) by `shaders/matmul_pack.wgsl`,
+//! copied into texture arrays, then multiplied with B shared across each subgroup.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::{MatmulDims, Params};
+use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct PackParams {
+    rows: u32,
+    cols: u32,
+    prows: u32,
+    pcols: u32,
+    stride: u32,
+    trans: u32,
+    _pad: [u32; 2],
+}
+
+/// Record `out[b] = op(x[b])` padded to (prows, pcols) for every batch element.
+#[allow(clippy::too_many_arguments)]
+fn pack(
+    batch: &mut Batch,
+    x: &GpuBuffer,
+    rows: u32,
+    cols: u32,
+    prows: u32,
+    pcols: u32,
+    stride: u32,
+    trans: bool,
+    layers: u32,
+) -> Result<GpuBuffer, GpuError> {
+    let bytes = 4 * layers as u64 * prows as u64 * pcols as u64;
+    let out = batch.gpu().pool.storage(bytes, "matmul packed operand")?;
+    let params = PackParams {
+        rows,
+        cols,
+        prows,
+        pcols,
+        stride,
+        trans: trans as u32,
+        _pad: [0; 2],
+    };
+    batch.dispatch(
+        Kernel::new("matmul_pack", "matmul_pack"),
+        &params,
+        &[x, &out],
+        Groups::Grid([pcols.div_ceil(8), prows.div_ceil(8), layers]),
+    )?;
+    Ok(out)
+}
+
+/// An rgba32uint texture array of `width` x `height` texels and `layers` layers holding
+/// `buf` (4 floats a texel, rows 256-byte aligned by the packing).
+fn texture_array_of(
+    batch: &mut Batch,
+    buf: &GpuBuffer,
+    width: u32,
+    height: u32,
+    layers: u32,
+) -> wgpu::TextureView {
+    let size = wgpu::Extent3d {
+        width,
+        height,
+        depth_or_array_layers: layers,
+    };
+    let tex = batch.gpu().device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("matmul packed operand"),
+        size,
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: wgpu::TextureFormat::Rgba32Uint,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    batch.encoder().copy_buffer_to_texture(
+        wgpu::TexelCopyBufferInfo {
+            buffer: buf.raw(),
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(16 * width),
+                rows_per_image: Some(height),
+            },
+        },
+        wgpu::TexelCopyTextureInfo {
+            texture: &tex,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        size,
+    );
+    tex.create_view(&wgpu::TextureViewDescriptor {
+        dimension: Some(wgpu::TextureViewDimension::D2Array),
+        ..Default::default()
+    })
+}
+
+/// Record the subgroup variant: pack A and B, copy them into textures, run `matmul_subgroup`.
+/// The caller has checked the buffer sizes; `params` carries M, N, K and the flags.
+pub(super) fn launch(
+    batch: &mut Batch,
+    d: MatmulDims,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    bias: &GpuBuffer,
+    c: &GpuBuffer,
+    params: Params,
+) -> Result<(), GpuError> {
+    if !super::MatmulKernel::subgroup_fits(batch.gpu(), &d) {
+        return Err(GpuError::Launch {
+            kernel: "matmul_subgroup".into(),
+            reason: format!(
+                "needs subgroups of at least 8 and operands within the texture limits, got {d:?}"
+            ),
+        });
+    }
+    let (kp, np, nb) = (
+        d.k.next_multiple_of(64),
+        d.n.next_multiple_of(64),
+        d.batch.max(1),
+    );
+    let stride = |shared: bool, size: u32| if shared { 0 } else { size };
+    // An operand already laid out as its texture wants (not transposed, rows a multiple of
+    // 64 floats, one matrix per layer) is copied as it is.
+    let direct_a = !d.trans_a && d.k == kp && (nb == 1 || !d.shared_a);
+    let direct_b = !d.trans_b && d.n == np && d.k == kp && (nb == 1 || !d.shared_b);
+    let pa = if direct_a {
+        None
+    } else {
+        Some(pack(
+            batch,
+            a,
+            d.m,
+            d.k,
+            d.m,
+            kp,
+            stride(d.shared_a, d.m * d.k),
+            d.trans_a,
+            nb,
+        )?)
+    };
+    let pb = if direct_b {
+        None
+    } else {
+        Some(pack(
+            batch,
+            b,
+            d.k,
+            d.n,
+            kp,
+            np,
+            stride(d.shared_b, d.k * d.n),
+            d.trans_b,
+            nb,
+        )?)
+    };
+    let av = texture_array_of(batch, pa.as_ref().unwrap_or(a), kp / 4, d.m, nb);
+    let bv = texture_array_of(batch, pb.as_ref().unwrap_or(b), np / 4, kp, nb);
+    // The packed buffers go back to the pool only after the batch has run.
+    for buf in pa.into_iter().chain(pb) {
+        batch.retain(buf);
+    }
+    batch.dispatch_resources(
+        // Texel fetches stay inside the padded textures (rows clamped to M - 1, columns and
+        // k within the padding); stores are guarded by M and N.
+        Kernel::new("matmul_subgroup", "matmul_subgroup").unchecked(),
+        &params,
+        &[
+            wgpu::BindingResource::TextureView(&av),
+            wgpu::BindingResource::TextureView(&bv),
+            bias.binding(),
+            c.binding(),
+        ],
+        Groups::Grid([d.n.div_ceil(32), d.m.div_ceil(32), nb]),
+    )
+}
