@@ -227,7 +227,7 @@ pub fn memory_bound(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
 
 /// Run the whole kernel suite on `gpu`.
 pub fn run(gpu: &Gpu, size: Size, force_wall: bool) -> anyhow::Result<Report> {
-    let mut suite = Suite::new(gpu, 34, force_wall);
+    let mut suite = Suite::new(gpu, 35, force_wall);
     matmuls(&mut suite, size)?;
     memory_bound(&mut suite, size)?;
     super::attention::kernel_rows(&mut suite, size)?;
