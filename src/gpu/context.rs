@@ -47,10 +47,7 @@ impl Gpu {
         SHARED
             .get_or_init(|| Gpu::new(&AdapterRequest::default()).map_err(|e| e.to_string()))
             .clone()
-            .map_err(|requested| GpuError::NoAdapter {
-                requested: String::new(),
-                found: format!(" ({requested})"),
-            })
+            .map_err(GpuError::Unavailable)
     }
 
     /// Open a device on `adapter` with its own limits and the optional features we use.

@@ -15,6 +15,9 @@ pub enum GpuError {
         /// "; adapters present: ..." when some exist but none matched.
         found: String,
     },
+    /// The process-wide device could not be opened earlier (the original message).
+    #[error("{0}")]
+    Unavailable(String),
     /// The adapter refused to open a device.
     #[error("could not open a device on adapter '{adapter}': {reason}")]
     RequestDevice { adapter: String, reason: String },
