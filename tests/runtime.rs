@@ -151,3 +151,23 @@ fn profiler_times_a_kernel() {
         assert_eq!(p.records.len(), 1);
     }
 }
+
+#[test]
+fn poisoned_pool_hands_out_nan_filled_buffers() {
+    let g = Gpu::new(&AdapterRequest::default()).unwrap();
+    let clean = g.upload(&[1.0f32; 100], "clean").unwrap();
+    drop(clean); // back in the pool with ones in it
+    g.pool.set_poison(Some(POISON));
+    let reused = g.pool.storage(400, "reused").unwrap();
+    let got: Vec<f32> = g.read(&reused).unwrap();
+    assert!(
+        got.iter().all(|v| v.is_nan()),
+        "stale data leaked: {:?}",
+        &got[..4]
+    );
+    g.pool.set_poison(None);
+    // Off again: a new buffer (another size class) is wgpu's zero-initialised memory.
+    let fresh = g.pool.storage(1 << 16, "fresh").unwrap();
+    assert!(g.read::<f32>(&fresh).unwrap().iter().all(|&v| v == 0.0));
+    drop(reused);
+}

@@ -76,7 +76,7 @@ impl Gpu {
             subgroup_min_size: info.subgroup_min_size,
             subgroup_max_size: info.subgroup_max_size,
         };
-        let pool = BufferPool::new(device.clone(), &limits);
+        let pool = BufferPool::new(device.clone(), queue.clone(), &limits);
         Ok(Self {
             adapter,
             device,

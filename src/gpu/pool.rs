@@ -2,6 +2,7 @@
 //! are handed out again instead of being reallocated.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::GpuError;
@@ -36,6 +37,9 @@ struct Inner {
 #[derive(Clone)]
 pub struct BufferPool {
     device: wgpu::Device,
+    queue: wgpu::Queue,
+    /// 0 = off; otherwise the word every storage buffer is filled with when handed out.
+    poison: Arc<AtomicU32>,
     inner: Arc<Mutex<Inner>>,
     max_binding: u64,
     max_buffer: u64,
@@ -51,9 +55,11 @@ pub fn size_class(bytes: u64) -> u64 {
 
 impl BufferPool {
     /// A pool over `device` that checks requests against its limits.
-    pub fn new(device: wgpu::Device, limits: &wgpu::Limits) -> Self {
+    pub fn new(device: wgpu::Device, queue: wgpu::Queue, limits: &wgpu::Limits) -> Self {
         Self {
             device,
+            queue,
+            poison: Arc::default(),
             inner: Arc::default(),
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
@@ -70,7 +76,21 @@ impl BufferPool {
                 kind: "storage binding",
             });
         }
-        self.get(bytes, STORAGE_USAGE)
+        let buf = self.get(bytes, STORAGE_USAGE)?;
+        let word = self.poison.load(Ordering::Relaxed);
+        if word != 0 {
+            let words = vec![word; (bytes as usize).div_ceil(4)];
+            self.queue
+                .write_buffer(buf.raw(), 0, bytemuck::cast_slice(&words));
+        }
+        Ok(buf)
+    }
+
+    /// Tests: fill every storage buffer handed out from now on with `word` (e.g. a NaN bit
+    /// pattern), so a kernel that leaves an output element unwritten, or that reads a buffer
+    /// it assumed was zeroed, fails its comparison. `None` turns it off.
+    pub fn set_poison(&self, word: Option<u32>) {
+        self.poison.store(word.unwrap_or(0), Ordering::Relaxed);
     }
 
     /// A buffer with arbitrary `usage` (uniform arenas, staging) from the same free lists.

@@ -11,9 +11,14 @@ use locomotion::gpu::Gpu;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// The process-wide device (lavapipe on a machine without a GPU).
+/// The process-wide device (lavapipe on a machine without a GPU). Every storage buffer it
+/// hands out is poisoned with NaNs, so an output element a kernel forgets to write (or a
+/// buffer a kernel wrongly assumes is zeroed) fails the test.
 pub fn gpu() -> Gpu {
-    Gpu::shared().expect("a GPU adapter (install mesa-vulkan-drivers for the CPU fallback)")
+    let g =
+        Gpu::shared().expect("a GPU adapter (install mesa-vulkan-drivers for the CPU fallback)");
+    g.pool.set_poison(Some(POISON));
+    g
 }
 
 /// `n` uniform values in [-1, 1) from `seed`; never all zeros.
