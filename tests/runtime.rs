@@ -171,3 +171,33 @@ fn poisoned_pool_hands_out_nan_filled_buffers() {
     assert!(g.read::<f32>(&fresh).unwrap().iter().all(|&v| v == 0.0));
     drop(reused);
 }
+
+#[test]
+fn a_buffer_bound_by_an_unsubmitted_batch_is_not_handed_out_again() {
+    // The race two training threads hit: one records a kernel reading `x`, drops `x` before
+    // submitting; the other gets the same buffer from the pool and writes into it first.
+    let g = Gpu::new(&AdapterRequest::default()).unwrap();
+    let data = random(256, 9);
+    let x = g.upload(&data, "x").unwrap();
+    let out = g.pool.storage(1024, "out").unwrap();
+    let mut batch = Batch::new(&g);
+    binary(&mut batch, Binary::Add, &x, &x, &out, 256).unwrap();
+    drop(x);
+    let before = g.pool.stats().allocations;
+    let other = g.pool.storage(1024, "someone else's").unwrap();
+    assert_eq!(
+        g.pool.stats().allocations,
+        before + 1,
+        "the held buffer was reused"
+    );
+    g.write(&other, &[0.0f32; 256]);
+    batch.submit_and_wait().unwrap();
+    let got: Vec<f32> = g.read(&out).unwrap();
+    let want: Vec<f32> = data.iter().map(|v| v + v).collect();
+    assert_eq!(got, want);
+    // After the submit, the released buffer is free again.
+    drop(other);
+    let again = g.pool.stats().reuses;
+    let _x2 = g.pool.storage(1024, "x again").unwrap();
+    assert_eq!(g.pool.stats().reuses, again + 1);
+}

@@ -45,6 +45,8 @@ pub struct Batch<'g> {
     encoder: wgpu::CommandEncoder,
     arenas: Vec<(GpuBuffer, Vec<u8>)>,
     retained: Vec<GpuBuffer>,
+    /// In-use tokens of every pooled buffer this batch touches (released at submit).
+    held: Vec<std::sync::Arc<()>>,
     dispatches: u32,
 }
 
@@ -61,6 +63,7 @@ impl<'g> Batch<'g> {
             encoder,
             arenas: Vec::new(),
             retained: Vec::new(),
+            held: Vec::new(),
             dispatches: 0,
         }
     }
@@ -78,6 +81,22 @@ impl<'g> Batch<'g> {
     /// Keep `buf` out of the pool until this batch is submitted. A scratch buffer dropped while
     /// the batch is still recording could otherwise be handed to another thread, whose upload
     /// would land before this batch runs and be overwritten by it.
+    /// Keep the pool from handing `buf` to anyone else until this batch is submitted, even if
+    /// it is dropped meanwhile. [`Batch::dispatch`] and [`Batch::copy`] do this for their
+    /// buffers; call it for buffers used through [`Batch::encoder`] or
+    /// [`Batch::dispatch_resources`].
+    pub fn hold(&mut self, buf: &GpuBuffer) {
+        self.held.push(buf.in_use_token());
+    }
+
+    /// Copy the first `bytes` of `src` into `dst` (both held until submit).
+    pub fn copy(&mut self, src: &GpuBuffer, dst: &GpuBuffer, bytes: u64) {
+        self.hold(src);
+        self.hold(dst);
+        self.encoder
+            .copy_buffer_to_buffer(src.raw(), 0, dst.raw(), 0, bytes);
+    }
+
     pub fn retain(&mut self, buf: GpuBuffer) {
         self.retained.push(buf);
     }
@@ -127,6 +146,9 @@ impl<'g> Batch<'g> {
         buffers: &[&GpuBuffer],
         groups: Groups,
     ) -> Result<(), GpuError> {
+        for b in buffers {
+            self.hold(b);
+        }
         let resources: Vec<wgpu::BindingResource<'_>> =
             buffers.iter().map(|b| b.binding()).collect();
         self.dispatch_inner(kernel, bytemuck::bytes_of(params), &resources, groups, None)

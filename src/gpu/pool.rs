@@ -29,7 +29,9 @@ pub struct PoolStats {
 
 #[derive(Default)]
 struct Inner {
-    free: HashMap<(u64, u32), Vec<wgpu::Buffer>>,
+    /// Released buffers with their in-use token: a buffer is handed out again only when no
+    /// unsubmitted [`super::Batch`] still holds its token.
+    free: HashMap<(u64, u32), Vec<(wgpu::Buffer, Arc<()>)>>,
     stats: PoolStats,
 }
 
@@ -106,8 +108,13 @@ impl BufferPool {
         }
         let key = (class, usage.bits());
         let mut inner = self.inner.lock().unwrap();
-        let reused = inner.free.get_mut(&key).and_then(Vec::pop);
-        let buffer = match reused {
+        // A buffer bound by a batch that is still being recorded (on any thread) must not be
+        // handed out: a write to it would land before that batch's kernels run.
+        let reused = inner.free.get_mut(&key).and_then(|list| {
+            let i = list.iter().rposition(|(_, t)| Arc::strong_count(t) == 1)?;
+            Some(list.swap_remove(i))
+        });
+        let (buffer, in_use) = match reused {
             Some(b) => {
                 inner.stats.reuses += 1;
                 inner.stats.free_bytes -= class;
@@ -115,18 +122,20 @@ impl BufferPool {
             }
             None => {
                 inner.stats.allocations += 1;
-                self.device.create_buffer(&wgpu::BufferDescriptor {
+                let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("locomotion pool"),
                     size: class,
                     usage,
                     mapped_at_creation: false,
-                })
+                });
+                (buffer, Arc::new(()))
             }
         };
         inner.stats.live_bytes += class;
         inner.stats.peak_bytes = inner.stats.peak_bytes.max(inner.stats.live_bytes);
         Ok(GpuBuffer {
             buffer: Some(buffer),
+            in_use,
             bytes,
             class,
             usage,
@@ -151,6 +160,8 @@ impl BufferPool {
 /// on drop.
 pub struct GpuBuffer {
     buffer: Option<wgpu::Buffer>,
+    /// Cloned by every batch that binds this buffer until it is submitted (see the pool).
+    in_use: Arc<()>,
     bytes: u64,
     class: u64,
     usage: wgpu::BufferUsages,
@@ -161,6 +172,11 @@ impl GpuBuffer {
     /// The wgpu buffer underneath.
     pub fn raw(&self) -> &wgpu::Buffer {
         self.buffer.as_ref().expect("buffer present until drop")
+    }
+    /// The token a recording batch holds so the pool will not reuse this buffer before the
+    /// batch is submitted.
+    pub(crate) fn in_use_token(&self) -> Arc<()> {
+        Arc::clone(&self.in_use)
     }
     /// Bytes requested (the logical size; binding uses exactly this).
     pub fn bytes(&self) -> u64 {
@@ -196,7 +212,7 @@ impl Drop for GpuBuffer {
                 .free
                 .entry((self.class, self.usage.bits()))
                 .or_default()
-                .push(b);
+                .push((b, Arc::clone(&self.in_use)));
         }
     }
 }

@@ -146,6 +146,8 @@ impl Compositor {
         // run in chunks whose pixel indices fit in a u32.
         let plane = (h * w) as u64;
         if output == Output::Rgba8 {
+            batch.hold(&self.backgrounds);
+            batch.hold(out);
             for (f, fi) in tables.frame_info.iter().enumerate() {
                 batch.encoder().copy_buffer_to_buffer(
                     self.backgrounds.raw(),

@@ -278,9 +278,7 @@ pub fn copy(
         .gpu()
         .pool
         .storage(4 * n.max(1) as u64, "gradient copy")?;
-    batch
-        .encoder()
-        .copy_buffer_to_buffer(src.raw(), 0, dst.raw(), 0, 4 * n as u64);
+    batch.copy(src, &dst, 4 * n as u64);
     Ok(dst)
 }
 

@@ -226,6 +226,7 @@ fn texture_of(batch: &mut Batch, buf: &GpuBuffer, width: u32, height: u32) -> wg
         usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
         view_formats: &[],
     });
+    batch.hold(buf);
     batch.encoder().copy_buffer_to_texture(
         wgpu::TexelCopyBufferInfo {
             buffer: buf.raw(),
@@ -278,6 +279,8 @@ fn matmul_texture(
         stride_c: 0,
         flags,
     };
+    batch.hold(bias);
+    batch.hold(c);
     batch.dispatch_resources(
         // Texture fetches are bounded by the clamped coordinates; stores are guarded.
         Kernel::new("matmul_tex", "matmul_tex").unchecked(),

@@ -72,9 +72,7 @@ fn op(tape: &Tape, x: &Tensor, log: bool) -> Result<Tensor> {
     // The backward rule needs the output; keep a copy only when a rule will be recorded.
     let wants = tape.wants(&[x]);
     if wants {
-        batch
-            .encoder()
-            .copy_buffer_to_buffer(y.raw(), 0, saved.raw(), 0, 4 * n as u64);
+        batch.copy(&y, &saved, 4 * n as u64);
     }
     batch.submit();
     Ok(

@@ -35,9 +35,7 @@ fn storage(gpu: &Gpu, n: usize, what: &str) -> std::result::Result<GpuBuffer, Gp
 /// whose launcher writes extra statistics beside it.
 fn head(batch: &mut Batch, src: &GpuBuffer, n: usize) -> std::result::Result<GpuBuffer, GpuError> {
     let dst = storage(batch.gpu(), n, "loss value")?;
-    batch
-        .encoder()
-        .copy_buffer_to_buffer(src.raw(), 0, dst.raw(), 0, 4 * n as u64);
+    batch.copy(src, &dst, 4 * n as u64);
     Ok(dst)
 }
 
@@ -104,9 +102,7 @@ pub fn attention(
     // The output tensor owns `o`; the rule keeps its own copy for the backward's delta term.
     let saved_o = if wants {
         let c = storage(&gpu, nq, "attention saved out")?;
-        batch
-            .encoder()
-            .copy_buffer_to_buffer(o.raw(), 0, c.raw(), 0, 4 * nq as u64);
+        batch.copy(&o, &c, 4 * nq as u64);
         Some(c)
     } else {
         None

@@ -89,9 +89,7 @@ pub fn tanh(tape: &Tape, x: &Tensor) -> Result<Tensor> {
     // The backward rule needs tanh's output; it shares the output's buffer.
     let saved = tape.gpu().pool.storage(4 * n.max(1) as u64, "tanh saved")?;
     let mut batch = Batch::new(tape.gpu());
-    batch
-        .encoder()
-        .copy_buffer_to_buffer(out.raw(), 0, saved.raw(), 0, 4 * n as u64);
+    batch.copy(&out, &saved, 4 * n as u64);
     batch.submit();
     Ok(
         tape.record("tanh", out, x.shape().clone(), &[x], move |b, _, dy| {

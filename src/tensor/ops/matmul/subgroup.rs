@@ -76,6 +76,7 @@ fn texture_array_of(
         usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
         view_formats: &[],
     });
+    batch.hold(buf);
     batch.encoder().copy_buffer_to_texture(
         wgpu::TexelCopyBufferInfo {
             buffer: buf.raw(),
@@ -164,6 +165,8 @@ pub(super) fn launch(
     for buf in pa.into_iter().chain(pb) {
         batch.retain(buf);
     }
+    batch.hold(bias);
+    batch.hold(c);
     batch.dispatch_resources(
         // Texel fetches stay inside the padded textures (rows clamped to M - 1, columns and
         // k within the padding); stores are guarded by M and N.
