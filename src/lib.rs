@@ -8,6 +8,7 @@ pub mod data;
 pub mod gpu;
 pub mod model;
 pub mod motion;
+pub mod nn;
 pub mod report;
 pub mod shaders;
 pub mod tensor;

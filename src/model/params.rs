@@ -25,11 +25,12 @@
 //! mlp.{up,down}}`, and `video.ln_final`.
 //! Cross encoder (`cross.`): text-layer names, plus in cross layers
 //! `cross.layers.N.xattn.{q [H, H], k [Hv, H], v [Hv, H], out [H, H]}` and `xattn.ln`.
-//! Heads: `heads.vtc.{video_proj [Hv, E], text_proj [H, E]}`, `heads.vtc.temperature [1]`,
+//! Heads: `heads.vtc.{video_proj [Hv, E], text_proj [H, E]}`, `heads.vtc.temperature [1]`
+//! (stored as the InfoNCE log-scale `ln(1/τ)`, so that it stays positive while it learns),
 //! `heads.vtm [H, 2]`, `heads.mlm.{transform [H, H], ln, decoder_bias [V]}`; the MLM decoder's
 //! weight is tied to `text.embeddings.word`, as in BERT.
 
-use super::config::{BertConfig, ModelConfig};
+use super::config::{BertConfig, ModelConfig, VideoEncoderConfig};
 
 /// A parameter's name and shape.
 pub type ParamShape = (String, Vec<usize>);
@@ -81,9 +82,8 @@ pub fn text_parameter_shapes(cfg: &BertConfig) -> Vec<ParamShape> {
     out
 }
 
-/// Every learnable parameter of the model, in a fixed order.
-pub fn model_parameter_shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
-    let v = &cfg.video;
+/// The video encoder's parameters (`video.*`), in a fixed order.
+pub fn video_parameter_shapes(v: &VideoEncoderConfig) -> Vec<ParamShape> {
     let hv = v.hidden_size;
     let [gt, gh, gw] = v.grid();
     let mut out = Vec::new();
@@ -102,10 +102,13 @@ pub fn model_parameter_shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
         linear(&mut out, &format!("{p}.mlp.down"), hv * v.mlp_ratio, hv);
     }
     layer_norm(&mut out, "video.ln_final", hv);
+    out
+}
 
-    out.extend(text_parameter_shapes(&cfg.text));
-
-    let h = cfg.text.hidden_size;
+/// The cross-modal encoder's parameters (`cross.*`), in a fixed order.
+pub fn cross_parameter_shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
+    let (h, hv) = (cfg.text.hidden_size, cfg.video.hidden_size);
+    let mut out = Vec::new();
     for n in 0..cfg.cross.num_layers {
         let p = format!("cross.layers.{n}");
         bert_layer(&mut out, &p, h, cfg.text.intermediate_size);
@@ -117,8 +120,14 @@ pub fn model_parameter_shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
             layer_norm(&mut out, &format!("{p}.xattn.ln"), h);
         }
     }
+    out
+}
 
+/// The heads' parameters (`heads.*`), in a fixed order.
+pub fn heads_parameter_shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
+    let (h, hv) = (cfg.text.hidden_size, cfg.video.hidden_size);
     let e = cfg.heads.embed_dim;
+    let mut out = Vec::new();
     linear(&mut out, "heads.vtc.video_proj", hv, e);
     linear(&mut out, "heads.vtc.text_proj", h, e);
     out.push(("heads.vtc.temperature".into(), vec![1]));
@@ -126,5 +135,14 @@ pub fn model_parameter_shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
     linear(&mut out, "heads.mlm.transform", h, h);
     layer_norm(&mut out, "heads.mlm.ln", h);
     out.push(("heads.mlm.decoder_bias".into(), vec![cfg.text.vocab_size]));
+    out
+}
+
+/// Every learnable parameter of the model, in a fixed order.
+pub fn model_parameter_shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
+    let mut out = video_parameter_shapes(&cfg.video);
+    out.extend(text_parameter_shapes(&cfg.text));
+    out.extend(cross_parameter_shapes(cfg));
+    out.extend(heads_parameter_shapes(cfg));
     out
 }

@@ -9,11 +9,14 @@ pub mod embedding;
 pub mod layernorm;
 pub mod loss;
 pub mod matmul;
+pub mod normalize;
 pub mod permute;
 pub mod prepend;
+pub mod prepend_cls;
 pub mod reduce;
 pub mod softmax;
 pub mod tape_ops;
+pub mod tubelet;
 pub mod tubelets;
 pub mod unary;
 

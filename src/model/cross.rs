@@ -1,0 +1,130 @@
+//! The cross-modal encoder (ALBEF / BLIP / VindLU): BERT post-LN layers over the text states
+//! whose queries also attend to the video tokens. Each layer: self-attention over the text
+//! (padding keys masked) → residual + LN; cross-attention from the text (Lq) to the video
+//! tokens (Lk ≠ Lq, widths H and Hv) → residual + LN (every `cross_attention_freq`-th
+//! layer); the feed-forward → residual + LN. Parameters are the `cross.*` entries of
+//! [`crate::model::params`].
+
+use anyhow::{Result, bail};
+
+use super::checkpoint::TensorMap;
+use super::config::ModelConfig;
+use super::params::{ParamShape, cross_parameter_shapes};
+use crate::gpu::Gpu;
+use crate::nn::{AttentionInput, ParamSet, random_weights};
+use crate::tensor::ops::elementwise::add;
+use crate::tensor::ops::unary::gelu;
+use crate::tensor::{Tape, Tensor};
+
+/// The cross-modal encoder, its parameters named `cross.*`.
+pub struct CrossEncoder {
+    cfg: ModelConfig,
+    params: ParamSet,
+}
+
+impl CrossEncoder {
+    /// An encoder with `cfg`'s shapes and the `cross.*` entries of `weights`.
+    pub fn from_weights(gpu: &Gpu, cfg: &ModelConfig, weights: &TensorMap) -> Result<Self> {
+        let params = ParamSet::from_weights(gpu, "cross encoder", &Self::shapes(cfg), weights)?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            params,
+        })
+    }
+
+    /// A freshly initialised encoder drawn from `seed` (see [`random_weights`]).
+    pub fn random(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Self> {
+        Self::from_weights(gpu, cfg, &random_weights(&Self::shapes(cfg), seed))
+    }
+
+    /// The parameter names and shapes of `cfg`'s cross encoder.
+    pub fn shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
+        cross_parameter_shapes(cfg)
+    }
+
+    /// Every parameter with its name, in name order.
+    pub fn parameters(&self) -> Vec<(String, Tensor)> {
+        self.params.parameters()
+    }
+
+    /// Fuse `text` `[B, L, H]` (padding where `text_mask` `[B, L]` is 0) with `video`
+    /// `[B, Lv, Hv]` → `[B, L, H]`; position 0 is the multimodal [CLS] state VTM reads.
+    pub fn forward(
+        &self,
+        tape: &Tape,
+        text: &Tensor,
+        text_mask: &[u32],
+        video: &Tensor,
+    ) -> Result<Tensor> {
+        let (h, hv) = (self.cfg.text.hidden_size, self.cfg.video.hidden_size);
+        let (td, vd) = (text.shape().dims(), video.shape().dims());
+        if td.len() != 3 || td[2] != h || vd.len() != 3 || vd[2] != hv || vd[0] != td[0] {
+            bail!(
+                "cross encoder: text {} and video {} must be [B, L, {h}] and [B, Lv, {hv}]",
+                text.shape(),
+                video.shape()
+            );
+        }
+        let (b, l, lv) = (td[0], td[1], vd[1]);
+        if text_mask.len() != b * l {
+            bail!("cross encoder: the text mask must be [{b}, {l}]");
+        }
+        let mut x = tape.reshape(text, [b * l, h])?;
+        let v = tape.reshape(video, [b * lv, hv])?;
+        let dims = Dims { b, l, lv };
+        for layer in 0..self.cfg.cross.num_layers {
+            x = self.layer(tape, &x, &v, layer, text_mask, dims)?;
+        }
+        Ok(tape.reshape(&x, [b, l, h])?)
+    }
+
+    /// One post-LN layer over x `[B·L, H]` with video `[B·Lv, Hv]`.
+    fn layer(
+        &self,
+        tape: &Tape,
+        x: &Tensor,
+        video: &Tensor,
+        layer: usize,
+        mask: &[u32],
+        d: Dims,
+    ) -> Result<Tensor> {
+        let (p, eps) = (&self.params, self.cfg.text.layer_norm_eps);
+        let heads = self.cfg.text.num_attention_heads;
+        let pre = format!("cross.layers.{layer}");
+        let self_attn = AttentionInput {
+            xq: x,
+            xkv: x,
+            batch: d.b,
+            lq: d.l,
+            lk: d.l,
+            heads,
+            key_mask: Some(mask),
+        };
+        let a = p.attention(tape, &format!("{pre}.attn"), self_attn)?;
+        let mut x = p.layer_norm(tape, &add(tape, &a, x)?, &format!("{pre}.attn.ln"), eps)?;
+        if layer % self.cfg.cross.cross_attention_freq == 0 {
+            // Every video token is real (clips are never padded), so no key mask here.
+            let cross = AttentionInput {
+                xq: &x,
+                xkv: video,
+                batch: d.b,
+                lq: d.l,
+                lk: d.lv,
+                heads,
+                key_mask: None,
+            };
+            let c = p.attention(tape, &format!("{pre}.xattn"), cross)?;
+            x = p.layer_norm(tape, &add(tape, &c, &x)?, &format!("{pre}.xattn.ln"), eps)?;
+        }
+        let up = gelu(tape, &p.linear(tape, &x, &format!("{pre}.ffn.up"))?)?;
+        let y = add(tape, &p.linear(tape, &up, &format!("{pre}.ffn.down"))?, &x)?;
+        p.layer_norm(tape, &y, &format!("{pre}.ffn.ln"), eps)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Dims {
+    b: usize,
+    l: usize,
+    lv: usize,
+}

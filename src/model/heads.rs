@@ -1,0 +1,141 @@
+//! The pre-training heads (ALBEF / VindLU, as LocoMotion trains): VTC projects the video and
+//! text [CLS] states to a shared space, L2-normalises them and scores every pair with InfoNCE
+//! under a learnable temperature; VTM classifies the cross encoder's [CLS] state as matched or
+//! not; MLM predicts masked words from the cross encoder's states through BERT's transform
+//! (linear → GELU → LN) and a decoder **tied** to the text word embeddings (its own bias
+//! only). Parameters are the `heads.*` entries of [`crate::model::params`].
+
+use anyhow::{Result, bail};
+
+use super::checkpoint::{HostTensor, TensorMap};
+use super::config::ModelConfig;
+use super::params::{ParamShape, heads_parameter_shapes};
+use crate::gpu::Gpu;
+use crate::nn::{ParamSet, random_weights};
+use crate::tensor::ops::matmul::matmul_op;
+use crate::tensor::ops::normalize::l2_normalize;
+use crate::tensor::ops::tape_ops::{cross_entropy, info_nce};
+use crate::tensor::ops::unary::gelu;
+use crate::tensor::{Tape, Tensor};
+
+/// Targets that MLM skips (the positions that were not masked).
+pub use crate::tensor::ops::loss::IGNORE_INDEX;
+
+/// What the VTC head computes.
+pub struct VtcOutput {
+    /// Symmetric InfoNCE loss (1,).
+    pub loss: Tensor,
+    /// Cosine similarities `[B, B]`, row = video, column = text (VTM samples hard negatives
+    /// from them; retrieval ranks by them).
+    pub sim: Tensor,
+}
+
+/// The VTC, VTM and MLM heads, their parameters named `heads.*`.
+pub struct Heads {
+    cfg: ModelConfig,
+    params: ParamSet,
+}
+
+impl Heads {
+    /// Heads with `cfg`'s shapes and the `heads.*` entries of `weights`.
+    pub fn from_weights(gpu: &Gpu, cfg: &ModelConfig, weights: &TensorMap) -> Result<Self> {
+        let params = ParamSet::from_weights(gpu, "heads", &Self::shapes(cfg), weights)?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            params,
+        })
+    }
+
+    /// Fresh heads drawn from `seed`, the temperature at `heads.temperature` of the config.
+    pub fn random(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Self> {
+        let t = cfg.heads.temperature;
+        if !(t > 0.0 && t.is_finite()) {
+            bail!("heads.temperature must be positive, not {t}");
+        }
+        let mut weights = random_weights(&Self::shapes(cfg), seed);
+        let log_scale = (1.0 / t).ln() as f32;
+        weights.insert(
+            "heads.vtc.temperature".into(),
+            HostTensor::new(vec![1], vec![log_scale]),
+        );
+        Self::from_weights(gpu, cfg, &weights)
+    }
+
+    /// The parameter names and shapes of `cfg`'s heads.
+    pub fn shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
+        heads_parameter_shapes(cfg)
+    }
+
+    /// Every parameter with its name, in name order.
+    pub fn parameters(&self) -> Vec<(String, Tensor)> {
+        self.params.parameters()
+    }
+
+    /// Unit-norm VTC embeddings of video [CLS] states `[B, Hv]` and text [CLS] states `[B, H]`,
+    /// each `[B, embed_dim]`.
+    pub fn vtc_embeddings(
+        &self,
+        tape: &Tape,
+        video_cls: &Tensor,
+        text_cls: &Tensor,
+    ) -> Result<(Tensor, Tensor)> {
+        let p = &self.params;
+        let v = l2_normalize(tape, &p.linear(tape, video_cls, "heads.vtc.video_proj")?)?;
+        let t = l2_normalize(tape, &p.linear(tape, text_cls, "heads.vtc.text_proj")?)?;
+        Ok((v, t))
+    }
+
+    /// VTC over a batch of matching pairs (pair i = video i, text i).
+    pub fn vtc(&self, tape: &Tape, video_cls: &Tensor, text_cls: &Tensor) -> Result<VtcOutput> {
+        if video_cls.shape().rows() != text_cls.shape().rows() {
+            bail!(
+                "VTC: {} video and {} text [CLS] states; pairs need as many of each",
+                video_cls.shape().rows(),
+                text_cls.shape().rows()
+            );
+        }
+        let (v, t) = self.vtc_embeddings(tape, video_cls, text_cls)?;
+        let sim = matmul_op(tape, &v, &t, None, true)?;
+        let loss = info_nce(tape, &sim, self.params.get("heads.vtc.temperature")?)?;
+        Ok(VtcOutput { loss, sim })
+    }
+
+    /// VTM logits `[B', 2]` (column 1 = matched) of cross [CLS] states `[B', H]`.
+    pub fn vtm_logits(&self, tape: &Tape, cross_cls: &Tensor) -> Result<Tensor> {
+        self.params.linear(tape, cross_cls, "heads.vtm")
+    }
+
+    /// VTM cross-entropy with `labels` (1 = the video and text match, 0 = not), one a row.
+    pub fn vtm(&self, tape: &Tape, cross_cls: &Tensor, labels: &[u32]) -> Result<Tensor> {
+        if labels.iter().any(|&l| l > 1) {
+            bail!("VTM labels must be 0 (no match) or 1 (match)");
+        }
+        let logits = self.vtm_logits(tape, cross_cls)?;
+        Ok(cross_entropy(tape, &logits, labels, IGNORE_INDEX)?)
+    }
+
+    /// MLM logits `[rows, vocab]` of cross states `[.., H]` (any leading shape), decoded with
+    /// the tied word table `word` `[vocab, H]` (`text.embeddings.word`).
+    pub fn mlm_logits(&self, tape: &Tape, hidden: &Tensor, word: &Tensor) -> Result<Tensor> {
+        let (p, eps) = (&self.params, self.cfg.text.layer_norm_eps);
+        let h = self.cfg.text.hidden_size;
+        let x = tape.reshape(hidden, [hidden.numel() / h, h])?;
+        let x = gelu(tape, &p.linear(tape, &x, "heads.mlm.transform")?)?;
+        let x = p.layer_norm(tape, &x, "heads.mlm.ln", eps)?;
+        let bias = p.get("heads.mlm.decoder_bias")?;
+        Ok(matmul_op(tape, &x, word, Some(bias), true)?)
+    }
+
+    /// MLM cross-entropy: `labels` holds the original id at masked positions and
+    /// [`IGNORE_INDEX`] elsewhere, one per row of `hidden`.
+    pub fn mlm(
+        &self,
+        tape: &Tape,
+        hidden: &Tensor,
+        word: &Tensor,
+        labels: &[u32],
+    ) -> Result<Tensor> {
+        let logits = self.mlm_logits(tape, hidden, word)?;
+        Ok(cross_entropy(tape, &logits, labels, IGNORE_INDEX)?)
+    }
+}

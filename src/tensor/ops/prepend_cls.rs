@@ -1,0 +1,71 @@
+//! Launchers for `shaders/prepend_cls.wgsl` and its backward, and the tape op that puts a
+//! learned [CLS] token in front of every sequence of a batch (ViT's classification token).
+
+use bytemuck::{Pod, Zeroable};
+
+use super::forward;
+use crate::gpu::{GpuError, Groups, Kernel};
+use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    batch: u32,
+    tokens: u32,
+    dim: u32,
+    _pad: u32,
+}
+
+/// `[cls; x[b]]` for every b: x `[B, N, D]`, cls `[D]` → `[B, N + 1, D]`. The token's gradient
+/// sums over the batch; x's is the rest of the output gradient.
+pub fn prepend_cls(tape: &Tape, x: &Tensor, cls: &Tensor) -> Result<Tensor> {
+    x.expect_f32("prepend_cls")?;
+    cls.expect_f32("prepend_cls")?;
+    let Ok([b, n, d]) = <[usize; 3]>::try_from(x.shape().dims()) else {
+        return Err(TensorError::Shape {
+            op: "prepend_cls",
+            a: x.shape().to_string(),
+            b: cls.shape().to_string(),
+            why: "x must be [B, N, D]",
+        });
+    };
+    if cls.numel() != d {
+        return Err(TensorError::Shape {
+            op: "prepend_cls",
+            a: x.shape().to_string(),
+            b: cls.shape().to_string(),
+            why: "the token must hold D values",
+        });
+    }
+    let params = Params {
+        batch: b as u32,
+        tokens: n as u32,
+        dim: d as u32,
+        _pad: 0,
+    };
+    let total = b * (n + 1) * d;
+    let out = forward(tape.gpu(), total, "prepend_cls", |bt, o| {
+        bt.dispatch(
+            Kernel::new("prepend_cls", "prepend"),
+            &params,
+            &[x.buffer(), cls.buffer(), o],
+            Groups::Linear((total as u64).div_ceil(64)),
+        )
+    })?;
+    let shape = Shape(vec![b, n + 1, d]);
+    Ok(
+        tape.record("prepend_cls", out, shape, &[x, cls], move |bt, _, dy| {
+            let pool = bt.gpu().pool.clone();
+            let dx = pool.storage(4 * (b * n * d).max(1) as u64, "prepend_cls dx")?;
+            let dcls = pool.storage(4 * d.max(1) as u64, "prepend_cls dcls")?;
+            let threads = (b * n * d).max(d) as u64;
+            bt.dispatch(
+                Kernel::new("prepend_cls_backward", "prepend_backward"),
+                &params,
+                &[dy, &dx, &dcls],
+                Groups::Linear(threads.div_ceil(64)),
+            )?;
+            Ok::<_, GpuError>(vec![Some(dx), Some(dcls)])
+        }),
+    )
+}
