@@ -1,0 +1,252 @@
+//! The training data pipeline: synthetic clips and their captions become GPU batches.
+//!
+//! Two sources share one text path ([`TextPipeline`]: caption choice, tokenising, MLM masking)
+//! and one batch layout ([`Batch`]):
+//! - [`OnlineSource`]: a fresh clip for every sample, composited on the GPU straight into the
+//!   video tensor, nothing on disk; batch `s`, sample `i` is clip `s·B + i` of the run's seed,
+//!   so a resumed run sees exactly the batches it would have seen.
+//! - [`FolderSource`]: a folder written by `locomotion generate`, GIFs decoded on the CPU,
+//!   with a deterministic `--fraction` subset and a seeded shuffle per epoch.
+//!
+//! [`split`] keeps held-out objects and backgrounds away from training and builds the
+//! evaluation sets (held-out retrieval, and the motion benchmark of clips that differ only in
+//! motion).
+
+pub mod folder;
+pub mod mix;
+pub mod online;
+pub mod split;
+
+pub use folder::{FolderConfig, FolderSource};
+pub use mix::{CaptionChoice, CaptionMix};
+pub use online::{OnlineConfig, OnlineSource};
+pub use split::{EvalSet, LibrarySplit};
+
+use anyhow::Result;
+
+use crate::caption::{Describer, Lexicon, Paraphraser};
+use crate::data::mlm::{MlmConfig, mask_tokens};
+use crate::data::tokenizer::{EncodedBatch, TextTokenizer};
+use crate::gpu::{Gpu, GpuBuffer};
+use crate::motion::Compositor;
+use crate::motion::composite::{IMAGENET_MEAN, IMAGENET_STD, Output, Staged};
+use crate::motion::params::ClipParams;
+use crate::tensor::ops::loss::IGNORE_INDEX;
+
+/// The CPU half of a batch: which clips, their captions, token ids and MLM masks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostBatch {
+    /// The step this batch belongs to.
+    pub step: u64,
+    /// The clips' parameters (the online source composites them; all sources caption them).
+    pub clips: Vec<ClipParams>,
+    /// Appearance group of each sample: clips with the same objects and background share
+    /// it (for hard negatives and per-group evaluation).
+    pub groups: Vec<u64>,
+    /// Which caption each sample got.
+    pub choices: Vec<CaptionChoice>,
+    /// The captions as text, for logging.
+    pub captions: Vec<String>,
+    /// Token ids, attention mask and token types, `[B, L]`.
+    pub text: EncodedBatch,
+    /// MLM input ids `[B, L]`.
+    pub mlm_ids: Vec<u32>,
+    /// MLM targets `[B, L]`: the original id where masked, [`IGNORE_INDEX`] elsewhere (the
+    /// convention of `tensor::ops::loss::cross_entropy_forward`).
+    pub mlm_labels: Vec<u32>,
+    /// Normalised video `[B, T, 3, H, W]` when decoded on the CPU (folder source); `None`
+    /// when the GPU composites it.
+    pub pixels: Option<Vec<f32>>,
+}
+
+impl HostBatch {
+    /// Samples in the batch.
+    pub fn len(&self) -> usize {
+        self.clips.len()
+    }
+
+    /// True for an empty batch.
+    pub fn is_empty(&self) -> bool {
+        self.clips.is_empty()
+    }
+
+    /// The clips' ids.
+    pub fn clip_ids(&self) -> Vec<&str> {
+        self.clips.iter().map(|c| c.id.as_str()).collect()
+    }
+}
+
+/// A training batch on the GPU, with its CPU half for logging and checks.
+pub struct Batch {
+    /// Video `[B, T, 3, H, W]` f32, normalised with the ImageNet mean and std.
+    pub video: GpuBuffer,
+    /// Token ids `[B, L]` u32.
+    pub ids: GpuBuffer,
+    /// Attention mask `[B, L]` u32 (1 real, 0 padding).
+    pub attention_mask: GpuBuffer,
+    /// Token types `[B, L]` u32.
+    pub token_types: GpuBuffer,
+    /// MLM input ids `[B, L]` u32.
+    pub mlm_ids: GpuBuffer,
+    /// MLM targets `[B, L]` u32, [`IGNORE_INDEX`] where no loss is taken.
+    pub mlm_labels: GpuBuffer,
+    /// Frames, height and width of each clip.
+    pub frames: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+    /// Frame width in pixels.
+    pub width: u32,
+    /// The CPU half (captions, clip ids, groups, host copies of the text arrays).
+    pub host: HostBatch,
+    /// The submission that fills the buffers, when the source submitted it itself (wait on
+    /// it with `Gpu::wait` to time the data path alone).
+    pub submission: Option<wgpu::SubmissionIndex>,
+    // The compositor's per-batch tables: alive until the batch that reads them is submitted.
+    _staged: Option<Staged>,
+}
+
+/// The video normalisation every source uses (the compositor's).
+pub const VIDEO_NORMALIZATION: Output = Output::Normalized {
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
+};
+
+/// Captions → MLM-ready token arrays, every draw from the run's seed.
+#[derive(Debug, Clone)]
+pub struct TextPipeline {
+    /// The tokenizer (its max length is L).
+    pub tokenizer: TextTokenizer,
+    /// Which captions to use.
+    pub mix: CaptionMix,
+    /// MLM masking probabilities.
+    pub mlm: MlmConfig,
+    describer: Describer,
+    paraphraser: Paraphraser,
+}
+
+impl TextPipeline {
+    /// A pipeline with the built-in lexicon.
+    pub fn new(tokenizer: TextTokenizer, mix: CaptionMix, mlm: MlmConfig) -> Self {
+        let lex = Lexicon::builtin();
+        Self {
+            tokenizer,
+            mix,
+            mlm,
+            describer: Describer::new(lex.clone()),
+            paraphraser: Paraphraser::new(lex),
+        }
+    }
+
+    /// Caption `clips` (sample `i` drawing from `sample_seeds[i]`).
+    pub fn captions(
+        &self,
+        clips: &[ClipParams],
+        sample_seeds: &[u64],
+    ) -> (Vec<CaptionChoice>, Vec<String>) {
+        clips
+            .iter()
+            .zip(sample_seeds)
+            .map(|(c, &s)| {
+                let choice = self.mix.draw(s);
+                let text = self
+                    .mix
+                    .caption(c, choice, s, &self.describer, &self.paraphraser);
+                (choice, text)
+            })
+            .unzip()
+    }
+
+    /// Tokenise and mask `captions` into the CPU half of a batch; `mlm_seed` fixes the masks.
+    pub fn host_batch(
+        &self,
+        step: u64,
+        clips: Vec<ClipParams>,
+        choices: Vec<CaptionChoice>,
+        captions: Vec<String>,
+        mlm_seed: u64,
+    ) -> Result<HostBatch> {
+        let text = self.tokenizer.encode_batch(&captions)?;
+        let masked = mask_tokens(
+            &text,
+            &self.tokenizer.special_ids(),
+            self.tokenizer.vocab_size(),
+            &self.mlm,
+            mlm_seed,
+        )?;
+        let mlm_labels = masked
+            .labels
+            .iter()
+            .map(|&l| if l < 0 { IGNORE_INDEX } else { l as u32 })
+            .collect();
+        Ok(HostBatch {
+            step,
+            groups: clips.iter().map(appearance_group).collect(),
+            clips,
+            choices,
+            captions,
+            text,
+            mlm_ids: masked.ids,
+            mlm_labels,
+            pixels: None,
+        })
+    }
+}
+
+/// Upload a CPU half; the video comes from `pixels` or, when there are none, is composited
+/// by `compositor` into `batch` (recorded, not submitted).
+pub(crate) fn to_gpu(
+    gpu: &Gpu,
+    batch: &mut crate::gpu::Batch,
+    compositor: Option<&Compositor>,
+    host: HostBatch,
+    (frames, height, width): (u32, u32, u32),
+) -> Result<Batch> {
+    let video_frames: u64 = host.clips.len() as u64 * frames as u64;
+    let (video, staged) = match (&host.pixels, compositor) {
+        (Some(px), _) => (gpu.upload(px, "video batch")?, None),
+        (None, Some(comp)) => {
+            let out = gpu.pool.storage(
+                VIDEO_NORMALIZATION.bytes(video_frames, height, width),
+                "video batch",
+            )?;
+            let staged = comp.record(batch, &host.clips, &out, VIDEO_NORMALIZATION)?;
+            (out, Some(staged))
+        }
+        (None, None) => anyhow::bail!("a batch without pixels needs a compositor"),
+    };
+    Ok(Batch {
+        video,
+        ids: gpu.upload(&host.text.ids, "token ids")?,
+        attention_mask: gpu.upload(&host.text.attention_mask, "attention mask")?,
+        token_types: gpu.upload(&host.text.token_types, "token types")?,
+        mlm_ids: gpu.upload(&host.mlm_ids, "MLM ids")?,
+        mlm_labels: gpu.upload(&host.mlm_labels, "MLM labels")?,
+        frames,
+        height,
+        width,
+        host,
+        submission: None,
+        _staged: staged,
+    })
+}
+
+/// The appearance group of a clip: a stable hash (FNV-1a) of its background and object ids,
+/// so clips that look alike share it on every machine.
+pub fn appearance_group(clip: &ClipParams) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |s: &str| {
+        for b in s.bytes().chain([0xff]) {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    eat(&clip.background.id);
+    for o in &clip.objects {
+        eat(&o.object.id);
+    }
+    h
+}
+
+/// Mix a seed with a counter and a salt (SplitMix64), for independent per-step streams.
+pub fn mix_seed(seed: u64, counter: u64, salt: u64) -> u64 {
+    crate::motion::trajectory::clip_seed(seed ^ salt, counter)
+}

@@ -1,0 +1,167 @@
+//! The online source: a fresh synthetic clip for every sample, composited on the GPU straight
+//! into the video tensor (nothing on disk, no readback).
+//!
+//! Batch `s`, sample `i` is clip `s·B + i` of the run's seed, and its caption choice, caption
+//! and MLM mask are drawn from that clip's seed and the step, so the batch at step `s` is a
+//! pure function of (seed, s): a resumed run sees exactly the batches it would have seen.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use super::{Batch, HostBatch, TextPipeline, mix_seed, to_gpu};
+use crate::gpu::Gpu;
+use crate::motion::{BackgroundLibrary, Compositor, GenConfig, ObjectLibrary, sample_clip};
+
+/// What the online source makes.
+#[derive(Debug, Clone)]
+pub struct OnlineConfig {
+    /// The run's seed: every clip, caption and mask flows from it.
+    pub seed: u64,
+    /// Samples per batch B.
+    pub batch_size: usize,
+    /// Clip size and motion options (frames, height and width are the model's input size).
+    pub generation: GenConfig,
+    /// Prepare the next batch's CPU half on a worker thread while the current one trains.
+    pub prefetch: bool,
+}
+
+// What the CPU half needs, shared with the prefetch thread.
+struct Shared {
+    cfg: OnlineConfig,
+    objects: ObjectLibrary,
+    backgrounds: BackgroundLibrary,
+    text: TextPipeline,
+}
+
+const MLM_SALT: u64 = 0x6d6c_6d5f_6d61_736b;
+
+impl Shared {
+    fn host(&self, step: u64) -> Result<HostBatch> {
+        let b = self.cfg.batch_size as u64;
+        let clips: Vec<_> = (0..b)
+            .map(|i| {
+                let index = step * b + i;
+                sample_clip(
+                    self.cfg.seed,
+                    index,
+                    &self.cfg.generation,
+                    &self.objects,
+                    &self.backgrounds,
+                )
+            })
+            .collect();
+        let seeds: Vec<u64> = clips.iter().map(|c| c.seed).collect();
+        let (choices, captions) = self.text.captions(&clips, &seeds);
+        self.text.host_batch(
+            step,
+            clips,
+            choices,
+            captions,
+            mix_seed(self.cfg.seed, step, MLM_SALT),
+        )
+    }
+}
+
+/// Synthetic clips and captions made on the fly, batch by batch.
+pub struct OnlineSource {
+    gpu: Gpu,
+    compositor: Compositor,
+    shared: Arc<Shared>,
+    pending: Option<(u64, JoinHandle<Result<HostBatch>>)>,
+    data_time: Duration,
+}
+
+impl OnlineSource {
+    /// A source drawing from `objects` and `backgrounds` (pass the training part of a
+    /// [`super::LibrarySplit`] so that held-out ones never appear); uploads both once.
+    pub fn new(
+        gpu: &Gpu,
+        objects: ObjectLibrary,
+        backgrounds: BackgroundLibrary,
+        text: TextPipeline,
+        cfg: OnlineConfig,
+    ) -> Result<Self> {
+        cfg.generation.validate()?;
+        anyhow::ensure!(cfg.batch_size > 0, "--batch-size must be at least 1");
+        anyhow::ensure!(
+            (backgrounds.height, backgrounds.width)
+                == (cfg.generation.height, cfg.generation.width),
+            "the backgrounds were loaded at {}x{} but clips are {}x{}",
+            backgrounds.width,
+            backgrounds.height,
+            cfg.generation.width,
+            cfg.generation.height
+        );
+        let compositor = Compositor::new(gpu, &objects, &backgrounds)?;
+        Ok(Self {
+            gpu: gpu.clone(),
+            compositor,
+            shared: Arc::new(Shared {
+                cfg,
+                objects,
+                backgrounds,
+                text,
+            }),
+            pending: None,
+            data_time: Duration::ZERO,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OnlineConfig {
+        &self.shared.cfg
+    }
+
+    /// The CPU half of the batch at `step` (sampling, captioning, tokenising, masking).
+    pub fn host_batch(&self, step: u64) -> Result<HostBatch> {
+        self.shared.host(step)
+    }
+
+    /// Record batch `step` into `batch`: the clips are composited by the GPU when `batch` is
+    /// submitted. With prefetch on, the next step's CPU half starts on a worker thread.
+    pub fn record(&mut self, batch: &mut crate::gpu::Batch, step: u64) -> Result<Batch> {
+        let start = Instant::now();
+        let host = match self.pending.take() {
+            Some((s, handle)) if s == step => handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("the data prefetch thread panicked"))?
+                .with_context(|| format!("preparing batch {step}"))?,
+            // A prefetch for another step (a jump, e.g. a resume) is dropped unread.
+            _ => self.shared.host(step)?,
+        };
+        if self.shared.cfg.prefetch {
+            let shared = Arc::clone(&self.shared);
+            let next = step + 1;
+            self.pending = Some((next, std::thread::spawn(move || shared.host(next))));
+        }
+        let g = &self.shared.cfg.generation;
+        let out = to_gpu(
+            &self.gpu,
+            batch,
+            Some(&self.compositor),
+            host,
+            (g.frames, g.height, g.width),
+        );
+        self.data_time += start.elapsed();
+        out
+    }
+
+    /// Host time the training loop has spent inside [`OnlineSource::record`] so far (waiting
+    /// for the CPU half, building and uploading tables): the data path's share of step time
+    /// is this over the loop's wall time. GPU compositing runs in the caller's submission.
+    pub fn data_time(&self) -> Duration {
+        self.data_time
+    }
+
+    /// Batch `step`, composited in its own submission (not waited for).
+    pub fn batch(&mut self, step: u64) -> Result<Batch> {
+        let gpu = self.gpu.clone();
+        let mut gb = crate::gpu::Batch::new(&gpu);
+        let mut out = self.record(&mut gb, step)?;
+        out.submission = Some(gb.submit());
+        Ok(out)
+    }
+}

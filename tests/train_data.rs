@@ -1,0 +1,546 @@
+//! The training data pipeline: caption mixtures, the online source's determinism and resume,
+//! held-out libraries, the motion benchmark, the folder source (a `generate` round trip,
+//! `--fraction`, epochs) and one-line errors for bad inputs.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use locomotion::caption::{CaptionKind, describe};
+use locomotion::cli::generate::GenerateArgs;
+use locomotion::data::mlm::MlmConfig;
+use locomotion::data::tokenizer::TextTokenizer;
+use locomotion::gpu::{AdapterRequest, Batch as GpuBatch};
+use locomotion::motion::{Compositor, GenConfig, sample_clip};
+use locomotion::tensor::ops::loss::IGNORE_INDEX;
+use locomotion::train::data::*;
+
+const B: usize = 3;
+
+/// The tiny preset's clip: 8 frames of 32².
+fn tiny_clip() -> GenConfig {
+    GenConfig {
+        frames: 8,
+        height: 32,
+        width: 32,
+        ..GenConfig::default()
+    }
+}
+
+/// A vocabulary trained on the captions of a few clips of another seed.
+fn tokenizer() -> TextTokenizer {
+    let split = LibrarySplit::builtin(&tiny_clip());
+    let mut corpus = Vec::new();
+    for i in 0..60 {
+        let c = sample_clip(
+            99,
+            i,
+            &tiny_clip(),
+            &split.train_objects,
+            &split.train_backgrounds,
+        );
+        for k in CaptionKind::ALL {
+            corpus.push(describe(&c, k));
+        }
+    }
+    TextTokenizer::train(&corpus, 400, 32, false).expect("train tokenizer")
+}
+
+fn text(mix: &str) -> TextPipeline {
+    TextPipeline::new(
+        tokenizer(),
+        CaptionMix::parse(mix).unwrap(),
+        MlmConfig::default(),
+    )
+}
+
+fn online(seed: u64, mix: &str, prefetch: bool) -> OnlineSource {
+    let split = LibrarySplit::builtin(&tiny_clip());
+    OnlineSource::new(
+        &common::gpu(),
+        split.train_objects,
+        split.train_backgrounds,
+        text(mix),
+        OnlineConfig {
+            seed,
+            batch_size: B,
+            generation: tiny_clip(),
+            prefetch,
+        },
+    )
+    .expect("online source")
+}
+
+fn video(b: &Batch) -> Vec<u32> {
+    common::gpu().read::<u32>(&b.video).unwrap()
+}
+
+// ---------------------------------------------------------------- caption mixtures
+
+#[test]
+fn caption_mix_parses_kinds_and_weighted_mixtures() {
+    let m = CaptionMix::parse("paraphrase").unwrap();
+    assert_eq!(m.parts, vec![(CaptionChoice::Paraphrase, 1.0)]);
+    let m = CaptionMix::parse("motion:0.5, paraphrase:1.5").unwrap();
+    assert!((m.weight(CaptionChoice::Motion) - 0.25).abs() < 1e-12);
+    assert!((m.weight(CaptionChoice::Paraphrase) - 0.75).abs() < 1e-12);
+    assert_eq!(m.weight(CaptionChoice::Spatial), 0.0);
+    for bad in [
+        "motoin",
+        "motion:x",
+        "motion:-1",
+        "motion:0",
+        "motion,motion",
+        "",
+    ] {
+        let e = CaptionMix::parse(bad).unwrap_err().to_string();
+        assert!(e.contains("--captions") && e.contains(bad), "{bad:?}: {e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+}
+
+#[test]
+fn mixture_proportions_follow_the_weights() {
+    // 4000 draws: a share's standard deviation is under 0.008, the bound is 4 of them.
+    let m = CaptionMix::parse("motion:0.7,paraphrase:0.2,template:0.1").unwrap();
+    let n = 4000;
+    let mut counts = [0usize; 4];
+    for i in 0..n {
+        let c = m.draw(locomotion::motion::trajectory::clip_seed(5, i));
+        counts[CaptionChoice::ALL.iter().position(|&x| x == c).unwrap()] += 1;
+    }
+    for (c, &k) in CaptionChoice::ALL.iter().zip(&counts) {
+        let share = k as f64 / n as f64;
+        assert!(
+            (share - m.weight(*c)).abs() < 0.032,
+            "{}: {share} vs {}",
+            c.name(),
+            m.weight(*c)
+        );
+    }
+    // Through the source: the captions are what each choice says.
+    let src = online(5, "motion:0.5,paraphrase:0.5", false);
+    let mut para = 0;
+    for s in 0..6 {
+        let h = src.host_batch(s).unwrap();
+        for (i, c) in h.choices.iter().enumerate() {
+            let motion = describe(&h.clips[i], CaptionKind::Motion);
+            match c {
+                CaptionChoice::Motion => assert_eq!(h.captions[i], motion),
+                CaptionChoice::Paraphrase => {
+                    para += 1;
+                    assert_ne!(h.captions[i], motion, "a paraphrase rewrites the caption");
+                }
+                other => panic!("{other:?} is not in the mix"),
+            }
+        }
+    }
+    assert!((2..=16).contains(&para), "{para} paraphrases of 18 samples");
+}
+
+// ---------------------------------------------------------------- online source
+
+#[test]
+fn online_batches_are_deterministic_by_seed_and_step() {
+    let (mut a, mut b) = (online(7, "motion", false), online(7, "motion", true));
+    let (x, y) = (a.batch(4).unwrap(), b.batch(4).unwrap());
+    assert_eq!(x.host, y.host, "same seed and step, same CPU half");
+    let vx = video(&x);
+    assert_eq!(vx, video(&y), "same seed and step, same video bits");
+    let gpu = common::gpu();
+    assert_eq!(gpu.read::<u32>(&x.ids).unwrap(), x.host.text.ids);
+    assert_eq!(gpu.read::<u32>(&x.mlm_labels).unwrap(), x.host.mlm_labels);
+    assert_eq!(gpu.read::<u32>(&x.mlm_ids).unwrap(), x.host.mlm_ids);
+    assert_eq!(
+        gpu.read::<u32>(&x.attention_mask).unwrap(),
+        x.host.text.attention_mask
+    );
+    // Clip indices s·B + i.
+    let ids: Vec<String> = (0..B).map(|i| format!("clip-{:06}", 4 * B + i)).collect();
+    assert_eq!(x.host.clip_ids(), ids);
+    // The video is exactly the compositor's normalised tensor of those clips, rendered here
+    // into a poisoned buffer.
+    let split = LibrarySplit::builtin(&tiny_clip());
+    let comp = Compositor::new(&gpu, &split.train_objects, &split.train_backgrounds).unwrap();
+    let want = gpu
+        .filled(
+            VIDEO_NORMALIZATION.bytes((B * 8) as u64, 32, 32),
+            common::POISON,
+            "reference video",
+        )
+        .unwrap();
+    let mut gb = GpuBatch::new(&gpu);
+    let staged = comp
+        .record(&mut gb, &x.host.clips, &want, VIDEO_NORMALIZATION)
+        .unwrap();
+    gb.submit_and_wait().unwrap();
+    drop(staged);
+    assert_eq!(vx, gpu.read::<u32>(&want).unwrap());
+    let fv: Vec<f32> = bytemuck::cast_slice(&vx).to_vec();
+    assert_eq!(fv.len(), B * 8 * 3 * 32 * 32);
+    assert!(fv.iter().all(|v| v.is_finite() && v.abs() < 3.0));
+    // Another step or seed: other clips, captions and pixels.
+    let z = a.batch(5).unwrap();
+    assert_ne!(z.host.text.ids, x.host.text.ids);
+    assert_ne!(video(&z), vx);
+    let w = online(8, "motion", false).batch(4).unwrap();
+    assert_ne!(video(&w), vx);
+}
+
+#[test]
+fn resume_at_a_step_gives_the_batch_reached_by_iterating() {
+    let mut run = online(11, "motion:0.5,paraphrase:0.5", true);
+    let mut last = None;
+    for s in 0..4 {
+        last = Some(run.batch(s).unwrap());
+    }
+    let iterated = last.unwrap();
+    let resumed = online(11, "motion:0.5,paraphrase:0.5", false)
+        .batch(3)
+        .unwrap();
+    assert_eq!(iterated.host, resumed.host);
+    assert_eq!(video(&iterated), video(&resumed));
+}
+
+#[test]
+fn online_source_rejects_bad_settings_and_counts_its_time() {
+    let split = LibrarySplit::builtin(&tiny_clip());
+    let make = |batch_size, frames| {
+        OnlineSource::new(
+            &common::gpu(),
+            split.train_objects.clone(),
+            split.train_backgrounds.clone(),
+            text("motion"),
+            OnlineConfig {
+                seed: 0,
+                batch_size,
+                generation: GenConfig {
+                    frames,
+                    ..tiny_clip()
+                },
+                prefetch: false,
+            },
+        )
+    };
+    let e = make(0, 8).err().unwrap().to_string();
+    assert!(e.contains("--batch-size"), "{e}");
+    let e = make(2, 1).err().unwrap().to_string();
+    assert!(e.contains("--frames"), "{e}");
+    let mut src = make(2, 8).unwrap();
+    assert_eq!(src.data_time(), std::time::Duration::ZERO);
+    src.batch(0).unwrap();
+    assert!(src.data_time() > std::time::Duration::ZERO);
+}
+
+#[test]
+fn mlm_labels_mark_exactly_the_masked_positions() {
+    let h = online(3, "motion", false).host_batch(2).unwrap();
+    let mut chosen = 0;
+    for i in 0..h.text.ids.len() {
+        if h.mlm_labels[i] == IGNORE_INDEX {
+            assert_eq!(
+                h.mlm_ids[i], h.text.ids[i],
+                "unlabelled tokens are untouched"
+            );
+        } else {
+            chosen += 1;
+            assert_eq!(
+                h.mlm_labels[i], h.text.ids[i],
+                "the label is the original id"
+            );
+            assert_eq!(h.text.attention_mask[i], 1, "never a padding position");
+        }
+    }
+    assert!(chosen >= B, "every caption has a masked token");
+}
+
+#[test]
+fn groups_are_shared_exactly_by_clips_that_look_alike() {
+    let h = online(3, "motion", false).host_batch(0).unwrap();
+    for i in 0..B {
+        for j in 0..B {
+            let alike = h.clips[i].background.id == h.clips[j].background.id
+                && h.clips[i].objects[0].object.id == h.clips[j].objects[0].object.id;
+            assert_eq!(h.groups[i] == h.groups[j], alike);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- held-out data
+
+#[test]
+fn heldout_libraries_are_disjoint_from_training_ones() {
+    let split = LibrarySplit::builtin(&tiny_clip());
+    let ids = |v: Vec<&str>| v.into_iter().map(String::from).collect::<HashSet<_>>();
+    let to = ids(split
+        .train_objects
+        .objects
+        .iter()
+        .map(|o| o.0.id.as_str())
+        .collect());
+    let ho = ids(split
+        .heldout_objects
+        .objects
+        .iter()
+        .map(|o| o.0.id.as_str())
+        .collect());
+    let tb = ids(split
+        .train_backgrounds
+        .videos
+        .iter()
+        .map(|v| v.background.id.as_str())
+        .collect());
+    let hb = ids(split
+        .heldout_backgrounds
+        .videos
+        .iter()
+        .map(|v| v.background.id.as_str())
+        .collect());
+    assert!(to.is_disjoint(&ho) && tb.is_disjoint(&hb));
+    assert_eq!((to.len(), ho.len()), (48, 16));
+    assert_eq!((tb.len(), hb.len()), (8, 2));
+    // Training batches only draw training ones; the held-out set only held-out ones.
+    let src = online(1, "motion", false);
+    for s in 0..30 {
+        for c in src.host_batch(s).unwrap().clips {
+            assert!(to.contains(&c.objects[0].object.id) && tb.contains(&c.background.id));
+        }
+    }
+    let eval = EvalSet::retrieval(1, 40, &tiny_clip(), &split, &text("motion"));
+    for c in &eval.clips {
+        assert!(ho.contains(&c.objects[0].object.id) && hb.contains(&c.background.id));
+        assert!(!c.id.is_empty());
+    }
+    let train_seeds: HashSet<u64> = (0..200)
+        .map(|i| locomotion::motion::trajectory::clip_seed(1, i))
+        .collect();
+    assert!(eval.clips.iter().all(|c| !train_seeds.contains(&c.seed)));
+}
+
+#[test]
+fn motion_benchmark_groups_differ_only_in_motion() {
+    let split = LibrarySplit::builtin(&tiny_clip());
+    let bench = EvalSet::motion_benchmark(2, 3, 4, &tiny_clip(), &split);
+    assert_eq!(bench.clips.len(), 12);
+    for g in 0..3u64 {
+        let members: Vec<usize> = (0..12).filter(|&i| bench.groups[i] == g).collect();
+        assert_eq!(members.len(), 4);
+        let first = &bench.clips[members[0]];
+        let captions: HashSet<&str> = members
+            .iter()
+            .map(|&i| bench.captions[i].as_str())
+            .collect();
+        assert_eq!(captions.len(), 4, "distinct motions in group {g}");
+        for &i in &members {
+            let c = &bench.clips[i];
+            assert_eq!(c.background.id, first.background.id);
+            assert_eq!(c.objects[0].object.id, first.objects[0].object.id);
+            assert_eq!(bench.captions[i], describe(c, CaptionKind::Template));
+            assert!(bench.captions[i].to_lowercase().contains("something"));
+        }
+    }
+    // It renders as a GPU batch on the held-out libraries.
+    let gpu = common::gpu();
+    let comp = Compositor::new(&gpu, &split.heldout_objects, &split.heldout_backgrounds).unwrap();
+    let b = bench
+        .batch(&gpu, &comp, &text("template"), 0..5, 0)
+        .unwrap();
+    assert_eq!(b.host.groups, bench.groups[0..5]);
+    assert!(
+        bench
+            .batch(&gpu, &comp, &text("template"), 10..13, 0)
+            .is_err()
+    );
+    let v: Vec<f32> = gpu.read(&b.video).unwrap();
+    assert!(v.len() == 5 * 8 * 3 * 32 * 32 && v.iter().all(|x| x.is_finite()));
+}
+
+// ---------------------------------------------------------------- folder source
+
+fn generate(dir: &Path, clips: u64, captions: bool) {
+    let args = GenerateArgs {
+        out: dir.to_path_buf(),
+        clips,
+        seed: 21,
+        size: "32".into(),
+        frames: 8,
+        objects: 1,
+        backgrounds: None,
+        objects_dir: None,
+        nonlinear: false,
+        easing: false,
+        scale_changes: false,
+        still_segments: false,
+        frames_png: false,
+        shard: None,
+        batch: 16,
+        captions,
+        paraphrases: 2,
+    };
+    locomotion::cli::generate::run(&AdapterRequest::default(), &args).expect("generate");
+}
+
+fn folder(dir: &Path, mix: &str, fraction: f64, seed: u64) -> anyhow::Result<FolderSource> {
+    FolderSource::open(
+        &common::gpu(),
+        dir,
+        text(mix),
+        FolderConfig {
+            seed,
+            batch_size: B,
+            fraction,
+            frames: 8,
+            height: 32,
+            width: 32,
+        },
+    )
+}
+
+#[test]
+fn folder_source_round_trips_generate_within_gif_quantisation() {
+    let tmp = tempfile::tempdir().unwrap();
+    generate(tmp.path(), 7, true);
+    let src = folder(tmp.path(), "motion", 1.0, 0).unwrap();
+    assert_eq!(src.len(), 7);
+    let b = src.batch(1).unwrap();
+    // The same clips composited on the GPU, straight into the tensor.
+    let gpu = common::gpu();
+    let objects = locomotion::motion::ObjectLibrary::builtin();
+    let bgs = locomotion::motion::BackgroundLibrary::builtin(32, 32, 8);
+    let comp = Compositor::new(&gpu, &objects, &bgs).unwrap();
+    let out = gpu
+        .filled(
+            VIDEO_NORMALIZATION.bytes((B * 8) as u64, 32, 32),
+            common::POISON,
+            "ref",
+        )
+        .unwrap();
+    let mut gb = GpuBatch::new(&gpu);
+    let staged = comp
+        .record(&mut gb, &b.host.clips, &out, VIDEO_NORMALIZATION)
+        .unwrap();
+    gb.submit_and_wait().unwrap();
+    drop(staged);
+    let want: Vec<f32> = gpu.read(&out).unwrap();
+    let got: Vec<f32> = gpu.read(&b.video).unwrap();
+    // GIF keeps at most 256 colours per frame (a 32² clip of flat shapes needs fewer, so it
+    // is near lossless): in 0–255 units (× std·255 ≈ 57) the mean error must stay under one
+    // level and the relative error under 1 %.
+    let mean_abs = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs() as f64)
+        .sum::<f64>()
+        / got.len() as f64;
+    let rel = common::rel_err(&got, &want);
+    eprintln!("folder vs compositor: mean |Δ| {mean_abs:.4} (normalised), rel {rel:.4}");
+    assert!(mean_abs * 57.0 < 1.0 && rel < 0.01, "{mean_abs} {rel}");
+    // Motion captions come from captions.jsonl, i.e. the describer's.
+    for (c, cap) in b.host.clips.iter().zip(&b.host.captions) {
+        assert_eq!(cap, &describe(c, CaptionKind::Motion));
+    }
+    // Paraphrases come from the stored ones.
+    let p = folder(tmp.path(), "paraphrase", 1.0, 0)
+        .unwrap()
+        .batch(0)
+        .unwrap();
+    let stored = std::fs::read_to_string(tmp.path().join("captions.jsonl")).unwrap();
+    for cap in &p.host.captions {
+        assert!(
+            stored.contains(&serde_json::to_string(cap).unwrap()),
+            "{cap}"
+        );
+    }
+}
+
+#[test]
+fn fraction_subset_is_sized_stable_and_nested_and_epochs_reshuffle() {
+    let tmp = tempfile::tempdir().unwrap();
+    generate(tmp.path(), 10, false);
+    let a = folder(tmp.path(), "motion", 0.2, 3).unwrap();
+    let again = folder(tmp.path(), "motion", 0.2, 3).unwrap();
+    let half = folder(tmp.path(), "motion", 0.5, 3).unwrap();
+    assert_eq!(a.len(), 2);
+    assert_eq!(a.clip_ids(), again.clip_ids());
+    assert_eq!(half.len(), 5);
+    assert!(a.clip_ids().iter().all(|id| half.clip_ids().contains(id)));
+    let other = folder(tmp.path(), "motion", 0.5, 4).unwrap();
+    assert_ne!(
+        half.clip_ids(),
+        other.clip_ids(),
+        "the subset follows the seed"
+    );
+    // Each epoch visits every clip once, in its own order.
+    let all = folder(tmp.path(), "motion", 1.0, 3).unwrap();
+    let (e0, e1) = (all.epoch_order(0), all.epoch_order(1));
+    let mut sorted = e0.clone();
+    sorted.sort();
+    assert_eq!(sorted, (0..10).collect::<Vec<_>>());
+    assert_ne!(e0, e1);
+    // Captions without captions.jsonl come from the parameters; batches are deterministic.
+    let (x, y) = (half.batch(2).unwrap(), again.batch(0).unwrap());
+    assert_eq!(
+        x.host,
+        folder(tmp.path(), "motion", 0.5, 3)
+            .unwrap()
+            .batch(2)
+            .unwrap()
+            .host
+    );
+    assert!(
+        y.host
+            .clips
+            .iter()
+            .all(|c| a.clip_ids().contains(&c.id.as_str()))
+    );
+    for (c, cap) in x.host.clips.iter().zip(&x.host.captions) {
+        assert_eq!(cap, &describe(c, CaptionKind::Motion));
+    }
+}
+
+#[test]
+fn bad_folders_fail_with_one_line_naming_the_file() {
+    let one_line = |e: anyhow::Error| {
+        let s = format!("{e:#}");
+        assert!(!s.contains('\n'), "{s}");
+        s
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let e = one_line(folder(tmp.path(), "motion", 1.0, 0).err().unwrap());
+    assert!(e.contains("manifest.jsonl"), "{e}");
+    generate(tmp.path(), 4, false);
+    for f in [0.0, 1.5, f64::NAN] {
+        let e = one_line(folder(tmp.path(), "motion", f, 0).err().unwrap());
+        assert!(e.contains("--fraction"), "{e}");
+    }
+    // A missing and a corrupt GIF.
+    let src = folder(tmp.path(), "motion", 1.0, 0).unwrap();
+    std::fs::remove_file(tmp.path().join("clips/clip-000000.gif")).unwrap();
+    std::fs::write(tmp.path().join("clips/clip-000001.gif"), b"GIF89a garbage").unwrap();
+    let mut errors = Vec::new();
+    for s in 0..2 {
+        if let Err(e) = src.batch(s) {
+            errors.push(one_line(e));
+        }
+    }
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("clip-000000.gif") && e.contains("missing")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("clip-000001.gif") && e.contains("corrupt")),
+        "{errors:?}"
+    );
+    // A corrupt manifest line names the file and line.
+    let m = tmp.path().join("manifest.jsonl");
+    let mut text = std::fs::read_to_string(&m).unwrap();
+    text.push_str("{not json\n");
+    std::fs::write(&m, text).unwrap();
+    let e = one_line(folder(tmp.path(), "motion", 1.0, 0).err().unwrap());
+    assert!(e.contains("manifest.jsonl:5"), "{e}");
+}
