@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod cross;
 pub mod hf_bert;
+pub mod locomotion;
 pub mod heads;
 pub mod params;
 pub mod text;
