@@ -67,7 +67,12 @@ pub struct LocoModel {
 impl LocoModel {
     /// A freshly initialised model drawn from `seed`; `text` replaces the random text encoder
     /// (e.g. one loaded with `--init-text`).
-    pub fn random(gpu: &Gpu, cfg: &ModelConfig, seed: u64, text: Option<TextEncoder>) -> Result<Self> {
+    pub fn random(
+        gpu: &Gpu,
+        cfg: &ModelConfig,
+        seed: u64,
+        text: Option<TextEncoder>,
+    ) -> Result<Self> {
         cfg.validate()?;
         let text = match text {
             Some(t) => t,
@@ -113,7 +118,12 @@ impl LocoModel {
     }
 
     fn word_table(&self) -> Result<Tensor> {
-        match self.text.parameters().into_iter().find(|(n, _)| n == "text.embeddings.word") {
+        match self
+            .text
+            .parameters()
+            .into_iter()
+            .find(|(n, _)| n == "text.embeddings.word")
+        {
             Some((_, t)) => Ok(t),
             None => bail!("the text encoder has no text.embeddings.word table"),
         }
@@ -125,25 +135,53 @@ impl LocoModel {
     pub fn forward_losses(&self, tape: &Tape, batch: &PairBatch) -> Result<Losses> {
         let (b, l) = (batch.batch, batch.len);
         if b < 2 {
-            bail!("pre-training needs at least 2 pairs per batch (VTM draws negatives from the others)");
+            bail!(
+                "pre-training needs at least 2 pairs per batch (VTM draws negatives from the others)"
+            );
         }
         let video = self.video.forward(tape, &batch.video)?;
         let text = self.text.forward(
             tape,
-            TextBatch { ids: batch.ids, token_types: batch.token_types, mask: batch.mask, batch: b, len: l },
+            TextBatch {
+                ids: batch.ids,
+                token_types: batch.token_types,
+                mask: batch.mask,
+                batch: b,
+                len: l,
+            },
         )?;
         let vtc = self.heads.vtc(tape, &video.cls, &text.pooled)?;
 
         // VTM: B positives, B (video, hard text) and B (hard video, text) negatives.
         let sim = vtc.sim.to_vec()?;
-        let (neg_text, neg_video) = hard_negatives(&sim, b, self.cfg.heads.temperature, batch.negative_seed);
-        let text_rows: Vec<u32> = (0..b).chain(neg_text.iter().copied()).chain(0..b).map(|i| i as u32).collect();
-        let video_rows: Vec<u32> = (0..b).chain(0..b).chain(neg_video.iter().copied()).map(|i| i as u32).collect();
+        let (neg_text, neg_video) =
+            hard_negatives(&sim, b, self.cfg.heads.temperature, batch.negative_seed);
+        let text_rows: Vec<u32> = (0..b)
+            .chain(neg_text.iter().copied())
+            .chain(0..b)
+            .map(|i| i as u32)
+            .collect();
+        let video_rows: Vec<u32> = (0..b)
+            .chain(0..b)
+            .chain(neg_video.iter().copied())
+            .map(|i| i as u32)
+            .collect();
         let (h, hv) = (self.cfg.text.hidden_size, self.cfg.video.hidden_size);
         let lv = video.hidden.shape().dims()[1];
         let t_rows = embedding(tape, &tape.reshape(&text.hidden, [b, l * h])?, &text_rows)?;
-        let v_rows = embedding(tape, &tape.reshape(&video.hidden, [b, lv * hv])?, &video_rows)?;
-        let mask3: Vec<u32> = text_rows.iter().flat_map(|&r| batch.mask[r as usize * l..(r as usize + 1) * l].iter().copied()).collect();
+        let v_rows = embedding(
+            tape,
+            &tape.reshape(&video.hidden, [b, lv * hv])?,
+            &video_rows,
+        )?;
+        let mask3: Vec<u32> = text_rows
+            .iter()
+            .flat_map(|&r| {
+                batch.mask[r as usize * l..(r as usize + 1) * l]
+                    .iter()
+                    .copied()
+            })
+            .collect();
         let fused = self.cross.forward(
             tape,
             &tape.reshape(&t_rows, [3 * b, l, h])?,
@@ -158,18 +196,37 @@ impl LocoModel {
         // MLM: the masked caption, fused with its own clip.
         let masked = self.text.forward(
             tape,
-            TextBatch { ids: batch.mlm_ids, token_types: batch.token_types, mask: batch.mask, batch: b, len: l },
+            TextBatch {
+                ids: batch.mlm_ids,
+                token_types: batch.token_types,
+                mask: batch.mask,
+                batch: b,
+                len: l,
+            },
         )?;
-        let fused = self.cross.forward(tape, &masked.hidden, batch.mask, &video.hidden)?;
-        let mlm = self.heads.mlm(tape, &fused, &self.word_table()?, batch.mlm_labels)?;
+        let fused = self
+            .cross
+            .forward(tape, &masked.hidden, batch.mask, &video.hidden)?;
+        let mlm = self
+            .heads
+            .mlm(tape, &fused, &self.word_table()?, batch.mlm_labels)?;
 
         let w = &self.cfg.loss_weights;
         let total = add(
             tape,
-            &add(tape, &scale(tape, &vtc.loss, w.vtc as f32)?, &scale(tape, &vtm, w.vtm as f32)?)?,
+            &add(
+                tape,
+                &scale(tape, &vtc.loss, w.vtc as f32)?,
+                &scale(tape, &vtm, w.vtm as f32)?,
+            )?,
             &scale(tape, &mlm, w.mlm as f32)?,
         )?;
-        Ok(Losses { vtc: vtc.loss, vtm, mlm, total })
+        Ok(Losses {
+            vtc: vtc.loss,
+            vtm,
+            mlm,
+            total,
+        })
     }
 
     /// Unit-norm VTC embeddings of a batch's clips and captions, each `[B, embed_dim]`
@@ -180,7 +237,13 @@ impl LocoModel {
         let v = self.video.forward(tape, &batch.video)?;
         let t = self.text.forward(
             tape,
-            TextBatch { ids: batch.ids, token_types: batch.token_types, mask: batch.mask, batch: b, len: l },
+            TextBatch {
+                ids: batch.ids,
+                token_types: batch.token_types,
+                mask: batch.mask,
+                batch: b,
+                len: l,
+            },
         )?;
         let (ve, te) = self.heads.vtc_embeddings(tape, &v.cls, &t.pooled)?;
         Ok((ve.to_vec()?, te.to_vec()?))
@@ -189,11 +252,22 @@ impl LocoModel {
 
 /// For each video i a text j ≠ i and for each text i a video j ≠ i, drawn with probability
 /// ∝ exp(sim / τ): the hardest negatives are likeliest, but every one can be drawn.
-pub fn hard_negatives(sim: &[f32], b: usize, temperature: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+pub fn hard_negatives(
+    sim: &[f32],
+    b: usize,
+    temperature: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut draw = |i: usize, at: &dyn Fn(usize) -> f32| -> usize {
         let w: Vec<f64> = (0..b)
-            .map(|j| if j == i { 0.0 } else { ((at(j) as f64 - 1.0) / temperature).exp() })
+            .map(|j| {
+                if j == i {
+                    0.0
+                } else {
+                    ((at(j) as f64 - 1.0) / temperature).exp()
+                }
+            })
             .collect();
         let total: f64 = w.iter().sum();
         let mut u = rng.random::<f64>() * total;

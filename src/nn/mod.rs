@@ -45,8 +45,8 @@ impl ParamSet {
                     t.shape
                 );
             }
-            let p = Tensor::param(gpu, &t.data, Shape(shape.clone()))
-                .with_context(|| name.clone())?;
+            let p =
+                Tensor::param(gpu, &t.data, Shape(shape.clone())).with_context(|| name.clone())?;
             params.insert(name.clone(), p);
         }
         Ok(Self { what, params })
@@ -126,7 +126,10 @@ pub struct AttentionInput<'a> {
 /// `[B·L, H]` → `[B, heads, L, H/heads]`: the layout the attention kernel reads.
 pub fn split_heads(tape: &Tape, x: &Tensor, b: usize, l: usize, heads: usize) -> Result<Tensor> {
     let h = x.shape().last();
-    Ok(swap_axes12(tape, &tape.reshape(x, [b, l, heads, h / heads])?)?)
+    Ok(swap_axes12(
+        tape,
+        &tape.reshape(x, [b, l, heads, h / heads])?,
+    )?)
 }
 
 /// Rows `0, L, 2L, …` of `x` `[B·L, H]` (each sequence's first, [CLS], state) → `[B, H]`.
@@ -134,7 +137,10 @@ pub fn split_heads(tape: &Tape, x: &Tensor, b: usize, l: usize, heads: usize) ->
 pub fn first_rows(tape: &Tape, x: &Tensor, b: usize, l: usize) -> Result<Tensor> {
     let rows = tape.reshape(x, [x.numel() / x.shape().last(), x.shape().last()])?;
     if rows.shape().dims()[0] != b * l {
-        bail!("first_rows: {} rows are not [{b}·{l}]", rows.shape().dims()[0]);
+        bail!(
+            "first_rows: {} rows are not [{b}·{l}]",
+            rows.shape().dims()[0]
+        );
     }
     let ids: Vec<u32> = (0..b).map(|i| (i * l) as u32).collect();
     Ok(embedding(tape, &rows, &ids)?)
