@@ -60,6 +60,9 @@ pub struct TrainArgs {
     /// Stop after this many steps, saving a checkpoint, as an interruption would (for tests).
     #[arg(long, hide = true)]
     pub stop_after: Option<u64>,
+    /// Loss weights VTC,VTM,MLM.
+    #[arg(long, default_value = "1,1,1")]
+    pub weights: String,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -90,7 +93,25 @@ pub struct FinetuneArgs {
 impl TrainArgs {
     /// The trainer's configuration.
     pub fn config(&self, init: Option<PathBuf>) -> Result<TrainConfig> {
-        let model = ModelConfig::preset(&self.preset).context("--preset")?;
+        let mut model = ModelConfig::preset(&self.preset).context("--preset")?;
+        let w: Vec<f64> = self
+            .weights
+            .split(',')
+            .map(|x| x.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .ok()
+            .filter(|w: &Vec<f64>| w.len() == 3 && w.iter().all(|x| x.is_finite() && *x >= 0.0))
+            .with_context(|| {
+                format!(
+                    "--weights {:?}: give three weights VTC,VTM,MLM, each 0 or more",
+                    self.weights
+                )
+            })?;
+        (
+            model.loss_weights.vtc,
+            model.loss_weights.vtm,
+            model.loss_weights.mlm,
+        ) = (w[0], w[1], w[2]);
         Ok(TrainConfig {
             model,
             steps: self.steps,

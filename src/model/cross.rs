@@ -102,7 +102,7 @@ impl CrossEncoder {
         };
         let a = p.attention(tape, &format!("{pre}.attn"), self_attn)?;
         let mut x = p.layer_norm(tape, &add(tape, &a, x)?, &format!("{pre}.attn.ln"), eps)?;
-        if layer % self.cfg.cross.cross_attention_freq == 0 {
+        if layer.is_multiple_of(self.cfg.cross.cross_attention_freq) {
             // Every video token is real (clips are never padded), so no key mask here.
             let cross = AttentionInput {
                 xq: &x,

@@ -338,7 +338,7 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
             optimizer_step: optim.steps() as u64,
             seed: cfg.seed,
             data_position: step * cfg.batch as u64,
-            schedule: sched.clone(),
+            schedule: sched,
             extra: serde_json::Map::from_iter([(
                 "captions".to_string(),
                 serde_json::Value::from(cfg.captions.clone()),
