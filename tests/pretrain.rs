@@ -221,3 +221,58 @@ fn pretraining_lifts_text_to_video_recall_above_chance() {
         "text→video R@1 {r1:.3} is not 3× chance {chance:.3}"
     );
 }
+
+#[test]
+fn finetune_starts_from_the_checkpoint_with_a_fresh_optimizer_on_a_folder() {
+    let _turn = serial();
+    let gpu = common::gpu();
+    let (pre, folder, ft) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    train(&gpu, &config(pre.path(), 2)).unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_locomotion"))
+        .args([
+            "generate",
+            "--clips",
+            "8",
+            "--size",
+            "32",
+            "--frames",
+            "8",
+            "--captions",
+            "--out",
+        ])
+        .arg(folder.path())
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let mut cfg = config(ft.path(), 1);
+    cfg.data = Some(folder.path().to_path_buf());
+    cfg.fraction = 0.5;
+    cfg.init_checkpoint = Some(pre.path().join("checkpoint"));
+    cfg.lr = 1e-12;
+    train(&gpu, &cfg).unwrap();
+    let (a, b) = (
+        Checkpoint::load(&pre.path().join("checkpoint")).unwrap(),
+        Checkpoint::load(&ft.path().join("checkpoint")).unwrap(),
+    );
+    assert_eq!((b.config.state.step, b.config.state.optimizer_step), (1, 1));
+    // One step at lr 1e-12 barely moves the weights: they are the pre-trained ones.
+    let (wa, wb) = (
+        &a.tensors["video.patch.weight"].data,
+        &b.tensors["video.patch.weight"].data,
+    );
+    let diff = wa
+        .iter()
+        .zip(wb)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    assert!(diff < 1e-6, "max |Δw| {diff}");
+    assert_eq!(records(ft.path()).len(), 1);
+}
