@@ -2,8 +2,10 @@
 
 pub mod bench;
 pub mod describe;
+pub mod eval;
 pub mod generate;
 pub mod info;
+pub mod pretrain;
 pub mod tokenizer;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +46,12 @@ pub enum Command {
         #[command(subcommand)]
         which: bench::BenchCommand,
     },
+    /// Pre-train the video-language model (VTC + VTM + MLM) on online or generated clips.
+    Pretrain(pretrain::PretrainArgs),
+    /// Fine-tune a checkpoint on a `generate` folder (fresh optimizer).
+    Finetune(pretrain::FinetuneArgs),
+    /// Text→video and video→text retrieval of a checkpoint on held-out clips.
+    Eval(eval::EvalArgs),
 }
 
 impl Cli {
@@ -64,5 +72,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokenizer(cmd) => tokenizer::run(cmd),
         Command::Generate(args) => generate::run(&req, &args),
         Command::Bench { which } => bench::run(&req, which),
+        Command::Pretrain(args) => pretrain::run_pretrain(&req, &args),
+        Command::Finetune(args) => pretrain::run_finetune(&req, &args),
+        Command::Eval(args) => eval::run(&req, &args),
     }
 }

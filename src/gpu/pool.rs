@@ -27,11 +27,14 @@ pub struct PoolStats {
     pub free_bytes: u64,
 }
 
+/// A released buffer and its in-use token.
+type FreeBuffer = (wgpu::Buffer, Arc<()>);
+
 #[derive(Default)]
 struct Inner {
     /// Released buffers with their in-use token: a buffer is handed out again only when no
     /// unsubmitted [`super::Batch`] still holds its token.
-    free: HashMap<(u64, u32), Vec<(wgpu::Buffer, Arc<()>)>>,
+    free: HashMap<(u64, u32), Vec<FreeBuffer>>,
     stats: PoolStats,
 }
 

@@ -106,6 +106,11 @@ impl AdamW {
         self.step
     }
 
+    /// Set the step count a resumed run continues from (AdamW's bias correction reads it).
+    pub fn set_steps(&mut self, steps: u32) {
+        self.step = steps;
+    }
+
     /// The first and second moments of `name` (for checkpoints).
     pub fn moments(&self, name: &str) -> Option<(&GpuBuffer, &GpuBuffer)> {
         self.slots

@@ -1,0 +1,49 @@
+//! `locomotion eval`: retrieval metrics of a checkpoint on a held-out set, as a table and JSON.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::gpu::{AdapterRequest, Gpu};
+use crate::train::eval::{EvalConfig, evaluate, table};
+
+/// `locomotion eval` flags.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// The run's --out folder or its checkpoint/ folder.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint: PathBuf,
+    /// Held-out clips (queries and gallery).
+    #[arg(long, default_value_t = 64)]
+    pub clips: usize,
+    /// Clips per forward pass.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// The queries' captions (as pretrain's --captions).
+    #[arg(long, default_value = "motion")]
+    pub captions: String,
+    /// Seed of the held-out set.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write the metrics as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+/// Run `eval`.
+pub fn run(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
+    let cfg = EvalConfig {
+        clips: args.clips,
+        batch: args.batch,
+        captions: args.captions.clone(),
+        seed: args.seed,
+        progress: true,
+    };
+    let m = evaluate(&Gpu::new(req)?, &args.checkpoint, &cfg)?;
+    print!("{}", table(&m));
+    if let Some(path) = &args.json {
+        crate::util::fs::write_atomic(path, serde_json::to_string_pretty(&m)?.as_bytes())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! The LocoMotion model: video encoder + text encoder + cross-modal encoder + VTC/VTM/MLM
+//! heads, every parameter in one named list (for AdamW and checkpoints), and the three
+//! pre-training losses of one batch.
+
+use anyhow::{Result, bail};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::checkpoint::TensorMap;
+use super::config::ModelConfig;
+use super::cross::CrossEncoder;
+use super::heads::Heads;
+use super::text::{TextBatch, TextEncoder};
+use super::video::VideoEncoder;
+use crate::gpu::{Gpu, GpuBuffer};
+use crate::tensor::ops::elementwise::add;
+use crate::tensor::ops::embedding::embedding;
+use crate::tensor::ops::unary::scale;
+use crate::tensor::{Shape, Tape, Tensor};
+
+/// One batch of pairs as the model reads it: the clips on the GPU, the text on the host
+/// (the text encoder gathers embeddings from host ids).
+pub struct PairBatch<'a> {
+    /// Clips `[B, T, 3, H, W]`, normalised (see [`LocoModel::video_input`]).
+    pub video: Tensor,
+    /// Number of pairs B.
+    pub batch: usize,
+    /// Padded text length L.
+    pub len: usize,
+    /// Caption ids `[B, L]`.
+    pub ids: &'a [u32],
+    /// Segment ids `[B, L]`.
+    pub token_types: &'a [u32],
+    /// 1 for real tokens, 0 for padding `[B, L]`.
+    pub mask: &'a [u32],
+    /// Caption ids with MLM masking applied `[B, L]`.
+    pub mlm_ids: &'a [u32],
+    /// MLM targets `[B, L]` (IGNORE_INDEX where no loss is taken).
+    pub mlm_labels: &'a [u32],
+    /// Seeds the VTM hard-negative draw (the trainer passes a value derived from seed and step).
+    pub negative_seed: u64,
+}
+
+/// The three objectives and their weighted sum, scalar tensors `(1,)` on the GPU.
+pub struct Losses {
+    /// Video-text contrastive (symmetric InfoNCE).
+    pub vtc: Tensor,
+    /// Video-text matching (cross-entropy over positives and hard negatives).
+    pub vtm: Tensor,
+    /// Masked language modelling.
+    pub mlm: Tensor,
+    /// `w_vtc·vtc + w_vtm·vtm + w_mlm·mlm` (weights from the config).
+    pub total: Tensor,
+}
+
+/// The whole video-language model.
+pub struct LocoModel {
+    /// Its configuration.
+    pub cfg: ModelConfig,
+    gpu: Gpu,
+    video: VideoEncoder,
+    text: TextEncoder,
+    cross: CrossEncoder,
+    heads: Heads,
+}
+
+impl LocoModel {
+    /// A freshly initialised model drawn from `seed`; `text` replaces the random text encoder
+    /// (e.g. one loaded with `--init-text`).
+    pub fn random(
+        gpu: &Gpu,
+        cfg: &ModelConfig,
+        seed: u64,
+        text: Option<TextEncoder>,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        let text = match text {
+            Some(t) => t,
+            None => TextEncoder::random(gpu, &cfg.text, seed ^ 0x7465_7874)?,
+        };
+        Ok(Self {
+            cfg: cfg.clone(),
+            gpu: gpu.clone(),
+            video: VideoEncoder::random(gpu, &cfg.video, seed ^ 0x7669_6465)?,
+            text,
+            cross: CrossEncoder::random(gpu, cfg, seed ^ 0x6372_6f73)?,
+            heads: Heads::random(gpu, cfg, seed ^ 0x6865_6164)?,
+        })
+    }
+
+    /// A model with every parameter taken from `weights` (a checkpoint's tensors).
+    pub fn from_weights(gpu: &Gpu, cfg: &ModelConfig, weights: &TensorMap) -> Result<Self> {
+        cfg.validate()?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            gpu: gpu.clone(),
+            video: VideoEncoder::from_weights(gpu, &cfg.video, weights)?,
+            text: TextEncoder::from_weights(gpu, &cfg.text, weights)?,
+            cross: CrossEncoder::from_weights(gpu, cfg, weights)?,
+            heads: Heads::from_weights(gpu, cfg, weights)?,
+        })
+    }
+
+    /// Every parameter with its unique name (video.*, text.*, cross.*, heads.*).
+    pub fn parameters(&self) -> Vec<(String, Tensor)> {
+        let mut all = self.video.parameters();
+        all.extend(self.text.parameters());
+        all.extend(self.cross.parameters());
+        all.extend(self.heads.parameters());
+        all
+    }
+
+    /// Wrap a batch of `b` clips (the data pipeline's buffer) as the model's input tensor.
+    pub fn video_input(&self, buf: GpuBuffer, b: usize) -> Tensor {
+        let v = &self.cfg.video;
+        let shape = Shape::new(&[b, v.frames, v.channels, v.height, v.width]);
+        Tensor::from_buffer(&self.gpu, buf, shape, false)
+    }
+
+    fn word_table(&self) -> Result<Tensor> {
+        match self
+            .text
+            .parameters()
+            .into_iter()
+            .find(|(n, _)| n == "text.embeddings.word")
+        {
+            Some((_, t)) => Ok(t),
+            None => bail!("the text encoder has no text.embeddings.word table"),
+        }
+    }
+
+    /// The VTC, VTM and MLM losses of `batch`. VTM's negatives are hard: for each video a
+    /// text and for each text a video drawn in proportion to exp(similarity / τ) among the
+    /// other pairs (reading the B×B similarities back once per step).
+    pub fn forward_losses(&self, tape: &Tape, batch: &PairBatch) -> Result<Losses> {
+        let (b, l) = (batch.batch, batch.len);
+        if b < 2 {
+            bail!(
+                "pre-training needs at least 2 pairs per batch (VTM draws negatives from the others)"
+            );
+        }
+        let video = self.video.forward(tape, &batch.video)?;
+        let text = self.text.forward(
+            tape,
+            TextBatch {
+                ids: batch.ids,
+                token_types: batch.token_types,
+                mask: batch.mask,
+                batch: b,
+                len: l,
+            },
+        )?;
+        let vtc = self.heads.vtc(tape, &video.cls, &text.pooled)?;
+
+        // VTM: B positives, B (video, hard text) and B (hard video, text) negatives.
+        let sim = vtc.sim.to_vec()?;
+        let (neg_text, neg_video) =
+            hard_negatives(&sim, b, self.cfg.heads.temperature, batch.negative_seed);
+        let text_rows: Vec<u32> = (0..b)
+            .chain(neg_text.iter().copied())
+            .chain(0..b)
+            .map(|i| i as u32)
+            .collect();
+        let video_rows: Vec<u32> = (0..b)
+            .chain(0..b)
+            .chain(neg_video.iter().copied())
+            .map(|i| i as u32)
+            .collect();
+        let (h, hv) = (self.cfg.text.hidden_size, self.cfg.video.hidden_size);
+        let lv = video.hidden.shape().dims()[1];
+        let t_rows = embedding(tape, &tape.reshape(&text.hidden, [b, l * h])?, &text_rows)?;
+        let v_rows = embedding(
+            tape,
+            &tape.reshape(&video.hidden, [b, lv * hv])?,
+            &video_rows,
+        )?;
+        let mask3: Vec<u32> = text_rows
+            .iter()
+            .flat_map(|&r| {
+                batch.mask[r as usize * l..(r as usize + 1) * l]
+                    .iter()
+                    .copied()
+            })
+            .collect();
+        let fused = self.cross.forward(
+            tape,
+            &tape.reshape(&t_rows, [3 * b, l, h])?,
+            &mask3,
+            &tape.reshape(&v_rows, [3 * b, lv, hv])?,
+        )?;
+        let cls_rows: Vec<u32> = (0..3 * b).map(|i| (i * l) as u32).collect();
+        let cls = embedding(tape, &tape.reshape(&fused, [3 * b * l, h])?, &cls_rows)?;
+        let labels: Vec<u32> = (0..3 * b).map(|i| u32::from(i < b)).collect();
+        let vtm = self.heads.vtm(tape, &cls, &labels)?;
+
+        // MLM: the masked caption, fused with its own clip.
+        let masked = self.text.forward(
+            tape,
+            TextBatch {
+                ids: batch.mlm_ids,
+                token_types: batch.token_types,
+                mask: batch.mask,
+                batch: b,
+                len: l,
+            },
+        )?;
+        let fused = self
+            .cross
+            .forward(tape, &masked.hidden, batch.mask, &video.hidden)?;
+        let mlm = self
+            .heads
+            .mlm(tape, &fused, &self.word_table()?, batch.mlm_labels)?;
+
+        let w = &self.cfg.loss_weights;
+        let total = add(
+            tape,
+            &add(
+                tape,
+                &scale(tape, &vtc.loss, w.vtc as f32)?,
+                &scale(tape, &vtm, w.vtm as f32)?,
+            )?,
+            &scale(tape, &mlm, w.mlm as f32)?,
+        )?;
+        Ok(Losses {
+            vtc: vtc.loss,
+            vtm,
+            mlm,
+            total,
+        })
+    }
+
+    /// Unit-norm VTC embeddings of a batch's clips and captions, each `[B, embed_dim]`
+    /// row-major on the host (no gradient recorded): what retrieval ranks by.
+    pub fn embed(&self, tape: &Tape, batch: &PairBatch) -> Result<(Vec<f32>, Vec<f32>)> {
+        let _g = tape.no_grad();
+        let (b, l) = (batch.batch, batch.len);
+        let v = self.video.forward(tape, &batch.video)?;
+        let t = self.text.forward(
+            tape,
+            TextBatch {
+                ids: batch.ids,
+                token_types: batch.token_types,
+                mask: batch.mask,
+                batch: b,
+                len: l,
+            },
+        )?;
+        let (ve, te) = self.heads.vtc_embeddings(tape, &v.cls, &t.pooled)?;
+        Ok((ve.to_vec()?, te.to_vec()?))
+    }
+}
+
+/// For each video i a text j ≠ i and for each text i a video j ≠ i, drawn with probability
+/// ∝ exp(sim / τ): the hardest negatives are likeliest, but every one can be drawn.
+pub fn hard_negatives(
+    sim: &[f32],
+    b: usize,
+    temperature: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut draw = |i: usize, at: &dyn Fn(usize) -> f32| -> usize {
+        let w: Vec<f64> = (0..b)
+            .map(|j| {
+                if j == i {
+                    0.0
+                } else {
+                    ((at(j) as f64 - 1.0) / temperature).exp()
+                }
+            })
+            .collect();
+        let total: f64 = w.iter().sum();
+        let mut u = rng.random::<f64>() * total;
+        for (j, wj) in w.iter().enumerate() {
+            if j != i && (u < *wj || !u.is_finite()) {
+                return j;
+            }
+            u -= wj;
+        }
+        (i + 1) % b
+    };
+    let neg_text = (0..b).map(|i| draw(i, &|j| sim[i * b + j])).collect();
+    let neg_video = (0..b).map(|i| draw(i, &|j| sim[j * b + i])).collect();
+    (neg_text, neg_video)
+}

@@ -1,0 +1,450 @@
+//! The pre-training loop: online (or folder) batches → LocoModel losses → backward → AdamW,
+//! with metrics JSONL, atomic checkpoints, resume, Ctrl-C and NaN/Inf stops.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::data::{
+    Batch, CaptionMix, FolderConfig, FolderSource, LibrarySplit, OnlineConfig, OnlineSource,
+    TextPipeline, mix_seed,
+};
+use super::metrics::MetricsLog;
+use super::optim::AdamW;
+use super::schedule::LrSchedule;
+use crate::caption::{CaptionKind, describe};
+use crate::data::mlm::MlmConfig;
+use crate::data::tokenizer::TextTokenizer;
+use crate::gpu::Gpu;
+use crate::model::checkpoint::{
+    Checkpoint, CheckpointConfig, FORMAT_VERSION, HostTensor, TensorMap, TrainingState,
+    adam_m_name, adam_v_name,
+};
+use crate::model::config::ModelConfig;
+use crate::model::locomotion::{LocoModel, PairBatch};
+use crate::motion::{GenConfig, sample_clip};
+use crate::tensor::Tape;
+use crate::tensor::ops::adamw;
+
+/// The checkpoint folder inside `--out`.
+pub const CHECKPOINT_DIR: &str = "checkpoint";
+/// The tokenizer file inside `--out` (trained on captions when there is no `--init-text`).
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+/// The metrics log inside `--out`.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+
+/// Everything a pre-training (or fine-tuning) run needs.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// The model's configuration (a preset).
+    pub model: ModelConfig,
+    /// Total optimizer steps.
+    pub steps: u64,
+    /// Pairs per batch.
+    pub batch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// AdamW's decoupled weight decay.
+    pub weight_decay: f64,
+    /// Linear warm-up steps before the cosine decay.
+    pub warmup: u64,
+    /// Global gradient-norm clip (0: no clipping).
+    pub clip_norm: f64,
+    /// The caption mixture (`--captions`).
+    pub captions: String,
+    /// The seed every random choice flows from.
+    pub seed: u64,
+    /// A `generate` folder instead of online clips.
+    pub data: Option<PathBuf>,
+    /// The share of the folder's clips to use.
+    pub fraction: f64,
+    /// Start from this checkpoint's weights with a fresh optimizer (fine-tuning).
+    pub init_checkpoint: Option<PathBuf>,
+    /// Where checkpoints, metrics and the tokenizer go.
+    pub out: PathBuf,
+    /// Save a checkpoint every N steps (0: only at the end).
+    pub save_every: u64,
+    /// Read and log the losses every N steps.
+    pub log_every: u64,
+    /// Continue the run in `out`.
+    pub resume: bool,
+    /// Stop (with a checkpoint) after this many steps, as an interruption would.
+    pub stop_after: Option<u64>,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// One line of metrics.jsonl.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct StepRecord {
+    /// Steps done.
+    pub step: u64,
+    /// Learning rate of this step.
+    pub lr: f64,
+    /// VTC loss.
+    pub vtc: f32,
+    /// VTM loss.
+    pub vtm: f32,
+    /// MLM loss.
+    pub mlm: f32,
+    /// Weighted total.
+    pub total: f32,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f32,
+    /// Clips per second since the run (or resume) started.
+    pub clips_per_s: f64,
+    /// Share of wall time spent preparing data on the host.
+    pub data_time_share: f64,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct TrainSummary {
+    /// Steps done in total.
+    pub step: u64,
+    /// The last logged record.
+    pub last: Option<StepRecord>,
+    /// Clips per second of this invocation.
+    pub clips_per_s: f64,
+    /// The buffer pool's peak bytes.
+    pub peak_bytes: u64,
+    /// True when Ctrl-C or `stop_after` ended it early.
+    pub interrupted: bool,
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+fn install_ctrlc() {
+    // set_handler fails when already installed (a second run in one process): keep the first.
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
+}
+
+/// The data stream: online clips or a generate folder, both deterministic by (seed, step).
+enum Source {
+    Online(Box<OnlineSource>),
+    Folder(Box<FolderSource>),
+}
+
+impl Source {
+    fn batch(&mut self, step: u64) -> Result<Batch> {
+        match self {
+            Source::Online(s) => s.batch(step),
+            Source::Folder(s) => s.batch(step),
+        }
+    }
+}
+
+/// The clip shape the model's config asks for.
+pub fn generation(cfg: &ModelConfig) -> GenConfig {
+    GenConfig {
+        frames: cfg.video.frames as u32,
+        height: cfg.video.height as u32,
+        width: cfg.video.width as u32,
+        ..GenConfig::default()
+    }
+}
+
+/// A WordPiece vocabulary trained on every caption kind of clips from the training libraries.
+pub fn train_tokenizer(cfg: &ModelConfig, seed: u64) -> Result<TextTokenizer> {
+    let g = generation(cfg);
+    let split = LibrarySplit::builtin(&g);
+    let mut corpus = Vec::new();
+    for i in 0..400 {
+        let c = sample_clip(
+            mix_seed(seed, i, 0x746f6b),
+            i,
+            &g,
+            &split.train_objects,
+            &split.train_backgrounds,
+        );
+        for k in CaptionKind::ALL {
+            corpus.push(describe(&c, k));
+        }
+    }
+    let max_len = cfg.text.max_position_embeddings.min(64);
+    TextTokenizer::train(&corpus, cfg.text.vocab_size, max_len, false)
+}
+
+/// Host copies of every parameter (and, with `optim`, its AdamW moments).
+pub fn snapshot(gpu: &Gpu, model: &LocoModel, optim: Option<&AdamW>) -> Result<TensorMap> {
+    let mut map = TensorMap::new();
+    for (name, t) in model.parameters() {
+        let shape = t.shape().dims().to_vec();
+        map.insert(name.clone(), HostTensor::new(shape.clone(), t.to_vec()?));
+        if let Some((m, v)) = optim.and_then(|o| o.moments(&name)) {
+            let n = t.numel();
+            let mut mv = gpu.read::<f32>(m)?;
+            mv.truncate(n);
+            map.insert(adam_m_name(&name), HostTensor::new(shape.clone(), mv));
+            let mut vv = gpu.read::<f32>(v)?;
+            vv.truncate(n);
+            map.insert(adam_v_name(&name), HostTensor::new(shape, vv));
+        }
+    }
+    Ok(map)
+}
+
+fn schedule(cfg: &TrainConfig) -> LrSchedule {
+    LrSchedule {
+        base_lr: cfg.lr,
+        final_lr: 0.0,
+        warmup_steps: cfg.warmup,
+        total_steps: cfg.steps,
+    }
+}
+
+fn check(cfg: &TrainConfig) -> Result<()> {
+    if cfg.steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    if cfg.batch < 2 {
+        bail!(
+            "--batch must be at least 2 (VTC and VTM contrast each pair with the others), got {}",
+            cfg.batch
+        );
+    }
+    if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
+        bail!("--lr must be a positive number, got {}", cfg.lr);
+    }
+    if !(cfg.weight_decay.is_finite() && cfg.weight_decay >= 0.0) {
+        bail!("--weight-decay must be 0 or more, got {}", cfg.weight_decay);
+    }
+    if !(cfg.clip_norm.is_finite() && cfg.clip_norm >= 0.0) {
+        bail!("--clip-norm must be 0 or more, got {}", cfg.clip_norm);
+    }
+    if cfg.log_every == 0 {
+        bail!("--log-every must be at least 1");
+    }
+    if !(cfg.fraction > 0.0 && cfg.fraction <= 1.0) {
+        bail!("--fraction must be in (0, 1], got {}", cfg.fraction);
+    }
+    CaptionMix::parse(&cfg.captions).with_context(|| format!("--captions {}", cfg.captions))?;
+    Ok(())
+}
+
+/// Run (or resume) pre-training as `cfg` says; returns where it stopped.
+pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
+    check(cfg)?;
+    std::fs::create_dir_all(&cfg.out)
+        .with_context(|| format!("cannot create --out {}", cfg.out.display()))?;
+    let ckpt_dir = cfg.out.join(CHECKPOINT_DIR);
+    let tok_path = cfg.out.join(TOKENIZER_FILE);
+    let resumed = if cfg.resume {
+        if !ckpt_dir
+            .join(crate::model::checkpoint::CONFIG_FILE)
+            .exists()
+        {
+            bail!("--resume: no checkpoint in {}", ckpt_dir.display());
+        }
+        Some(Checkpoint::load(&ckpt_dir)?)
+    } else {
+        None
+    };
+    let init = match &cfg.init_checkpoint {
+        Some(dir) => {
+            Some(Checkpoint::load(dir).with_context(|| format!("--checkpoint {}", dir.display()))?)
+        }
+        None => None,
+    };
+    let mut mcfg = match (&resumed, &init) {
+        (Some(c), _) | (None, Some(c)) => c.config.model.clone(),
+        _ => cfg.model.clone(),
+    };
+    let max_len = mcfg.text.max_position_embeddings.min(64);
+    // The tokenizer: the run's own (resume), the initial checkpoint's, or trained now.
+    let tokenizer = if cfg.resume {
+        TextTokenizer::load(&tok_path, max_len)?
+    } else if let Some(dir) = &cfg.init_checkpoint {
+        let src = dir.parent().unwrap_or(Path::new(".")).join(TOKENIZER_FILE);
+        let t = TextTokenizer::load(&src, max_len)
+            .with_context(|| format!("the checkpoint's tokenizer {}", src.display()))?;
+        t.save(&tok_path)?;
+        t
+    } else {
+        let t = train_tokenizer(&cfg.model, cfg.seed)?;
+        t.save(&tok_path)?;
+        t
+    };
+    mcfg.text.vocab_size = tokenizer.vocab_size();
+    let model = match (&resumed, &init) {
+        (Some(c), _) | (None, Some(c)) => LocoModel::from_weights(gpu, &mcfg, &c.tensors)?,
+        _ => LocoModel::random(gpu, &mcfg, cfg.seed, None)?,
+    };
+    let hyper = adamw::AdamW {
+        lr: cfg.lr as f32,
+        weight_decay: cfg.weight_decay as f32,
+        ..adamw::AdamW::default()
+    };
+    let mut optim = AdamW::new(gpu, model.parameters(), hyper, cfg.clip_norm as f32)?;
+    let mut step = 0;
+    if let Some(c) = &resumed {
+        for (name, _) in model.parameters() {
+            let (m, v) = optim.moments(&name).context("optimizer slot")?;
+            if let (Some(hm), Some(hv)) = (
+                c.tensors.get(&adam_m_name(&name)),
+                c.tensors.get(&adam_v_name(&name)),
+            ) {
+                gpu.write(m, &hm.data);
+                gpu.write(v, &hv.data);
+            }
+        }
+        optim.set_steps(c.config.state.optimizer_step as u32);
+        step = c.config.state.step;
+    }
+    let sched = schedule(cfg);
+    let text = TextPipeline::new(
+        tokenizer,
+        CaptionMix::parse(&cfg.captions)?,
+        MlmConfig::default(),
+    );
+    let g = generation(&mcfg);
+    let mut source = match &cfg.data {
+        None => {
+            let split = LibrarySplit::builtin(&g);
+            let oc = OnlineConfig {
+                seed: cfg.seed,
+                batch_size: cfg.batch,
+                generation: g,
+                prefetch: true,
+            };
+            Source::Online(Box::new(OnlineSource::new(
+                gpu,
+                split.train_objects,
+                split.train_backgrounds,
+                text,
+                oc,
+            )?))
+        }
+        Some(dir) => {
+            let fc = FolderConfig {
+                seed: cfg.seed,
+                batch_size: cfg.batch,
+                fraction: cfg.fraction,
+                frames: g.frames,
+                height: g.height,
+                width: g.width,
+            };
+            Source::Folder(Box::new(FolderSource::open(gpu, dir, text, fc)?))
+        }
+    };
+    let mut log = MetricsLog::open(&cfg.out.join(METRICS_FILE), cfg.resume)?;
+    let save = |model: &LocoModel, optim: &AdamW, step: u64| -> Result<()> {
+        let state = TrainingState {
+            step,
+            optimizer_step: optim.steps() as u64,
+            seed: cfg.seed,
+            data_position: step * cfg.batch as u64,
+            schedule: sched,
+            extra: serde_json::Map::from_iter([(
+                "captions".to_string(),
+                serde_json::Value::from(cfg.captions.clone()),
+            )]),
+        };
+        let ck = Checkpoint {
+            config: CheckpointConfig {
+                format_version: FORMAT_VERSION,
+                model: mcfg.clone(),
+                state,
+            },
+            tensors: snapshot(gpu, model, Some(optim))?,
+        };
+        ck.save(&ckpt_dir)
+    };
+
+    install_ctrlc();
+    STOP.store(false, Ordering::SeqCst);
+    let bar = if cfg.progress {
+        ProgressBar::new(cfg.steps)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_position(step);
+    let start = Instant::now();
+    let (first, mut last, mut interrupted) = (step, None, false);
+    while step < cfg.steps {
+        let b = source.batch(step)?;
+        let host = &b.host;
+        let pair = PairBatch {
+            video: model.video_input(b.video, host.len()),
+            batch: host.len(),
+            len: host.text.max_len,
+            ids: &host.text.ids,
+            token_types: &host.text.token_types,
+            mask: &host.text.attention_mask,
+            mlm_ids: &host.mlm_ids,
+            mlm_labels: &host.mlm_labels,
+            negative_seed: mix_seed(cfg.seed, step, 0x76746d),
+        };
+        let tape = Tape::new(gpu);
+        let losses = model.forward_losses(&tape, &pair)?;
+        optim.zero_grad();
+        tape.backward(&losses.total)?;
+        let lr = sched.lr(step);
+        optim.step(lr as f32)?;
+        step += 1;
+        bar.set_position(step);
+        if step % cfg.log_every == 0 || step == cfg.steps {
+            let read = |t: &crate::tensor::Tensor| -> Result<f32> { Ok(t.to_vec()?[0]) };
+            let (vtc, vtm, mlm, total) = (
+                read(&losses.vtc)?,
+                read(&losses.vtm)?,
+                read(&losses.mlm)?,
+                read(&losses.total)?,
+            );
+            for (name, v) in [("VTC", vtc), ("VTM", vtm), ("MLM", mlm)] {
+                if !v.is_finite() {
+                    bail!(
+                        "the {name} loss is {v} at step {step}: stopping (try a lower --lr or --clip-norm 1)"
+                    );
+                }
+            }
+            let wall = start.elapsed().as_secs_f64().max(1e-9);
+            let data_time = match &source {
+                Source::Online(s) => s.data_time().as_secs_f64(),
+                Source::Folder(_) => 0.0,
+            };
+            let rec = StepRecord {
+                step,
+                lr,
+                vtc,
+                vtm,
+                mlm,
+                total,
+                grad_norm: optim.grad_norm()?,
+                clips_per_s: ((step - first) as usize * cfg.batch) as f64 / wall,
+                data_time_share: (data_time / wall).min(1.0),
+            };
+            bar.set_message(format!(
+                "vtc {vtc:.3} vtm {vtm:.3} mlm {mlm:.3} | {:.1} clips/s",
+                rec.clips_per_s
+            ));
+            log.write(&rec)?;
+            last = Some(rec);
+        }
+        if cfg.save_every > 0 && step % cfg.save_every == 0 && step < cfg.steps {
+            save(&model, &optim, step)?;
+        }
+        if STOP.load(Ordering::SeqCst) || cfg.stop_after == Some(step) {
+            interrupted = step < cfg.steps;
+            break;
+        }
+    }
+    save(&model, &optim, step)?;
+    bar.finish_and_clear();
+    let wall = start.elapsed().as_secs_f64().max(1e-9);
+    Ok(TrainSummary {
+        step,
+        last,
+        clips_per_s: ((step - first) as usize * cfg.batch) as f64 / wall,
+        peak_bytes: gpu.pool.stats().peak_bytes,
+        interrupted,
+    })
+}
