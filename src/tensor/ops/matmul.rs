@@ -212,13 +212,30 @@ pub fn matmul(
 
 /// An rgba32uint texture of `width` x `height` texels holding `buf`'s rows (4 floats a texel).
 fn texture_of(batch: &mut Batch, buf: &GpuBuffer, width: u32, height: u32) -> wgpu::TextureView {
+    operand_texture(
+        batch,
+        buf,
+        [width, height, 1],
+        wgpu::TextureViewDimension::D2,
+    )
+}
+
+/// An rgba32uint texture (or array, `size[2]` layers) filled from `buf` (4 floats a texel, rows
+/// of `16 * size[0]` bytes), viewed as `view`; `buf` is held until the batch is submitted.
+pub(super) fn operand_texture(
+    batch: &mut Batch,
+    buf: &GpuBuffer,
+    size: [u32; 3],
+    view: wgpu::TextureViewDimension,
+) -> wgpu::TextureView {
+    let size = wgpu::Extent3d {
+        width: size[0],
+        height: size[1],
+        depth_or_array_layers: size[2],
+    };
     let tex = batch.gpu().device.create_texture(&wgpu::TextureDescriptor {
         label: Some("matmul operand"),
-        size: wgpu::Extent3d {
-            width,
-            height,
-            depth_or_array_layers: 1,
-        },
+        size,
         mip_level_count: 1,
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
@@ -232,8 +249,8 @@ fn texture_of(batch: &mut Batch, buf: &GpuBuffer, width: u32, height: u32) -> wg
             buffer: buf.raw(),
             layout: wgpu::TexelCopyBufferLayout {
                 offset: 0,
-                bytes_per_row: Some(16 * width),
-                rows_per_image: Some(height),
+                bytes_per_row: Some(16 * size.width),
+                rows_per_image: Some(size.height),
             },
         },
         wgpu::TexelCopyTextureInfo {
@@ -242,13 +259,12 @@ fn texture_of(batch: &mut Batch, buf: &GpuBuffer, width: u32, height: u32) -> wg
             origin: wgpu::Origin3d::ZERO,
             aspect: wgpu::TextureAspect::All,
         },
-        wgpu::Extent3d {
-            width,
-            height,
-            depth_or_array_layers: 1,
-        },
+        size,
     );
-    tex.create_view(&Default::default())
+    tex.create_view(&wgpu::TextureViewDescriptor {
+        dimension: Some(view),
+        ..Default::default()
+    })
 }
 
 /// Record the texture variant: copy A and B into textures, then run `matmul_tex`.

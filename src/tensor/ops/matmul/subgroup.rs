@@ -61,43 +61,12 @@ fn texture_array_of(
     height: u32,
     layers: u32,
 ) -> wgpu::TextureView {
-    let size = wgpu::Extent3d {
-        width,
-        height,
-        depth_or_array_layers: layers,
-    };
-    let tex = batch.gpu().device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("matmul packed operand"),
-        size,
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: wgpu::TextureFormat::Rgba32Uint,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-        view_formats: &[],
-    });
-    batch.hold(buf);
-    batch.encoder().copy_buffer_to_texture(
-        wgpu::TexelCopyBufferInfo {
-            buffer: buf.raw(),
-            layout: wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(16 * width),
-                rows_per_image: Some(height),
-            },
-        },
-        wgpu::TexelCopyTextureInfo {
-            texture: &tex,
-            mip_level: 0,
-            origin: wgpu::Origin3d::ZERO,
-            aspect: wgpu::TextureAspect::All,
-        },
-        size,
-    );
-    tex.create_view(&wgpu::TextureViewDescriptor {
-        dimension: Some(wgpu::TextureViewDimension::D2Array),
-        ..Default::default()
-    })
+    super::operand_texture(
+        batch,
+        buf,
+        [width, height, layers],
+        wgpu::TextureViewDimension::D2Array,
+    )
 }
 
 /// Record the subgroup variant: pack A and B, copy them into textures, run `matmul_subgroup`.
