@@ -6,21 +6,12 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 
 use locomotion::model::checkpoint::{Checkpoint, adam_m_name};
 use locomotion::model::config::ModelConfig;
 use locomotion::model::locomotion::hard_negatives;
 use locomotion::train::eval::{EvalConfig, evaluate};
 use locomotion::train::trainer::{StepRecord, TrainConfig, train};
-
-/// Training runs in this file take turns: two runs sharing the process's device at once gave
-/// a NaN gradient norm in one of them (under investigation; see the README's known issues).
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn config(out: &Path, steps: u64) -> TrainConfig {
     TrainConfig {
@@ -55,7 +46,6 @@ fn records(out: &Path) -> Vec<StepRecord> {
 
 #[test]
 fn a_short_run_writes_checkpoints_and_metrics() {
-    let _turn = serial();
     let dir = tempfile::tempdir().unwrap();
     let s = train(&common::gpu(), &config(dir.path(), 3)).unwrap();
     assert_eq!(s.step, 3);
@@ -98,7 +88,6 @@ fn a_short_run_writes_checkpoints_and_metrics() {
 
 #[test]
 fn a_resumed_run_equals_an_uninterrupted_one() {
-    let _turn = serial();
     let gpu = common::gpu();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     train(&gpu, &config(a.path(), 4)).unwrap();
@@ -126,7 +115,6 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
 
 #[test]
 fn a_diverging_run_stops_naming_step_and_objective() {
-    let _turn = serial();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path(), 6);
     cfg.lr = 1e30;
@@ -202,7 +190,6 @@ fn bad_flags_are_one_line_errors() {
 #[test]
 #[ignore]
 fn pretraining_lifts_text_to_video_recall_above_chance() {
-    let _turn = serial();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path(), 300);
     (cfg.batch, cfg.lr, cfg.warmup, cfg.log_every, cfg.save_every) = (8, 5e-4, 20, 50, 0);
@@ -224,7 +211,6 @@ fn pretraining_lifts_text_to_video_recall_above_chance() {
 
 #[test]
 fn finetune_starts_from_the_checkpoint_with_a_fresh_optimizer_on_a_folder() {
-    let _turn = serial();
     let gpu = common::gpu();
     let (pre, folder, ft) = (
         tempfile::tempdir().unwrap(),
