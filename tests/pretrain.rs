@@ -33,6 +33,7 @@ fn config(out: &Path, steps: u64) -> TrainConfig {
         resume: false,
         stop_after: None,
         progress: false,
+        shared_background_steps: 0,
     }
 }
 
@@ -80,6 +81,7 @@ fn a_short_run_writes_checkpoints_and_metrics() {
         captions: "motion".into(),
         seed: 1,
         progress: false,
+        shared_background_steps: 0,
     };
     let m = evaluate(&common::gpu(), dir.path(), &cfg).unwrap();
     assert_eq!(m.text_to_video.queries, 6);
@@ -200,6 +202,7 @@ fn pretraining_lifts_text_to_video_recall_above_chance() {
         captions: "motion".into(),
         seed: 1,
         progress: false,
+        shared_background_steps: 0,
     };
     let m = evaluate(&common::gpu(), dir.path(), &eval).unwrap();
     let (r1, chance) = (m.text_to_video.model.r1, m.text_to_video.chance.r1);

@@ -67,6 +67,7 @@ fn online(seed: u64, mix: &str, prefetch: bool) -> OnlineSource {
             batch_size: B,
             generation: tiny_clip(),
             prefetch,
+            shared_background_steps: 0,
         },
     )
     .expect("online source")
@@ -220,6 +221,7 @@ fn online_source_rejects_bad_settings_and_counts_its_time() {
                     ..tiny_clip()
                 },
                 prefetch: false,
+                shared_background_steps: 0,
             },
         )
     };

@@ -66,6 +66,11 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Online clips: the batches of the first N steps share one background each, so the
+    /// model finds the objects and motions before it must learn to ignore the background
+    /// (which motion captions never name). 0: every clip draws its own background.
+    #[arg(long, default_value_t = 0)]
+    pub shared_background_steps: u64,
 }
 
 /// `locomotion pretrain` flags.
@@ -131,6 +136,7 @@ impl TrainArgs {
             resume: self.resume,
             stop_after: self.stop_after,
             progress: !self.quiet,
+            shared_background_steps: self.shared_background_steps,
         })
     }
 }

@@ -152,66 +152,76 @@ impl LocoModel {
         )?;
         let vtc = self.heads.vtc(tape, &video.cls, &text.pooled)?;
 
-        // VTM: B positives, B (video, hard text) and B (hard video, text) negatives.
-        let sim = vtc.sim.to_vec()?;
-        let (neg_text, neg_video) =
-            hard_negatives(&sim, b, self.cfg.heads.temperature, batch.negative_seed);
-        let text_rows: Vec<u32> = (0..b)
-            .chain(neg_text.iter().copied())
-            .chain(0..b)
-            .map(|i| i as u32)
-            .collect();
-        let video_rows: Vec<u32> = (0..b)
-            .chain(0..b)
-            .chain(neg_video.iter().copied())
-            .map(|i| i as u32)
-            .collect();
-        let (h, hv) = (self.cfg.text.hidden_size, self.cfg.video.hidden_size);
-        let lv = video.hidden.shape().dims()[1];
-        let t_rows = embedding(tape, &tape.reshape(&text.hidden, [b, l * h])?, &text_rows)?;
-        let v_rows = embedding(
-            tape,
-            &tape.reshape(&video.hidden, [b, lv * hv])?,
-            &video_rows,
-        )?;
-        let mask3: Vec<u32> = text_rows
-            .iter()
-            .flat_map(|&r| {
-                batch.mask[r as usize * l..(r as usize + 1) * l]
-                    .iter()
-                    .copied()
-            })
-            .collect();
-        let fused = self.cross.forward(
-            tape,
-            &tape.reshape(&t_rows, [3 * b, l, h])?,
-            &mask3,
-            &tape.reshape(&v_rows, [3 * b, lv, hv])?,
-        )?;
-        let cls_rows: Vec<u32> = (0..3 * b).map(|i| (i * l) as u32).collect();
-        let cls = embedding(tape, &tape.reshape(&fused, [3 * b * l, h])?, &cls_rows)?;
-        let labels: Vec<u32> = (0..3 * b).map(|i| u32::from(i < b)).collect();
-        let vtm = self.heads.vtm(tape, &cls, &labels)?;
+        // An objective weighted 0 is not computed at all (VTC-only runs skip the cross
+        // encoder and the similarity readback VTM's negatives need).
+        let w = self.cfg.loss_weights;
+        let zero = || Tensor::from_host(&self.gpu, &[0.0], [1]);
+        let vtm = if w.vtm > 0.0 {
+            // VTM: B positives, B (video, hard text) and B (hard video, text) negatives.
+            let sim = vtc.sim.to_vec()?;
+            let (neg_text, neg_video) =
+                hard_negatives(&sim, b, self.cfg.heads.temperature, batch.negative_seed);
+            let text_rows: Vec<u32> = (0..b)
+                .chain(neg_text.iter().copied())
+                .chain(0..b)
+                .map(|i| i as u32)
+                .collect();
+            let video_rows: Vec<u32> = (0..b)
+                .chain(0..b)
+                .chain(neg_video.iter().copied())
+                .map(|i| i as u32)
+                .collect();
+            let (h, hv) = (self.cfg.text.hidden_size, self.cfg.video.hidden_size);
+            let lv = video.hidden.shape().dims()[1];
+            let t_rows = embedding(tape, &tape.reshape(&text.hidden, [b, l * h])?, &text_rows)?;
+            let v_rows = embedding(
+                tape,
+                &tape.reshape(&video.hidden, [b, lv * hv])?,
+                &video_rows,
+            )?;
+            let mask3: Vec<u32> = text_rows
+                .iter()
+                .flat_map(|&r| {
+                    batch.mask[r as usize * l..(r as usize + 1) * l]
+                        .iter()
+                        .copied()
+                })
+                .collect();
+            let fused = self.cross.forward(
+                tape,
+                &tape.reshape(&t_rows, [3 * b, l, h])?,
+                &mask3,
+                &tape.reshape(&v_rows, [3 * b, lv, hv])?,
+            )?;
+            let cls_rows: Vec<u32> = (0..3 * b).map(|i| (i * l) as u32).collect();
+            let cls = embedding(tape, &tape.reshape(&fused, [3 * b * l, h])?, &cls_rows)?;
+            let labels: Vec<u32> = (0..3 * b).map(|i| u32::from(i < b)).collect();
+            self.heads.vtm(tape, &cls, &labels)?
+        } else {
+            zero()?
+        };
 
-        // MLM: the masked caption, fused with its own clip.
-        let masked = self.text.forward(
-            tape,
-            TextBatch {
-                ids: batch.mlm_ids,
-                token_types: batch.token_types,
-                mask: batch.mask,
-                batch: b,
-                len: l,
-            },
-        )?;
-        let fused = self
-            .cross
-            .forward(tape, &masked.hidden, batch.mask, &video.hidden)?;
-        let mlm = self
-            .heads
-            .mlm(tape, &fused, &self.word_table()?, batch.mlm_labels)?;
+        let mlm = if w.mlm > 0.0 {
+            // MLM: the masked caption, fused with its own clip.
+            let masked = self.text.forward(
+                tape,
+                TextBatch {
+                    ids: batch.mlm_ids,
+                    token_types: batch.token_types,
+                    mask: batch.mask,
+                    batch: b,
+                    len: l,
+                },
+            )?;
+            let fused = self
+                .cross
+                .forward(tape, &masked.hidden, batch.mask, &video.hidden)?;
+            self.heads
+                .mlm(tape, &fused, &self.word_table()?, batch.mlm_labels)?
+        } else {
+            zero()?
+        };
 
-        let w = &self.cfg.loss_weights;
         let total = add(
             tape,
             &add(

@@ -53,6 +53,23 @@ impl BackgroundLibrary {
         }
     }
 
+    /// One plain black background ("black background"): the objects alone, as the
+    /// `--backgrounds black` ablation and the warm-up stage of pre-training use.
+    pub fn black(height: u32, width: u32) -> Self {
+        let pixel = [0u8, 0, 0, 255];
+        Self {
+            height,
+            width,
+            videos: vec![BackgroundVideo {
+                background: super::params::BackgroundRef {
+                    id: "builtin:black".into(),
+                    name: "black background".into(),
+                },
+                frames: vec![pixel.repeat((height * width) as usize)],
+            }],
+        }
+    }
+
     /// User backgrounds from `path`: one GIF or video file; a folder of PNG/JPEG frames
     /// (one background); or a folder whose entries (GIFs, videos, frame folders) are each
     /// one background, in file-name order. At most `frames` frames are read from each.

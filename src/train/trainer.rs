@@ -76,6 +76,9 @@ pub struct TrainConfig {
     pub stop_after: Option<u64>,
     /// Show a progress bar.
     pub progress: bool,
+    /// Online clips: batches before this step share one background each (see
+    /// [`OnlineConfig::shared_background_steps`]).
+    pub shared_background_steps: u64,
 }
 
 /// One line of metrics.jsonl.
@@ -310,6 +313,7 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
                 batch_size: cfg.batch,
                 generation: g,
                 prefetch: true,
+                shared_background_steps: cfg.shared_background_steps,
             };
             Source::Online(Box::new(OnlineSource::new(
                 gpu,

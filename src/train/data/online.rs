@@ -13,6 +13,10 @@ use anyhow::{Context, Result};
 
 use super::{Batch, HostBatch, TextPipeline, mix_seed, to_gpu};
 use crate::gpu::Gpu;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::motion::params::ClipParams;
 use crate::motion::{BackgroundLibrary, Compositor, GenConfig, ObjectLibrary, sample_clip};
 
 /// What the online source makes.
@@ -26,6 +30,12 @@ pub struct OnlineConfig {
     pub generation: GenConfig,
     /// Prepare the next batch's CPU half on a worker thread while the current one trains.
     pub prefetch: bool,
+    /// Batches before this step give all their clips one shared background (0: none do).
+    /// Motion captions never name the background, yet it is the largest difference between
+    /// two random clips: early batches that share one let the model find the objects and
+    /// their motions first; later batches, each clip on its own background, teach it to
+    /// ignore the background.
+    pub shared_background_steps: u64,
 }
 
 // What the CPU half needs, shared with the prefetch thread.
@@ -37,6 +47,7 @@ struct Shared {
 }
 
 const MLM_SALT: u64 = 0x6d6c_6d5f_6d61_736b;
+const BACKGROUND_SALT: u64 = 0x6267_5f62_6174_6368;
 
 impl Shared {
     fn host(&self, step: u64) -> Result<HostBatch> {
@@ -52,7 +63,8 @@ impl Shared {
                     &self.backgrounds,
                 )
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let clips = self.share_backgrounds(step, clips);
         let seeds: Vec<u64> = clips.iter().map(|c| c.seed).collect();
         let (choices, captions) = self.text.captions(&clips, &seeds);
         self.text.host_batch(
@@ -62,6 +74,23 @@ impl Shared {
             captions,
             mix_seed(self.cfg.seed, step, MLM_SALT),
         )
+    }
+}
+
+impl Shared {
+    /// Before [`OnlineConfig::shared_background_steps`], give every clip of the batch one
+    /// background drawn for the batch; motions and objects stay as sampled.
+    fn share_backgrounds(&self, step: u64, mut clips: Vec<ClipParams>) -> Vec<ClipParams> {
+        let videos = &self.backgrounds.videos;
+        if step >= self.cfg.shared_background_steps || videos.is_empty() {
+            return clips;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(self.cfg.seed, step, BACKGROUND_SALT));
+        let shared = videos[rng.random_range(0..videos.len())].background.clone();
+        for c in clips.iter_mut() {
+            c.background = shared.clone();
+        }
+        clips
     }
 }
 
