@@ -27,6 +27,7 @@ fn config(out: &Path, steps: u64) -> TrainConfig {
         data: None,
         fraction: 1.0,
         init_checkpoint: None,
+        init_text: None,
         out: out.to_path_buf(),
         save_every: 2,
         log_every: 1,

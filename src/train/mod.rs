@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod eval;
+pub mod init_text;
 pub mod metrics;
 pub mod optim;
 pub mod schedule;
