@@ -103,6 +103,8 @@ fn init_text_starts_the_text_encoder_from_minilm_and_the_run_reloads() {
         captions: "motion".into(),
         seed: 1,
         progress: false,
+        data: None,
+        rerank_vtm: 0,
     };
     let m = evaluate(&gpu, dir.path(), &cfg).unwrap();
     assert_eq!(m.text_to_video.queries, 4);

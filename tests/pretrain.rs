@@ -81,6 +81,8 @@ fn a_short_run_writes_checkpoints_and_metrics() {
         captions: "motion".into(),
         seed: 1,
         progress: false,
+        data: None,
+        rerank_vtm: 0,
     };
     let m = evaluate(&common::gpu(), dir.path(), &cfg).unwrap();
     assert_eq!(m.text_to_video.queries, 6);
@@ -201,6 +203,8 @@ fn pretraining_lifts_text_to_video_recall_above_chance() {
         captions: "motion".into(),
         seed: 1,
         progress: false,
+        data: None,
+        rerank_vtm: 0,
     };
     let m = evaluate(&common::gpu(), dir.path(), &eval).unwrap();
     let (r1, chance) = (m.text_to_video.model.r1, m.text_to_video.chance.r1);

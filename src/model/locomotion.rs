@@ -248,6 +248,79 @@ impl LocoModel {
         let (ve, te) = self.heads.vtc_embeddings(tape, &v.cls, &t.pooled)?;
         Ok((ve.to_vec()?, te.to_vec()?))
     }
+
+    /// [`LocoModel::embed`] plus the encoders' final states on the host, for re-ranking
+    /// with [`LocoModel::vtm_scores`] (no gradient recorded).
+    pub fn embed_with_states(&self, tape: &Tape, batch: &PairBatch) -> Result<Embedded> {
+        let _g = tape.no_grad();
+        let (b, l) = (batch.batch, batch.len);
+        let v = self.video.forward(tape, &batch.video)?;
+        let t = self.text.forward(
+            tape,
+            TextBatch {
+                ids: batch.ids,
+                token_types: batch.token_types,
+                mask: batch.mask,
+                batch: b,
+                len: l,
+            },
+        )?;
+        let (ve, te) = self.heads.vtc_embeddings(tape, &v.cls, &t.pooled)?;
+        Ok(Embedded {
+            video: ve.to_vec()?,
+            text: te.to_vec()?,
+            video_states: v.hidden.to_vec()?,
+            text_states: t.hidden.to_vec()?,
+            video_len: v.hidden.shape().dims()[1],
+        })
+    }
+
+    /// VTM's matched probability (softmax column 1 of the VTM head over the cross
+    /// encoder's [CLS]) of P (video, text) pairs: text states `[P, L, H]` with their mask
+    /// `[P, L]` and video states `[P, Lv, Hv]`, pair p being row p of each. No gradient.
+    pub fn vtm_scores(
+        &self,
+        tape: &Tape,
+        text_states: &Tensor,
+        text_mask: &[u32],
+        video_states: &Tensor,
+    ) -> Result<Vec<f32>> {
+        let _g = tape.no_grad();
+        let d = text_states.shape().dims();
+        if d.len() != 3 {
+            bail!(
+                "vtm_scores: text states must be [P, L, H], got {}",
+                text_states.shape()
+            );
+        }
+        let (p, l, h) = (d[0], d[1], d[2]);
+        let fused = self
+            .cross
+            .forward(tape, text_states, text_mask, video_states)?;
+        let cls_rows: Vec<u32> = (0..p).map(|i| (i * l) as u32).collect();
+        let cls = embedding(tape, &tape.reshape(&fused, [p * l, h])?, &cls_rows)?;
+        let logits = self.heads.vtm_logits(tape, &cls)?.to_vec()?;
+        // softmax([a, b])[1] = 1 / (1 + e^(a − b)), stable for any logits.
+        Ok(logits
+            .chunks_exact(2)
+            .map(|z| (1.0 / (1.0 + ((z[0] - z[1]) as f64).exp())) as f32)
+            .collect())
+    }
+}
+
+/// A batch's VTC embeddings and final encoder states on the host (see
+/// [`LocoModel::embed_with_states`]).
+pub struct Embedded {
+    /// Unit video embeddings `[B, embed_dim]`.
+    pub video: Vec<f32>,
+    /// Unit text embeddings `[B, embed_dim]`.
+    pub text: Vec<f32>,
+    /// Video encoder states `[B, Lv, Hv]` ([CLS] first).
+    pub video_states: Vec<f32>,
+    /// Text encoder states `[B, L, H]`.
+    pub text_states: Vec<f32>,
+    /// Video tokens per clip Lv.
+    pub video_len: usize,
 }
 
 /// For each video i a text j ≠ i and for each text i a video j ≠ i, drawn with probability

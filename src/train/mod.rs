@@ -6,5 +6,6 @@ pub mod eval;
 pub mod init_text;
 pub mod metrics;
 pub mod optim;
+pub mod rerank;
 pub mod schedule;
 pub mod trainer;
