@@ -27,6 +27,7 @@ fn config(out: &Path, steps: u64) -> TrainConfig {
         data: None,
         fraction: 1.0,
         init_checkpoint: None,
+        init_text: None,
         out: out.to_path_buf(),
         save_every: 2,
         log_every: 1,
@@ -81,7 +82,8 @@ fn a_short_run_writes_checkpoints_and_metrics() {
         captions: "motion".into(),
         seed: 1,
         progress: false,
-        shared_background_steps: 0,
+        data: None,
+        rerank_vtm: 0,
     };
     let m = evaluate(&common::gpu(), dir.path(), &cfg).unwrap();
     assert_eq!(m.text_to_video.queries, 6);
@@ -202,7 +204,8 @@ fn pretraining_lifts_text_to_video_recall_above_chance() {
         captions: "motion".into(),
         seed: 1,
         progress: false,
-        shared_background_steps: 0,
+        data: None,
+        rerank_vtm: 0,
     };
     let m = evaluate(&common::gpu(), dir.path(), &eval).unwrap();
     let (r1, chance) = (m.text_to_video.model.r1, m.text_to_video.chance.r1);

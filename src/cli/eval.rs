@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::gpu::{AdapterRequest, Gpu};
-use crate::train::eval::{EvalConfig, evaluate, table};
+use crate::train::eval::{EvalConfig, evaluate_report, report_table};
 
 /// `locomotion eval` flags.
 #[derive(Debug, Clone, Args)]
@@ -14,9 +14,10 @@ pub struct EvalArgs {
     /// The run's --out folder or its checkpoint/ folder.
     #[arg(long, value_name = "DIR")]
     pub checkpoint: PathBuf,
-    /// Held-out clips (queries and gallery).
-    #[arg(long, default_value_t = 64)]
-    pub clips: usize,
+    /// Clips (queries and gallery): held-out clips made now (default 64), or at most this
+    /// many of --data's clips (default all).
+    #[arg(long)]
+    pub clips: Option<usize>,
     /// Clips per forward pass.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
@@ -26,6 +27,12 @@ pub struct EvalArgs {
     /// Seed of the held-out set.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Rank the clips of this `generate --captions` folder instead of fresh held-out clips.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Also re-rank each query's top K candidates by the VTM head's matched probability.
+    #[arg(long, value_name = "K")]
+    pub rerank_vtm: Option<usize>,
     /// Also write the metrics as JSON here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -33,15 +40,21 @@ pub struct EvalArgs {
 
 /// Run `eval`.
 pub fn run(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
+    if args.rerank_vtm == Some(0) {
+        anyhow::bail!("--rerank-vtm must be at least 1 (leave it out for VTC only)");
+    }
+    let default_clips = if args.data.is_some() { usize::MAX } else { 64 };
     let cfg = EvalConfig {
-        clips: args.clips,
+        clips: args.clips.unwrap_or(default_clips),
         batch: args.batch,
         captions: args.captions.clone(),
         seed: args.seed,
         progress: true,
+        data: args.data.clone(),
+        rerank_vtm: args.rerank_vtm.unwrap_or(0),
     };
-    let m = evaluate(&Gpu::new(req)?, &args.checkpoint, &cfg)?;
-    print!("{}", table(&m));
+    let m = evaluate_report(&Gpu::new(req)?, &args.checkpoint, &cfg)?;
+    print!("{}", report_table(&m));
     if let Some(path) = &args.json {
         crate::util::fs::write_atomic(path, serde_json::to_string_pretty(&m)?.as_bytes())?;
     }

@@ -79,7 +79,8 @@ pub struct PretrainArgs {
     #[command(flatten)]
     /// The training flags.
     pub train: TrainArgs,
-    /// Initialise the text encoder from a Hugging Face BERT folder (not yet wired: rejected).
+    /// Initialise the text encoder from a Hugging Face BERT folder (config.json,
+    /// model.safetensors, tokenizer.json); its tokenizer becomes the run's.
     #[arg(long, value_name = "DIR")]
     pub init_text: Option<PathBuf>,
 }
@@ -130,6 +131,7 @@ impl TrainArgs {
             data: self.data.clone(),
             fraction: self.fraction,
             init_checkpoint: init,
+            init_text: None,
             out: self.out.clone(),
             save_every: self.save_every,
             log_every: self.log_every,
@@ -158,13 +160,8 @@ fn report(gpu: &Gpu, cfg: &TrainConfig) -> Result<()> {
 
 /// Run `pretrain`.
 pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
-    if let Some(dir) = &args.init_text {
-        anyhow::bail!(
-            "--init-text {}: loading a Hugging Face text encoder into pre-training is not wired yet",
-            dir.display()
-        );
-    }
-    let cfg = args.train.config(None)?;
+    let mut cfg = args.train.config(None)?;
+    cfg.init_text = args.init_text.clone();
     report(&Gpu::new(req)?, &cfg)
 }
 

@@ -1,6 +1,7 @@
 //! The `Gpu` context: adapter, device, queue, probed capabilities, and the shared pipeline
 //! cache and buffer pool.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
@@ -32,6 +33,9 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
     pub pool: BufferPool,
     pub pipelines: Arc<PipelineCache>,
+    /// Readbacks so far ([`Gpu::read`] calls, every clone counting together): how tests see
+    /// that a hot loop reads nothing back.
+    pub(crate) readbacks: Arc<AtomicU64>,
 }
 
 impl Gpu {
@@ -86,6 +90,7 @@ impl Gpu {
             limits,
             pool,
             pipelines: Arc::default(),
+            readbacks: Arc::default(),
         })
     }
 

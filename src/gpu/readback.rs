@@ -34,6 +34,8 @@ impl Gpu {
 
     /// Copy the logical contents of `buf` back to the host as `T`s (waits for the GPU).
     pub fn read<T: bytemuck::Pod>(&self, buf: &GpuBuffer) -> Result<Vec<T>, GpuError> {
+        self.readbacks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let bytes = buf.bytes().next_multiple_of(4);
         let staging = self.pool.get(
             bytes,
@@ -64,6 +66,11 @@ impl Gpu {
         };
         staging.raw().unmap();
         Ok(out)
+    }
+
+    /// How many readbacks ([`Gpu::read`], hence `Tensor::to_vec`) this device has done.
+    pub fn readbacks(&self) -> u64 {
+        self.readbacks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Block until `index` (or all submitted work) has finished on the GPU.

@@ -11,7 +11,7 @@ use super::checkpoint::TensorMap;
 use super::config::ModelConfig;
 use super::params::{ParamShape, cross_parameter_shapes};
 use crate::gpu::Gpu;
-use crate::nn::{AttentionInput, ParamSet, random_weights};
+use crate::nn::{AttentionInput, KeyMask, ParamSet, random_weights};
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::unary::gelu;
 use crate::tensor::{Tape, Tensor};
@@ -56,6 +56,18 @@ impl CrossEncoder {
         text_mask: &[u32],
         video: &Tensor,
     ) -> Result<Tensor> {
+        self.forward_masked(tape, text, KeyMask::Host(text_mask), video)
+    }
+
+    /// [`CrossEncoder::forward`] with the text mask as a [`KeyMask`] (it may already be on
+    /// the GPU, e.g. gathered for the VTM pairs).
+    pub fn forward_masked(
+        &self,
+        tape: &Tape,
+        text: &Tensor,
+        text_mask: KeyMask,
+        video: &Tensor,
+    ) -> Result<Tensor> {
         let (h, hv) = (self.cfg.text.hidden_size, self.cfg.video.hidden_size);
         let (td, vd) = (text.shape().dims(), video.shape().dims());
         if td.len() != 3 || td[2] != h || vd.len() != 3 || vd[2] != hv || vd[0] != td[0] {
@@ -66,7 +78,11 @@ impl CrossEncoder {
             );
         }
         let (b, l, lv) = (td[0], td[1], vd[1]);
-        if text_mask.len() != b * l {
+        let mask_len = match text_mask {
+            KeyMask::Host(m) => m.len(),
+            KeyMask::Gpu(m) => (m.bytes() / 4) as usize,
+        };
+        if mask_len < b * l || matches!(text_mask, KeyMask::Host(_)) && mask_len != b * l {
             bail!("cross encoder: the text mask must be [{b}, {l}]");
         }
         let mut x = tape.reshape(text, [b * l, h])?;
@@ -85,7 +101,7 @@ impl CrossEncoder {
         x: &Tensor,
         video: &Tensor,
         layer: usize,
-        mask: &[u32],
+        mask: KeyMask,
         d: Dims,
     ) -> Result<Tensor> {
         let (p, eps) = (&self.params, self.cfg.text.layer_norm_eps);

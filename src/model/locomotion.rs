@@ -13,8 +13,11 @@ use super::heads::Heads;
 use super::text::{TextBatch, TextEncoder};
 use super::video::VideoEncoder;
 use crate::gpu::{Gpu, GpuBuffer};
+use crate::nn::KeyMask;
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::embedding::embedding;
+use crate::tensor::ops::gather::{gather_rows, gather_rows_u32};
+use crate::tensor::ops::negatives::hard_negative_rows;
 use crate::tensor::ops::unary::scale;
 use crate::tensor::{Shape, Tape, Tensor};
 
@@ -131,7 +134,7 @@ impl LocoModel {
 
     /// The VTC, VTM and MLM losses of `batch`. VTM's negatives are hard: for each video a
     /// text and for each text a video drawn in proportion to exp(similarity / τ) among the
-    /// other pairs (reading the B×B similarities back once per step).
+    /// other pairs, on the GPU ([`hard_negative_rows`]), so a step reads nothing back.
     pub fn forward_losses(&self, tape: &Tape, batch: &PairBatch) -> Result<Losses> {
         let (b, l) = (batch.batch, batch.len);
         if b < 2 {
@@ -153,44 +156,35 @@ impl LocoModel {
         let vtc = self.heads.vtc(tape, &video.cls, &text.pooled)?;
 
         // An objective weighted 0 is not computed at all (VTC-only runs skip the cross
-        // encoder and the similarity readback VTM's negatives need).
+        // encoder).
         let w = self.cfg.loss_weights;
         let zero = || Tensor::from_host(&self.gpu, &[0.0], [1]);
         let vtm = if w.vtm > 0.0 {
-            // VTM: B positives, B (video, hard text) and B (hard video, text) negatives.
-            let sim = vtc.sim.to_vec()?;
-            let (neg_text, neg_video) =
-                hard_negatives(&sim, b, self.cfg.heads.temperature, batch.negative_seed);
-            let text_rows: Vec<u32> = (0..b)
-                .chain(neg_text.iter().copied())
-                .chain(0..b)
-                .map(|i| i as u32)
-                .collect();
-            let video_rows: Vec<u32> = (0..b)
-                .chain(0..b)
-                .chain(neg_video.iter().copied())
-                .map(|i| i as u32)
-                .collect();
+            // VTM: B positives, B (video, hard text) and B (hard video, text) negatives. The
+            // negatives are drawn on the GPU and the pair rows gathered there: nothing is read
+            // back (the host mask is uploaded once).
+            let (text_rows, video_rows) =
+                hard_negative_rows(&vtc.sim, self.cfg.heads.temperature, batch.negative_seed)?;
             let (h, hv) = (self.cfg.text.hidden_size, self.cfg.video.hidden_size);
             let lv = video.hidden.shape().dims()[1];
-            let t_rows = embedding(tape, &tape.reshape(&text.hidden, [b, l * h])?, &text_rows)?;
-            let v_rows = embedding(
+            let t_rows = gather_rows(
+                tape,
+                &tape.reshape(&text.hidden, [b, l * h])?,
+                &text_rows,
+                3 * b,
+            )?;
+            let v_rows = gather_rows(
                 tape,
                 &tape.reshape(&video.hidden, [b, lv * hv])?,
                 &video_rows,
+                3 * b,
             )?;
-            let mask3: Vec<u32> = text_rows
-                .iter()
-                .flat_map(|&r| {
-                    batch.mask[r as usize * l..(r as usize + 1) * l]
-                        .iter()
-                        .copied()
-                })
-                .collect();
-            let fused = self.cross.forward(
+            let mask = self.gpu.upload(batch.mask, "text mask")?;
+            let mask3 = gather_rows_u32(&self.gpu, &mask, &text_rows, [3 * b, b, l])?;
+            let fused = self.cross.forward_masked(
                 tape,
                 &tape.reshape(&t_rows, [3 * b, l, h])?,
-                &mask3,
+                KeyMask::Gpu(&mask3),
                 &tape.reshape(&v_rows, [3 * b, lv, hv])?,
             )?;
             let cls_rows: Vec<u32> = (0..3 * b).map(|i| (i * l) as u32).collect();
@@ -258,10 +252,85 @@ impl LocoModel {
         let (ve, te) = self.heads.vtc_embeddings(tape, &v.cls, &t.pooled)?;
         Ok((ve.to_vec()?, te.to_vec()?))
     }
+
+    /// [`LocoModel::embed`] plus the encoders' final states on the host, for re-ranking
+    /// with [`LocoModel::vtm_scores`] (no gradient recorded).
+    pub fn embed_with_states(&self, tape: &Tape, batch: &PairBatch) -> Result<Embedded> {
+        let _g = tape.no_grad();
+        let (b, l) = (batch.batch, batch.len);
+        let v = self.video.forward(tape, &batch.video)?;
+        let t = self.text.forward(
+            tape,
+            TextBatch {
+                ids: batch.ids,
+                token_types: batch.token_types,
+                mask: batch.mask,
+                batch: b,
+                len: l,
+            },
+        )?;
+        let (ve, te) = self.heads.vtc_embeddings(tape, &v.cls, &t.pooled)?;
+        Ok(Embedded {
+            video: ve.to_vec()?,
+            text: te.to_vec()?,
+            video_states: v.hidden.to_vec()?,
+            text_states: t.hidden.to_vec()?,
+            video_len: v.hidden.shape().dims()[1],
+        })
+    }
+
+    /// VTM's matched probability (softmax column 1 of the VTM head over the cross
+    /// encoder's [CLS]) of P (video, text) pairs: text states `[P, L, H]` with their mask
+    /// `[P, L]` and video states `[P, Lv, Hv]`, pair p being row p of each. No gradient.
+    pub fn vtm_scores(
+        &self,
+        tape: &Tape,
+        text_states: &Tensor,
+        text_mask: &[u32],
+        video_states: &Tensor,
+    ) -> Result<Vec<f32>> {
+        let _g = tape.no_grad();
+        let d = text_states.shape().dims();
+        if d.len() != 3 {
+            bail!(
+                "vtm_scores: text states must be [P, L, H], got {}",
+                text_states.shape()
+            );
+        }
+        let (p, l, h) = (d[0], d[1], d[2]);
+        let fused = self
+            .cross
+            .forward(tape, text_states, text_mask, video_states)?;
+        let cls_rows: Vec<u32> = (0..p).map(|i| (i * l) as u32).collect();
+        let cls = embedding(tape, &tape.reshape(&fused, [p * l, h])?, &cls_rows)?;
+        let logits = self.heads.vtm_logits(tape, &cls)?.to_vec()?;
+        // softmax([a, b])[1] = 1 / (1 + e^(a − b)), stable for any logits.
+        Ok(logits
+            .chunks_exact(2)
+            .map(|z| (1.0 / (1.0 + ((z[0] - z[1]) as f64).exp())) as f32)
+            .collect())
+    }
+}
+
+/// A batch's VTC embeddings and final encoder states on the host (see
+/// [`LocoModel::embed_with_states`]).
+pub struct Embedded {
+    /// Unit video embeddings `[B, embed_dim]`.
+    pub video: Vec<f32>,
+    /// Unit text embeddings `[B, embed_dim]`.
+    pub text: Vec<f32>,
+    /// Video encoder states `[B, Lv, Hv]` ([CLS] first).
+    pub video_states: Vec<f32>,
+    /// Text encoder states `[B, L, H]`.
+    pub text_states: Vec<f32>,
+    /// Video tokens per clip Lv.
+    pub video_len: usize,
 }
 
 /// For each video i a text j ≠ i and for each text i a video j ≠ i, drawn with probability
-/// ∝ exp(sim / τ): the hardest negatives are likeliest, but every one can be drawn.
+/// ∝ exp(sim / τ): the hardest negatives are likeliest, but every one can be drawn. The host
+/// counterpart (a ChaCha stream) of the GPU draw the trainer uses, [`hard_negative_rows`]:
+/// the same distribution, for callers holding similarities on the host.
 pub fn hard_negatives(
     sim: &[f32],
     b: usize,

@@ -16,7 +16,8 @@ use crate::tensor::ops::embedding::embedding;
 use crate::tensor::ops::layernorm::layer_norm;
 use crate::tensor::ops::matmul::matmul_op;
 use crate::tensor::ops::permute::swap_axes12;
-use crate::tensor::ops::tape_ops::attention;
+pub use crate::tensor::ops::tape_ops::KeyMask;
+use crate::tensor::ops::tape_ops::attention_masked;
 use crate::tensor::{Shape, Tape, Tensor};
 
 /// Trainable parameters of one module, by name.
@@ -98,7 +99,7 @@ impl ParamSet {
             split_heads(tape, &k, a.batch, a.lk, a.heads)?,
             split_heads(tape, &v, a.batch, a.lk, a.heads)?,
         );
-        let ctx = attention(tape, &q, &k, &v, a.key_mask)?;
+        let ctx = attention_masked(tape, &q, &k, &v, a.key_mask)?;
         let ctx = tape.reshape(&swap_axes12(tape, &ctx)?, [a.batch * a.lq, h])?;
         self.linear(tape, &ctx, &format!("{prefix}.out"))
     }
@@ -120,7 +121,7 @@ pub struct AttentionInput<'a> {
     /// Heads.
     pub heads: usize,
     /// `[B, Lk]`, 1 for a real key, 0 for padding; None attends to every key.
-    pub key_mask: Option<&'a [u32]>,
+    pub key_mask: Option<KeyMask<'a>>,
 }
 
 /// `[B·L, H]` → `[B, heads, L, H/heads]`: the layout the attention kernel reads.

@@ -1,13 +1,20 @@
 //! Retrieval evaluation of a checkpoint: text→video and video→text R@1/5/10 and median rank
 //! beside their chance levels, on held-out clips made on the fly (held-out seed, objects and
-//! backgrounds) with the run's caption mixture.
+//! backgrounds) with the run's caption mixture, or on a `generate --captions` folder; with
+//! `--rerank-vtm K` also after VTM re-ranks each query's top K (see [`super::rerank`]).
 
-use std::path::Path;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use indicatif::ProgressBar;
+use serde::Serialize;
 
-use super::data::{CaptionMix, EvalSet, LibrarySplit, TextPipeline};
+pub use super::rerank::{States, rerank, vtm_pair_scores};
+
+use super::data::{
+    Batch, CaptionMix, EvalSet, FolderConfig, FolderSource, LibrarySplit, TextPipeline,
+};
 use super::metrics::{RetrievalMetrics, RetrievalTargets, retrieval_metrics};
 use super::trainer::{CHECKPOINT_DIR, TOKENIZER_FILE, generation};
 use crate::data::mlm::MlmConfig;
@@ -21,9 +28,10 @@ use crate::tensor::Tape;
 /// What to evaluate on.
 #[derive(Debug, Clone)]
 pub struct EvalConfig {
-    /// Held-out clips (each with its own caption).
+    /// Held-out clips (each with its own caption); with `data`, at most this many of the
+    /// folder's clips (`usize::MAX`: all of them).
     pub clips: usize,
-    /// Clips per forward pass.
+    /// Clips per forward pass (and (video, text) pairs per VTM pass).
     pub batch: usize,
     /// The caption mixture of the queries.
     pub captions: String,
@@ -31,6 +39,46 @@ pub struct EvalConfig {
     pub seed: u64,
     /// Show a progress bar.
     pub progress: bool,
+    /// A folder made by `generate --captions` to rank instead of fresh held-out clips.
+    pub data: Option<PathBuf>,
+    /// Re-rank each query's top K candidates by VTM's matched probability (0: off).
+    pub rerank_vtm: usize,
+}
+
+/// VTC retrieval metrics and, when asked for, the VTM re-ranked ones.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// Ranked by VTC cosine similarity.
+    #[serde(flatten)]
+    pub vtc: RetrievalMetrics,
+    /// Each query's top K re-ranked by VTM (`--rerank-vtm K`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerank_vtm: Option<Reranked>,
+}
+
+/// Metrics after VTM re-ranking of the top `k`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reranked {
+    /// Candidates re-ranked per query.
+    pub k: usize,
+    /// The re-ranked metrics.
+    #[serde(flatten)]
+    pub metrics: RetrievalMetrics,
+}
+
+/// An encoded evaluation set: the text×video similarities, who matches whom and, for
+/// re-ranking, the encoders' states.
+pub struct EncodedSet {
+    /// Pairs (texts = videos = n).
+    pub n: usize,
+    /// `sim[text·n + video]`: cosine of the unit VTC embeddings.
+    pub sim: Vec<f32>,
+    /// Text t matches video v when their captions are identical (or t = v).
+    pub targets: RetrievalTargets,
+    /// The captions, in clip order.
+    pub captions: Vec<String>,
+    /// The final encoder states (kept only when re-ranking).
+    pub states: Option<States>,
 }
 
 /// A checkpoint directory given either as the run's `--out` or its `checkpoint/` inside.
@@ -43,8 +91,19 @@ pub fn checkpoint_dirs(path: &Path) -> (std::path::PathBuf, std::path::PathBuf) 
     }
 }
 
-/// Load `path`'s model and tokenizer and evaluate retrieval on a fresh held-out set.
+/// Load `path`'s model and tokenizer and evaluate retrieval (VTC only).
 pub fn evaluate(gpu: &Gpu, path: &Path, cfg: &EvalConfig) -> Result<RetrievalMetrics> {
+    Ok(evaluate_report(gpu, path, cfg)?.vtc)
+}
+
+/// Load `path`'s model and tokenizer and evaluate retrieval, re-ranked too when asked.
+pub fn evaluate_report(gpu: &Gpu, path: &Path, cfg: &EvalConfig) -> Result<EvalReport> {
+    let (model, tok) = load(gpu, path)?;
+    report_model(gpu, &model, tok, cfg)
+}
+
+/// A checkpoint's model and its run's tokenizer.
+pub fn load(gpu: &Gpu, path: &Path) -> Result<(LocoModel, TextTokenizer)> {
     let (ckpt_dir, run) = checkpoint_dirs(path);
     let ck =
         Checkpoint::load(&ckpt_dir).with_context(|| format!("--checkpoint {}", path.display()))?;
@@ -53,17 +112,118 @@ pub fn evaluate(gpu: &Gpu, path: &Path, cfg: &EvalConfig) -> Result<RetrievalMet
         &run.join(TOKENIZER_FILE),
         mcfg.text.max_position_embeddings.min(64),
     )?;
-    let model = LocoModel::from_weights(gpu, &mcfg, &ck.tensors)?;
-    evaluate_model(gpu, &model, tok, cfg)
+    Ok((LocoModel::from_weights(gpu, &mcfg, &ck.tensors)?, tok))
 }
 
-/// Evaluate `model` (with its tokenizer) on a fresh held-out set.
+/// Evaluate `model` (with its tokenizer): VTC retrieval only.
 pub fn evaluate_model(
     gpu: &Gpu,
     model: &LocoModel,
     tok: TextTokenizer,
     cfg: &EvalConfig,
 ) -> Result<RetrievalMetrics> {
+    let cfg = EvalConfig {
+        rerank_vtm: 0,
+        ..cfg.clone()
+    };
+    Ok(report_model(gpu, model, tok, &cfg)?.vtc)
+}
+
+/// Evaluate `model` (with its tokenizer): VTC retrieval and, with `rerank_vtm`, VTM
+/// re-ranking.
+pub fn report_model(
+    gpu: &Gpu,
+    model: &LocoModel,
+    tok: TextTokenizer,
+    cfg: &EvalConfig,
+) -> Result<EvalReport> {
+    let set = encode_set(gpu, model, tok, cfg)?;
+    let vtc = retrieval_metrics(&set.sim, set.n, set.n, &set.targets)?;
+    let rerank_vtm = match cfg.rerank_vtm {
+        0 => None,
+        k => {
+            let k = k.min(set.n);
+            let metrics = rerank(gpu, model, &set, k, cfg)?;
+            Some(Reranked { k, metrics })
+        }
+    };
+    Ok(EvalReport { vtc, rerank_vtm })
+}
+
+/// Where the evaluation clips come from.
+enum Clips {
+    Heldout {
+        set: Box<EvalSet>,
+        compositor: Box<Compositor>,
+        text: Box<TextPipeline>,
+    },
+    Folder(Box<FolderSource>),
+}
+
+impl Clips {
+    fn open(gpu: &Gpu, model: &LocoModel, text: TextPipeline, cfg: &EvalConfig) -> Result<Self> {
+        let g = generation(&model.cfg);
+        match &cfg.data {
+            None => {
+                let split = LibrarySplit::builtin(&g);
+                let set = EvalSet::retrieval(cfg.seed, cfg.clips, &g, &split, &text);
+                let compositor =
+                    Compositor::new(gpu, &split.heldout_objects, &split.heldout_backgrounds)?;
+                Ok(Clips::Heldout {
+                    set: Box::new(set),
+                    compositor: Box::new(compositor),
+                    text: Box::new(text),
+                })
+            }
+            Some(dir) => {
+                let fc = FolderConfig {
+                    seed: cfg.seed,
+                    batch_size: cfg.batch,
+                    fraction: 1.0,
+                    frames: g.frames,
+                    height: g.height,
+                    width: g.width,
+                };
+                let src = FolderSource::open(gpu, dir, text, fc)
+                    .with_context(|| format!("--data {}", dir.display()))?;
+                if !src.has_captions() {
+                    bail!(
+                        "{} not found or empty: eval --data needs a folder made by `locomotion generate --captions`",
+                        dir.join("captions.jsonl").display()
+                    );
+                }
+                Ok(Clips::Folder(Box::new(src)))
+            }
+        }
+    }
+
+    fn len(&self, cap: usize) -> usize {
+        match self {
+            Clips::Heldout { set, .. } => set.clips.len(),
+            Clips::Folder(src) => src.len().min(cap),
+        }
+    }
+
+    fn batch(&self, gpu: &Gpu, range: Range<usize>, seed: u64) -> Result<Batch> {
+        match self {
+            Clips::Heldout {
+                set,
+                compositor,
+                text,
+            } => set.batch(gpu, compositor, text, range, seed),
+            Clips::Folder(src) => src.in_order(range),
+        }
+    }
+}
+
+/// Encode the evaluation clips and captions: similarities, targets and (with `rerank_vtm`)
+/// the encoder states.
+pub fn encode_set(
+    gpu: &Gpu,
+    model: &LocoModel,
+    tok: TextTokenizer,
+    cfg: &EvalConfig,
+) -> Result<EncodedSet> {
     anyhow::ensure!(
         cfg.clips >= 2,
         "--clips must be at least 2, got {}",
@@ -73,20 +233,22 @@ pub fn evaluate_model(
     let mix =
         CaptionMix::parse(&cfg.captions).with_context(|| format!("--captions {}", cfg.captions))?;
     let text = TextPipeline::new(tok, mix, MlmConfig::default());
-    let g = generation(&model.cfg);
-    let split = LibrarySplit::builtin(&g);
-    let set = EvalSet::retrieval(cfg.seed, cfg.clips, &g, &split, &text);
-    let compositor = Compositor::new(gpu, &split.heldout_objects, &split.heldout_backgrounds)?;
+    let clips = Clips::open(gpu, model, text, cfg)?;
+    let n = clips.len(cfg.clips);
+    if n < 2 {
+        bail!("retrieval needs at least 2 clips; the evaluation set has {n}");
+    }
     let bar = if cfg.progress {
-        ProgressBar::new(cfg.clips as u64)
+        ProgressBar::new(n as u64)
     } else {
         ProgressBar::hidden()
     };
-    let (mut ve, mut te) = (Vec::new(), Vec::new());
+    let (mut ve, mut te, mut captions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut states = (cfg.rerank_vtm > 0).then(States::default);
     let mut start = 0;
-    while start < cfg.clips {
-        let end = (start + cfg.batch).min(cfg.clips);
-        let b = set.batch(gpu, &compositor, &text, start..end, cfg.seed)?;
+    while start < n {
+        let end = (start + cfg.batch).min(n);
+        let b = clips.batch(gpu, start..end, cfg.seed)?;
         let host = &b.host;
         let pair = PairBatch {
             video: model.video_input(b.video, host.len()),
@@ -99,14 +261,23 @@ pub fn evaluate_model(
             mlm_labels: &host.mlm_labels,
             negative_seed: 0,
         };
-        let (v, t) = model.embed(&Tape::new(gpu), &pair)?;
-        ve.extend(v);
-        te.extend(t);
+        let tape = Tape::new(gpu);
+        if let Some(st) = &mut states {
+            let e = model.embed_with_states(&tape, &pair)?;
+            st.push(&e, &host.text.attention_mask, host.text.max_len);
+            ve.extend(e.video);
+            te.extend(e.text);
+        } else {
+            let (v, t) = model.embed(&tape, &pair)?;
+            ve.extend(v);
+            te.extend(t);
+        }
+        captions.extend(host.captions.iter().cloned());
         bar.set_position(end as u64);
         start = end;
     }
     bar.finish_and_clear();
-    let (n, d) = (cfg.clips, model.cfg.heads.embed_dim);
+    let d = model.cfg.heads.embed_dim;
     // sim[text, video] = cosine of unit embeddings.
     let mut sim = vec![0f32; n * n];
     for i in 0..n {
@@ -119,18 +290,29 @@ pub fn evaluate_model(
     }
     // Two clips can share a caption word for word; a text then matches every such clip.
     let group: Vec<usize> = (0..n)
-        .map(|i| {
-            set.captions
-                .iter()
-                .position(|c| *c == set.captions[i])
-                .unwrap_or(i)
-        })
+        .map(|i| captions.iter().position(|c| *c == captions[i]).unwrap_or(i))
         .collect();
     let targets = RetrievalTargets {
         text_group: group.clone(),
         video_group: group,
     };
-    retrieval_metrics(&sim, n, n, &targets)
+    Ok(EncodedSet {
+        n,
+        sim,
+        targets,
+        captions,
+        states,
+    })
+}
+
+/// The report as printed tables: VTC, then (with `--rerank-vtm K`) the re-ranked one.
+pub fn report_table(r: &EvalReport) -> String {
+    let mut s = table(&r.vtc);
+    if let Some(rr) = &r.rerank_vtm {
+        s += &format!("\nre-ranked by VTM (top {} of each query):\n", rr.k);
+        s += &table(&rr.metrics);
+    }
+    s
 }
 
 /// The metrics as a printed table, chance beside each figure.

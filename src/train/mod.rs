@@ -3,7 +3,9 @@
 
 pub mod data;
 pub mod eval;
+pub mod init_text;
 pub mod metrics;
 pub mod optim;
+pub mod rerank;
 pub mod schedule;
 pub mod trainer;

@@ -13,6 +13,7 @@ use super::data::{
     Batch, CaptionMix, FolderConfig, FolderSource, LibrarySplit, OnlineConfig, OnlineSource,
     TextPipeline, mix_seed,
 };
+use super::init_text::load_init_text;
 use super::metrics::MetricsLog;
 use super::optim::AdamW;
 use super::schedule::LrSchedule;
@@ -26,6 +27,7 @@ use crate::model::checkpoint::{
 };
 use crate::model::config::ModelConfig;
 use crate::model::locomotion::{LocoModel, PairBatch};
+use crate::model::text::TextEncoder;
 use crate::motion::{GenConfig, sample_clip};
 use crate::tensor::Tape;
 use crate::tensor::ops::adamw;
@@ -64,6 +66,9 @@ pub struct TrainConfig {
     pub fraction: f64,
     /// Start from this checkpoint's weights with a fresh optimizer (fine-tuning).
     pub init_checkpoint: Option<PathBuf>,
+    /// A Hugging Face BERT folder (`--init-text`): its config, weights and tokenizer become
+    /// the text encoder's; the preset's video encoder, cross encoder and heads stay.
+    pub init_text: Option<PathBuf>,
     /// Where checkpoints, metrics and the tokenizer go.
     pub out: PathBuf,
     /// Save a checkpoint every N steps (0: only at the end).
@@ -191,6 +196,16 @@ pub fn snapshot(gpu: &Gpu, model: &LocoModel, optim: Option<&AdamW>) -> Result<T
     Ok(map)
 }
 
+/// What a checkpoint records about the run beyond the model and schedule.
+fn run_extra(cfg: &TrainConfig) -> serde_json::Map<String, serde_json::Value> {
+    let mut extra = serde_json::Map::new();
+    extra.insert("captions".into(), cfg.captions.clone().into());
+    if let Some(dir) = &cfg.init_text {
+        extra.insert("init_text".into(), dir.display().to_string().into());
+    }
+    extra
+}
+
 fn schedule(cfg: &TrainConfig) -> LrSchedule {
     LrSchedule {
         base_lr: cfg.lr,
@@ -226,6 +241,9 @@ fn check(cfg: &TrainConfig) -> Result<()> {
         bail!("--fraction must be in (0, 1], got {}", cfg.fraction);
     }
     CaptionMix::parse(&cfg.captions).with_context(|| format!("--captions {}", cfg.captions))?;
+    if cfg.init_text.is_some() && cfg.init_checkpoint.is_some() {
+        bail!("--init-text and a fine-tuning checkpoint both set the text encoder: give one");
+    }
     Ok(())
 }
 
@@ -253,14 +271,24 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
         }
         None => None,
     };
-    let mut mcfg = match (&resumed, &init) {
-        (Some(c), _) | (None, Some(c)) => c.config.model.clone(),
+    // A resumed run already holds the imported encoder in its checkpoint.
+    let hf = match (&cfg.init_text, cfg.resume) {
+        (Some(dir), false) => Some(load_init_text(dir, &cfg.model)?),
+        _ => None,
+    };
+    let mut mcfg = match (&resumed, &init, &hf) {
+        (Some(c), _, _) | (None, Some(c), _) => c.config.model.clone(),
+        (None, None, Some((_, m, _))) => m.clone(),
         _ => cfg.model.clone(),
     };
     let max_len = mcfg.text.max_position_embeddings.min(64);
-    // The tokenizer: the run's own (resume), the initial checkpoint's, or trained now.
+    // The tokenizer: the run's own (resume), the initial checkpoint's, the imported model's,
+    // or trained now.
     let tokenizer = if cfg.resume {
         TextTokenizer::load(&tok_path, max_len)?
+    } else if let Some((_, _, t)) = &hf {
+        t.save(&tok_path)?;
+        t.clone()
     } else if let Some(dir) = &cfg.init_checkpoint {
         let src = dir.parent().unwrap_or(Path::new(".")).join(TOKENIZER_FILE);
         let t = TextTokenizer::load(&src, max_len)
@@ -273,8 +301,12 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
         t
     };
     mcfg.text.vocab_size = tokenizer.vocab_size();
-    let model = match (&resumed, &init) {
-        (Some(c), _) | (None, Some(c)) => LocoModel::from_weights(gpu, &mcfg, &c.tensors)?,
+    let model = match (&resumed, &init, hf) {
+        (Some(c), _, _) | (None, Some(c), _) => LocoModel::from_weights(gpu, &mcfg, &c.tensors)?,
+        (None, None, Some((bert, _, _))) => {
+            let text = TextEncoder::from_hf(gpu, &bert)?;
+            LocoModel::random(gpu, &mcfg, cfg.seed, Some(text))?
+        }
         _ => LocoModel::random(gpu, &mcfg, cfg.seed, None)?,
     };
     let hyper = adamw::AdamW {
@@ -343,10 +375,7 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
             seed: cfg.seed,
             data_position: step * cfg.batch as u64,
             schedule: sched,
-            extra: serde_json::Map::from_iter([(
-                "captions".to_string(),
-                serde_json::Value::from(cfg.captions.clone()),
-            )]),
+            extra: run_extra(cfg),
         };
         let ck = Checkpoint {
             config: CheckpointConfig {

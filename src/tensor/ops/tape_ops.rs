@@ -51,6 +51,27 @@ pub fn attention(
     v: &Tensor,
     mask: Option<&[u32]>,
 ) -> Result<Tensor> {
+    attention_masked(tape, q, k, v, mask.map(KeyMask::Host))
+}
+
+/// A key padding mask (B, Tk), nonzero = key present: host values (uploaded) or a buffer
+/// already on the GPU (e.g. gathered there), so no host round trip is needed.
+#[derive(Clone, Copy)]
+pub enum KeyMask<'a> {
+    /// Values on the host.
+    Host(&'a [u32]),
+    /// A u32 buffer on the GPU holding at least B·Tk values.
+    Gpu(&'a GpuBuffer),
+}
+
+/// [`attention`] with the key mask given as a [`KeyMask`].
+pub fn attention_masked(
+    tape: &Tape,
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<KeyMask>,
+) -> Result<Tensor> {
     for t in [q, k, v] {
         t.expect_f32("attention")?;
     }
@@ -72,22 +93,31 @@ pub fn attention(
         qd[3] as u32,
     );
     let gpu = tape.gpu().clone();
+    let mask_len = qd[0] * kd[2];
+    let wrong = |len: usize| TensorError::Length {
+        what: "attention key mask (B, Tk)".into(),
+        len,
+        shape: Shape(vec![qd[0], kd[2]]).to_string(),
+    };
+    let mut batch = Batch::new(&gpu);
     let mask = match mask {
-        Some(m) if m.len() != qd[0] * kd[2] => {
-            return Err(TensorError::Length {
-                what: "attention key mask (B, Tk)".into(),
-                len: m.len(),
-                shape: Shape(vec![qd[0], kd[2]]).to_string(),
-            });
+        Some(KeyMask::Host(m)) if m.len() != mask_len => return Err(wrong(m.len())),
+        Some(KeyMask::Host(m)) => Some(gpu.upload(m, "attention mask")?),
+        Some(KeyMask::Gpu(m)) if m.bytes() < 4 * mask_len as u64 => {
+            return Err(wrong((m.bytes() / 4) as usize));
         }
-        Some(m) => Some(gpu.upload(m, "attention mask")?),
+        // The backward rule outlives the caller's buffer: it keeps a device-side copy.
+        Some(KeyMask::Gpu(m)) => {
+            let c = storage(&gpu, mask_len, "attention mask")?;
+            batch.copy(m, &c, 4 * mask_len as u64);
+            Some(c)
+        }
         None => None,
     };
     let (nq, rows) = (s.q_len() as usize, s.rows() as usize);
     let o = storage(&gpu, nq, "attention out")?;
     let lse = storage(&gpu, rows, "attention lse")?;
     let wants = tape.wants(&[q, k, v]);
-    let mut batch = Batch::new(&gpu);
     attention_forward(
         &mut batch,
         s,

@@ -123,16 +123,42 @@ impl FolderSource {
     pub fn batch(&self, step: u64) -> Result<Batch> {
         let b = self.cfg.batch_size as u64;
         let n = self.len() as u64;
-        let mut clips = Vec::new();
-        let mut seeds = Vec::new();
-        let mut pixels = Vec::new();
+        let mut picks = Vec::new();
         let mut order = (u64::MAX, Vec::new());
         for pos in step * b..(step + 1) * b {
             let epoch = pos / n;
             if order.0 != epoch {
                 order = (epoch, self.epoch_order(epoch));
             }
-            let e = &self.entries[order.1[(pos % n) as usize]];
+            picks.push((order.1[(pos % n) as usize], epoch));
+        }
+        self.assemble(step, &picks)
+    }
+
+    /// The subset's clips `range` in manifest order, captioned as in the first epoch (for
+    /// evaluation: every clip once, no shuffle).
+    pub fn in_order(&self, range: std::ops::Range<usize>) -> Result<Batch> {
+        anyhow::ensure!(
+            !range.is_empty() && range.end <= self.len(),
+            "folder batch {range:?} is empty or outside the {} clips",
+            self.len()
+        );
+        let picks: Vec<(usize, u64)> = range.clone().map(|i| (i, 0)).collect();
+        self.assemble(range.start as u64, &picks)
+    }
+
+    /// True when the folder has captions.jsonl (made by `generate --captions`).
+    pub fn has_captions(&self) -> bool {
+        !self.captions.is_empty()
+    }
+
+    /// The batch of `picks` (subset index, epoch), labelled `step`.
+    fn assemble(&self, step: u64, picks: &[(usize, u64)]) -> Result<Batch> {
+        let mut clips = Vec::new();
+        let mut seeds = Vec::new();
+        let mut pixels = Vec::new();
+        for &(i, epoch) in picks {
+            let e = &self.entries[i];
             pixels.extend(self.decode(e)?);
             // A new caption draw each epoch: paraphrase mixtures then vary across epochs.
             seeds.push(mix_seed(e.params.seed, epoch, SAMPLE_SALT));

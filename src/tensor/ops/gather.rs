@@ -1,0 +1,143 @@
+//! Launchers for `shaders/gather.wgsl`: rows of a table picked by indices that live in a GPU
+//! buffer (written by another kernel, e.g. the hard-negative draw), with a deterministic
+//! backward that needs no host-side grouping, and the tape op.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Groups, Kernel};
+use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    n: u32,
+    v: u32,
+    c: u32,
+    _pad: u32,
+}
+
+fn params(n: usize, v: usize, c: usize) -> Params {
+    Params {
+        n: n as u32,
+        v: v as u32,
+        c: c as u32,
+        _pad: 0,
+    }
+}
+
+/// Record out (n, c) = w[ids] for an f32 table w (v, c); an index ≥ v gives zeros.
+pub fn launch(
+    batch: &mut Batch,
+    ids: &GpuBuffer,
+    w: &GpuBuffer,
+    out: &GpuBuffer,
+    [n, v, c]: [usize; 3],
+) -> std::result::Result<(), GpuError> {
+    batch.dispatch(
+        Kernel::new("gather", "forward"),
+        &params(n, v, c),
+        &[ids, w, out],
+        Groups::Linear(((n * c) as u64).div_ceil(64)),
+    )
+}
+
+/// Record dw (v, c) = Σ dy[t] over the t with ids[t] = v (t ascending).
+pub fn launch_backward(
+    batch: &mut Batch,
+    ids: &GpuBuffer,
+    dy: &GpuBuffer,
+    dw: &GpuBuffer,
+    [n, v, c]: [usize; 3],
+) -> std::result::Result<(), GpuError> {
+    batch.dispatch(
+        Kernel::new("gather", "backward"),
+        &params(n, v, c),
+        &[ids, dy, dw],
+        Groups::Linear(((v * c) as u64).div_ceil(64)),
+    )
+}
+
+/// Record out (n, c) = w[ids] for a u32 table w (v, c) (e.g. attention masks).
+pub fn launch_u32(
+    batch: &mut Batch,
+    ids: &GpuBuffer,
+    w: &GpuBuffer,
+    out: &GpuBuffer,
+    [n, v, c]: [usize; 3],
+) -> std::result::Result<(), GpuError> {
+    batch.dispatch(
+        Kernel::new("gather", "rows_u32"),
+        &params(n, v, c),
+        &[ids, w, out],
+        Groups::Linear(((n * c) as u64).div_ceil(64)),
+    )
+}
+
+fn check_len(what: &str, buf: &GpuBuffer, n: usize) -> Result<()> {
+    if buf.bytes() < 4 * n as u64 {
+        return Err(TensorError::Length {
+            what: what.into(),
+            len: (buf.bytes() / 4) as usize,
+            shape: format!("({n},)"),
+        });
+    }
+    Ok(())
+}
+
+/// Rows `ids` (a GPU buffer of `n` u32 row indices) of `w` (V, C): output (n, C). The
+/// gradient scatters back to `w` deterministically; an index ≥ V reads zeros.
+pub fn gather_rows(tape: &Tape, w: &Tensor, ids: &GpuBuffer, n: usize) -> Result<Tensor> {
+    w.expect_f32("gather_rows")?;
+    if w.shape().rank() != 2 {
+        return Err(TensorError::Shape {
+            op: "gather_rows",
+            a: w.shape().to_string(),
+            b: format!("{n} indices"),
+            why: "the table must be (rows, width)",
+        });
+    }
+    check_len("gather_rows indices", ids, n)?;
+    let (v, c) = (w.shape().dims()[0], w.shape().dims()[1]);
+    let gpu = tape.gpu();
+    let out = gpu.pool.storage(4 * (n * c).max(1) as u64, "gather out")?;
+    let mut batch = Batch::new(gpu);
+    launch(&mut batch, ids, w.buffer(), &out, [n, v, c])?;
+    // The rule keeps its own copy of the indices: the caller's buffer may be reused.
+    let saved = if tape.wants(&[w]) {
+        let copy = gpu.pool.storage(4 * n.max(1) as u64, "gather saved ids")?;
+        batch.copy(ids, &copy, 4 * n as u64);
+        Some(copy)
+    } else {
+        None
+    };
+    batch.submit();
+    Ok(tape.record(
+        "gather_rows",
+        out,
+        Shape::new(&[n, c]),
+        &[w],
+        move |b, _, dy| {
+            let ids = saved.as_ref().expect("saved when recorded");
+            let dw = b
+                .gpu()
+                .pool
+                .storage(4 * (v * c).max(1) as u64, "gather grad")?;
+            launch_backward(b, ids, dy, &dw, [n, v, c])?;
+            Ok(vec![Some(dw)])
+        },
+    ))
+}
+
+/// Rows `ids` (`n` u32 indices on the GPU) of the u32 table `w` (v, c) → a new (n, c) buffer.
+pub fn gather_rows_u32(
+    gpu: &Gpu,
+    w: &GpuBuffer,
+    ids: &GpuBuffer,
+    [n, v, c]: [usize; 3],
+) -> Result<GpuBuffer> {
+    check_len("gather_rows_u32 indices", ids, n)?;
+    check_len("gather_rows_u32 table", w, v * c)?;
+    super::forward(gpu, n * c, "gather u32 out", |b, out| {
+        launch_u32(b, ids, w, out, [n, v, c])
+    })
+}

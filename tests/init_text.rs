@@ -1,0 +1,174 @@
+//! `pretrain --init-text`: a Hugging Face BERT folder (the real all-MiniLM-L6-v2) becomes the
+//! text encoder of a tiny-preset run, its tokenizer the run's, and the checkpoint reloads and
+//! evaluates. Without `LOCOMOTION_MINILM_DIR` the MiniLM test prints SKIP (fails under CI).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::minilm::model_dir;
+use locomotion::model::checkpoint::Checkpoint;
+use locomotion::model::config::ModelConfig;
+use locomotion::model::hf_bert::HfBert;
+use locomotion::train::eval::{EvalConfig, evaluate};
+use locomotion::train::trainer::{TrainConfig, train};
+
+fn config(out: &Path, init_text: &Path) -> TrainConfig {
+    TrainConfig {
+        model: ModelConfig::preset("tiny").unwrap(),
+        steps: 2,
+        batch: 2,
+        // So small that two AdamW steps leave the imported weights as they were (|Δ| ~ 1e-12).
+        lr: 1e-12,
+        weight_decay: 0.02,
+        warmup: 0,
+        clip_norm: 1.0,
+        captions: "motion".into(),
+        seed: 3,
+        data: None,
+        fraction: 1.0,
+        init_checkpoint: None,
+        init_text: Some(init_text.to_path_buf()),
+        out: out.to_path_buf(),
+        save_every: 0,
+        log_every: 1,
+        resume: false,
+        stop_after: None,
+        progress: false,
+    }
+}
+
+#[test]
+fn init_text_starts_the_text_encoder_from_minilm_and_the_run_reloads() {
+    let Some(minilm) = model_dir() else { return };
+    let hf = HfBert::load(&minilm).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gpu = common::gpu();
+    let s = train(&gpu, &config(dir.path(), &minilm)).unwrap();
+    assert_eq!(s.step, 2);
+
+    let ck = Checkpoint::load(&dir.path().join("checkpoint")).unwrap();
+    let tiny = ModelConfig::preset("tiny").unwrap();
+    assert_eq!(
+        ck.config.model.text, hf.config,
+        "the text config is MiniLM's"
+    );
+    assert_eq!(ck.config.model.text.hidden_size, 384);
+    assert_eq!(
+        (
+            &ck.config.model.video,
+            &ck.config.model.cross,
+            ck.config.model.heads.embed_dim
+        ),
+        (&tiny.video, &tiny.cross, tiny.heads.embed_dim),
+        "the preset's video encoder, cross encoder and heads stay"
+    );
+    // The cross encoder and heads take the text width.
+    assert_eq!(ck.tensors["cross.layers.0.attn.q.weight"].shape, [384, 384]);
+    assert_eq!(ck.tensors["heads.vtc.text_proj.weight"].shape, [384, 32]);
+    assert_eq!(ck.tensors["heads.mlm.decoder_bias"].shape, [30522]);
+    for (name, want) in &hf.weights {
+        let got = &ck.tensors[name];
+        assert_eq!(got.shape, want.shape, "{name}");
+        let worst = got
+            .data
+            .iter()
+            .zip(&want.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(worst < 1e-6, "{name} moved {worst} from the MiniLM weights");
+    }
+    assert_eq!(
+        ck.config.state.extra["init_text"],
+        minilm.display().to_string()
+    );
+
+    // The run's tokenizer is MiniLM's: the same ids for a caption.
+    let saved = std::fs::read_to_string(dir.path().join("tokenizer.json")).unwrap();
+    let tok =
+        locomotion::data::tokenizer::TextTokenizer::load(&dir.path().join("tokenizer.json"), 16)
+            .unwrap();
+    assert!(saved.contains("\"[MASK]\""));
+    assert_eq!(tok.vocab_size(), 30522);
+    assert_eq!(
+        tok.encode_batch(&["Hello world"]).unwrap().row(0)[..4],
+        [101, 7592, 2088, 102]
+    );
+
+    // eval reloads the checkpoint with its tokenizer.
+    let cfg = EvalConfig {
+        clips: 4,
+        batch: 2,
+        captions: "motion".into(),
+        seed: 1,
+        progress: false,
+        data: None,
+        rerank_vtm: 0,
+    };
+    let m = evaluate(&gpu, dir.path(), &cfg).unwrap();
+    assert_eq!(m.text_to_video.queries, 4);
+}
+
+fn fails_with(args: &[&str], needle: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_locomotion"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(needle), "{args:?}: {err}");
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "{args:?}: one line, got {err}"
+    );
+}
+
+#[test]
+fn a_missing_or_broken_init_text_folder_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out = out.to_str().unwrap();
+    let missing = dir.path().join("no-such-model");
+    fails_with(
+        &[
+            "pretrain",
+            "--out",
+            out,
+            "--init-text",
+            missing.to_str().unwrap(),
+        ],
+        "no-such-model",
+    );
+    // A folder with a config but no weights names the weights file.
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(
+        broken.join("config.json"),
+        r#"{"vocab_size": 30, "hidden_size": 8, "num_hidden_layers": 1,
+            "num_attention_heads": 2, "intermediate_size": 16, "max_position_embeddings": 16}"#,
+    )
+    .unwrap();
+    fails_with(
+        &[
+            "pretrain",
+            "--out",
+            out,
+            "--init-text",
+            broken.to_str().unwrap(),
+        ],
+        "model.safetensors",
+    );
+    std::fs::write(broken.join("config.json"), "{ not json").unwrap();
+    fails_with(
+        &[
+            "pretrain",
+            "--out",
+            out,
+            "--init-text",
+            broken.to_str().unwrap(),
+        ],
+        "config.json",
+    );
+}
