@@ -61,7 +61,7 @@ fn main() -> Result<()> {
                 batch_size: B,
                 generation: clip.clone(),
                 prefetch,
-                shared_background_steps: 0,
+                background_fade_steps: 0,
             },
         )
     };

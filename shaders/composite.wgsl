@@ -14,7 +14,8 @@
 //
 // Shapes (all flat storage arrays; frames f = b·T + t run clip after clip):
 //   backgrounds u32[...]        packed RGBA8 background frames of H×W, concatenated
-//   frame_info  vec4<u32>[B·T]  (pixel offset of this frame's background, objects, 0, 0)
+//   frame_info  vec4<u32>[B·T]  (pixel offset of this frame's background, objects,
+//                               background dimming in 1/65535 (0: as is), 0)
 //   out         u32[B·T·H·W]    packed RGBA8 (entries *_rgba8), or
 //               f32[B·T·3·H·W]  as bits, (rgb − mean) / std, the model's [B, T, 3, H, W]
 //                               input (entries *_normalized)
@@ -81,7 +82,15 @@ fn background_normalized(@builtin(workgroup_id) wid: vec3<u32>,
     }
     let f = p.base + i / plane;
     let px = i % plane;
-    write_normalized(f, px, unpack4x8unorm(backgrounds[frame_info[f].x + px]));
+    write_normalized(f, px, background(f, px));
+}
+
+// Background pixel px of frame f, dimmed towards black by frame_info.z / 65535 (the
+// pre-training curriculum fades the background in; 0 leaves it as is).
+fn background(f: u32, px: u32) -> vec4<f32> {
+    let c = unpack4x8unorm(backgrounds[frame_info[f].x + px]);
+    let keep = 1.0 - f32(frame_info[f].z) / 65535.0;
+    return vec4<f32>(c.rgb * keep, c.a);
 }
 
 // ---------------------------------------------------------------- the object pass
@@ -95,7 +104,7 @@ fn texel(info: vec4<u32>, x: i32, y: i32) -> vec4<f32> {
 // The composited colour of pixel (x, y) of frame f: its background with the objects in
 // `mask` blended over it, back to front.
 fn shade(f: u32, x: u32, y: u32, mask: u32) -> vec4<f32> {
-    var c = unpack4x8unorm(backgrounds[frame_info[f].x + y * p.width + x]);
+    var c = background(f, y * p.width + x);
     let px = f32(x) + 0.5;
     let py = f32(y) + 0.5;
     for (var k = 0u; k < MAX_OBJECTS; k++) {

@@ -338,3 +338,97 @@ fn position_and_clockwise_rotation_land_where_the_params_say() {
     assert_eq!(pixel(f1, 64, 16, 19), [255, 0, 0]);
     assert_eq!(pixel(f1, 64, 16, 29), [0, 0, 255]);
 }
+
+#[test]
+fn faded_backgrounds_match_the_reference_and_gain_zero_is_black() {
+    let g = gpu();
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let (h, w) = (17u32, 23u32);
+    let comp = Compositor::new(
+        &g,
+        &random_objects(&mut rng),
+        &random_backgrounds(&mut rng, h, w),
+    )
+    .unwrap();
+    // Random dimming per frame, checked against the CPU reference.
+    let mut tables = random_tables(&mut rng, &comp.atlas, 6);
+    for fi in tables.frame_info.iter_mut() {
+        fi[2] = rng.random_range(0..=65535);
+    }
+    let kind = Output::Normalized {
+        mean: IMAGENET_MEAN,
+        std: IMAGENET_STD,
+    };
+    let out = g.filled(kind.bytes(6, h, w), POISON, "out").unwrap();
+    let mut batch = Batch::new(&g);
+    let staged = comp.record_tables(&mut batch, &tables, &out, kind).unwrap();
+    batch.submit_and_wait().unwrap();
+    drop(staged);
+    let got: Vec<f32> = g.read(&out).unwrap();
+    assert!(got.iter().all(|v| v.is_finite()), "unwritten element");
+    let want = reference::composite_normalized(&comp.atlas, &tables, IMAGENET_MEAN, IMAGENET_STD);
+    let e = rel_err(&got, &want);
+    assert!(e < 1e-4, "rel err {e}");
+
+    // Gain 0: every pixel no object covers is black; gain 1 is the plain record.
+    let cfg = GenConfig {
+        frames: 3,
+        height: h,
+        width: w,
+        ..GenConfig::default()
+    };
+    let objects = ObjectLibrary::builtin();
+    let backgrounds = BackgroundLibrary::builtin(h, w, 3);
+    let comp = Compositor::new(&g, &objects, &backgrounds).unwrap();
+    let clips: Vec<ClipParams> = (0..2)
+        .map(|i| sample_clip(5, i, &cfg, &objects, &backgrounds))
+        .collect();
+    let render = |gain: f32| -> Vec<f32> {
+        let out = g.filled(kind.bytes(6, h, w), POISON, "out").unwrap();
+        let mut batch = Batch::new(&g);
+        let staged = comp
+            .record_faded(&mut batch, &clips, &out, kind, gain)
+            .unwrap();
+        batch.submit_and_wait().unwrap();
+        drop(staged);
+        g.read(&out).unwrap()
+    };
+    let (dark, full) = (render(0.0), render(1.0));
+    let plain = {
+        let out = g.filled(kind.bytes(6, h, w), POISON, "out").unwrap();
+        let mut batch = Batch::new(&g);
+        let staged = comp.record(&mut batch, &clips, &out, kind).unwrap();
+        batch.submit_and_wait().unwrap();
+        drop(staged);
+        g.read::<f32>(&out).unwrap()
+    };
+    assert_eq!(full, plain);
+    let plane = (h * w) as usize;
+    let black: Vec<f32> = (0..3)
+        .map(|c| -IMAGENET_MEAN[c] / IMAGENET_STD[c])
+        .collect();
+    let is_black = |v: &[f32], i: usize| {
+        let (f, px) = (i / plane, i % plane);
+        (0..3).all(|c| (v[(f * 3 + c) * plane + px] - black[c]).abs() < 1e-5)
+    };
+    let black_px = (0..6 * plane).filter(|&i| is_black(&dark, i)).count();
+    assert!(
+        black_px > 6 * plane / 2,
+        "only {black_px} of {} pixels are black at gain 0",
+        6 * plane
+    );
+    assert!((0..6 * plane).filter(|&i| is_black(&full, i)).count() < black_px / 10);
+    // Out-of-range gains and RGBA8 frames with a faded background are refused.
+    let out = g.filled(kind.bytes(6, h, w), POISON, "out").unwrap();
+    let mut batch = Batch::new(&g);
+    assert!(
+        comp.record_faded(&mut batch, &clips, &out, kind, 1.5)
+            .is_err()
+    );
+    let err = comp
+        .record_faded(&mut batch, &clips, &out, Output::Rgba8, 0.5)
+        .err()
+        .expect("RGBA8 with a faded background is refused")
+        .to_string();
+    assert!(err.contains("tensor output"), "{err}");
+}

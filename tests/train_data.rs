@@ -67,7 +67,7 @@ fn online(seed: u64, mix: &str, prefetch: bool) -> OnlineSource {
             batch_size: B,
             generation: tiny_clip(),
             prefetch,
-            shared_background_steps: 0,
+            background_fade_steps: 0,
         },
     )
     .expect("online source")
@@ -221,7 +221,7 @@ fn online_source_rejects_bad_settings_and_counts_its_time() {
                     ..tiny_clip()
                 },
                 prefetch: false,
-                shared_background_steps: 0,
+                background_fade_steps: 0,
             },
         )
     };
@@ -233,6 +233,51 @@ fn online_source_rejects_bad_settings_and_counts_its_time() {
     assert_eq!(src.data_time(), std::time::Duration::ZERO);
     src.batch(0).unwrap();
     assert!(src.data_time() > std::time::Duration::ZERO);
+}
+
+#[test]
+fn backgrounds_fade_in_from_black_over_the_fade_steps() {
+    let split = LibrarySplit::builtin(&tiny_clip());
+    let cfg = OnlineConfig {
+        seed: 3,
+        batch_size: 2,
+        generation: tiny_clip(),
+        prefetch: false,
+        background_fade_steps: 90,
+    };
+    let gains: Vec<f32> = [0, 29, 30, 60, 90, 500]
+        .map(|s| cfg.background_gain(s))
+        .to_vec();
+    assert_eq!(gains, [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]);
+    let never = OnlineConfig {
+        background_fade_steps: 0,
+        ..cfg.clone()
+    };
+    assert_eq!(never.background_gain(0), 1.0);
+    // Batch 0 of a fading source: whatever no object covers is black.
+    let mut src = OnlineSource::new(
+        &common::gpu(),
+        split.train_objects,
+        split.train_backgrounds,
+        text("motion"),
+        cfg,
+    )
+    .unwrap();
+    let b = src.batch(0).unwrap();
+    let v: Vec<f32> = common::gpu().read(&b.video).unwrap();
+    let black = -0.485 / 0.229; // red channel of a black pixel after normalising
+    let plane = 32 * 32;
+    let red_black = v
+        .chunks(plane)
+        .step_by(3)
+        .flatten()
+        .filter(|&&x| (x - black).abs() < 1e-4)
+        .count();
+    assert!(
+        red_black > v.len() / 3 / 2,
+        "{red_black} black of {}",
+        v.len() / 3
+    );
 }
 
 #[test]

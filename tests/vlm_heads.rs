@@ -15,18 +15,31 @@ use locomotion::tensor::ops::elementwise::add;
 use locomotion::tensor::ops::embedding::embedding;
 use locomotion::tensor::{Tape, Tensor};
 
-fn cpu_unit_proj(x: &[f32], din: usize, w: &[f32], b: &[f32]) -> Vec<f64> {
+fn cpu_unit_proj(x: &[f32], din: usize, w: &[f32], b: &[f32], center: bool) -> Vec<f64> {
     let dout = b.len();
-    let mut out = Vec::new();
-    for row in x.chunks(din) {
-        let y: Vec<f64> = (0..dout)
-            .map(|o| {
-                b[o] as f64
-                    + (0..din)
-                        .map(|k| row[k] as f64 * w[k * dout + o] as f64)
-                        .sum::<f64>()
-            })
+    let mut rows: Vec<Vec<f64>> = x
+        .chunks(din)
+        .map(|row| {
+            (0..dout)
+                .map(|o| {
+                    b[o] as f64
+                        + (0..din)
+                            .map(|k| row[k] as f64 * w[k * dout + o] as f64)
+                            .sum::<f64>()
+                })
+                .collect()
+        })
+        .collect();
+    if center {
+        let n = rows.len() as f64;
+        let mean: Vec<f64> = (0..dout)
+            .map(|o| rows.iter().map(|r| r[o]).sum::<f64>() / n)
             .collect();
+        rows.iter_mut()
+            .for_each(|r| r.iter_mut().zip(&mean).for_each(|(v, m)| *v -= m));
+    }
+    let mut out = Vec::new();
+    for y in rows {
         let n = y.iter().map(|v| v * v).sum::<f64>().sqrt();
         out.extend(y.iter().map(|v| v / n));
     }
@@ -43,8 +56,17 @@ fn param(list: &[(String, Tensor)], name: &str) -> Tensor {
 
 #[test]
 fn vtc_similarities_are_cosines_of_the_projections_and_the_temperature_starts_at_the_config() {
+    for center in [false, true] {
+        vtc_matches_the_cpu_reference(center);
+    }
+}
+
+/// With `center`, the projections are centred on the batch mean before normalising, so a
+/// shift shared by the whole batch (a changed projection bias) leaves VTC unchanged.
+fn vtc_matches_the_cpu_reference(center: bool) {
     let g = gpu();
-    let cfg = model_cfg();
+    let mut cfg = model_cfg();
+    cfg.heads.center = center;
     let heads = Heads::random(&g, &cfg, 1).unwrap();
     let ps = heads.parameters();
     let t = param(&ps, "heads.vtc.temperature").to_vec().unwrap()[0];
@@ -65,12 +87,14 @@ fn vtc_similarities_are_cosines_of_the_projections_and_the_temperature_starts_at
         hv,
         &w("heads.vtc.video_proj.weight"),
         &w("heads.vtc.video_proj.bias"),
+        center,
     );
     let te = cpu_unit_proj(
         &t0,
         h,
         &w("heads.vtc.text_proj.weight"),
         &w("heads.vtc.text_proj.bias"),
+        center,
     );
     let e = cfg.heads.embed_dim;
     let want: Vec<f32> = (0..b * b)
@@ -83,6 +107,15 @@ fn vtc_similarities_are_cosines_of_the_projections_and_the_temperature_starts_at
     assert!(rel_err(&out.sim.to_vec().unwrap(), &want) < 1e-4);
     let loss = out.loss.to_vec().unwrap()[0];
     assert!(loss.is_finite() && loss > 0.0, "VTC loss {loss}");
+    let bias = param(&ps, "heads.vtc.video_proj.bias");
+    let shifted: Vec<f32> = bias.to_vec().unwrap().iter().map(|x| x + 0.5).collect();
+    g.write(bias.buffer(), &shifted);
+    let moved = heads.vtc(&tape, &v, &tx).unwrap().loss.to_vec().unwrap()[0];
+    assert_eq!(
+        (moved - loss).abs() < 1e-5,
+        center,
+        "centre {center}: loss {loss} → {moved} after shifting every video projection"
+    );
     let err = heads.vtm(&tape, &tx, &[1, 2, 0]).err().unwrap();
     assert!(err.to_string().contains("VTM labels"), "{err}");
 }
@@ -194,7 +227,15 @@ fn vtc_vtm_and_mlm_losses_train_every_parameter_of_the_model() {
         2f32.ln(),
         (cfg.text.vocab_size as f32).ln(),
     ];
-    for (got, want) in parts.iter().zip(chance) {
+    // VTC's centred embeddings of a tiny batch are far from uniform (three centred points
+    // sum to zero, so their cosines are near −½): only its bound, ln B + 2/τ, holds.
+    let bound = (b as f32).ln() + 2.0 / cfg.heads.temperature as f32;
+    assert!(
+        parts[0].is_finite() && parts[0] > 0.0 && parts[0] < bound,
+        "VTC {} outside (0, {bound})",
+        parts[0]
+    );
+    for (got, want) in parts.iter().zip(chance).skip(1) {
         assert!(
             got.is_finite() && (got - want).abs() < 0.5 * want,
             "loss {got} vs chance {want}"

@@ -66,11 +66,12 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-    /// Online clips: the batches of the first N steps share one background each, so the
-    /// model finds the objects and motions before it must learn to ignore the background
-    /// (which motion captions never name). 0: every clip draws its own background.
-    #[arg(long, default_value_t = 0)]
-    pub shared_background_steps: u64,
+    /// Online clips: fade the backgrounds in from black over the first N steps, so a model
+    /// trained from scratch meets the objects before the clutter motion captions never name
+    /// (0: full backgrounds from the start). Default: half of --steps when pre-training from
+    /// scratch on online clips, 0 otherwise.
+    #[arg(long, value_name = "STEPS")]
+    pub background_fade: Option<u64>,
 }
 
 /// `locomotion pretrain` flags.
@@ -118,6 +119,7 @@ impl TrainArgs {
             model.loss_weights.vtm,
             model.loss_weights.mlm,
         ) = (w[0], w[1], w[2]);
+        let from_scratch = init.is_none() && self.data.is_none();
         Ok(TrainConfig {
             model,
             steps: self.steps,
@@ -138,7 +140,11 @@ impl TrainArgs {
             resume: self.resume,
             stop_after: self.stop_after,
             progress: !self.quiet,
-            shared_background_steps: self.shared_background_steps,
+            background_fade_steps: self.background_fade.unwrap_or(if from_scratch {
+                self.steps / 2
+            } else {
+                0
+            }),
         })
     }
 }

@@ -105,6 +105,14 @@ pub struct HeadsConfig {
     /// Hard negatives per pair for VTM, sampled from the VTC similarities.
     #[serde(default = "one")]
     pub vtm_hard_negatives: usize,
+    /// Centre each modality's VTC projections on the batch mean before L2-normalising
+    /// (retrieval centres on the evaluated set's mean). From scratch, the [CLS] of a small
+    /// object on a busy background barely moves at first, and without centring VTC
+    /// collapses to one embedding per modality (loss ln B, no gradient) before it finds the
+    /// objects; centring makes every embedding a difference from the batch, so it cannot.
+    /// Off in configs that do not name it (checkpoints from before it existed).
+    #[serde(default)]
+    pub center: bool,
 }
 
 /// Weights of the objectives in the total loss (LocoMotion / VindLU use 1 / 1 / 1).
@@ -198,6 +206,7 @@ impl ModelConfig {
                 embed_dim,
                 temperature: temp(),
                 vtm_hard_negatives: 1,
+                center: true,
             },
             loss_weights: LossWeights::default(),
         })

@@ -71,18 +71,35 @@ impl Heads {
         self.params.parameters()
     }
 
-    /// Unit-norm VTC embeddings of video [CLS] states `[B, Hv]` and text [CLS] states `[B, H]`,
-    /// each `[B, embed_dim]`.
-    pub fn vtc_embeddings(
+    /// The raw VTC projections of video [CLS] states `[B, Hv]` and text states `[B, H]`,
+    /// each `[B, embed_dim]`, before centring and normalising (see [`unit_embeddings`]).
+    pub fn vtc_projections(
         &self,
         tape: &Tape,
         video_cls: &Tensor,
         text_cls: &Tensor,
     ) -> Result<(Tensor, Tensor)> {
         let p = &self.params;
-        let v = l2_normalize(tape, &p.linear(tape, video_cls, "heads.vtc.video_proj")?)?;
-        let t = l2_normalize(tape, &p.linear(tape, text_cls, "heads.vtc.text_proj")?)?;
+        let v = p.linear(tape, video_cls, "heads.vtc.video_proj")?;
+        let t = p.linear(tape, text_cls, "heads.vtc.text_proj")?;
         Ok((v, t))
+    }
+
+    /// Unit-norm VTC embeddings of a training batch, each `[B, embed_dim]`: the projections,
+    /// centred on the batch mean when `heads.center` is set, then L2-normalised.
+    pub fn vtc_embeddings(
+        &self,
+        tape: &Tape,
+        video_cls: &Tensor,
+        text_cls: &Tensor,
+    ) -> Result<(Tensor, Tensor)> {
+        let (v, t) = self.vtc_projections(tape, video_cls, text_cls)?;
+        let (v, t) = if self.cfg.heads.center {
+            (center_rows(tape, &v)?, center_rows(tape, &t)?)
+        } else {
+            (v, t)
+        };
+        Ok((l2_normalize(tape, &v)?, l2_normalize(tape, &t)?))
     }
 
     /// VTC over a batch of matching pairs (pair i = video i, text i).
@@ -137,5 +154,43 @@ impl Heads {
     ) -> Result<Tensor> {
         let logits = self.mlm_logits(tape, hidden, word)?;
         Ok(cross_entropy(tape, &logits, labels, IGNORE_INDEX)?)
+    }
+}
+
+/// `x − mean over rows` for `x` `[B, D]`, as one matmul with the constant centring matrix
+/// I − 11ᵀ/B, so the gradient flows through the mean.
+pub fn center_rows(tape: &Tape, x: &Tensor) -> Result<Tensor> {
+    let b = x.shape().rows();
+    let c: Vec<f32> = (0..b * b)
+        .map(|i| f32::from(i / b == i % b) - 1.0 / b as f32)
+        .collect();
+    let c = Tensor::from_host(tape.gpu(), &c, [b, b])?;
+    Ok(matmul_op(tape, &c, x, None, false)?)
+}
+
+/// Retrieval's embeddings from raw projections `rows` (`n` rows of `d`, row-major, in
+/// place): centred on the mean of the evaluated set when `center` (as training centres on
+/// the batch mean), then each row L2-normalised.
+pub fn unit_embeddings(rows: &mut [f32], d: usize, center: bool) {
+    let n = rows.len() / d.max(1);
+    if center && n > 0 {
+        let mut mean = vec![0f64; d];
+        for r in rows.chunks(d) {
+            r.iter().zip(&mut mean).for_each(|(x, m)| *m += *x as f64);
+        }
+        for r in rows.chunks_mut(d) {
+            r.iter_mut()
+                .zip(&mean)
+                .for_each(|(x, m)| *x -= (*m / n as f64) as f32);
+        }
+    }
+    for r in rows.chunks_mut(d) {
+        let norm = r
+            .iter()
+            .map(|x| (*x as f64).powi(2))
+            .sum::<f64>()
+            .sqrt()
+            .max(1e-12);
+        r.iter_mut().for_each(|x| *x = (*x as f64 / norm) as f32);
     }
 }

@@ -233,8 +233,9 @@ impl LocoModel {
         })
     }
 
-    /// Unit-norm VTC embeddings of a batch's clips and captions, each `[B, embed_dim]`
-    /// row-major on the host (no gradient recorded): what retrieval ranks by.
+    /// Raw VTC projections of a batch's clips and captions, each `[B, embed_dim]` row-major
+    /// on the host (no gradient recorded); retrieval ranks by them after
+    /// [`super::heads::unit_embeddings`] over the whole evaluated set.
     pub fn embed(&self, tape: &Tape, batch: &PairBatch) -> Result<(Vec<f32>, Vec<f32>)> {
         let _g = tape.no_grad();
         let (b, l) = (batch.batch, batch.len);
@@ -249,7 +250,7 @@ impl LocoModel {
                 len: l,
             },
         )?;
-        let (ve, te) = self.heads.vtc_embeddings(tape, &v.cls, &t.pooled)?;
+        let (ve, te) = self.heads.vtc_projections(tape, &v.cls, &t.pooled)?;
         Ok((ve.to_vec()?, te.to_vec()?))
     }
 
@@ -269,7 +270,7 @@ impl LocoModel {
                 len: l,
             },
         )?;
-        let (ve, te) = self.heads.vtc_embeddings(tape, &v.cls, &t.pooled)?;
+        let (ve, te) = self.heads.vtc_projections(tape, &v.cls, &t.pooled)?;
         Ok(Embedded {
             video: ve.to_vec()?,
             text: te.to_vec()?,

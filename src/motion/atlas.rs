@@ -88,11 +88,11 @@ pub struct Atlas {
 /// Side of the tiles the compositor's object pass works in.
 pub const TILE: u32 = 8;
 
-/// Per batch of clips: `frame_info[b·T + t]` = (background pixel offset, objects, 0, 0),
+/// Per batch of clips: `frame_info[b·T + t]` = (background pixel offset, objects, dimming, 0),
 /// `instances[(b·T + t)·SLOTS + k]`, and the work list of the compositor's object pass.
 #[derive(Debug, Clone)]
 pub struct FrameTables {
-    /// Per frame: (background pixel offset, objects, 0, 0).
+    /// Per frame: (background pixel offset, objects, background dimming in 1/65535, 0).
     pub frame_info: Vec<[u32; 4]>,
     /// Per frame, SLOTS object instances (unused ones zero).
     pub instances: Vec<Instance>,

@@ -94,7 +94,27 @@ impl Compositor {
         out: &GpuBuffer,
         output: Output,
     ) -> anyhow::Result<Staged> {
-        let tables = self.atlas.tables(clips)?;
+        self.record_faded(batch, clips, out, output, 1.0)
+    }
+
+    /// [`Compositor::record`] with every background scaled by `gain` in [0, 1] towards
+    /// black (tensor output only): pre-training fades the background in, so the model
+    /// meets the objects before the clutter a motion caption never names.
+    pub fn record_faded(
+        &self,
+        batch: &mut Batch,
+        clips: &[ClipParams],
+        out: &GpuBuffer,
+        output: Output,
+        gain: f32,
+    ) -> anyhow::Result<Staged> {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&gain),
+            "background gain {gain} is not in [0, 1]"
+        );
+        let mut tables = self.atlas.tables(clips)?;
+        let dim = ((1.0 - gain as f64) * 65535.0).round() as u32;
+        tables.frame_info.iter_mut().for_each(|fi| fi[2] = dim);
         self.record_tables(batch, &tables, out, output)
     }
 
@@ -146,6 +166,10 @@ impl Compositor {
         // run in chunks whose pixel indices fit in a u32.
         let plane = (h * w) as u64;
         if output == Output::Rgba8 {
+            anyhow::ensure!(
+                tables.frame_info.iter().all(|fi| fi[2] == 0),
+                "a faded background needs the tensor output (RGBA8 frames copy backgrounds as they are)"
+            );
             batch.hold(&self.backgrounds);
             batch.hold(out);
             for (f, fi) in tables.frame_info.iter().enumerate() {

@@ -19,6 +19,8 @@ fn texel(atlas: &Atlas, info: [u32; 4], x: i64, y: i64) -> [f64; 4] {
 pub fn shade(atlas: &Atlas, tables: &FrameTables, f: usize, x: u32, y: u32) -> [f64; 4] {
     let fi = tables.frame_info[f];
     let mut c = unpack(atlas.backgrounds[(fi[0] + y * atlas.width + x) as usize]);
+    let keep = 1.0 - fi[2] as f64 / 65535.0;
+    c.iter_mut().take(3).for_each(|ch| *ch *= keep);
     let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
     for k in 0..(fi[1] as usize).min(SLOTS) {
         let ins = tables.instances[f * SLOTS + k];

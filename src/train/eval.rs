@@ -21,6 +21,7 @@ use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::TextTokenizer;
 use crate::gpu::Gpu;
 use crate::model::checkpoint::Checkpoint;
+use crate::model::heads::unit_embeddings;
 use crate::model::locomotion::{LocoModel, PairBatch};
 use crate::motion::Compositor;
 use crate::tensor::Tape;
@@ -278,6 +279,9 @@ pub fn encode_set(
     }
     bar.finish_and_clear();
     let d = model.cfg.heads.embed_dim;
+    let center = model.cfg.heads.center;
+    unit_embeddings(&mut ve, d, center);
+    unit_embeddings(&mut te, d, center);
     // sim[text, video] = cosine of unit embeddings.
     let mut sim = vec![0f32; n * n];
     for i in 0..n {

@@ -81,9 +81,9 @@ pub struct TrainConfig {
     pub stop_after: Option<u64>,
     /// Show a progress bar.
     pub progress: bool,
-    /// Online clips: batches before this step share one background each (see
-    /// [`OnlineConfig::shared_background_steps`]).
-    pub shared_background_steps: u64,
+    /// Online clips: fade the backgrounds in over the first N steps (see
+    /// [`OnlineConfig::background_fade_steps`]; 0: full backgrounds from the start).
+    pub background_fade_steps: u64,
 }
 
 /// One line of metrics.jsonl.
@@ -345,7 +345,7 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
                 batch_size: cfg.batch,
                 generation: g,
                 prefetch: true,
-                shared_background_steps: cfg.shared_background_steps,
+                background_fade_steps: cfg.background_fade_steps,
             };
             Source::Online(Box::new(OnlineSource::new(
                 gpu,

@@ -197,19 +197,19 @@ impl TextPipeline {
 pub(crate) fn to_gpu(
     gpu: &Gpu,
     batch: &mut crate::gpu::Batch,
-    compositor: Option<&Compositor>,
+    compositor: Option<(&Compositor, f32)>,
     host: HostBatch,
     (frames, height, width): (u32, u32, u32),
 ) -> Result<Batch> {
     let video_frames: u64 = host.clips.len() as u64 * frames as u64;
     let (video, staged) = match (&host.pixels, compositor) {
         (Some(px), _) => (gpu.upload(px, "video batch")?, None),
-        (None, Some(comp)) => {
+        (None, Some((comp, gain))) => {
             let out = gpu.pool.storage(
                 VIDEO_NORMALIZATION.bytes(video_frames, height, width),
                 "video batch",
             )?;
-            let staged = comp.record(batch, &host.clips, &out, VIDEO_NORMALIZATION)?;
+            let staged = comp.record_faded(batch, &host.clips, &out, VIDEO_NORMALIZATION, gain)?;
             (out, Some(staged))
         }
         (None, None) => anyhow::bail!("a batch without pixels needs a compositor"),

@@ -13,10 +13,6 @@ use anyhow::{Context, Result};
 
 use super::{Batch, HostBatch, TextPipeline, mix_seed, to_gpu};
 use crate::gpu::Gpu;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-use crate::motion::params::ClipParams;
 use crate::motion::{BackgroundLibrary, Compositor, GenConfig, ObjectLibrary, sample_clip};
 
 /// What the online source makes.
@@ -30,12 +26,13 @@ pub struct OnlineConfig {
     pub generation: GenConfig,
     /// Prepare the next batch's CPU half on a worker thread while the current one trains.
     pub prefetch: bool,
-    /// Batches before this step give all their clips one shared background (0: none do).
-    /// Motion captions never name the background, yet it is the largest difference between
-    /// two random clips: early batches that share one let the model find the objects and
-    /// their motions first; later batches, each clip on its own background, teach it to
-    /// ignore the background.
-    pub shared_background_steps: u64,
+    /// Fade the background in over the first N steps (0: full backgrounds from the start):
+    /// black for the first third, then a linear ramp to full strength at step N. Motion
+    /// captions never name the background, yet it is the largest difference between two
+    /// random clips; from scratch, a model that meets it at full strength collapses before it
+    /// finds the objects (measured: VTC stays at ln B), one that meets the objects first
+    /// keeps them as the background fades in.
+    pub background_fade_steps: u64,
 }
 
 // What the CPU half needs, shared with the prefetch thread.
@@ -47,7 +44,6 @@ struct Shared {
 }
 
 const MLM_SALT: u64 = 0x6d6c_6d5f_6d61_736b;
-const BACKGROUND_SALT: u64 = 0x6267_5f62_6174_6368;
 
 impl Shared {
     fn host(&self, step: u64) -> Result<HostBatch> {
@@ -64,7 +60,6 @@ impl Shared {
                 )
             })
             .collect::<Vec<_>>();
-        let clips = self.share_backgrounds(step, clips);
         let seeds: Vec<u64> = clips.iter().map(|c| c.seed).collect();
         let (choices, captions) = self.text.captions(&clips, &seeds);
         self.text.host_batch(
@@ -77,20 +72,13 @@ impl Shared {
     }
 }
 
-impl Shared {
-    /// Before [`OnlineConfig::shared_background_steps`], give every clip of the batch one
-    /// background drawn for the batch; motions and objects stay as sampled.
-    fn share_backgrounds(&self, step: u64, mut clips: Vec<ClipParams>) -> Vec<ClipParams> {
-        let videos = &self.backgrounds.videos;
-        if step >= self.cfg.shared_background_steps || videos.is_empty() {
-            return clips;
+impl OnlineConfig {
+    /// The background gain of batch `step` (see [`OnlineConfig::background_fade_steps`]).
+    pub fn background_gain(&self, step: u64) -> f32 {
+        match self.background_fade_steps {
+            0 => 1.0,
+            n => ((3.0 * step as f64 / n as f64 - 1.0) / 2.0).clamp(0.0, 1.0) as f32,
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(self.cfg.seed, step, BACKGROUND_SALT));
-        let shared = videos[rng.random_range(0..videos.len())].background.clone();
-        for c in clips.iter_mut() {
-            c.background = shared.clone();
-        }
-        clips
     }
 }
 
@@ -167,10 +155,11 @@ impl OnlineSource {
             self.pending = Some((next, std::thread::spawn(move || shared.host(next))));
         }
         let g = &self.shared.cfg.generation;
+        let g_gain = self.shared.cfg.background_gain(step);
         let out = to_gpu(
             &self.gpu,
             batch,
-            Some(&self.compositor),
+            Some((&self.compositor, g_gain)),
             host,
             (g.frames, g.height, g.width),
         );
