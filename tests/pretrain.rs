@@ -33,6 +33,7 @@ fn config(out: &Path, steps: u64) -> TrainConfig {
         resume: false,
         stop_after: None,
         progress: false,
+        motion: Default::default(),
     }
 }
 

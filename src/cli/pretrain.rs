@@ -131,6 +131,7 @@ impl TrainArgs {
             resume: self.resume,
             stop_after: self.stop_after,
             progress: !self.quiet,
+            motion: Default::default(),
         })
     }
 }

@@ -45,6 +45,12 @@ pub fn checkpoint_dirs(path: &Path) -> (std::path::PathBuf, std::path::PathBuf) 
 
 /// Load `path`'s model and tokenizer and evaluate retrieval on a fresh held-out set.
 pub fn evaluate(gpu: &Gpu, path: &Path, cfg: &EvalConfig) -> Result<RetrievalMetrics> {
+    let (model, tok) = load_run(gpu, path)?;
+    evaluate_model(gpu, &model, tok, cfg)
+}
+
+/// The model and tokenizer of a run (`path`: its `--out` or its `checkpoint/`).
+pub fn load_run(gpu: &Gpu, path: &Path) -> Result<(LocoModel, TextTokenizer)> {
     let (ckpt_dir, run) = checkpoint_dirs(path);
     let ck =
         Checkpoint::load(&ckpt_dir).with_context(|| format!("--checkpoint {}", path.display()))?;
@@ -54,7 +60,7 @@ pub fn evaluate(gpu: &Gpu, path: &Path, cfg: &EvalConfig) -> Result<RetrievalMet
         mcfg.text.max_position_embeddings.min(64),
     )?;
     let model = LocoModel::from_weights(gpu, &mcfg, &ck.tensors)?;
-    evaluate_model(gpu, &model, tok, cfg)
+    Ok((model, tok))
 }
 
 /// Evaluate `model` (with its tokenizer) on a fresh held-out set.
@@ -77,16 +83,42 @@ pub fn evaluate_model(
     let split = LibrarySplit::builtin(&g);
     let set = EvalSet::retrieval(cfg.seed, cfg.clips, &g, &split, &text);
     let compositor = Compositor::new(gpu, &split.heldout_objects, &split.heldout_backgrounds)?;
-    let bar = if cfg.progress {
-        ProgressBar::new(cfg.clips as u64)
+    let (ve, te) = embed_set(gpu, model, &text, &set, &compositor, cfg.batch, cfg.seed, cfg.progress)?;
+    let n = set.clips.len();
+    let sim = similarity(&te, &ve, model.cfg.heads.embed_dim);
+    let group = caption_groups(&set.captions);
+    let targets = RetrievalTargets {
+        text_group: group.clone(),
+        video_group: group,
+    };
+    retrieval_metrics(&sim, n, n, &targets)
+}
+
+/// Unit video and text embeddings (`[n, D]` each, row-major) of every clip of `set` and its
+/// caption, `batch` clips per forward pass; `compositor` must hold `set`'s libraries.
+#[allow(clippy::too_many_arguments)]
+pub fn embed_set(
+    gpu: &Gpu,
+    model: &LocoModel,
+    text: &TextPipeline,
+    set: &EvalSet,
+    compositor: &Compositor,
+    batch: usize,
+    seed: u64,
+    progress: bool,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    anyhow::ensure!(batch >= 1, "--batch must be at least 1");
+    let n = set.clips.len();
+    let bar = if progress {
+        ProgressBar::new(n as u64)
     } else {
         ProgressBar::hidden()
     };
     let (mut ve, mut te) = (Vec::new(), Vec::new());
     let mut start = 0;
-    while start < cfg.clips {
-        let end = (start + cfg.batch).min(cfg.clips);
-        let b = set.batch(gpu, &compositor, &text, start..end, cfg.seed)?;
+    while start < n {
+        let end = (start + batch).min(n);
+        let b = set.batch(gpu, compositor, text, start..end, seed)?;
         let host = &b.host;
         let pair = PairBatch {
             video: model.video_input(b.video, host.len()),
@@ -106,31 +138,36 @@ pub fn evaluate_model(
         start = end;
     }
     bar.finish_and_clear();
-    let (n, d) = (cfg.clips, model.cfg.heads.embed_dim);
-    // sim[text, video] = cosine of unit embeddings.
-    let mut sim = vec![0f32; n * n];
-    for i in 0..n {
-        for j in 0..n {
+    Ok((ve, te))
+}
+
+/// `sim[text, video]`: the cosine of unit embeddings `te` `[n_text, d]` and `ve`
+/// `[n_video, d]`, row-major `[n_text, n_video]`, accumulated in f64.
+pub fn similarity(te: &[f32], ve: &[f32], d: usize) -> Vec<f32> {
+    let (nt, nv) = (te.len() / d, ve.len() / d);
+    let mut sim = vec![0f32; nt * nv];
+    for i in 0..nt {
+        for j in 0..nv {
             let dot: f64 = (0..d)
                 .map(|k| te[i * d + k] as f64 * ve[j * d + k] as f64)
                 .sum();
-            sim[i * n + j] = dot as f32;
+            sim[i * nv + j] = dot as f32;
         }
     }
-    // Two clips can share a caption word for word; a text then matches every such clip.
-    let group: Vec<usize> = (0..n)
+    sim
+}
+
+/// A group per caption: the index of the first caption with the same text. Two clips can
+/// share a caption word for word; a text then matches every such clip.
+pub fn caption_groups(captions: &[String]) -> Vec<usize> {
+    (0..captions.len())
         .map(|i| {
-            set.captions
+            captions
                 .iter()
-                .position(|c| *c == set.captions[i])
+                .position(|c| *c == captions[i])
                 .unwrap_or(i)
         })
-        .collect();
-    let targets = RetrievalTargets {
-        text_group: group.clone(),
-        video_group: group,
-    };
-    retrieval_metrics(&sim, n, n, &targets)
+        .collect()
 }
 
 /// The metrics as a printed table, chance beside each figure.

@@ -2,8 +2,10 @@
 //! sets), the learning-rate schedule, retrieval metrics and the GPU optimizer.
 
 pub mod data;
+pub mod benchmark;
 pub mod eval;
 pub mod metrics;
+pub mod motion_options;
 pub mod optim;
 pub mod schedule;
 pub mod trainer;

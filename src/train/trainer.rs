@@ -14,6 +14,7 @@ use super::data::{
     TextPipeline, mix_seed,
 };
 use super::metrics::MetricsLog;
+use super::motion_options::MotionOptions;
 use super::optim::AdamW;
 use super::schedule::LrSchedule;
 use crate::caption::{CaptionKind, describe};
@@ -76,6 +77,8 @@ pub struct TrainConfig {
     pub stop_after: Option<u64>,
     /// Show a progress bar.
     pub progress: bool,
+    /// How online clips are made (backgrounds, curved paths); unused with `data`.
+    pub motion: MotionOptions,
 }
 
 /// One line of metrics.jsonl.
@@ -301,10 +304,10 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
         CaptionMix::parse(&cfg.captions)?,
         MlmConfig::default(),
     );
-    let g = generation(&mcfg);
+    let g = cfg.motion.generation(&mcfg);
     let mut source = match &cfg.data {
         None => {
-            let split = LibrarySplit::builtin(&g);
+            let split = cfg.motion.split(&g)?;
             let oc = OnlineConfig {
                 seed: cfg.seed,
                 batch_size: cfg.batch,
