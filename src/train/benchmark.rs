@@ -51,7 +51,7 @@ impl Default for BenchmarkConfig {
 }
 
 /// The benchmark's results: both rankings, chance beside every figure.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct BenchmarkMetrics {
     /// Clips (= captions) in the benchmark.
     pub clips: usize,
