@@ -19,6 +19,7 @@ use crate::motion::{BackgroundLibrary, GenConfig, ObjectLibrary};
 use crate::report::{Block, Report};
 use crate::train::benchmark::{BenchmarkConfig, BenchmarkMetrics, benchmark_model};
 use crate::train::eval::{EvalConfig, evaluate_model, load_run};
+use crate::train::data::CaptionMix;
 use crate::train::metrics::RetrievalMetrics;
 use crate::train::trainer::{METRICS_FILE, TrainConfig, train};
 
@@ -141,6 +142,7 @@ impl DemoPlan {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             bail!("--lr must be a positive number, got {}", self.lr);
         }
+        CaptionMix::parse(&self.captions)?;
         self.preview_generation().validate()
     }
 
