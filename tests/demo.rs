@@ -31,7 +31,11 @@ fn fails_with(args: &[&str], needle: &str) {
     let (ok, out, err) = locomotion(args);
     assert!(!ok, "{args:?} succeeded: {out}");
     assert!(err.contains(needle), "{args:?}: {err}");
-    assert_eq!(err.trim().lines().count(), 1, "{args:?}: one line, got {err}");
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "{args:?}: one line, got {err}"
+    );
 }
 
 fn read(path: &Path) -> String {
@@ -82,7 +86,10 @@ fn demo_writes_a_report_with_gifs_captions_loss_curves_and_chance() {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         let gif = format!("data/{}", e["gif"].as_str().unwrap());
         assert!(out.join(&gif).is_file(), "{gif} missing");
-        assert!(html.contains(&gif) && md.contains(&gif), "{gif} not in the reports");
+        assert!(
+            html.contains(&gif) && md.contains(&gif),
+            "{gif} not in the reports"
+        );
         let id = e["id"].as_str().unwrap();
         let motion = captions
             .iter()
@@ -93,7 +100,12 @@ fn demo_writes_a_report_with_gifs_captions_loss_curves_and_chance() {
         assert!(md.contains(para), "paraphrase {para:?} not in report.md");
     }
     // The loss curves as images, from the run's metrics.
-    for f in ["losses.svg", "losses.png", "run/metrics.jsonl", "run/checkpoint/config.json"] {
+    for f in [
+        "losses.svg",
+        "losses.png",
+        "run/metrics.jsonl",
+        "run/checkpoint/config.json",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     assert!(html.contains("losses.svg") && md.contains("losses.png"));
@@ -101,7 +113,9 @@ fn demo_writes_a_report_with_gifs_captions_loss_curves_and_chance() {
     assert!(md.contains("| chance |"), "{md}");
     assert!(md.contains("Motion benchmark") && md.contains("Within group"));
     let r = json(&out.join("results.json"));
-    let c = r["heldout"]["text_to_video"]["chance"]["r1"].as_f64().unwrap();
+    let c = r["heldout"]["text_to_video"]["chance"]["r1"]
+        .as_f64()
+        .unwrap();
     assert!(c >= 1.0 / 8.0 - 1e-9, "chance R@1 {c}");
     assert_eq!(r["plan"]["steps"], 2);
     // A second demo into the same folder is refused, with --force it runs.
@@ -134,7 +148,10 @@ fn motion_benchmark_chance_is_one_over_the_candidates_and_metrics_are_shares() {
     // Within a group a caption has one match among 4 clips; globally a template caption
     // matches every clip with the same text, so chance R@1 is the mean of m/N.
     let within = m.within_group.text_to_video.chance.r1;
-    assert!((within - 0.25).abs() < 1e-12, "within-group chance {within}");
+    assert!(
+        (within - 0.25).abs() < 1e-12,
+        "within-group chance {within}"
+    );
     let groups = caption_groups(&set.captions);
     let expected: f64 = (0..n)
         .map(|i| groups.iter().filter(|&&g| g == groups[i]).count() as f64 / n as f64)
@@ -183,18 +200,31 @@ fn eval_benchmark_motion_prints_chance_beside_every_figure() {
     assert!(ok, "{err}");
     assert!(out.contains("within group"), "{out}");
     // 5 clips per group: within-group chance R@1 is 20.0 %, printed in every direction row.
-    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("text→video")).collect();
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("text→video"))
+        .collect();
     assert_eq!(rows.len(), 2, "{out}");
     assert!(rows[1].contains("( 20.0)"), "{out}");
     let v = json(&js);
-    let c = v["within_group"]["text_to_video"]["chance"]["r1"].as_f64().unwrap();
+    let c = v["within_group"]["text_to_video"]["chance"]["r1"]
+        .as_f64()
+        .unwrap();
     assert!((c - 0.2).abs() < 1e-12, "within-group chance {c}");
     fails_with(
         &["eval", "--checkpoint", run_s, "--benchmark", "ssv2"],
         "--benchmark",
     );
     fails_with(
-        &["eval", "--checkpoint", run_s, "--benchmark", "motion", "--per-group", "1"],
+        &[
+            "eval",
+            "--checkpoint",
+            run_s,
+            "--benchmark",
+            "motion",
+            "--per-group",
+            "1",
+        ],
         "--per-group",
     );
 }
@@ -225,7 +255,10 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
     ];
     let (ok, stdout, err) = locomotion(&args);
     assert!(ok, "{err}");
-    assert!(stdout.contains("motion") && stdout.contains("spatial"), "{stdout}");
+    assert!(
+        stdout.contains("motion") && stdout.contains("spatial"),
+        "{stdout}"
+    );
     let r = json(&out.join("results.json"));
     let rows: Vec<(String, String)> = r["table"]
         .as_array()
@@ -250,10 +283,22 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
         assert!((0.0..=100.0).contains(&r1), "{row}");
     }
     let md = read(&out.join("report.md"));
-    for needle in ["motion + paraphrase", "scratch", "| chance |", "r1.png", "within_r1.png"] {
+    for needle in [
+        "motion + paraphrase",
+        "scratch",
+        "| chance |",
+        "r1.png",
+        "within_r1.png",
+    ] {
         assert!(md.contains(needle), "{needle} not in report.md");
     }
-    for f in ["r1.svg", "r1.png", "within_r1.svg", "report.html", "downstream/manifest.jsonl"] {
+    for f in [
+        "r1.svg",
+        "r1.png",
+        "within_r1.svg",
+        "report.html",
+        "downstream/manifest.jsonl",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     // The same command again: every run is finished, nothing retrains.
@@ -285,12 +330,24 @@ fn bad_flags_are_one_line_errors() {
     assert_eq!(read(&out.join("keep.txt")), "mine");
     let e = dir.path().join("e");
     let e = e.to_str().unwrap();
-    fails_with(&["experiment", "--out", e, "--fractions", "1,2"], "--fractions");
-    fails_with(&["experiment", "--out", e, "--fractions", "all"], "--fractions");
-    fails_with(&["experiment", "--out", e, "--backgrounds", "/no/such/dir"], "--backgrounds");
+    fails_with(
+        &["experiment", "--out", e, "--fractions", "1,2"],
+        "--fractions",
+    );
+    fails_with(
+        &["experiment", "--out", e, "--fractions", "all"],
+        "--fractions",
+    );
+    fails_with(
+        &["experiment", "--out", e, "--backgrounds", "/no/such/dir"],
+        "--backgrounds",
+    );
     fails_with(&["experiment", "--out", e, "--frames", "3"], "--frames");
     fails_with(&["experiment", "--out", e, "--seeds", "0"], "--seeds");
-    assert!(!Path::new(e).exists(), "a refused experiment writes nothing");
+    assert!(
+        !Path::new(e).exists(),
+        "a refused experiment writes nothing"
+    );
 }
 
 #[test]
@@ -311,7 +368,11 @@ fn black_backgrounds_replace_the_training_scenes_only() {
         split.heldout_backgrounds.len(),
         builtin.heldout_backgrounds.len()
     );
-    assert!(black.generation(&ModelConfig::preset("tiny").unwrap()).nonlinear);
+    assert!(
+        black
+            .generation(&ModelConfig::preset("tiny").unwrap())
+            .nonlinear
+    );
     assert!(BackgroundChoice::parse("procedural").unwrap() == BackgroundChoice::Procedural);
     assert!(BackgroundChoice::parse("/no/such/dir").is_err());
 }

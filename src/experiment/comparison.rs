@@ -237,11 +237,7 @@ pub fn run_experiment(
         for source in CONDITIONS.iter().map(|c| c.0).chain([SCRATCH]) {
             for &f in &plan.fractions {
                 let col = ExperimentPlan::fraction_name(f);
-                let run = format!(
-                    "{dir}/{}-ft{}",
-                    slug(source),
-                    (100.0 * f).round() as u32
-                );
+                let run = format!("{dir}/{}-ft{}", slug(source), (100.0 * f).round() as u32);
                 stages.next(&format!(
                     "seed {seed}: fine-tune {source} on {col} ({} steps)",
                     plan.finetune_steps
@@ -401,7 +397,10 @@ impl Ctx<'_> {
                 .with_context(|| format!("{} is corrupt: delete it", cached.display()))?,
             Err(_) => {
                 let m = benchmark(self.gpu, &cfg.out, &self.plan.benchmark())?;
-                crate::util::fs::write_atomic(&cached, serde_json::to_string_pretty(&m)?.as_bytes())?;
+                crate::util::fs::write_atomic(
+                    &cached,
+                    serde_json::to_string_pretty(&m)?.as_bytes(),
+                )?;
                 m
             }
         };
@@ -421,8 +420,8 @@ fn checkpoint_step(run: &Path) -> Result<Option<u64>> {
     if !path.is_file() {
         return Ok(None);
     }
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let c: CheckpointConfig = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a checkpoint config", path.display()))?;
     Ok(Some(c.state.step))

@@ -76,7 +76,11 @@ pub struct Results<'a> {
 /// The table's rows, in reading order.
 pub fn rows(plan: &ExperimentPlan, results: &[RunResult]) -> Vec<Row> {
     let cols: Vec<String> = std::iter::once(NO_FINETUNE.to_string())
-        .chain(plan.fractions.iter().map(|&f| ExperimentPlan::fraction_name(f)))
+        .chain(
+            plan.fractions
+                .iter()
+                .map(|&f| ExperimentPlan::fraction_name(f)),
+        )
         .collect();
     let mut out = Vec::new();
     for pre in CONDITIONS.iter().map(|c| c.0).chain([SCRATCH]) {
@@ -88,7 +92,9 @@ pub fn rows(plan: &ExperimentPlan, results: &[RunResult]) -> Vec<Row> {
             if runs.is_empty() {
                 continue;
             }
-            let of = |f: fn(&RunResult) -> f64| Spread::of(&runs.iter().map(|r| f(r)).collect::<Vec<_>>());
+            let of = |f: fn(&RunResult) -> f64| {
+                Spread::of(&runs.iter().map(|r| f(r)).collect::<Vec<_>>())
+            };
             out.push(Row {
                 pretrain: pre.into(),
                 finetune: col.clone(),
@@ -104,7 +110,12 @@ pub fn rows(plan: &ExperimentPlan, results: &[RunResult]) -> Vec<Row> {
 }
 
 /// Write results.json, the charts and report.html / report.md into `out`.
-pub fn write(out: &Path, plan: &ExperimentPlan, adapter: &str, results: &[RunResult]) -> Result<()> {
+pub fn write(
+    out: &Path,
+    plan: &ExperimentPlan,
+    adapter: &str,
+    results: &[RunResult],
+) -> Result<()> {
     let table = rows(plan, results);
     let json = Results {
         plan,
@@ -132,7 +143,8 @@ pub fn write(out: &Path, plan: &ExperimentPlan, adapter: &str, results: &[RunRes
          on the motion benchmark ({} clips in {} groups of held-out objects on held-out \
          backgrounds, template captions) on {}.",
         plan.preset,
-        plan.frames.map_or(String::new(), |f| format!(" at {f} frames")),
+        plan.frames
+            .map_or(String::new(), |f| format!(" at {f} frames")),
         plan.steps,
         plan.finetune_steps,
         plan.batch,
@@ -149,7 +161,11 @@ pub fn write(out: &Path, plan: &ExperimentPlan, adapter: &str, results: &[RunRes
     r.heading(2, "Motion benchmark, text→video (mean ± std over seeds, %)");
     r.push(Block::Table(results_table(&table, &global, &within)));
     let bars: Vec<String> = std::iter::once(NO_FINETUNE.to_string())
-        .chain(plan.fractions.iter().map(|&f| ExperimentPlan::fraction_name(f)))
+        .chain(
+            plan.fractions
+                .iter()
+                .map(|&f| ExperimentPlan::fraction_name(f)),
+        )
         .collect();
     for (stem, title, chance, pick) in [
         (
@@ -182,7 +198,12 @@ pub fn write(out: &Path, plan: &ExperimentPlan, adapter: &str, results: &[RunRes
                 .collect();
             chart = chart.group(pre, values);
         }
-        r.chart(out, stem, &chart.scene(), &format!("{title}, mean ± std over seeds"))?;
+        r.chart(
+            out,
+            stem,
+            &chart.scene(),
+            &format!("{title}, mean ± std over seeds"),
+        )?;
     }
     r.paragraph(
         "Raw numbers per run: results.json; each run's checkpoint, metrics.jsonl and \

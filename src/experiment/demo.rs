@@ -18,8 +18,8 @@ use crate::model::config::ModelConfig;
 use crate::motion::{BackgroundLibrary, GenConfig, ObjectLibrary};
 use crate::report::{Block, Report};
 use crate::train::benchmark::{BenchmarkConfig, BenchmarkMetrics, benchmark_model};
-use crate::train::eval::{EvalConfig, evaluate_model, load_run};
 use crate::train::data::CaptionMix;
+use crate::train::eval::{EvalConfig, evaluate_model, load_run};
 use crate::train::metrics::RetrievalMetrics;
 use crate::train::trainer::{METRICS_FILE, TrainConfig, train};
 

@@ -83,7 +83,16 @@ pub fn evaluate_model(
     let split = LibrarySplit::builtin(&g);
     let set = EvalSet::retrieval(cfg.seed, cfg.clips, &g, &split, &text);
     let compositor = Compositor::new(gpu, &split.heldout_objects, &split.heldout_backgrounds)?;
-    let (ve, te) = embed_set(gpu, model, &text, &set, &compositor, cfg.batch, cfg.seed, cfg.progress)?;
+    let (ve, te) = embed_set(
+        gpu,
+        model,
+        &text,
+        &set,
+        &compositor,
+        cfg.batch,
+        cfg.seed,
+        cfg.progress,
+    )?;
     let n = set.clips.len();
     let sim = similarity(&te, &ve, model.cfg.heads.embed_dim);
     let group = caption_groups(&set.captions);
@@ -161,12 +170,7 @@ pub fn similarity(te: &[f32], ve: &[f32], d: usize) -> Vec<f32> {
 /// share a caption word for word; a text then matches every such clip.
 pub fn caption_groups(captions: &[String]) -> Vec<usize> {
     (0..captions.len())
-        .map(|i| {
-            captions
-                .iter()
-                .position(|c| *c == captions[i])
-                .unwrap_or(i)
-        })
+        .map(|i| captions.iter().position(|c| *c == captions[i]).unwrap_or(i))
         .collect()
 }
 

@@ -1,8 +1,8 @@
 //! Training support: the data pipeline (online synthetic batches, generate folders, held-out
 //! sets), the learning-rate schedule, retrieval metrics and the GPU optimizer.
 
-pub mod data;
 pub mod benchmark;
+pub mod data;
 pub mod eval;
 pub mod metrics;
 pub mod motion_options;

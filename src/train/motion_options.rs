@@ -100,4 +100,3 @@ fn black(g: &GenConfig) -> BackgroundLibrary {
         }],
     }
 }
-
