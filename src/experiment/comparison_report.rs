@@ -58,6 +58,8 @@ pub struct Row {
     pub r10: Option<Spread>,
     /// Within-group text→video R@1 (%).
     pub within_r1: Option<Spread>,
+    /// Chance level of the global text→video R@1 (%).
+    pub chance_r1: f64,
 }
 
 /// results.json.
@@ -103,6 +105,7 @@ pub fn rows(plan: &ExperimentPlan, results: &[RunResult]) -> Vec<Row> {
                 r5: of(|r| r.metrics.global.text_to_video.model.r5),
                 r10: of(|r| r.metrics.global.text_to_video.model.r10),
                 within_r1: of(|r| r.metrics.within_group.text_to_video.model.r1),
+                chance_r1: 100.0 * runs[0].metrics.global.text_to_video.chance.r1,
             });
         }
     }
@@ -256,19 +259,25 @@ pub fn verdict(rows: &[Row]) -> String {
         };
         if let (Some(a), Some(b)) = (m.r1, s.r1) {
             let noise = a.std.max(b.std);
-            let word = if m.seeds < 2 || s.seeds < 2 {
-                "(one seed, no spread to judge by) against"
-            } else if (a.mean - b.mean).abs() <= noise {
-                "within the seeds' spread of"
-            } else if a.mean > b.mean {
-                "above"
+            let (am, bm) = (a.mean, b.mean);
+            parts.push(if m.seeds < 2 || s.seeds < 2 {
+                format!(
+                    "{}: motion {am:.1} % vs spatial {bm:.1} % (one seed: no spread to judge by)",
+                    m.finetune
+                )
             } else {
-                "below"
-            };
-            parts.push(format!(
-                "{}: motion {:.1} % is {word} spatial {:.1} %",
-                m.finetune, a.mean, b.mean
-            ));
+                let word = if (am - bm).abs() <= noise {
+                    "within the seeds' spread of"
+                } else if am > bm {
+                    "above"
+                } else {
+                    "below"
+                };
+                format!(
+                    "{}: motion {am:.1} % is {word} spatial {bm:.1} %",
+                    m.finetune
+                )
+            });
         }
     }
     if parts.is_empty() {
@@ -276,7 +285,8 @@ pub fn verdict(rows: &[Row]) -> String {
     }
     format!(
         "Do motion captions beat spatial captions on the motion benchmark (global text→video \
-         R@1)? {}.",
+         R@1, chance {:.1} %)? {}.",
+        rows[0].chance_r1,
         parts.join("; ")
     )
 }
