@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use locomotion::model::config::ModelConfig;
-use locomotion::train::eval::{EvalConfig, encode_set, load, report_model, vtm_pair_scores};
+use locomotion::train::eval::{EvalConfig, encode_set, load_run, report_model, vtm_pair_scores};
 use locomotion::train::metrics::retrieval_metrics;
 use locomotion::train::trainer::{TrainConfig, train};
 
@@ -34,6 +34,7 @@ fn pretrain(out: &Path) {
         stop_after: None,
         progress: false,
         background_fade_steps: 0,
+        motion: Default::default(),
     };
     train(&common::gpu(), &cfg).unwrap();
 }
@@ -123,7 +124,7 @@ fn vtm_reranking_keeps_top_one_and_orders_everything_by_vtm_when_k_is_all() {
     let gpu = common::gpu();
     let run = tempfile::tempdir().unwrap();
     pretrain(run.path());
-    let (model, tok) = load(&gpu, run.path()).unwrap();
+    let (model, tok) = load_run(&gpu, run.path()).unwrap();
     let n = 6;
     let cfg = |k: usize| EvalConfig {
         clips: n,

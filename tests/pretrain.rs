@@ -35,6 +35,7 @@ fn config(out: &Path, steps: u64) -> TrainConfig {
         stop_after: None,
         progress: false,
         background_fade_steps: 0,
+        motion: Default::default(),
     }
 }
 

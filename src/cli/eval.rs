@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::gpu::{AdapterRequest, Gpu};
+use crate::train::benchmark::{BenchmarkConfig, benchmark, table as benchmark_table};
 use crate::train::eval::{EvalConfig, evaluate_report, report_table};
 
 /// `locomotion eval` flags.
@@ -36,6 +37,16 @@ pub struct EvalArgs {
     /// Also write the metrics as JSON here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Evaluate on a benchmark instead: `motion` (held-out objects and backgrounds, groups of
+    /// clips that differ only in motion, template captions; --clips and --captions unused).
+    #[arg(long, value_name = "NAME")]
+    pub benchmark: Option<String>,
+    /// Motion benchmark: groups (one object on one background each).
+    #[arg(long, default_value_t = 8)]
+    pub groups: usize,
+    /// Motion benchmark: clips per group, each with a different motion.
+    #[arg(long, default_value_t = 4)]
+    pub per_group: usize,
 }
 
 /// Run `eval`.
@@ -44,6 +55,9 @@ pub fn run(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
         anyhow::bail!("--rerank-vtm must be at least 1 (leave it out for VTC only)");
     }
     let default_clips = if args.data.is_some() { usize::MAX } else { 64 };
+    if let Some(name) = &args.benchmark {
+        return run_benchmark(req, args, name);
+    }
     let cfg = EvalConfig {
         clips: args.clips.unwrap_or(default_clips),
         batch: args.batch,
@@ -55,6 +69,26 @@ pub fn run(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
     };
     let m = evaluate_report(&Gpu::new(req)?, &args.checkpoint, &cfg)?;
     print!("{}", report_table(&m));
+    if let Some(path) = &args.json {
+        crate::util::fs::write_atomic(path, serde_json::to_string_pretty(&m)?.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Run `eval --benchmark NAME`.
+fn run_benchmark(req: &AdapterRequest, args: &EvalArgs, name: &str) -> Result<()> {
+    if name != "motion" {
+        anyhow::bail!("--benchmark {name:?}: unknown benchmark (the one there is: motion)");
+    }
+    let cfg = BenchmarkConfig {
+        groups: args.groups,
+        per_group: args.per_group,
+        batch: args.batch,
+        seed: args.seed,
+        progress: true,
+    };
+    let m = benchmark(&Gpu::new(req)?, &args.checkpoint, &cfg)?;
+    print!("{}", benchmark_table(&m));
     if let Some(path) = &args.json {
         crate::util::fs::write_atomic(path, serde_json::to_string_pretty(&m)?.as_bytes())?;
     }

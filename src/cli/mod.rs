@@ -1,8 +1,10 @@
 //! The `locomotion` command line (clap): one module per subcommand.
 
 pub mod bench;
+pub mod demo;
 pub mod describe;
 pub mod eval;
+pub mod experiment;
 pub mod generate;
 pub mod info;
 pub mod pretrain;
@@ -52,6 +54,12 @@ pub enum Command {
     Finetune(pretrain::FinetuneArgs),
     /// Text→video and video→text retrieval of a checkpoint on held-out clips.
     Eval(eval::EvalArgs),
+    /// The whole pipeline in minutes on built-in data: preview clips, a short pre-training,
+    /// retrieval on held-out clips and the motion benchmark, report.html and report.md.
+    Demo(demo::DemoArgs),
+    /// Spatial vs motion vs paraphrased captions, then 100 % / 20 % fine-tuning, over seeds,
+    /// on the motion benchmark: a table, charts and a report.
+    Experiment(experiment::ExperimentArgs),
 }
 
 impl Cli {
@@ -75,5 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pretrain(args) => pretrain::run_pretrain(&req, &args),
         Command::Finetune(args) => pretrain::run_finetune(&req, &args),
         Command::Eval(args) => eval::run(&req, &args),
+        Command::Demo(args) => demo::run(&req, &args),
+        Command::Experiment(args) => experiment::run(&req, &args),
     }
 }

@@ -145,6 +145,7 @@ impl TrainArgs {
             } else {
                 0
             }),
+            motion: Default::default(),
         })
     }
 }

@@ -99,12 +99,12 @@ pub fn evaluate(gpu: &Gpu, path: &Path, cfg: &EvalConfig) -> Result<RetrievalMet
 
 /// Load `path`'s model and tokenizer and evaluate retrieval, re-ranked too when asked.
 pub fn evaluate_report(gpu: &Gpu, path: &Path, cfg: &EvalConfig) -> Result<EvalReport> {
-    let (model, tok) = load(gpu, path)?;
+    let (model, tok) = load_run(gpu, path)?;
     report_model(gpu, &model, tok, cfg)
 }
 
 /// A checkpoint's model and its run's tokenizer.
-pub fn load(gpu: &Gpu, path: &Path) -> Result<(LocoModel, TextTokenizer)> {
+pub fn load_run(gpu: &Gpu, path: &Path) -> Result<(LocoModel, TextTokenizer)> {
     let (ckpt_dir, run) = checkpoint_dirs(path);
     let ck =
         Checkpoint::load(&ckpt_dir).with_context(|| format!("--checkpoint {}", path.display()))?;
@@ -282,20 +282,8 @@ pub fn encode_set(
     let center = model.cfg.heads.center;
     unit_embeddings(&mut ve, d, center);
     unit_embeddings(&mut te, d, center);
-    // sim[text, video] = cosine of unit embeddings.
-    let mut sim = vec![0f32; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            let dot: f64 = (0..d)
-                .map(|k| te[i * d + k] as f64 * ve[j * d + k] as f64)
-                .sum();
-            sim[i * n + j] = dot as f32;
-        }
-    }
-    // Two clips can share a caption word for word; a text then matches every such clip.
-    let group: Vec<usize> = (0..n)
-        .map(|i| captions.iter().position(|c| *c == captions[i]).unwrap_or(i))
-        .collect();
+    let sim = similarity(&te, &ve, d);
+    let group = caption_groups(&captions);
     let targets = RetrievalTargets {
         text_group: group.clone(),
         video_group: group,
@@ -317,6 +305,81 @@ pub fn report_table(r: &EvalReport) -> String {
         s += &table(&rr.metrics);
     }
     s
+}
+
+/// Retrieval embeddings (`[n, D]` each, row-major: unit-norm, centred on the set when the
+/// model centres) of every clip of `set` and its caption, `batch` clips per forward pass;
+/// `compositor` must hold `set`'s libraries.
+#[allow(clippy::too_many_arguments)]
+pub fn embed_set(
+    gpu: &Gpu,
+    model: &LocoModel,
+    text: &TextPipeline,
+    set: &EvalSet,
+    compositor: &Compositor,
+    batch: usize,
+    seed: u64,
+    progress: bool,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    anyhow::ensure!(batch >= 1, "--batch must be at least 1");
+    let n = set.clips.len();
+    let bar = if progress {
+        ProgressBar::new(n as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    let (mut ve, mut te) = (Vec::new(), Vec::new());
+    let mut start = 0;
+    while start < n {
+        let end = (start + batch).min(n);
+        let b = set.batch(gpu, compositor, text, start..end, seed)?;
+        let host = &b.host;
+        let pair = PairBatch {
+            video: model.video_input(b.video, host.len()),
+            batch: host.len(),
+            len: host.text.max_len,
+            ids: &host.text.ids,
+            token_types: &host.text.token_types,
+            mask: &host.text.attention_mask,
+            mlm_ids: &host.mlm_ids,
+            mlm_labels: &host.mlm_labels,
+            negative_seed: 0,
+        };
+        let (v, t) = model.embed(&Tape::new(gpu), &pair)?;
+        ve.extend(v);
+        te.extend(t);
+        bar.set_position(end as u64);
+        start = end;
+    }
+    bar.finish_and_clear();
+    let (d, center) = (model.cfg.heads.embed_dim, model.cfg.heads.center);
+    unit_embeddings(&mut ve, d, center);
+    unit_embeddings(&mut te, d, center);
+    Ok((ve, te))
+}
+
+/// `sim[text, video]`: the cosine of unit embeddings `te` `[n_text, d]` and `ve`
+/// `[n_video, d]`, row-major `[n_text, n_video]`, accumulated in f64.
+pub fn similarity(te: &[f32], ve: &[f32], d: usize) -> Vec<f32> {
+    let (nt, nv) = (te.len() / d, ve.len() / d);
+    let mut sim = vec![0f32; nt * nv];
+    for i in 0..nt {
+        for j in 0..nv {
+            let dot: f64 = (0..d)
+                .map(|k| te[i * d + k] as f64 * ve[j * d + k] as f64)
+                .sum();
+            sim[i * nv + j] = dot as f32;
+        }
+    }
+    sim
+}
+
+/// A group per caption: the index of the first caption with the same text. Two clips can
+/// share a caption word for word; a text then matches every such clip.
+pub fn caption_groups(captions: &[String]) -> Vec<usize> {
+    (0..captions.len())
+        .map(|i| captions.iter().position(|c| *c == captions[i]).unwrap_or(i))
+        .collect()
 }
 
 /// The metrics as a printed table, chance beside each figure.

@@ -41,7 +41,7 @@ impl RetrievalTargets {
 }
 
 /// Recall@k and ranks for one direction (1-based ranks).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct RankMetrics {
     /// Share of queries whose best correct item is ranked first.
     pub r1: f64,
@@ -56,7 +56,7 @@ pub struct RankMetrics {
 }
 
 /// One direction's metrics and what a random scorer would get.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct DirectionMetrics {
     /// Queries that had at least one correct item (the others are skipped).
     pub queries: usize,
@@ -68,7 +68,7 @@ pub struct DirectionMetrics {
 }
 
 /// Retrieval both ways.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct RetrievalMetrics {
     /// Text query → video ranking (rows of the matrix).
     pub text_to_video: DirectionMetrics,

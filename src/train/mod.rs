@@ -1,10 +1,12 @@
 //! Training support: the data pipeline (online synthetic batches, generate folders, held-out
 //! sets), the learning-rate schedule, retrieval metrics and the GPU optimizer.
 
+pub mod benchmark;
 pub mod data;
 pub mod eval;
 pub mod init_text;
 pub mod metrics;
+pub mod motion_options;
 pub mod optim;
 pub mod rerank;
 pub mod schedule;

@@ -15,6 +15,7 @@ use super::data::{
 };
 use super::init_text::load_init_text;
 use super::metrics::MetricsLog;
+use super::motion_options::MotionOptions;
 use super::optim::AdamW;
 use super::schedule::LrSchedule;
 use crate::caption::{CaptionKind, describe};
@@ -84,6 +85,8 @@ pub struct TrainConfig {
     /// Online clips: fade the backgrounds in over the first N steps (see
     /// [`OnlineConfig::background_fade_steps`]; 0: full backgrounds from the start).
     pub background_fade_steps: u64,
+    /// How online clips are made (backgrounds, curved paths); unused with `data`.
+    pub motion: MotionOptions,
 }
 
 /// One line of metrics.jsonl.
@@ -336,10 +339,10 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
         CaptionMix::parse(&cfg.captions)?,
         MlmConfig::default(),
     );
-    let g = generation(&mcfg);
+    let g = cfg.motion.generation(&mcfg);
     let mut source = match &cfg.data {
         None => {
-            let split = LibrarySplit::builtin(&g);
+            let split = cfg.motion.split(&g)?;
             let oc = OnlineConfig {
                 seed: cfg.seed,
                 batch_size: cfg.batch,

@@ -1,0 +1,119 @@
+//! `locomotion experiment`: flags → [`ExperimentPlan`] → pre-train, fine-tune and score every
+//! condition over seeds, then the table, charts and report.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::experiment::{ExperimentOptions, ExperimentPlan, run_experiment};
+use crate::gpu::{AdapterRequest, Gpu};
+
+/// `locomotion experiment` flags; anything not given comes from [`ExperimentPlan::default`].
+#[derive(Debug, Clone, Args)]
+pub struct ExperimentArgs {
+    /// Output folder: plan.json, downstream/, runs/, results.json, report.html, report.md,
+    /// charts. Re-run with the same flags to continue an interrupted experiment.
+    #[arg(long, default_value = "experiment-out")]
+    pub out: PathBuf,
+    /// Seeds (0, 1, … N−1); the table shows mean ± std over them.
+    #[arg(long)]
+    pub seeds: Option<u64>,
+    /// Pre-training steps (every condition).
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Fine-tuning steps (every fine-tuning run).
+    #[arg(long)]
+    pub finetune_steps: Option<u64>,
+    /// Video-caption pairs per batch.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Pre-training peak learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Fine-tuning peak learning rate.
+    #[arg(long)]
+    pub finetune_lr: Option<f64>,
+    /// Model preset: tiny, small or base.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Shares of the downstream set to fine-tune on, e.g. 1,0.2.
+    #[arg(long, value_name = "F,F")]
+    pub fractions: Option<String>,
+    /// Clips in the downstream set.
+    #[arg(long)]
+    pub downstream_clips: Option<u64>,
+    /// Pre-training backgrounds: black, procedural, or a path (GIF, video, frame folder or a
+    /// folder of those). Beyond the paper.
+    #[arg(long, value_name = "black|procedural|DIR")]
+    pub backgrounds: Option<String>,
+    /// Curved trajectories (arcs, circles) in pre-training. Beyond the paper.
+    #[arg(long)]
+    pub nonlinear: bool,
+    /// Frames per clip (short vs long clips; a multiple of the tubelet's 2). Beyond the paper.
+    #[arg(long)]
+    pub frames: Option<usize>,
+    /// Motion benchmark groups.
+    #[arg(long)]
+    pub groups: Option<usize>,
+    /// Motion benchmark clips per group.
+    #[arg(long)]
+    pub per_group: Option<usize>,
+    /// Steps over which the backgrounds fade in from black while pre-training from scratch
+    /// (default: half of --steps; 0: full backgrounds from the start).
+    #[arg(long, value_name = "STEPS")]
+    pub background_fade: Option<u64>,
+    /// No stage lines or progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl ExperimentArgs {
+    /// The plan: the defaults with the given flags on top.
+    pub fn plan(&self) -> Result<ExperimentPlan> {
+        let mut p = ExperimentPlan::default();
+        if let Some(v) = &self.preset {
+            p.preset = v.clone();
+        }
+        if let Some(v) = &self.backgrounds {
+            p.backgrounds = v.clone();
+        }
+        if let Some(v) = &self.fractions {
+            p.fractions = v
+                .split(',')
+                .map(|x| x.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .ok()
+                .with_context(|| format!("--fractions {v:?}: give shares like 1,0.2"))?;
+        }
+        p.seeds = self.seeds.unwrap_or(p.seeds);
+        p.steps = self.steps.unwrap_or(p.steps);
+        p.background_fade = self.background_fade.unwrap_or(p.steps / 2);
+        p.finetune_steps = self.finetune_steps.unwrap_or(p.finetune_steps);
+        p.batch = self.batch.unwrap_or(p.batch);
+        p.lr = self.lr.unwrap_or(p.lr);
+        p.finetune_lr = self.finetune_lr.unwrap_or(p.finetune_lr);
+        p.downstream_clips = self.downstream_clips.unwrap_or(p.downstream_clips);
+        p.nonlinear |= self.nonlinear;
+        p.frames = self.frames.or(p.frames);
+        p.bench_groups = self.groups.unwrap_or(p.bench_groups);
+        p.bench_per_group = self.per_group.unwrap_or(p.bench_per_group);
+        Ok(p)
+    }
+}
+
+/// Run `experiment`.
+pub fn run(req: &AdapterRequest, args: &ExperimentArgs) -> Result<()> {
+    let plan = args.plan()?;
+    // Flag errors before the (slow) device opens.
+    plan.check()?;
+    let opts = ExperimentOptions {
+        out: args.out.clone(),
+        quiet: args.quiet,
+    };
+    let results = run_experiment(&Gpu::new(req)?, &plan, &opts)?;
+    let rows = crate::experiment::comparison_report::rows(&plan, &results);
+    println!("{}", crate::experiment::comparison_report::verdict(&rows));
+    println!("report: {}", args.out.join("report.html").display());
+    Ok(())
+}

@@ -1,0 +1,292 @@
+//! The experiment's outputs: results.json (every run and the mean ± std table), report.html
+//! and report.md with the table (chance beside every row) and grouped bar charts.
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::comparison::{CONDITIONS, ExperimentPlan, NO_FINETUNE, RunResult, SCRATCH};
+use super::figures::{chance_cell, pct};
+use crate::report::{BarChart, Block, MeanStd, Report, Table};
+use crate::train::metrics::DirectionMetrics;
+
+/// Mean and standard deviation over seeds, in percent.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Spread {
+    /// Mean over seeds.
+    pub mean: f64,
+    /// Sample standard deviation (0 for one seed).
+    pub std: f64,
+}
+
+impl Spread {
+    fn of(values: &[f64]) -> Option<Self> {
+        let m = MeanStd::of(values)?;
+        Some(Self {
+            mean: 100.0 * m.mean,
+            std: 100.0 * m.std,
+        })
+    }
+
+    fn cell(this: Option<Self>) -> String {
+        this.map_or("—".into(), |s| format!("{:.1} ± {:.1}", s.mean, s.std))
+    }
+
+    fn bar(this: Option<Self>) -> Option<MeanStd> {
+        this.map(|s| MeanStd {
+            mean: s.mean,
+            std: s.std,
+        })
+    }
+}
+
+/// One row of the table: a pre-training condition and a fine-tuning column.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Pre-training condition.
+    pub pretrain: String,
+    /// Fine-tuning column.
+    pub finetune: String,
+    /// Seeds that ran.
+    pub seeds: usize,
+    /// Global text→video R@1, R@5, R@10 (%).
+    pub r1: Option<Spread>,
+    /// …
+    pub r5: Option<Spread>,
+    /// …
+    pub r10: Option<Spread>,
+    /// Within-group text→video R@1 (%).
+    pub within_r1: Option<Spread>,
+    /// Chance level of the global text→video R@1 (%).
+    pub chance_r1: f64,
+}
+
+/// results.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results<'a> {
+    /// The plan.
+    pub plan: &'a ExperimentPlan,
+    /// The adapter.
+    pub adapter: &'a str,
+    /// The table.
+    pub table: Vec<Row>,
+    /// Every run.
+    pub runs: &'a [RunResult],
+}
+
+/// The table's rows, in reading order.
+pub fn rows(plan: &ExperimentPlan, results: &[RunResult]) -> Vec<Row> {
+    let cols: Vec<String> = std::iter::once(NO_FINETUNE.to_string())
+        .chain(
+            plan.fractions
+                .iter()
+                .map(|&f| ExperimentPlan::fraction_name(f)),
+        )
+        .collect();
+    let mut out = Vec::new();
+    for pre in CONDITIONS.iter().map(|c| c.0).chain([SCRATCH]) {
+        for col in &cols {
+            let runs: Vec<&RunResult> = results
+                .iter()
+                .filter(|r| r.pretrain == pre && r.finetune == *col)
+                .collect();
+            if runs.is_empty() {
+                continue;
+            }
+            let of = |f: fn(&RunResult) -> f64| {
+                Spread::of(&runs.iter().map(|r| f(r)).collect::<Vec<_>>())
+            };
+            out.push(Row {
+                pretrain: pre.into(),
+                finetune: col.clone(),
+                seeds: runs.len(),
+                r1: of(|r| r.metrics.global.text_to_video.model.r1),
+                r5: of(|r| r.metrics.global.text_to_video.model.r5),
+                r10: of(|r| r.metrics.global.text_to_video.model.r10),
+                within_r1: of(|r| r.metrics.within_group.text_to_video.model.r1),
+                chance_r1: 100.0 * runs[0].metrics.global.text_to_video.chance.r1,
+            });
+        }
+    }
+    out
+}
+
+/// Write results.json, the charts and report.html / report.md into `out`.
+pub fn write(
+    out: &Path,
+    plan: &ExperimentPlan,
+    adapter: &str,
+    results: &[RunResult],
+) -> Result<()> {
+    let table = rows(plan, results);
+    let json = Results {
+        plan,
+        adapter,
+        table: table.clone(),
+        runs: results,
+    };
+    crate::util::fs::write_atomic(
+        out.join("results.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
+    // Every run is scored on the same benchmark, so one run's chance levels are everyone's.
+    let Some(first) = results.first() else {
+        anyhow::bail!("the experiment has no results to report");
+    };
+    let (global, within) = (
+        first.metrics.global.text_to_video,
+        first.metrics.within_group.text_to_video,
+    );
+    let mut r = Report::new("LocoMotion experiment: which captions teach motion?");
+    r.paragraph(&format!(
+        "The {} preset{}, {} pre-training steps and {} fine-tuning steps at batch {}, {} \
+         seed(s), pre-training backgrounds: {}{}. Fine-tuning uses a downstream set of {} \
+         clips of held-out objects with {} captions (everyday verbs). Every model is scored \
+         on the motion benchmark ({} clips in {} groups of held-out objects on held-out \
+         backgrounds, template captions) on {}.",
+        plan.preset,
+        plan.frames
+            .map_or(String::new(), |f| format!(" at {f} frames")),
+        plan.steps,
+        plan.finetune_steps,
+        plan.batch,
+        plan.seeds,
+        plan.backgrounds,
+        if plan.nonlinear { ", curved paths" } else { "" },
+        plan.downstream_clips,
+        plan.downstream_captions,
+        first.metrics.clips,
+        first.metrics.groups,
+        adapter
+    ));
+    r.paragraph(&verdict(&table));
+    r.heading(2, "Motion benchmark, text→video (mean ± std over seeds, %)");
+    r.push(Block::Table(results_table(&table, &global, &within)));
+    let bars: Vec<String> = std::iter::once(NO_FINETUNE.to_string())
+        .chain(
+            plan.fractions
+                .iter()
+                .map(|&f| ExperimentPlan::fraction_name(f)),
+        )
+        .collect();
+    for (stem, title, chance, pick) in [
+        (
+            "r1",
+            "Motion benchmark text-to-video R@1 (global)",
+            &global,
+            (|row: &Row| row.r1) as fn(&Row) -> Option<Spread>,
+        ),
+        (
+            "within_r1",
+            "Motion benchmark text-to-video R@1 (within group)",
+            &within,
+            |row: &Row| row.within_r1,
+        ),
+    ] {
+        let names: Vec<&str> = bars.iter().map(String::as_str).collect();
+        let mut chart = BarChart::new(title, &names).y_label("R@1 (%)").chance(
+            100.0 * chance.chance.r1,
+            &format!("chance {} %", pct(chance.chance.r1)),
+        );
+        for pre in CONDITIONS.iter().map(|c| c.0).chain([SCRATCH]) {
+            let values = bars
+                .iter()
+                .map(|b| {
+                    table
+                        .iter()
+                        .find(|row| row.pretrain == pre && row.finetune == *b)
+                        .and_then(|row| Spread::bar(pick(row)))
+                })
+                .collect();
+            chart = chart.group(pre, values);
+        }
+        r.chart(
+            out,
+            stem,
+            &chart.scene(),
+            &format!("{title}, mean ± std over seeds"),
+        )?;
+    }
+    r.paragraph(
+        "Raw numbers per run: results.json; each run's checkpoint, metrics.jsonl and \
+         benchmark.json are under runs/. Re-running the same command skips finished runs.",
+    );
+    r.write(out)?;
+    Ok(())
+}
+
+fn results_table(rows: &[Row], global: &DirectionMetrics, within: &DirectionMetrics) -> Table {
+    let mut t = Table::new(&[
+        "pre-training",
+        "fine-tuning",
+        "seeds",
+        "R@1",
+        "R@5",
+        "R@10",
+        "within-group R@1",
+    ]);
+    let chance = format!(
+        "{}; within group {} %",
+        chance_cell(global),
+        pct(within.chance.r1)
+    );
+    let mut chances = Vec::new();
+    for row in rows {
+        t = t.row(vec![
+            row.pretrain.clone(),
+            row.finetune.clone(),
+            row.seeds.to_string(),
+            Spread::cell(row.r1),
+            Spread::cell(row.r5),
+            Spread::cell(row.r10),
+            Spread::cell(row.within_r1),
+        ]);
+        chances.push(chance.clone());
+    }
+    t.chance_column(chances)
+}
+
+/// One honest sentence per fine-tuning column: do motion captions beat spatial ones?
+pub fn verdict(rows: &[Row]) -> String {
+    let mut parts = Vec::new();
+    for m in rows.iter().filter(|r| r.pretrain == "motion") {
+        let Some(s) = rows
+            .iter()
+            .find(|r| r.pretrain == "spatial" && r.finetune == m.finetune)
+        else {
+            continue;
+        };
+        if let (Some(a), Some(b)) = (m.r1, s.r1) {
+            let noise = a.std.max(b.std);
+            let (am, bm) = (a.mean, b.mean);
+            parts.push(if m.seeds < 2 || s.seeds < 2 {
+                format!(
+                    "{}: motion {am:.1} % vs spatial {bm:.1} % (one seed: no spread to judge by)",
+                    m.finetune
+                )
+            } else {
+                let word = if (am - bm).abs() <= noise {
+                    "within the seeds' spread of"
+                } else if am > bm {
+                    "above"
+                } else {
+                    "below"
+                };
+                format!(
+                    "{}: motion {am:.1} % is {word} spatial {bm:.1} %",
+                    m.finetune
+                )
+            });
+        }
+    }
+    if parts.is_empty() {
+        return "No motion-vs-spatial comparison ran.".into();
+    }
+    format!(
+        "Do motion captions beat spatial captions on the motion benchmark (global text→video \
+         R@1, chance {:.1} %)? {}.",
+        rows[0].chance_r1,
+        parts.join("; ")
+    )
+}

@@ -1,0 +1,206 @@
+//! The motion benchmark (this engine's stand-in for SSv2-Template): held-out objects on
+//! held-out backgrounds, in groups of clips that share their appearance and differ only in
+//! motion, each captioned by its `template` caption ("something moves left, then …").
+//!
+//! Two rankings: **global** (every caption against every clip; a caption matches every clip
+//! with the same template text, and chance accounts for that) and **within group** (a caption
+//! against the clips of its own group only, where appearance gives nothing away: only the
+//! motion can tell the clips apart).
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::data::{CaptionChoice, CaptionMix, EvalSet, LibrarySplit, TextPipeline};
+use super::eval::{caption_groups, embed_set, load_run, similarity};
+use super::metrics::{DirectionMetrics, RetrievalMetrics, RetrievalTargets, retrieval_metrics};
+use super::trainer::generation;
+use crate::data::mlm::MlmConfig;
+use crate::data::tokenizer::TextTokenizer;
+use crate::gpu::Gpu;
+use crate::model::locomotion::LocoModel;
+use crate::motion::Compositor;
+
+/// The benchmark's size and seed.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct BenchmarkConfig {
+    /// Groups (one object on one background each).
+    pub groups: usize,
+    /// Clips per group, each with a different motion (fewer when the motion space runs out).
+    pub per_group: usize,
+    /// Clips per forward pass.
+    pub batch: usize,
+    /// Seed of the benchmark clips (mixed so they never meet training clips).
+    pub seed: u64,
+    /// Show a progress bar.
+    #[serde(skip)]
+    pub progress: bool,
+}
+
+impl Default for BenchmarkConfig {
+    fn default() -> Self {
+        Self {
+            groups: 8,
+            per_group: 4,
+            batch: 16,
+            seed: 0,
+            progress: true,
+        }
+    }
+}
+
+/// The benchmark's results: both rankings, chance beside every figure.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct BenchmarkMetrics {
+    /// Clips (= captions) in the benchmark.
+    pub clips: usize,
+    /// Groups that made it into the benchmark.
+    pub groups: usize,
+    /// Every caption against every clip.
+    pub global: RetrievalMetrics,
+    /// Each caption against its own group's clips only (R@k and mean rank are averaged over
+    /// all queries; the median rank is the median of the groups' medians).
+    pub within_group: RetrievalMetrics,
+}
+
+/// Load the run at `path` and evaluate it on the motion benchmark.
+pub fn benchmark(gpu: &Gpu, path: &Path, cfg: &BenchmarkConfig) -> Result<BenchmarkMetrics> {
+    let (model, tok) = load_run(gpu, path)?;
+    benchmark_model(gpu, &model, tok, cfg)
+}
+
+/// Evaluate `model` (with its tokenizer) on the motion benchmark.
+pub fn benchmark_model(
+    gpu: &Gpu,
+    model: &LocoModel,
+    tok: TextTokenizer,
+    cfg: &BenchmarkConfig,
+) -> Result<BenchmarkMetrics> {
+    anyhow::ensure!(cfg.groups >= 1, "--groups must be at least 1");
+    anyhow::ensure!(
+        cfg.per_group >= 2,
+        "--per-group must be at least 2 (a group needs motions to tell apart), got {}",
+        cfg.per_group
+    );
+    anyhow::ensure!(cfg.batch >= 1, "--batch must be at least 1");
+    // The captions are the set's own template captions; the mixture only feeds MLM masking.
+    let text = TextPipeline::new(
+        tok,
+        CaptionMix::single(CaptionChoice::Template),
+        MlmConfig::default(),
+    );
+    let g = generation(&model.cfg);
+    let split = LibrarySplit::builtin(&g);
+    let set = EvalSet::motion_benchmark(cfg.seed, cfg.groups, cfg.per_group, &g, &split);
+    anyhow::ensure!(
+        set.clips.len() >= 2,
+        "the motion benchmark has {} clips: raise --groups or --per-group",
+        set.clips.len()
+    );
+    let compositor = Compositor::new(gpu, &split.heldout_objects, &split.heldout_backgrounds)?;
+    let (ve, te) = embed_set(
+        gpu,
+        model,
+        &text,
+        &set,
+        &compositor,
+        cfg.batch,
+        cfg.seed,
+        cfg.progress,
+    )?;
+    let d = model.cfg.heads.embed_dim;
+    let n = set.clips.len();
+    let group = caption_groups(&set.captions);
+    let global = retrieval_metrics(
+        &similarity(&te, &ve, d),
+        n,
+        n,
+        &RetrievalTargets {
+            text_group: group.clone(),
+            video_group: group,
+        },
+    )?;
+    let mut parts = Vec::new();
+    let mut ids: Vec<u64> = set.groups.clone();
+    ids.dedup();
+    for &gid in &ids {
+        let members: Vec<usize> = (0..n).filter(|&i| set.groups[i] == gid).collect();
+        if members.len() < 2 {
+            continue;
+        }
+        let pick = |e: &[f32]| -> Vec<f32> {
+            members
+                .iter()
+                .flat_map(|&i| e[i * d..(i + 1) * d].iter().copied())
+                .collect()
+        };
+        let m = members.len();
+        // Captions within a group are distinct by construction: the diagonal matches.
+        parts.push(retrieval_metrics(
+            &similarity(&pick(&te), &pick(&ve), d),
+            m,
+            m,
+            &RetrievalTargets::diagonal(m),
+        )?);
+    }
+    anyhow::ensure!(
+        !parts.is_empty(),
+        "no benchmark group has two clips: raise --per-group"
+    );
+    Ok(BenchmarkMetrics {
+        clips: n,
+        groups: ids.len(),
+        global,
+        within_group: RetrievalMetrics {
+            text_to_video: pool(parts.iter().map(|p| p.text_to_video)),
+            video_to_text: pool(parts.iter().map(|p| p.video_to_text)),
+        },
+    })
+}
+
+/// Query-weighted means of several groups' metrics (medians: the median of the medians).
+fn pool(parts: impl Iterator<Item = DirectionMetrics>) -> DirectionMetrics {
+    let parts: Vec<DirectionMetrics> = parts.collect();
+    let q: usize = parts.iter().map(|p| p.queries).sum();
+    let avg = |f: &dyn Fn(&DirectionMetrics) -> f64| -> f64 {
+        parts.iter().map(|p| f(p) * p.queries as f64).sum::<f64>() / q.max(1) as f64
+    };
+    let med = |f: &dyn Fn(&DirectionMetrics) -> f64| -> f64 {
+        let mut v: Vec<f64> = parts.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        let k = v.len();
+        if k % 2 == 1 {
+            v[k / 2]
+        } else {
+            0.5 * (v[k / 2 - 1] + v[k / 2])
+        }
+    };
+    let rank = |which: &dyn Fn(&DirectionMetrics) -> &super::metrics::RankMetrics| {
+        super::metrics::RankMetrics {
+            r1: avg(&|p| which(p).r1),
+            r5: avg(&|p| which(p).r5),
+            r10: avg(&|p| which(p).r10),
+            median_rank: med(&|p| which(p).median_rank),
+            mean_rank: avg(&|p| which(p).mean_rank),
+        }
+    };
+    DirectionMetrics {
+        queries: q,
+        model: rank(&|p| &p.model),
+        chance: rank(&|p| &p.chance),
+    }
+}
+
+/// Both rankings as a printed table, chance beside each figure.
+pub fn table(m: &BenchmarkMetrics) -> String {
+    format!(
+        "motion benchmark: {} clips in {} groups (template captions)\n\
+         global (every caption against every clip):\n{}\
+         within group (only motion tells the clips apart):\n{}",
+        m.clips,
+        m.groups,
+        super::eval::table(&m.global),
+        super::eval::table(&m.within_group)
+    )
+}
