@@ -323,8 +323,8 @@ fn write_report(out: &Path, s: &DemoSummary, clips: Vec<crate::report::Clip>) ->
     r.chart(
         out,
         "losses",
-        &loss_chart(&records, "Pre-training losses").scene(),
-        "VTC, VTM, MLM and total loss per step (log scale), from run/metrics.jsonl",
+        &loss_chart(&records, "Pre-training losses", p.batch).scene(),
+        "Each trained objective's loss per step (log scale), from run/metrics.jsonl, with VTC's chance level ln B",
     )?;
     r.heading(2, "Retrieval on held-out clips");
     r.paragraph(&format!(

@@ -27,20 +27,42 @@ pub fn read_metrics(path: &Path) -> Result<Vec<StepRecord>> {
 }
 
 /// VTC, VTM, MLM and total loss against the step (log scale).
-pub fn loss_chart(records: &[StepRecord], title: &str) -> LineChart {
+pub fn loss_chart(records: &[StepRecord], title: &str, batch: usize) -> LineChart {
     let series = |f: fn(&StepRecord) -> f32| -> Vec<(f64, f64)> {
         records
             .iter()
             .map(|r| (r.step as f64, f(r) as f64))
             .collect()
     };
-    LineChart::new(title)
-        .labels("step", "loss")
-        .log_y(true)
-        .series("VTC", series(|r| r.vtc))
-        .series("VTM", series(|r| r.vtm))
-        .series("MLM", series(|r| r.mlm))
-        .series("total", series(|r| r.total))
+    // An objective weighted 0 logs 0 (it was skipped): leave it out, and the total too when
+    // it is a single objective under another name.
+    let used: Vec<(&str, Vec<(f64, f64)>)> = [
+        ("VTC", series(|r| r.vtc)),
+        ("VTM", series(|r| r.vtm)),
+        ("MLM", series(|r| r.mlm)),
+    ]
+    .into_iter()
+    .filter(|(_, pts)| pts.iter().any(|&(_, y)| y > 0.0))
+    .collect();
+    let vtc_used = used.iter().any(|(n, _)| *n == "VTC");
+    let several = used.len() > 1;
+    let mut chart = LineChart::new(title).labels("step", "loss").log_y(true);
+    for (name, pts) in used {
+        chart = chart.series(name, pts);
+    }
+    if several {
+        chart = chart.series("total", series(|r| r.total));
+    }
+    let last = records.last().map_or(1.0, |r| r.step as f64);
+    if vtc_used && batch > 1 {
+        // Where VTC sits when it has learned nothing: every pair equally likely.
+        let ln_b = (batch as f64).ln();
+        chart = chart.series(
+            &format!("VTC chance (ln {batch})"),
+            vec![(0.0, ln_b), (last, ln_b)],
+        );
+    }
+    chart
 }
 
 /// A percentage with one decimal.
