@@ -8,8 +8,6 @@ use anyhow::Result;
 
 use super::data::LibrarySplit;
 use crate::model::config::ModelConfig;
-use crate::motion::backgrounds::BackgroundVideo;
-use crate::motion::params::BackgroundRef;
 use crate::motion::{BackgroundLibrary, GenConfig};
 
 /// Where the online clips' backgrounds come from.
@@ -76,27 +74,14 @@ impl MotionOptions {
         let mut split = LibrarySplit::builtin(g);
         match &self.backgrounds {
             BackgroundChoice::Procedural => {}
-            BackgroundChoice::Black => split.train_backgrounds = black(g),
+            BackgroundChoice::Black => {
+                split.train_backgrounds = BackgroundLibrary::black(g.height, g.width)
+            }
             BackgroundChoice::Path(p) => {
                 split.train_backgrounds =
                     BackgroundLibrary::from_path(p, g.height, g.width, g.frames)?;
             }
         }
         Ok(split)
-    }
-}
-
-/// A library of one black, static background at `g`'s size.
-fn black(g: &GenConfig) -> BackgroundLibrary {
-    BackgroundLibrary {
-        height: g.height,
-        width: g.width,
-        videos: vec![BackgroundVideo {
-            background: BackgroundRef {
-                id: "black".into(),
-                name: "black background".into(),
-            },
-            frames: vec![[0u8, 0, 0, 255].repeat((g.height * g.width) as usize)],
-        }],
     }
 }
