@@ -10,8 +10,8 @@ use super::checkpoint::TensorMap;
 use super::config::ModelConfig;
 use super::cross::CrossEncoder;
 use super::heads::Heads;
-use super::text::{TextBatch, TextEncoder};
-use super::video::VideoEncoder;
+use super::text::{TextBatch, TextEncoder, TextOutput};
+use super::video::{VideoEncoder, VideoOutput};
 use crate::gpu::{Gpu, GpuBuffer};
 use crate::nn::KeyMask;
 use crate::tensor::ops::elementwise::add;
@@ -42,6 +42,20 @@ pub struct PairBatch<'a> {
     pub mlm_labels: &'a [u32],
     /// Seeds the VTM hard-negative draw (the trainer passes a value derived from seed and step).
     pub negative_seed: u64,
+}
+
+impl<'a> PairBatch<'a> {
+    /// The text encoder's view of these captions with `ids` (the captions or their
+    /// MLM-masked copy).
+    fn text(&self, ids: &'a [u32]) -> TextBatch<'a> {
+        TextBatch {
+            ids,
+            token_types: self.token_types,
+            mask: self.mask,
+            batch: self.batch,
+            len: self.len,
+        }
+    }
 }
 
 /// The three objectives and their weighted sum, scalar tensors `(1,)` on the GPU.
@@ -143,16 +157,7 @@ impl LocoModel {
             );
         }
         let video = self.video.forward(tape, &batch.video)?;
-        let text = self.text.forward(
-            tape,
-            TextBatch {
-                ids: batch.ids,
-                token_types: batch.token_types,
-                mask: batch.mask,
-                batch: b,
-                len: l,
-            },
-        )?;
+        let text = self.text.forward(tape, batch.text(batch.ids))?;
         let vtc = self.heads.vtc(tape, &video.cls, &text.pooled)?;
 
         // An objective weighted 0 is not computed at all (VTC-only runs skip the cross
@@ -197,16 +202,7 @@ impl LocoModel {
 
         let mlm = if w.mlm > 0.0 {
             // MLM: the masked caption, fused with its own clip.
-            let masked = self.text.forward(
-                tape,
-                TextBatch {
-                    ids: batch.mlm_ids,
-                    token_types: batch.token_types,
-                    mask: batch.mask,
-                    batch: b,
-                    len: l,
-                },
-            )?;
+            let masked = self.text.forward(tape, batch.text(batch.mlm_ids))?;
             let fused = self
                 .cross
                 .forward(tape, &masked.hidden, batch.mask, &video.hidden)?;
@@ -238,19 +234,7 @@ impl LocoModel {
     /// [`super::heads::unit_embeddings`] over the whole evaluated set.
     pub fn embed(&self, tape: &Tape, batch: &PairBatch) -> Result<(Vec<f32>, Vec<f32>)> {
         let _g = tape.no_grad();
-        let (b, l) = (batch.batch, batch.len);
-        let v = self.video.forward(tape, &batch.video)?;
-        let t = self.text.forward(
-            tape,
-            TextBatch {
-                ids: batch.ids,
-                token_types: batch.token_types,
-                mask: batch.mask,
-                batch: b,
-                len: l,
-            },
-        )?;
-        let (ve, te) = self.heads.vtc_projections(tape, &v.cls, &t.pooled)?;
+        let (_, _, ve, te) = self.encode(tape, batch)?;
         Ok((ve.to_vec()?, te.to_vec()?))
     }
 
@@ -258,19 +242,7 @@ impl LocoModel {
     /// with [`LocoModel::vtm_scores`] (no gradient recorded).
     pub fn embed_with_states(&self, tape: &Tape, batch: &PairBatch) -> Result<Embedded> {
         let _g = tape.no_grad();
-        let (b, l) = (batch.batch, batch.len);
-        let v = self.video.forward(tape, &batch.video)?;
-        let t = self.text.forward(
-            tape,
-            TextBatch {
-                ids: batch.ids,
-                token_types: batch.token_types,
-                mask: batch.mask,
-                batch: b,
-                len: l,
-            },
-        )?;
-        let (ve, te) = self.heads.vtc_projections(tape, &v.cls, &t.pooled)?;
+        let (v, t, ve, te) = self.encode(tape, batch)?;
         Ok(Embedded {
             video: ve.to_vec()?,
             text: te.to_vec()?,
@@ -278,6 +250,18 @@ impl LocoModel {
             text_states: t.hidden.to_vec()?,
             video_len: v.hidden.shape().dims()[1],
         })
+    }
+
+    /// Both encoders over `batch` and the raw VTC projections of their outputs.
+    fn encode(
+        &self,
+        tape: &Tape,
+        batch: &PairBatch,
+    ) -> Result<(VideoOutput, TextOutput, Tensor, Tensor)> {
+        let v = self.video.forward(tape, &batch.video)?;
+        let t = self.text.forward(tape, batch.text(batch.ids))?;
+        let (ve, te) = self.heads.vtc_projections(tape, &v.cls, &t.pooled)?;
+        Ok((v, t, ve, te))
     }
 
     /// VTM's matched probability (softmax column 1 of the VTM head over the cross
