@@ -31,14 +31,9 @@ pub fn launch(
     ids: &GpuBuffer,
     w: &GpuBuffer,
     out: &GpuBuffer,
-    [n, v, c]: [usize; 3],
+    dims: [usize; 3],
 ) -> std::result::Result<(), GpuError> {
-    batch.dispatch(
-        Kernel::new("gather", "forward"),
-        &params(n, v, c),
-        &[ids, w, out],
-        Groups::Linear(((n * c) as u64).div_ceil(64)),
-    )
+    record(batch, "forward", [ids, w, out], dims, dims[0])
 }
 
 /// Record dw (v, c) = Σ dy[t] over the t with ids[t] = v (t ascending).
@@ -47,14 +42,9 @@ pub fn launch_backward(
     ids: &GpuBuffer,
     dy: &GpuBuffer,
     dw: &GpuBuffer,
-    [n, v, c]: [usize; 3],
+    dims: [usize; 3],
 ) -> std::result::Result<(), GpuError> {
-    batch.dispatch(
-        Kernel::new("gather", "backward"),
-        &params(n, v, c),
-        &[ids, dy, dw],
-        Groups::Linear(((v * c) as u64).div_ceil(64)),
-    )
+    record(batch, "backward", [ids, dy, dw], dims, dims[1])
 }
 
 /// Record out (n, c) = w[ids] for a u32 table w (v, c) (e.g. attention masks).
@@ -63,13 +53,24 @@ pub fn launch_u32(
     ids: &GpuBuffer,
     w: &GpuBuffer,
     out: &GpuBuffer,
+    dims: [usize; 3],
+) -> std::result::Result<(), GpuError> {
+    record(batch, "rows_u32", [ids, w, out], dims, dims[0])
+}
+
+/// One `gather.wgsl` entry over `rows` output rows of c values, 64 values a workgroup.
+fn record(
+    batch: &mut Batch,
+    entry: &'static str,
+    bufs: [&GpuBuffer; 3],
     [n, v, c]: [usize; 3],
+    rows: usize,
 ) -> std::result::Result<(), GpuError> {
     batch.dispatch(
-        Kernel::new("gather", "rows_u32"),
+        Kernel::new("gather", entry),
         &params(n, v, c),
-        &[ids, w, out],
-        Groups::Linear(((n * c) as u64).div_ceil(64)),
+        &bufs,
+        Groups::Linear(((rows * c) as u64).div_ceil(64)),
     )
 }
 
