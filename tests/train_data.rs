@@ -4,54 +4,17 @@
 
 mod common;
 
+use common::data::{text, tiny_clip};
+
 use std::collections::HashSet;
 
 use locomotion::caption::{CaptionKind, describe};
-use locomotion::data::mlm::MlmConfig;
-use locomotion::data::tokenizer::TextTokenizer;
 use locomotion::gpu::Batch as GpuBatch;
-use locomotion::motion::{Compositor, GenConfig, sample_clip};
+use locomotion::motion::{Compositor, GenConfig};
 use locomotion::tensor::ops::loss::IGNORE_INDEX;
 use locomotion::train::data::*;
 
 const B: usize = 3;
-
-/// The tiny preset's clip: 8 frames of 32².
-fn tiny_clip() -> GenConfig {
-    GenConfig {
-        frames: 8,
-        height: 32,
-        width: 32,
-        ..GenConfig::default()
-    }
-}
-
-/// A vocabulary trained on the captions of a few clips of another seed.
-fn tokenizer() -> TextTokenizer {
-    let split = LibrarySplit::builtin(&tiny_clip());
-    let mut corpus = Vec::new();
-    for i in 0..60 {
-        let c = sample_clip(
-            99,
-            i,
-            &tiny_clip(),
-            &split.train_objects,
-            &split.train_backgrounds,
-        );
-        for k in CaptionKind::ALL {
-            corpus.push(describe(&c, k));
-        }
-    }
-    TextTokenizer::train(&corpus, 400, 32, false).expect("train tokenizer")
-}
-
-fn text(mix: &str) -> TextPipeline {
-    TextPipeline::new(
-        tokenizer(),
-        CaptionMix::parse(mix).unwrap(),
-        MlmConfig::default(),
-    )
-}
 
 fn online(seed: u64, mix: &str, prefetch: bool) -> OnlineSource {
     let split = LibrarySplit::builtin(&tiny_clip());

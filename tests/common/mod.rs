@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod attention;
+pub mod data;
 pub mod loss;
 pub mod minilm;
 pub mod vlm;
