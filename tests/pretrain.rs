@@ -1,5 +1,5 @@
 //! Pre-training end to end on the tiny preset: checkpoints and metrics, resume equivalence,
-//! NaN stops naming step and objective, one-line flag errors, hard-negative sampling, and
+//! NaN stops naming step and objective, one-line flag errors, and
 //! retrieval rising above chance after a short pre-training.
 
 mod common;
@@ -9,7 +9,6 @@ use std::process::Command;
 
 use locomotion::model::checkpoint::{Checkpoint, adam_m_name};
 use locomotion::model::config::ModelConfig;
-use locomotion::model::locomotion::hard_negatives;
 use locomotion::train::eval::{EvalConfig, evaluate};
 use locomotion::train::trainer::{StepRecord, TrainConfig, train};
 
@@ -131,30 +130,6 @@ fn a_diverging_run_stops_naming_step_and_objective() {
             .iter()
             .any(|o| err.contains(&format!("the {o} loss"))),
         "{err}"
-    );
-}
-
-#[test]
-fn hard_negatives_avoid_the_positive_and_prefer_similar_pairs() {
-    let b = 5;
-    // Pair 0 looks like pair 3 only.
-    let mut sim = vec![0.0f32; b * b];
-    (0..b).for_each(|i| sim[i * b + i] = 1.0);
-    sim[3] = 0.95;
-    sim[3 * b] = 0.95;
-    let mut to_three = 0;
-    for seed in 0..50 {
-        let (t, v) = hard_negatives(&sim, b, 0.07, seed);
-        assert!((0..b).all(|i| t[i] != i && v[i] != i && t[i] < b && v[i] < b));
-        to_three += usize::from(t[0] == 3) + usize::from(v[0] == 3);
-    }
-    assert!(
-        to_three > 90,
-        "the similar pair is drawn {to_three}/100 times"
-    );
-    assert_eq!(
-        hard_negatives(&sim, b, 0.07, 3),
-        hard_negatives(&sim, b, 0.07, 3)
     );
 }
 

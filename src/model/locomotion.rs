@@ -3,8 +3,6 @@
 //! pre-training losses of one batch.
 
 use anyhow::{Result, bail};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 use super::checkpoint::TensorMap;
 use super::config::ModelConfig;
@@ -310,40 +308,4 @@ pub struct Embedded {
     pub text_states: Vec<f32>,
     /// Video tokens per clip Lv.
     pub video_len: usize,
-}
-
-/// For each video i a text j ≠ i and for each text i a video j ≠ i, drawn with probability
-/// ∝ exp(sim / τ): the hardest negatives are likeliest, but every one can be drawn. The host
-/// counterpart (a ChaCha stream) of the GPU draw the trainer uses, [`hard_negative_rows`]:
-/// the same distribution, for callers holding similarities on the host.
-pub fn hard_negatives(
-    sim: &[f32],
-    b: usize,
-    temperature: f64,
-    seed: u64,
-) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut draw = |i: usize, at: &dyn Fn(usize) -> f32| -> usize {
-        let w: Vec<f64> = (0..b)
-            .map(|j| {
-                if j == i {
-                    0.0
-                } else {
-                    ((at(j) as f64 - 1.0) / temperature).exp()
-                }
-            })
-            .collect();
-        let total: f64 = w.iter().sum();
-        let mut u = rng.random::<f64>() * total;
-        for (j, wj) in w.iter().enumerate() {
-            if j != i && (u < *wj || !u.is_finite()) {
-                return j;
-            }
-            u -= wj;
-        }
-        (i + 1) % b
-    };
-    let neg_text = (0..b).map(|i| draw(i, &|j| sim[i * b + j])).collect();
-    let neg_video = (0..b).map(|i| draw(i, &|j| sim[j * b + i])).collect();
-    (neg_text, neg_video)
 }
