@@ -62,6 +62,7 @@ fn main() -> Result<()> {
                 generation: clip.clone(),
                 prefetch,
                 background_fade_steps: 0,
+                group_size: 1,
             },
         )
     };

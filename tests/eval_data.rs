@@ -34,6 +34,7 @@ fn pretrain(out: &Path) {
         stop_after: None,
         progress: false,
         background_fade_steps: 0,
+        group_size: 1,
         motion: Default::default(),
     };
     train(&common::gpu(), &cfg).unwrap();

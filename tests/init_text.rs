@@ -37,6 +37,7 @@ fn config(out: &Path, init_text: &Path) -> TrainConfig {
         stop_after: None,
         progress: false,
         background_fade_steps: 0,
+        group_size: 1,
         motion: Default::default(),
     }
 }

@@ -3,7 +3,7 @@
 
 use locomotion::motion::params::*;
 use locomotion::motion::path::{clip_states, object_state, segment_offset};
-use locomotion::motion::trajectory::visible_throughout;
+use locomotion::motion::trajectory::{speed_range, turn_range, visible_throughout};
 use locomotion::motion::{BackgroundLibrary, GenConfig, ObjectLibrary, sample_clip};
 
 fn libs(_cfg: &GenConfig) -> (ObjectLibrary, BackgroundLibrary) {
@@ -46,21 +46,39 @@ fn check_clip(clip: &ClipParams, cfg: &GenConfig) {
             let end = object_state(m, s.end_frame);
             let k = m.keyframes[i + 1];
             assert!((end.x - k.x as f64).abs() < 1e-4 && (end.y - k.y as f64).abs() < 1e-4);
+            let len = (s.end_frame - s.start_frame) as f32;
+            assert!(
+                s.end_frame - s.start_frame >= cfg.segment_frames(),
+                "{}: a {len}-frame segment",
+                clip.id
+            );
             if !s.still {
-                let (lo, hi) = match s.speed {
-                    Speed::Slow => (0.005, 0.015),
-                    Speed::Medium => (0.015, 0.03),
-                    Speed::Fast => (0.03, 0.05),
-                };
+                let (lo, hi) = speed_range(s.speed, cfg.frames);
                 assert!(
                     (lo..=hi).contains(&s.speed_value),
                     "{:?} {}",
                     s.speed,
                     s.speed_value
                 );
+                // The visibility floor: the segment travels at least min_travel_px.
+                let travel = s.speed_value * len * cfg.width as f32;
+                assert!(
+                    travel >= cfg.min_travel_px * 0.999,
+                    "{}: {:?} segment travels {travel} px",
+                    clip.id,
+                    s.speed
+                );
             }
             if s.rotation != Rotation::None {
-                assert!((2.0..=8.0).contains(&s.degrees_per_frame));
+                let (lo, hi) = turn_range(cfg.frames);
+                let floor = cfg.min_turn_degrees / len;
+                assert!(
+                    (lo..=hi.max(floor)).contains(&s.degrees_per_frame)
+                        && s.degrees_per_frame * len >= cfg.min_turn_degrees * 0.999,
+                    "{}: {}°/frame over {len} frames",
+                    clip.id,
+                    s.degrees_per_frame
+                );
             }
         }
     }
@@ -93,6 +111,22 @@ fn objects_stay_visible_in_thousands_of_clips() {
             height: 160,
             width: 48,
             nonlinear: true,
+            ..GenConfig::default()
+        },
+        // The tiny preset's input: every segment must still be visible at 32² and 8 frames.
+        GenConfig {
+            frames: 8,
+            height: 32,
+            width: 32,
+            ..GenConfig::default()
+        },
+        GenConfig {
+            frames: 8,
+            height: 32,
+            width: 32,
+            nonlinear: true,
+            still_segments: true,
+            min_travel_px: 5.0,
             ..GenConfig::default()
         },
     ];

@@ -34,6 +34,7 @@ fn config(out: &Path, steps: u64) -> TrainConfig {
         stop_after: None,
         progress: false,
         background_fade_steps: 0,
+        group_size: 1,
         motion: Default::default(),
     }
 }

@@ -38,6 +38,7 @@ fn a_training_step_reads_nothing_back() {
             mlm_ids: &ids,
             mlm_labels: &labels,
             negative_seed: step,
+            duplicates: None,
         };
         let before = g.readbacks();
         let tape = Tape::new(&g);

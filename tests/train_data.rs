@@ -29,6 +29,7 @@ fn online(seed: u64, mix: &str, prefetch: bool) -> OnlineSource {
             generation: tiny_clip(),
             prefetch,
             background_fade_steps: 0,
+            group_size: 1,
         },
     )
     .expect("online source")
@@ -183,6 +184,7 @@ fn online_source_rejects_bad_settings_and_counts_its_time() {
                 },
                 prefetch: false,
                 background_fade_steps: 0,
+                group_size: 1,
             },
         )
     };
@@ -205,6 +207,7 @@ fn backgrounds_fade_in_from_black_over_the_fade_steps() {
         generation: tiny_clip(),
         prefetch: false,
         background_fade_steps: 90,
+        group_size: 1,
     };
     let gains: Vec<f32> = [0, 29, 30, 60, 90, 500]
         .map(|s| cfg.background_gain(s))
@@ -212,6 +215,7 @@ fn backgrounds_fade_in_from_black_over_the_fade_steps() {
     assert_eq!(gains, [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]);
     let never = OnlineConfig {
         background_fade_steps: 0,
+        group_size: 1,
         ..cfg.clone()
     };
     assert_eq!(never.background_gain(0), 1.0);
@@ -362,4 +366,59 @@ fn motion_benchmark_groups_differ_only_in_motion() {
     );
     let v: Vec<f32> = gpu.read(&b.video).unwrap();
     assert!(v.len() == 5 * 8 * 3 * 32 * 32 && v.iter().all(|x| x.is_finite()));
+}
+
+#[test]
+fn motion_hard_batches_are_groups_that_differ_only_in_motion() {
+    let split = LibrarySplit::builtin(&tiny_clip());
+    let make = |batch_size, group_size| {
+        OnlineSource::new(
+            &common::gpu(),
+            split.train_objects.clone(),
+            split.train_backgrounds.clone(),
+            text("motion"),
+            OnlineConfig {
+                seed: 3,
+                batch_size,
+                generation: tiny_clip(),
+                prefetch: false,
+                background_fade_steps: 0,
+                group_size,
+            },
+        )
+    };
+    let e = make(6, 4).err().unwrap().to_string();
+    assert!(
+        e.contains("--group-size 4") && e.contains("--batch 6"),
+        "{e}"
+    );
+    let src = make(8, 4).unwrap();
+    for step in 0..3 {
+        let h = src.host_batch(step).unwrap();
+        assert_eq!(h.len(), 8);
+        for g in h.clips.chunks(4).zip(h.groups.chunks(4)) {
+            let (clips, groups) = g;
+            // One object on one background per group ...
+            assert!(groups.iter().all(|x| *x == groups[0]), "step {step}");
+            // ... and four different motions.
+            let t: HashSet<String> = clips
+                .iter()
+                .map(|c| describe(c, CaptionKind::Template))
+                .collect();
+            assert_eq!(t.len(), 4, "step {step}: {t:?}");
+        }
+        // Two groups of one batch look different (the draw is over the whole library).
+        assert_ne!(h.groups[0], h.groups[4], "step {step}");
+    }
+    // The same clips as the shared group sampler makes (which the benchmark uses too).
+    let h = src.host_batch(1).unwrap();
+    let want = motion_group(
+        3,
+        2,
+        4,
+        &tiny_clip(),
+        &split.train_objects,
+        &split.train_backgrounds,
+    );
+    assert_eq!(&h.clips[..4], &want[..]);
 }

@@ -79,7 +79,7 @@ fn vtc_matches_the_cpu_reference(center: bool) {
     let tape = Tape::new(&g);
     let v = Tensor::from_host(&g, &v0, [b, hv]).unwrap();
     let tx = Tensor::from_host(&g, &t0, [b, h]).unwrap();
-    let out = heads.vtc(&tape, &v, &tx).unwrap();
+    let out = heads.vtc(&tape, &v, &tx, None).unwrap();
     assert_eq!(out.sim.shape().dims(), [b, b]);
     let w = |n: &str| param(&ps, n).to_vec().unwrap();
     let ve = cpu_unit_proj(
@@ -110,7 +110,12 @@ fn vtc_matches_the_cpu_reference(center: bool) {
     let bias = param(&ps, "heads.vtc.video_proj.bias");
     let shifted: Vec<f32> = bias.to_vec().unwrap().iter().map(|x| x + 0.5).collect();
     g.write(bias.buffer(), &shifted);
-    let moved = heads.vtc(&tape, &v, &tx).unwrap().loss.to_vec().unwrap()[0];
+    let moved = heads
+        .vtc(&tape, &v, &tx, None)
+        .unwrap()
+        .loss
+        .to_vec()
+        .unwrap()[0];
     assert_eq!(
         (moved - loss).abs() < 1e-5,
         center,
@@ -167,7 +172,7 @@ fn vtc_vtm_and_mlm_losses_train_every_parameter_of_the_model() {
 
     // VTC on the unimodal [CLS] states.
     let text_cls = first_rows(&tape, &to.hidden, b, l).unwrap();
-    let vtc = heads.vtc(&tape, &vo.cls, &text_cls).unwrap();
+    let vtc = heads.vtc(&tape, &vo.cls, &text_cls, None).unwrap();
 
     // VTM: every video with its own text (match) and with the next one (no match).
     let text_rows = tape.reshape(&to.hidden, [b * l, h]).unwrap();
@@ -303,4 +308,76 @@ fn the_tiny_preset_model_has_exactly_the_contracts_parameters_and_runs() {
     );
     assert_eq!(out.hidden.shape().dims(), [2, 65, 64]);
     assert!(hidden.iter().all(|x| x.is_finite()));
+}
+
+/// CPU symmetric InfoNCE over `sim` `[b, b]` at logit scale `scale`, leaving out of both
+/// softmaxes every off-diagonal pair whose captions are identical.
+fn cpu_nce_without_duplicates(sim: &[f32], b: usize, scale: f64, captions: &[&str]) -> f64 {
+    let keep = |i: usize, j: usize| i == j || captions[i] != captions[j];
+    let mut loss = 0.0;
+    for i in 0..b {
+        for column in [false, true] {
+            let at = |j: usize| {
+                let v = if column {
+                    sim[j * b + i]
+                } else {
+                    sim[i * b + j]
+                };
+                scale * v as f64
+            };
+            let lse = (0..b)
+                .filter(|&j| keep(i, j))
+                .map(|j| at(j).exp())
+                .sum::<f64>()
+                .ln();
+            loss += lse - at(i);
+        }
+    }
+    loss / (2 * b) as f64
+}
+
+#[test]
+fn identical_captions_are_nobodys_negatives_in_vtc() {
+    use locomotion::model::locomotion::{DUPLICATE_PENALTY, duplicate_caption_mask};
+    let captions = [
+        "a red ball moves up.",
+        "b",
+        "a red ball moves up.",
+        "c",
+        "b",
+    ];
+    let owned: Vec<String> = captions.iter().map(|s| s.to_string()).collect();
+    let mask = duplicate_caption_mask(&owned).expect("duplicates present");
+    let b = captions.len();
+    for i in 0..b {
+        for j in 0..b {
+            let dup = i != j && captions[i] == captions[j];
+            assert_eq!(mask[i * b + j], if dup { DUPLICATE_PENALTY } else { 0.0 });
+        }
+    }
+    let distinct: Vec<String> = (0..4).map(|i| format!("caption {i}")).collect();
+    assert!(duplicate_caption_mask(&distinct).is_none());
+
+    let g = gpu();
+    let mut cfg = model_cfg();
+    cfg.heads.center = true;
+    let heads = Heads::random(&g, &cfg, 5).unwrap();
+    let (hv, h) = (cfg.video.hidden_size, cfg.text.hidden_size);
+    let tape = Tape::new(&g);
+    let v = Tensor::from_host(&g, &random(b * hv, 11), [b, hv]).unwrap();
+    let tx = Tensor::from_host(&g, &random(b * h, 12), [b, h]).unwrap();
+    let plain = heads.vtc(&tape, &v, &tx, None).unwrap();
+    let sim = plain.sim.to_vec().unwrap();
+    let m = Tensor::from_host(&g, &mask, [b, b]).unwrap();
+    let masked = heads.vtc(&tape, &v, &tx, Some(&m)).unwrap();
+    let scale = (1.0 / 0.07f64).ln().exp();
+    let want = cpu_nce_without_duplicates(&sim, b, scale, &captions);
+    let got = masked.loss.to_vec().unwrap()[0] as f64;
+    assert!(
+        (got - want).abs() < 1e-4 * want.abs().max(1.0),
+        "masked VTC {got}, CPU reference {want}"
+    );
+    // Without the mask the duplicates count as negatives: the loss differs.
+    let unmasked = plain.loss.to_vec().unwrap()[0] as f64;
+    assert!((unmasked - want).abs() > 1e-3, "{unmasked} vs {want}");
 }

@@ -59,6 +59,15 @@ pub struct GenerateArgs {
     /// concatenate into the full dataset.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    /// Every moving segment travels at least this many pixels (0: no floor).
+    #[arg(long, default_value_t = 3.0, value_name = "PX")]
+    pub min_travel: f32,
+    /// Every rotating segment turns at least this many degrees.
+    #[arg(long, default_value_t = 20.0, value_name = "DEG")]
+    pub min_turn: f32,
+    /// Shortest segment in frames (0: 3 at 8 frames, 4 from 11 frames on).
+    #[arg(long, default_value_t = 0, value_name = "FRAMES")]
+    pub min_segment_frames: u32,
     /// Clips composited per GPU submission.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
@@ -113,6 +122,9 @@ impl GenerateArgs {
             easing: self.easing,
             scale_changes: self.scale_changes,
             still_segments: self.still_segments,
+            min_travel_px: self.min_travel,
+            min_turn_degrees: self.min_turn,
+            min_segment_frames: self.min_segment_frames,
         };
         cfg.validate()?;
         Ok(cfg)

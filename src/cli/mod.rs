@@ -8,6 +8,7 @@ pub mod experiment;
 pub mod generate;
 pub mod info;
 pub mod pretrain;
+pub mod probe;
 pub mod tokenizer;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +49,12 @@ pub enum Command {
         #[command(subcommand)]
         which: bench::BenchCommand,
     },
+    /// Probes of what the model can learn: `probe motion` (can the video encoder see the
+    /// motion? direction, speed and rotation accuracy on held-out clips beside chance).
+    Probe {
+        #[command(subcommand)]
+        which: probe::ProbeCommand,
+    },
     /// Pre-train the video-language model (VTC + VTM + MLM) on online or generated clips.
     Pretrain(pretrain::PretrainArgs),
     /// Fine-tune a checkpoint on a `generate` folder (fresh optimizer).
@@ -80,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokenizer(cmd) => tokenizer::run(cmd),
         Command::Generate(args) => generate::run(&req, &args),
         Command::Bench { which } => bench::run(&req, which),
+        Command::Probe { which } => probe::run(&req, &which),
         Command::Pretrain(args) => pretrain::run_pretrain(&req, &args),
         Command::Finetune(args) => pretrain::run_finetune(&req, &args),
         Command::Eval(args) => eval::run(&req, &args),

@@ -72,6 +72,11 @@ pub struct TrainArgs {
     /// scratch on online clips, 0 otherwise.
     #[arg(long, value_name = "STEPS")]
     pub background_fade: Option<u64>,
+    /// Online clips: build each batch from motion groups of G clips that share object and
+    /// background and differ only in motion, so only motion tells a group apart (1: every
+    /// clip independent). Must divide --batch.
+    #[arg(long, value_name = "G", default_value_t = 1)]
+    pub group_size: usize,
 }
 
 /// `locomotion pretrain` flags.
@@ -146,6 +151,7 @@ impl TrainArgs {
                 0
             }),
             motion: Default::default(),
+            group_size: self.group_size,
         })
     }
 }

@@ -371,6 +371,7 @@ impl Ctx<'_> {
             stop_after: None,
             progress: self.progress,
             background_fade_steps: self.plan.background_fade,
+            group_size: 1,
             motion: MotionOptions::default(),
             init_text: None,
         })

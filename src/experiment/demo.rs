@@ -126,6 +126,7 @@ impl DemoPlan {
             stop_after: None,
             progress,
             background_fade_steps: self.background_fade,
+            group_size: 1,
             motion: Default::default(),
             init_text: None,
         })

@@ -306,7 +306,8 @@ impl VideoEncoderConfig {
         self.channels * self.tubelet.iter().product::<usize>()
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Check the encoder's sizes; the error names the field.
+    pub fn validate(&self) -> Result<()> {
         for (name, v) in [
             ("video.frames", self.frames),
             ("video.height", self.height),

@@ -12,6 +12,7 @@ use super::config::ModelConfig;
 use super::params::{ParamShape, heads_parameter_shapes};
 use crate::gpu::Gpu;
 use crate::nn::{ParamSet, random_weights};
+use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::matmul::matmul_op;
 use crate::tensor::ops::normalize::l2_normalize;
 use crate::tensor::ops::tape_ops::{cross_entropy, info_nce};
@@ -102,8 +103,16 @@ impl Heads {
         Ok((l2_normalize(tape, &v)?, l2_normalize(tape, &t)?))
     }
 
-    /// VTC over a batch of matching pairs (pair i = video i, text i).
-    pub fn vtc(&self, tape: &Tape, video_cls: &Tensor, text_cls: &Tensor) -> Result<VtcOutput> {
+    /// VTC over a batch of matching pairs (pair i = video i, text i); `duplicates` (a
+    /// constant `[B, B]` mask, see `model::locomotion::duplicate_caption_mask`) is added to
+    /// the similarities before InfoNCE.
+    pub fn vtc(
+        &self,
+        tape: &Tape,
+        video_cls: &Tensor,
+        text_cls: &Tensor,
+        duplicates: Option<&Tensor>,
+    ) -> Result<VtcOutput> {
         if video_cls.shape().rows() != text_cls.shape().rows() {
             bail!(
                 "VTC: {} video and {} text [CLS] states; pairs need as many of each",
@@ -113,6 +122,10 @@ impl Heads {
         }
         let (v, t) = self.vtc_embeddings(tape, video_cls, text_cls)?;
         let sim = matmul_op(tape, &v, &t, None, true)?;
+        let sim = match duplicates {
+            Some(m) => add(tape, &sim, m)?,
+            None => sim,
+        };
         let loss = info_nce(tape, &sim, self.params.get("heads.vtc.temperature")?)?;
         Ok(VtcOutput { loss, sim })
     }
@@ -157,6 +170,17 @@ impl Heads {
     }
 }
 
+/// The mean raw VTC projection of each modality over `n` rows of `d` (`rows` row-major),
+/// accumulated in f64: what [`unit_embeddings`] subtracts.
+pub fn mean_row(rows: &[f32], d: usize) -> Vec<f32> {
+    let n = (rows.len() / d.max(1)).max(1);
+    let mut mean = vec![0f64; d];
+    for r in rows.chunks(d) {
+        r.iter().zip(&mut mean).for_each(|(x, m)| *m += *x as f64);
+    }
+    mean.iter().map(|m| (m / n as f64) as f32).collect()
+}
+
 /// `x − mean over rows` for `x` `[B, D]`, as one matmul with the constant centring matrix
 /// I − 11ᵀ/B, so the gradient flows through the mean.
 pub fn center_rows(tape: &Tape, x: &Tensor) -> Result<Tensor> {
@@ -169,19 +193,13 @@ pub fn center_rows(tape: &Tape, x: &Tensor) -> Result<Tensor> {
 }
 
 /// Retrieval's embeddings from raw projections `rows` (`n` rows of `d`, row-major, in
-/// place): centred on the mean of the evaluated set when `center` (as training centres on
-/// the batch mean), then each row L2-normalised.
-pub fn unit_embeddings(rows: &mut [f32], d: usize, center: bool) {
-    let n = rows.len() / d.max(1);
-    if center && n > 0 {
-        let mut mean = vec![0f64; d];
-        for r in rows.chunks(d) {
-            r.iter().zip(&mut mean).for_each(|(x, m)| *m += *x as f64);
-        }
+/// place): minus `mean` when given (the training mean a checkpoint stores, as training
+/// centres on the batch mean; never a statistic of the evaluated set), then each row
+/// L2-normalised.
+pub fn unit_embeddings(rows: &mut [f32], d: usize, mean: Option<&[f32]>) {
+    if let Some(mean) = mean {
         for r in rows.chunks_mut(d) {
-            r.iter_mut()
-                .zip(&mean)
-                .for_each(|(x, m)| *x -= (*m / n as f64) as f32);
+            r.iter_mut().zip(mean).for_each(|(x, m)| *x -= m);
         }
     }
     for r in rows.chunks_mut(d) {

@@ -40,6 +40,35 @@ pub struct PairBatch<'a> {
     pub mlm_labels: &'a [u32],
     /// Seeds the VTM hard-negative draw (the trainer passes a value derived from seed and step).
     pub negative_seed: u64,
+    /// `[B, B]` additive VTC mask from [`duplicate_caption_mask`]: pairs whose captions are
+    /// identical are no one's negatives. `None` when every caption differs.
+    pub duplicates: Option<&'a [f32]>,
+}
+
+/// What [`duplicate_caption_mask`] adds to the similarity of two different samples with the
+/// same caption: far enough below −1 that exp(scale · sim) is exactly 0 in f32 for any
+/// temperature VTC reaches, so such a pair adds nothing to InfoNCE (nor to its gradient)
+/// and VTM never draws it as a hard negative.
+pub const DUPLICATE_PENALTY: f32 = -1.0e3;
+
+/// The `[B, B]` de-duplication mask of a batch's captions: [`DUPLICATE_PENALTY`] at (i, j)
+/// when i ≠ j and caption i equals caption j, 0 elsewhere; `None` when all differ. Without
+/// it, identical captions (a motion group under spatial captions, or two clips that happen
+/// to be described alike) are each other's negatives, and InfoNCE asks for a difference no
+/// caption states.
+pub fn duplicate_caption_mask(captions: &[String]) -> Option<Vec<f32>> {
+    let b = captions.len();
+    let mut mask = vec![0.0f32; b * b];
+    let mut any = false;
+    for i in 0..b {
+        for j in 0..b {
+            if i != j && captions[i] == captions[j] {
+                mask[i * b + j] = DUPLICATE_PENALTY;
+                any = true;
+            }
+        }
+    }
+    any.then_some(mask)
 }
 
 impl<'a> PairBatch<'a> {
@@ -77,7 +106,24 @@ pub struct LocoModel {
     text: TextEncoder,
     cross: CrossEncoder,
     heads: Heads,
+    vtc_means: Option<VtcMeans>,
 }
+
+/// The training mean of each modality's raw VTC projection (`[embed_dim]` each), stored in
+/// the checkpoint as [`VIDEO_MEAN`] and [`TEXT_MEAN`]: retrieval centres on it, as training
+/// centres on the batch mean, so no statistic of the evaluated set enters its scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VtcMeans {
+    /// Mean video projection.
+    pub video: Vec<f32>,
+    /// Mean text projection.
+    pub text: Vec<f32>,
+}
+
+/// Checkpoint name of the mean video projection (not a parameter: no optimizer touches it).
+pub const VIDEO_MEAN: &str = "stats.vtc.video_mean";
+/// Checkpoint name of the mean text projection.
+pub const TEXT_MEAN: &str = "stats.vtc.text_mean";
 
 impl LocoModel {
     /// A freshly initialised model drawn from `seed`; `text` replaces the random text encoder
@@ -100,6 +146,7 @@ impl LocoModel {
             text,
             cross: CrossEncoder::random(gpu, cfg, seed ^ 0x6372_6f73)?,
             heads: Heads::random(gpu, cfg, seed ^ 0x6865_6164)?,
+            vtc_means: None,
         })
     }
 
@@ -113,7 +160,33 @@ impl LocoModel {
             text: TextEncoder::from_weights(gpu, &cfg.text, weights)?,
             cross: CrossEncoder::from_weights(gpu, cfg, weights)?,
             heads: Heads::from_weights(gpu, cfg, weights)?,
+            vtc_means: vtc_means_of(cfg, weights)?,
         })
+    }
+
+    /// The stored training means of the VTC projections, when the checkpoint has them.
+    pub fn vtc_means(&self) -> Option<&VtcMeans> {
+        self.vtc_means.as_ref()
+    }
+
+    /// Set the training means (the trainer does, before it saves).
+    pub fn set_vtc_means(&mut self, means: VtcMeans) -> Result<()> {
+        let d = self.cfg.heads.embed_dim;
+        if means.video.len() != d || means.text.len() != d {
+            bail!(
+                "VTC means have {} and {} values; heads.embed_dim is {d}",
+                means.video.len(),
+                means.text.len()
+            );
+        }
+        self.vtc_means = Some(means);
+        Ok(())
+    }
+
+    /// What retrieval subtracts from raw projections before normalising: the training
+    /// means when the heads centre and the checkpoint stores them; `None` otherwise.
+    pub fn retrieval_means(&self) -> Option<&VtcMeans> {
+        self.vtc_means.as_ref().filter(|_| self.cfg.heads.center)
     }
 
     /// Every parameter with its unique name (video.*, text.*, cross.*, heads.*).
@@ -156,7 +229,13 @@ impl LocoModel {
         }
         let video = self.video.forward(tape, &batch.video)?;
         let text = self.text.forward(tape, batch.text(batch.ids))?;
-        let vtc = self.heads.vtc(tape, &video.cls, &text.pooled)?;
+        let dup = match batch.duplicates {
+            Some(m) => Some(Tensor::from_host(&self.gpu, m, [b, b])?),
+            None => None,
+        };
+        let vtc = self
+            .heads
+            .vtc(tape, &video.cls, &text.pooled, dup.as_ref())?;
 
         // An objective weighted 0 is not computed at all (VTC-only runs skip the cross
         // encoder).
@@ -229,7 +308,7 @@ impl LocoModel {
 
     /// Raw VTC projections of a batch's clips and captions, each `[B, embed_dim]` row-major
     /// on the host (no gradient recorded); retrieval ranks by them after
-    /// [`super::heads::unit_embeddings`] over the whole evaluated set.
+    /// [`super::heads::unit_embeddings`] with the stored training means ([`LocoModel::retrieval_means`]).
     pub fn embed(&self, tape: &Tape, batch: &PairBatch) -> Result<(Vec<f32>, Vec<f32>)> {
         let _g = tape.no_grad();
         let (_, _, ve, te) = self.encode(tape, batch)?;
@@ -292,6 +371,29 @@ impl LocoModel {
             .chunks_exact(2)
             .map(|z| (1.0 / (1.0 + ((z[0] - z[1]) as f64).exp())) as f32)
             .collect())
+    }
+}
+
+/// The stored means of `weights`, checked against `cfg` (both or neither must be there).
+fn vtc_means_of(cfg: &ModelConfig, weights: &TensorMap) -> Result<Option<VtcMeans>> {
+    let d = cfg.heads.embed_dim;
+    match (weights.get(VIDEO_MEAN), weights.get(TEXT_MEAN)) {
+        (None, None) => Ok(None),
+        (Some(v), Some(t)) => {
+            for (name, x) in [(VIDEO_MEAN, v), (TEXT_MEAN, t)] {
+                if x.shape != [d] || x.data.iter().any(|v| !v.is_finite()) {
+                    bail!(
+                        "checkpoint tensor {name} has shape {:?} or a non-finite value; heads.embed_dim is {d}",
+                        x.shape
+                    );
+                }
+            }
+            Ok(Some(VtcMeans {
+                video: v.data.clone(),
+                text: t.data.clone(),
+            }))
+        }
+        _ => bail!("the checkpoint has only one of {VIDEO_MEAN} and {TEXT_MEAN}"),
     }
 }
 

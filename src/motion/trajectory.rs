@@ -36,6 +36,15 @@ pub struct GenConfig {
     pub scale_changes: bool,
     /// Segments where the object does not translate.
     pub still_segments: bool,
+    /// Every moving segment travels at least this many pixels (its speed is drawn from
+    /// the part of its class that does, or from the next faster class when none of it
+    /// does), so no caption names a direction nobody can see. 0 turns the floor off.
+    pub min_travel_px: f32,
+    /// Every rotating segment turns at least this many degrees in all.
+    pub min_turn_degrees: f32,
+    /// Shortest segment in frames; 0 picks `clamp((frames + 1) / 3, 2, 4)` (3 at 8
+    /// frames, 4 from 11 frames on), so a segment lasts long enough to be seen.
+    pub min_segment_frames: u32,
 }
 
 /// Most objects a clip may hold.
@@ -52,6 +61,9 @@ impl Default for GenConfig {
             easing: false,
             scale_changes: false,
             still_segments: false,
+            min_travel_px: 3.0,
+            min_turn_degrees: 20.0,
+            min_segment_frames: 0,
         }
     }
 }
@@ -77,6 +89,22 @@ impl GenConfig {
             self.height
         );
         anyhow::ensure!(
+            self.min_travel_px.is_finite() && (0.0..=64.0).contains(&self.min_travel_px),
+            "--min-travel must be 0 to 64 pixels, got {}",
+            self.min_travel_px
+        );
+        anyhow::ensure!(
+            self.min_turn_degrees.is_finite() && (0.0..=180.0).contains(&self.min_turn_degrees),
+            "--min-turn must be 0 to 180 degrees, got {}",
+            self.min_turn_degrees
+        );
+        anyhow::ensure!(
+            self.min_segment_frames == 0 || self.min_segment_frames < self.frames,
+            "--min-segment-frames {} must be below --frames {}",
+            self.min_segment_frames,
+            self.frames
+        );
+        anyhow::ensure!(
             (1..=MAX_OBJECTS).contains(&self.objects),
             "--objects must be 1 to {MAX_OBJECTS}, got {}",
             self.objects
@@ -88,6 +116,41 @@ impl GenConfig {
     pub fn aspect(&self) -> f64 {
         self.height as f64 / self.width as f64
     }
+
+    /// The shortest segment in frames (see [`GenConfig::min_segment_frames`]).
+    pub fn segment_frames(&self) -> u32 {
+        match self.min_segment_frames {
+            0 => ((self.frames + 1) / 3).clamp(2, 4),
+            n => n.max(1),
+        }
+        .min(self.frames - 1)
+    }
+}
+
+/// How much faster per frame every motion is in a clip of `frames` frames than in the
+/// paper's 16-frame clips: 16 / frames below 16, else 1. A short clip then covers as much
+/// of the frame as a 16-frame one does, instead of shrinking every motion with its length.
+pub fn time_scale(frames: u32) -> f32 {
+    (16.0 / frames.max(1) as f32).max(1.0)
+}
+
+/// The per-frame speed range (width-normalised) of a speed class in a clip of `frames`
+/// frames: the paper's 0.005–0.015 / 0.015–0.03 / 0.03–0.05 at 16 frames and more, scaled
+/// by [`time_scale`] below.
+pub fn speed_range(s: Speed, frames: u32) -> (f32, f32) {
+    let (lo, hi) = match s {
+        Speed::Slow => (0.005, 0.015),
+        Speed::Medium => (0.015, 0.03),
+        Speed::Fast => (0.03, 0.05),
+    };
+    let k = time_scale(frames);
+    (lo * k, hi * k)
+}
+
+/// The per-frame rotation range in degrees (2–8 at 16 frames, scaled by [`time_scale`]).
+pub fn turn_range(frames: u32) -> (f32, f32) {
+    let k = time_scale(frames);
+    (2.0 * k, 8.0 * k)
 }
 
 /// The distance (width-normalised) the centre keeps from every edge.
@@ -134,8 +197,9 @@ pub fn sample_clip(
 }
 
 /// Keyframe times: 0, T−1 and the inner ones (0/1/2 with probability 0.5/0.3/0.2, plus one
-/// per further 16 frames in long clips), evenly spaced then jittered.
-fn keyframe_times(rng: &mut ChaCha8Rng, frames: u32) -> Vec<u32> {
+/// per further 16 frames in long clips, fewer when segments would be shorter than
+/// `min_len`), evenly spaced then jittered.
+fn keyframe_times(rng: &mut ChaCha8Rng, frames: u32, min_len: u32) -> Vec<u32> {
     let last = frames - 1;
     let r: f64 = rng.random();
     let mut inner = if r < 0.5 {
@@ -148,28 +212,20 @@ fn keyframe_times(rng: &mut ChaCha8Rng, frames: u32) -> Vec<u32> {
     if frames > 32 {
         inner += last / 16 - 1;
     }
-    // Every segment lasts at least two frames.
-    inner = inner.min((last / 2).saturating_sub(1));
+    // Every segment lasts at least `min_len` frames.
+    inner = inner.min((last / min_len).saturating_sub(1));
     let spacing = last as f64 / (inner + 1) as f64;
     let mut times = vec![0];
     for i in 1..=inner {
         let jitter = rng.random_range(-0.25..=0.25) * spacing;
         let t = (i as f64 * spacing + jitter).round() as u32;
-        let lo = times.last().unwrap() + 2;
-        let hi = last - 2 * (inner + 1 - i);
+        let lo = times.last().unwrap() + min_len;
+        let hi = last - min_len * (inner + 1 - i);
         times.push(t.clamp(lo, hi.max(lo)));
     }
     times.push(last);
     times.dedup();
     times
-}
-
-fn speed_range(s: Speed) -> (f32, f32) {
-    match s {
-        Speed::Slow => (0.005, 0.015),
-        Speed::Medium => (0.015, 0.03),
-        Speed::Fast => (0.03, 0.05),
-    }
 }
 
 fn sample_motion(rng: &mut ChaCha8Rng, cfg: &GenConfig, object: ObjectRef) -> ObjectMotion {
@@ -178,7 +234,7 @@ fn sample_motion(rng: &mut ChaCha8Rng, cfg: &GenConfig, object: ObjectRef) -> Ob
     let m = margin(cfg);
     // Start strictly inside the box that `stays_inside` checks, so some motion always fits.
     let (m, x_hi, y_hi) = (m + 1e-3, 1.0 - m - 1e-3, cfg.aspect() - m - 1e-3);
-    let times = keyframe_times(rng, cfg.frames);
+    let times = keyframe_times(rng, cfg.frames, cfg.segment_frames());
     let mut key = Keyframe {
         frame: 0,
         x: rng.random_range(m..=x_hi) as f32,
@@ -225,15 +281,24 @@ fn sample_segment(
     f1: u32,
 ) -> Segment {
     let len = (f1 - f0) as f32;
-    let speed = [Speed::Slow, Speed::Medium, Speed::Fast][rng.random_range(0..3)];
-    let (lo, hi) = speed_range(speed);
-    let speed_value = rng.random_range(lo..=hi);
+    // The slowest per-frame speed that travels `min_travel_px` over this segment; a class
+    // entirely below it gives way to the next faster class.
+    let floor = cfg.min_travel_px / (len * cfg.width as f32);
+    let feasible = |c: Speed| speed_range(c, cfg.frames).1 >= floor;
+    let drawn = [Speed::Slow, Speed::Medium, Speed::Fast][rng.random_range(0..3)];
+    let speed = [Speed::Slow, Speed::Medium, Speed::Fast]
+        .into_iter()
+        .find(|&c| class_rank(c) >= class_rank(drawn) && feasible(c))
+        .unwrap_or(Speed::Fast);
+    let (lo, hi) = speed_range(speed, cfg.frames);
+    let speed_value = rng.random_range(lo.max(floor).min(hi)..=hi);
     let rotation = [
         Rotation::None,
         Rotation::Clockwise,
         Rotation::CounterClockwise,
     ][rng.random_range(0..3)];
-    let dpf = rng.random_range(2.0f32..=8.0);
+    let (tlo, thi) = turn_range(cfg.frames);
+    let dpf = rng.random_range(tlo..=thi).max(cfg.min_turn_degrees / len);
     let degrees_per_frame = if rotation == Rotation::None { 0.0 } else { dpf };
     let (mut scale, factor) = if cfg.scale_changes {
         let r: f64 = rng.random();
@@ -318,10 +383,10 @@ fn sample_segment(
     }
     for shape in shapes {
         for class in [Speed::Fast, Speed::Medium, Speed::Slow] {
-            if class_rank(class) > class_rank(speed) {
+            if class_rank(class) > class_rank(speed) || !feasible(class) {
                 continue;
             }
-            let (clo, _) = speed_range(class);
+            let clo = speed_range(class, cfg.frames).0.max(floor);
             let values: &[f32] = if class == speed {
                 &[speed_value, clo]
             } else {

@@ -22,7 +22,7 @@ use crate::data::tokenizer::TextTokenizer;
 use crate::gpu::Gpu;
 use crate::model::checkpoint::Checkpoint;
 use crate::model::heads::unit_embeddings;
-use crate::model::locomotion::{LocoModel, PairBatch};
+use crate::model::locomotion::{LocoModel, PairBatch, VtcMeans};
 use crate::motion::Compositor;
 use crate::tensor::Tape;
 
@@ -261,6 +261,7 @@ pub fn encode_set(
             mlm_ids: &host.mlm_ids,
             mlm_labels: &host.mlm_labels,
             negative_seed: 0,
+            duplicates: None,
         };
         let tape = Tape::new(gpu);
         if let Some(st) = &mut states {
@@ -279,9 +280,9 @@ pub fn encode_set(
     }
     bar.finish_and_clear();
     let d = model.cfg.heads.embed_dim;
-    let center = model.cfg.heads.center;
-    unit_embeddings(&mut ve, d, center);
-    unit_embeddings(&mut te, d, center);
+    let means = retrieval_means(model);
+    unit_embeddings(&mut ve, d, means.map(|m| m.video.as_slice()));
+    unit_embeddings(&mut te, d, means.map(|m| m.text.as_slice()));
     let sim = similarity(&te, &ve, d);
     let group = caption_groups(&captions);
     let targets = RetrievalTargets {
@@ -344,6 +345,7 @@ pub fn embed_set(
             mlm_ids: &host.mlm_ids,
             mlm_labels: &host.mlm_labels,
             negative_seed: 0,
+            duplicates: None,
         };
         let (v, t) = model.embed(&Tape::new(gpu), &pair)?;
         ve.extend(v);
@@ -352,10 +354,25 @@ pub fn embed_set(
         start = end;
     }
     bar.finish_and_clear();
-    let (d, center) = (model.cfg.heads.embed_dim, model.cfg.heads.center);
-    unit_embeddings(&mut ve, d, center);
-    unit_embeddings(&mut te, d, center);
+    let d = model.cfg.heads.embed_dim;
+    let means = retrieval_means(model);
+    unit_embeddings(&mut ve, d, means.map(|m| m.video.as_slice()));
+    unit_embeddings(&mut te, d, means.map(|m| m.text.as_slice()));
     Ok((ve, te))
+}
+
+/// The training means retrieval centres on, with a one-line warning when a centring model's
+/// checkpoint predates them (it is then ranked uncentred, never on the evaluated set).
+fn retrieval_means(model: &LocoModel) -> Option<&VtcMeans> {
+    if model.cfg.heads.center && model.vtc_means().is_none() {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            eprintln!(
+                "warning: this checkpoint stores no training means of its VTC projections (saved before they existed, or mid-run); ranking uncentred"
+            )
+        });
+    }
+    model.retrieval_means()
 }
 
 /// `sim[text, video]`: the cosine of unit embeddings `te` `[n_text, d]` and `ve`

@@ -8,6 +8,7 @@ pub mod init_text;
 pub mod metrics;
 pub mod motion_options;
 pub mod optim;
+pub mod probe;
 pub mod rerank;
 pub mod schedule;
 pub mod trainer;

@@ -27,7 +27,10 @@ use crate::model::checkpoint::{
     adam_m_name, adam_v_name,
 };
 use crate::model::config::ModelConfig;
-use crate::model::locomotion::{LocoModel, PairBatch};
+use crate::model::heads::mean_row;
+use crate::model::locomotion::{
+    LocoModel, PairBatch, TEXT_MEAN, VIDEO_MEAN, VtcMeans, duplicate_caption_mask,
+};
 use crate::model::text::TextEncoder;
 use crate::motion::{GenConfig, sample_clip};
 use crate::tensor::Tape;
@@ -87,6 +90,9 @@ pub struct TrainConfig {
     pub background_fade_steps: u64,
     /// How online clips are made (backgrounds, curved paths); unused with `data`.
     pub motion: MotionOptions,
+    /// Online clips: clips per motion group (1: independent clips; see
+    /// [`OnlineConfig::group_size`]).
+    pub group_size: usize,
 }
 
 /// One line of metrics.jsonl.
@@ -183,6 +189,11 @@ pub fn train_tokenizer(cfg: &ModelConfig, seed: u64) -> Result<TextTokenizer> {
 /// Host copies of every parameter (and, with `optim`, its AdamW moments).
 pub fn snapshot(gpu: &Gpu, model: &LocoModel, optim: Option<&AdamW>) -> Result<TensorMap> {
     let mut map = TensorMap::new();
+    if let Some(m) = model.vtc_means() {
+        let d = m.video.len();
+        map.insert(VIDEO_MEAN.into(), HostTensor::new(vec![d], m.video.clone()));
+        map.insert(TEXT_MEAN.into(), HostTensor::new(vec![d], m.text.clone()));
+    }
     for (name, t) in model.parameters() {
         let shape = t.shape().dims().to_vec();
         map.insert(name.clone(), HostTensor::new(shape.clone(), t.to_vec()?));
@@ -197,6 +208,56 @@ pub fn snapshot(gpu: &Gpu, model: &LocoModel, optim: Option<&AdamW>) -> Result<T
         }
     }
     Ok(map)
+}
+
+/// The model's view of a data batch at `step` (the VTM negatives' seed follows the step).
+fn pair_batch<'a>(
+    model: &LocoModel,
+    video: crate::gpu::GpuBuffer,
+    host: &'a super::data::HostBatch,
+    duplicates: Option<&'a [f32]>,
+    seed: u64,
+    step: u64,
+) -> PairBatch<'a> {
+    PairBatch {
+        video: model.video_input(video, host.len()),
+        batch: host.len(),
+        len: host.text.max_len,
+        ids: &host.text.ids,
+        token_types: &host.text.token_types,
+        mask: &host.text.attention_mask,
+        mlm_ids: &host.mlm_ids,
+        mlm_labels: &host.mlm_labels,
+        negative_seed: mix_seed(seed, step, 0x76746d),
+        duplicates,
+    }
+}
+
+/// Batches of training data whose mean VTC projections the final checkpoint stores.
+pub const MEAN_BATCHES: u64 = 4;
+
+/// The mean raw VTC projections over [`MEAN_BATCHES`] batches of the training stream from
+/// step `from` on (online: clips past the schedule's end, never trained on; at full
+/// background strength once any fade is over).
+fn training_means(
+    gpu: &Gpu,
+    model: &LocoModel,
+    source: &mut Source,
+    from: u64,
+) -> Result<VtcMeans> {
+    let (mut ve, mut te) = (Vec::new(), Vec::new());
+    for k in 0..MEAN_BATCHES {
+        let b = source.batch(from + k)?;
+        let pair = pair_batch(model, b.video, &b.host, None, 0, 0);
+        let (v, t) = model.embed(&Tape::new(gpu), &pair)?;
+        ve.extend(v);
+        te.extend(t);
+    }
+    let d = model.cfg.heads.embed_dim;
+    Ok(VtcMeans {
+        video: mean_row(&ve, d),
+        text: mean_row(&te, d),
+    })
 }
 
 /// What a checkpoint records about the run beyond the model and schedule.
@@ -304,7 +365,7 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
         t
     };
     mcfg.text.vocab_size = tokenizer.vocab_size();
-    let model = match (&resumed, &init, hf) {
+    let mut model = match (&resumed, &init, hf) {
         (Some(c), _, _) | (None, Some(c), _) => LocoModel::from_weights(gpu, &mcfg, &c.tensors)?,
         (None, None, Some((bert, _, _))) => {
             let text = TextEncoder::from_hf(gpu, &bert)?;
@@ -349,6 +410,7 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
                 generation: g,
                 prefetch: true,
                 background_fade_steps: cfg.background_fade_steps,
+                group_size: cfg.group_size,
             };
             Source::Online(Box::new(OnlineSource::new(
                 gpu,
@@ -407,18 +469,8 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
     let (first, mut last, mut interrupted) = (step, None, false);
     while step < cfg.steps {
         let b = source.batch(step)?;
-        let host = &b.host;
-        let pair = PairBatch {
-            video: model.video_input(b.video, host.len()),
-            batch: host.len(),
-            len: host.text.max_len,
-            ids: &host.text.ids,
-            token_types: &host.text.token_types,
-            mask: &host.text.attention_mask,
-            mlm_ids: &host.mlm_ids,
-            mlm_labels: &host.mlm_labels,
-            negative_seed: mix_seed(cfg.seed, step, 0x76746d),
-        };
+        let dup = duplicate_caption_mask(&b.host.captions);
+        let pair = pair_batch(&model, b.video, &b.host, dup.as_deref(), cfg.seed, step);
         let tape = Tape::new(gpu);
         let losses = model.forward_losses(&tape, &pair)?;
         optim.zero_grad();
@@ -472,6 +524,10 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
             interrupted = step < cfg.steps;
             break;
         }
+    }
+    if model.cfg.heads.center {
+        let means = training_means(gpu, &model, &mut source, cfg.steps.max(step))?;
+        model.set_vtc_means(means)?;
     }
     save(&model, &optim, step)?;
     bar.finish_and_clear();

@@ -13,11 +13,13 @@
 //! motion).
 
 pub mod folder;
+pub mod groups;
 pub mod mix;
 pub mod online;
 pub mod split;
 
 pub use folder::{FolderConfig, FolderSource};
+pub use groups::motion_group;
 pub use mix::{CaptionChoice, CaptionMix};
 pub use online::{OnlineConfig, OnlineSource};
 pub use split::{EvalSet, LibrarySplit};

@@ -33,6 +33,10 @@ pub struct OnlineConfig {
     /// finds the objects (measured: VTC stays at ln B), one that meets the objects first
     /// keeps them as the background fades in.
     pub background_fade_steps: u64,
+    /// Clips per motion group (1: every clip independent). With G > 1 the batch is B / G
+    /// groups of G clips that share object and background and differ only in motion
+    /// ([`super::motion_group`]), so appearance cannot solve the contrastive task.
+    pub group_size: usize,
 }
 
 // What the CPU half needs, shared with the prefetch thread.
@@ -44,22 +48,36 @@ struct Shared {
 }
 
 const MLM_SALT: u64 = 0x6d6c_6d5f_6d61_736b;
+const PAD_SALT: u64 = 0x7061_645f_636c_6970;
 
 impl Shared {
     fn host(&self, step: u64) -> Result<HostBatch> {
         let b = self.cfg.batch_size as u64;
-        let clips: Vec<_> = (0..b)
-            .map(|i| {
-                let index = step * b + i;
-                sample_clip(
+        let g = self.cfg.group_size.max(1);
+        let mut clips = Vec::with_capacity(b as usize);
+        if g > 1 {
+            let per_batch = b / g as u64;
+            for k in 0..per_batch {
+                clips.extend(super::motion_group(
                     self.cfg.seed,
-                    index,
+                    step * per_batch + k,
+                    g,
                     &self.cfg.generation,
                     &self.objects,
                     &self.backgrounds,
-                )
-            })
-            .collect::<Vec<_>>();
+                ));
+            }
+        }
+        // Independent clips (and, rarely, the places a group too small to fill left).
+        for i in clips.len() as u64..b {
+            clips.push(sample_clip(
+                self.cfg.seed ^ if g > 1 { PAD_SALT } else { 0 },
+                step * b + i,
+                &self.cfg.generation,
+                &self.objects,
+                &self.backgrounds,
+            ));
+        }
         let seeds: Vec<u64> = clips.iter().map(|c| c.seed).collect();
         let (choices, captions) = self.text.captions(&clips, &seeds);
         self.text.host_batch(
@@ -103,6 +121,12 @@ impl OnlineSource {
     ) -> Result<Self> {
         cfg.generation.validate()?;
         anyhow::ensure!(cfg.batch_size > 0, "--batch-size must be at least 1");
+        anyhow::ensure!(
+            cfg.group_size >= 1 && cfg.batch_size % cfg.group_size == 0,
+            "--group-size {} must be at least 1 and divide --batch {}",
+            cfg.group_size,
+            cfg.batch_size
+        );
         anyhow::ensure!(
             (backgrounds.height, backgrounds.width)
                 == (cfg.generation.height, cfg.generation.width),

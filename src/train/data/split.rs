@@ -156,49 +156,20 @@ impl EvalSet {
             captions: Vec::new(),
         };
         for g in 0..groups as u64 {
-            let first = sample_clip(
+            let clips = super::groups::motion_group(
                 hs,
-                g << 32,
+                g,
+                per_group,
                 generation,
                 &split.heldout_objects,
                 &split.heldout_backgrounds,
             );
-            let one_object = |i: usize| ObjectLibrary {
-                objects: vec![split.heldout_objects.objects[i].clone()],
-            };
-            let objects = one_object(
-                split
-                    .heldout_objects
-                    .index_of(&first.objects[0].object.id)
-                    .expect("sampled from this library"),
-            );
-            let bg = split
-                .heldout_backgrounds
-                .index_of(&first.background.id)
-                .expect("sampled from this library");
-            let backgrounds = BackgroundLibrary {
-                videos: vec![split.heldout_backgrounds.videos[bg].clone()],
-                ..split.heldout_backgrounds.clone()
-            };
-            let mut seen: Vec<String> = Vec::new();
-            // Resample a motion whose template caption is already in the group; the bound
-            // keeps a tiny motion space from looping forever (the group is then smaller).
-            for j in 0..(per_group as u64 * 20) {
-                if seen.len() == per_group {
-                    break;
-                }
-                let mut clip =
-                    sample_clip(hs, (g << 32) | (j + 1), generation, &objects, &backgrounds);
-                let caption = describe(&clip, CaptionKind::Template);
-                if seen.contains(&caption) {
-                    continue;
-                }
-                clip.id = format!("bench-{g:04}-{:02}", seen.len());
-                seen.push(caption.clone());
+            for (k, mut clip) in clips.into_iter().enumerate() {
+                clip.id = format!("bench-{g:04}-{k:02}");
+                out.captions.push(describe(&clip, CaptionKind::Template));
                 out.clips.push(clip);
                 out.groups.push(g);
                 out.choices.push(CaptionChoice::Template);
-                out.captions.push(caption);
             }
         }
         out
