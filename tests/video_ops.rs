@@ -252,3 +252,54 @@ fn prepend_and_normalize_kernels_write_every_output_element() {
     assert!(rel_err(&read(&y, rows * dim), &want_y) < 1e-6);
     assert!(rel_err(&read(&dxn, rows * dim), &want_dxn) < 1e-5);
 }
+
+/// CPU reference of `model::video::frame_differences` over `[b, t, f]` (f = C·H·W).
+fn cpu_frame_differences(x: &[f64], b: usize, t: usize, f: usize) -> Vec<f64> {
+    let mut y = x.to_vec();
+    for bi in 0..b {
+        for s in 1..t {
+            for k in 0..f {
+                let at = |s: usize| (bi * t + s) * f + k;
+                y[at(s)] = x[at(s)] - x[at(s - 1)];
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn frame_differences_keep_frame_zero_and_difference_the_rest() {
+    use locomotion::model::video::frame_differences;
+    let g = gpu();
+    // Odd sizes: 2 clips of 5 frames of 3×3×7.
+    let (b, t, c, h, w) = (2, 5, 3, 3, 7);
+    let f = c * h * w;
+    let x0 = random(b * t * f, 31);
+    let tape = Tape::new(&g);
+    let x = Tensor::param(&g, &x0, [b, t, c, h, w]).unwrap();
+    let y = frame_differences(&tape, &x).unwrap();
+    assert_eq!(y.shape().dims(), [b, t, c, h, w]);
+    let want: Vec<f32> = cpu_frame_differences(&f64s(&x0), b, t, f)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    assert!(rel_err(&y.to_vec().unwrap(), &want) < 1e-5);
+    // Gradient of sum(y · r) against central differences of the reference.
+    let r = random(b * t * f, 32);
+    let rt = Tensor::from_host(&g, &r, [b, t, c, h, w]).unwrap();
+    let loss = sum_all(&tape, &mul(&tape, &y, &rt).unwrap()).unwrap();
+    tape.backward(&loss).unwrap();
+    let fd = finite_diff(&f64s(&x0), |xs| {
+        cpu_frame_differences(xs, b, t, f)
+            .iter()
+            .zip(&r)
+            .map(|(a, b)| a * *b as f64)
+            .sum()
+    });
+    check_grad("frame differences", &grad(&x), &fd);
+    let e = frame_differences(&tape, &Tensor::from_host(&g, &x0, [b * t, f]).unwrap())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("[B, T, C, H, W]"), "{e}");
+}

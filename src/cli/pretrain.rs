@@ -7,34 +7,35 @@ use clap::Args;
 
 use crate::gpu::{AdapterRequest, Gpu};
 use crate::model::config::ModelConfig;
+use crate::train::recipe;
 use crate::train::trainer::{TrainConfig, train};
 
 /// Flags shared by pretrain and finetune.
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
     /// Model preset: tiny, small or base.
-    #[arg(long, default_value = "tiny")]
+    #[arg(long, default_value = recipe::PRESET)]
     pub preset: String,
     /// Total optimizer steps.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = recipe::STEPS)]
     pub steps: u64,
     /// Video-caption pairs per batch.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = recipe::BATCH)]
     pub batch: usize,
     /// Peak learning rate.
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = recipe::LR)]
     pub lr: f64,
     /// AdamW weight decay.
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(long, default_value_t = recipe::WEIGHT_DECAY)]
     pub weight_decay: f64,
     /// Linear warm-up steps.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = recipe::WARMUP)]
     pub warmup: u64,
     /// Clip the global gradient norm to this (0: no clipping).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = recipe::CLIP_NORM)]
     pub clip_norm: f64,
     /// Captions: motion, spatial, template, paraphrase or a mixture like motion:0.5,paraphrase:0.5.
-    #[arg(long, default_value = "motion")]
+    #[arg(long, default_value = recipe::CAPTIONS)]
     pub captions: String,
     /// The seed every random choice flows from.
     #[arg(long, default_value_t = 0)]
@@ -61,7 +62,7 @@ pub struct TrainArgs {
     #[arg(long, hide = true)]
     pub stop_after: Option<u64>,
     /// Loss weights VTC,VTM,MLM.
-    #[arg(long, default_value = "1,1,1")]
+    #[arg(long, default_value = recipe::WEIGHTS)]
     pub weights: String,
     /// No progress bar.
     #[arg(long)]
@@ -75,7 +76,7 @@ pub struct TrainArgs {
     /// Online clips: build each batch from motion groups of G clips that share object and
     /// background and differ only in motion, so only motion tells a group apart (1: every
     /// clip independent). Must divide --batch.
-    #[arg(long, value_name = "G", default_value_t = 1)]
+    #[arg(long, value_name = "G", default_value_t = recipe::GROUP_SIZE)]
     pub group_size: usize,
 }
 
@@ -146,7 +147,7 @@ impl TrainArgs {
             stop_after: self.stop_after,
             progress: !self.quiet,
             background_fade_steps: self.background_fade.unwrap_or(if from_scratch {
-                self.steps / 2
+                recipe::background_fade(self.steps)
             } else {
                 0
             }),

@@ -32,6 +32,10 @@ pub struct ProbeArgs {
     /// Tubelet as TxHxW (default: the preset's, 2x8x8 for tiny).
     #[arg(long, value_name = "TxHxW")]
     pub tubelet: Option<String>,
+    /// Feed frames after the first as differences from the previous frame (see the
+    /// config's video.frame_differences); default: the preset's.
+    #[arg(long)]
+    pub frame_differences: Option<bool>,
     /// Every moving segment travels at least this many pixels (0: the paper's speeds only).
     #[arg(long, default_value_t = 3.0, value_name = "PX")]
     pub min_travel: f32,
@@ -85,6 +89,9 @@ impl ProbeArgs {
         if let Some(t) = &self.tubelet {
             model.video.tubelet = parse_tubelet(t)?;
         }
+        if let Some(d) = self.frame_differences {
+            model.video.frame_differences = d;
+        }
         model.video.validate().context("--frames / --tubelet")?;
         let generation = crate::motion::GenConfig {
             min_travel_px: self.min_travel,
@@ -115,11 +122,12 @@ pub fn run(req: &AdapterRequest, cmd: &ProbeCommand) -> Result<()> {
     let grouped = batch_appearance_stats(g, cfg.batch, 4.min(cfg.batch), 50, cfg.seed);
     let gpu = Gpu::new(req)?;
     eprintln!(
-        "probe motion: {} frames of {}x{}, tubelet {:?}, {} steps at batch {}, lr {}, on {}",
+        "probe motion: {} frames of {}x{}, tubelet {:?}, frame differences {}, {} steps at batch {}, lr {}, on {}",
         g.frames,
         g.width,
         g.height,
         cfg.video.tubelet,
+        cfg.video.frame_differences,
         cfg.steps,
         cfg.batch,
         cfg.lr,

@@ -21,6 +21,7 @@ use crate::model::config::ModelConfig;
 use crate::train::benchmark::{BenchmarkConfig, BenchmarkMetrics, benchmark};
 use crate::train::data::{CaptionMix, LibrarySplit};
 use crate::train::motion_options::{BackgroundChoice, MotionOptions};
+use crate::train::recipe;
 use crate::train::trainer::{CHECKPOINT_DIR, TrainConfig, generation, train};
 
 /// The pre-training conditions: a report name and the `--captions` mixture.
@@ -59,6 +60,9 @@ pub struct ExperimentPlan {
     pub weight_decay: f64,
     /// Loss weights VTC, VTM, MLM.
     pub weights: [f64; 3],
+    /// Clips per motion group in a pre-training batch (1: independent clips).
+    #[serde(default = "one")]
+    pub group_size: usize,
     /// Shares of the downstream set to fine-tune on.
     pub fractions: Vec<f64>,
     /// Clips in the downstream set.
@@ -83,19 +87,19 @@ pub struct ExperimentPlan {
 impl Default for ExperimentPlan {
     fn default() -> Self {
         Self {
-            preset: "tiny".into(),
+            preset: recipe::PRESET.into(),
             frames: None,
             seeds: 3,
-            steps: 300,
+            steps: recipe::STEPS,
             finetune_steps: 100,
-            batch: 16,
-            lr: 1e-3,
+            batch: recipe::BATCH,
+            lr: recipe::LR,
             finetune_lr: 2e-4,
-            warmup: 20,
-            weight_decay: 0.02,
-            // VTC only: VTM and MLM cost ~2.5× per step on a CPU (see DemoPlan).
-            weights: [1.0, 0.0, 0.0],
-            background_fade: 150,
+            warmup: recipe::WARMUP,
+            weight_decay: recipe::WEIGHT_DECAY,
+            weights: recipe::weights(),
+            group_size: recipe::GROUP_SIZE,
+            background_fade: recipe::background_fade(recipe::STEPS),
             fractions: vec![1.0, 0.2],
             downstream_clips: 100,
             downstream_captions: "paraphrase".into(),
@@ -371,7 +375,7 @@ impl Ctx<'_> {
             stop_after: None,
             progress: self.progress,
             background_fade_steps: self.plan.background_fade,
-            group_size: 1,
+            group_size: self.plan.group_size,
             motion: MotionOptions::default(),
             init_text: None,
         })
@@ -433,4 +437,8 @@ fn checkpoint_step(run: &Path) -> Result<Option<u64>> {
     let c: CheckpointConfig = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a checkpoint config", path.display()))?;
     Ok(Some(c.state.step))
+}
+
+fn one() -> usize {
+    1
 }

@@ -21,6 +21,7 @@ use crate::train::benchmark::{BenchmarkConfig, BenchmarkMetrics, benchmark_model
 use crate::train::data::CaptionMix;
 use crate::train::eval::{EvalConfig, evaluate_model, load_run};
 use crate::train::metrics::RetrievalMetrics;
+use crate::train::recipe;
 use crate::train::trainer::{METRICS_FILE, TrainConfig, train};
 
 /// What the demo does: sizes, and every training hyper-parameter in one place.
@@ -46,6 +47,8 @@ pub struct DemoPlan {
     pub captions: String,
     /// Loss weights VTC, VTM, MLM.
     pub weights: [f64; 3],
+    /// Clips per motion group in a pre-training batch (1: independent clips).
+    pub group_size: usize,
     /// Log the losses every N steps (the loss curve's resolution).
     pub log_every: u64,
     /// The seed every random choice flows from.
@@ -73,16 +76,17 @@ impl Default for DemoPlan {
         // well above chance (tests/pretrain.rs measures the same recipe). VTM and MLM (the
         // `--weights` of pretrain) cost ~2.5× per step, so the demo leaves them out.
         Self {
-            preset: "tiny".into(),
-            steps: 300,
-            batch: 16,
-            lr: 1e-3,
-            warmup: 20,
-            background_fade: 150,
-            weight_decay: 0.02,
-            clip_norm: 1.0,
-            captions: "motion".into(),
-            weights: [1.0, 0.0, 0.0],
+            preset: recipe::PRESET.into(),
+            steps: recipe::STEPS,
+            batch: recipe::BATCH,
+            lr: recipe::LR,
+            warmup: recipe::WARMUP,
+            background_fade: recipe::background_fade(recipe::STEPS),
+            weight_decay: recipe::WEIGHT_DECAY,
+            clip_norm: recipe::CLIP_NORM,
+            captions: recipe::CAPTIONS.into(),
+            weights: recipe::weights(),
+            group_size: recipe::GROUP_SIZE,
             log_every: 5,
             seed: 0,
             preview_clips: 8,
@@ -126,7 +130,7 @@ impl DemoPlan {
             stop_after: None,
             progress,
             background_fade_steps: self.background_fade,
-            group_size: 1,
+            group_size: self.group_size,
             motion: Default::default(),
             init_text: None,
         })

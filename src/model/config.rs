@@ -52,6 +52,12 @@ pub struct VideoEncoderConfig {
     /// Layer-norm epsilon.
     #[serde(default = "ln_eps_vit")]
     pub layer_norm_eps: f64,
+    /// Every frame after the first enters as its difference from the previous frame (TSN's
+    /// "RGB difference" motion input; the first frame keeps the appearance, and the map is
+    /// invertible, so nothing is lost). Measured with `locomotion probe motion`: see
+    /// BENCHMARKS.md, "Learning motion". Off in configs that do not name it.
+    #[serde(default)]
+    pub frame_differences: bool,
 }
 
 /// BERT's hyper-parameters under Hugging Face's field names, so a `config.json` of a BERT
@@ -289,6 +295,7 @@ impl VideoEncoderConfig {
             num_heads: heads,
             mlp_ratio: 4,
             layer_norm_eps: ln_eps_vit(),
+            frame_differences: false,
         }
     }
 

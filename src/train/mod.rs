@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod motion_options;
 pub mod optim;
 pub mod probe;
+pub mod recipe;
 pub mod rerank;
 pub mod schedule;
 pub mod trainer;

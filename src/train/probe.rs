@@ -22,6 +22,7 @@ use crate::model::params::ParamShape;
 use crate::model::video::VideoEncoder;
 use crate::motion::params::{ClipParams, Direction, Rotation, Speed};
 use crate::motion::path::segment_offset;
+use crate::motion::shapes::COLOURS;
 use crate::motion::{Compositor, GenConfig, sample_clip};
 use crate::nn::{ParamSet, random_weights};
 use crate::tensor::ops::adamw;
@@ -78,12 +79,29 @@ pub struct ProbeResult {
     pub train_seconds: f64,
 }
 
-const TASKS: [(&str, usize); 3] = [("direction", 8), ("speed", 3), ("rotation", 3)];
+/// The probed properties and their classes; `colour` is the control (appearance, which a
+/// single frame shows): a probe that learns it but not the motion sees the clip, not its
+/// motion.
+const TASKS: [(&str, usize); 4] = [
+    ("direction", 8),
+    ("speed", 3),
+    ("rotation", 3),
+    ("colour", 8),
+];
 
-/// The labels of a clip's first segment (first object): direction, speed, rotation;
-/// [`IGNORE_INDEX`] for the direction and speed of a still segment.
-pub fn first_segment_labels(clip: &ClipParams) -> [u32; 3] {
-    let s = &clip.objects[0].segments[0];
+/// The labels of a clip's first segment (first object): direction, speed, rotation, and the
+/// object's colour; [`IGNORE_INDEX`] for the direction and speed of a still segment and the
+/// colour of an object that is not a built-in shape.
+pub fn first_segment_labels(clip: &ClipParams) -> [u32; 4] {
+    let o = &clip.objects[0];
+    let colour = o
+        .object
+        .name
+        .split(' ')
+        .next()
+        .and_then(|c| COLOURS.iter().position(|(name, _)| *name == c))
+        .map_or(IGNORE_INDEX, |i| i as u32);
+    let s = &o.segments[0];
     let dir = Direction::ALL
         .iter()
         .position(|&d| d == s.direction)
@@ -99,9 +117,9 @@ pub fn first_segment_labels(clip: &ClipParams) -> [u32; 3] {
         Rotation::CounterClockwise => 2,
     };
     if s.still {
-        [IGNORE_INDEX, IGNORE_INDEX, rot]
+        [IGNORE_INDEX, IGNORE_INDEX, rot, colour]
     } else {
-        [dir, speed, rot]
+        [dir, speed, rot, colour]
     }
 }
 
@@ -194,7 +212,7 @@ pub fn probe_motion(gpu: &Gpu, cfg: &ProbeConfig, progress: bool) -> Result<Prob
             })
             .collect();
         let x = video(gpu, &train_comp, &clips, fade.background_gain(step))?;
-        let labels: Vec<[u32; 3]> = clips.iter().map(first_segment_labels).collect();
+        let labels: Vec<[u32; 4]> = clips.iter().map(first_segment_labels).collect();
         let tape = Tape::new(gpu);
         let cls = encoder.forward(&tape, &x)?.cls;
         let mut loss: Option<Tensor> = None;
@@ -229,15 +247,17 @@ pub fn probe_motion(gpu: &Gpu, cfg: &ProbeConfig, progress: bool) -> Result<Prob
     bar.finish_and_clear();
     let train_seconds = start.elapsed().as_secs_f64();
 
-    // Held-out: another seed, held-out objects and backgrounds, full backgrounds.
+    // Held-out: another seed, held-out objects and backgrounds, at the background strength
+    // training ended with (full once the fade is over).
+    let eval_gain = fade.background_gain(cfg.steps);
     let hs = mix_seed(cfg.seed, 1, 0x7072_6f62_65);
     let eval: Vec<ClipParams> = (0..cfg.eval_clips as u64)
         .map(|i| sample_clip(hs, i, g, &split.heldout_objects, &split.heldout_backgrounds))
         .collect();
-    let mut hits = [0usize; 3];
-    let mut counts = vec![vec![0usize; 8]; 3];
+    let mut hits = [0usize; TASKS.len()];
+    let mut counts = vec![vec![0usize; 8]; TASKS.len()];
     for chunk in eval.chunks(cfg.batch.max(8)) {
-        let x = video(gpu, &eval_comp, chunk, 1.0)?;
+        let x = video(gpu, &eval_comp, chunk, eval_gain)?;
         let tape = Tape::new(gpu);
         let _g = tape.no_grad();
         let cls = encoder.forward(&tape, &x)?.cls;

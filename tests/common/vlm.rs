@@ -230,6 +230,7 @@ pub fn video_cfg() -> VideoEncoderConfig {
         num_heads: 3,
         mlp_ratio: 2,
         layer_norm_eps: 1e-6,
+        frame_differences: false,
     }
 }
 
