@@ -376,3 +376,54 @@ fn black_backgrounds_replace_the_training_scenes_only() {
     assert!(BackgroundChoice::parse("procedural").unwrap() == BackgroundChoice::Procedural);
     assert!(BackgroundChoice::parse("/no/such/dir").is_err());
 }
+
+#[test]
+fn probe_motion_reports_every_task_beside_its_majority_class_chance() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("probe.json");
+    let (ok, out, err) = locomotion(&[
+        "probe",
+        "motion",
+        "--steps",
+        "3",
+        "--batch",
+        "4",
+        "--eval-clips",
+        "24",
+        "--frame-differences",
+        "true",
+        "--quiet",
+        "--json",
+        j.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("travel under 2 px") && out.contains("appearance alone"),
+        "{out}"
+    );
+    let v = json(&j);
+    let tasks = v["result"]["tasks"].as_array().unwrap();
+    let names: Vec<&str> = tasks.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["direction", "speed", "rotation", "colour"]);
+    for t in tasks {
+        let (acc, chance) = (
+            t["accuracy"].as_f64().unwrap(),
+            t["chance"].as_f64().unwrap(),
+        );
+        let (k, n) = (
+            t["classes"].as_f64().unwrap(),
+            t["labelled"].as_u64().unwrap(),
+        );
+        assert!((0.0..=100.0).contains(&acc), "{t}");
+        // The majority class holds at least 1/k of the labels.
+        assert!(chance >= 100.0 / k - 1e-9 && chance <= 100.0, "{t}");
+        assert!(n > 0 && n <= 24, "{t}");
+    }
+    // Every rotation label exists (a still segment has no direction but a rotation).
+    assert_eq!(tasks[2]["labelled"], 24);
+    assert_eq!(v["config"]["video"]["frame_differences"], true);
+    // The sampler's floor: no moving segment travels under 2 px at the default 3 px floor.
+    assert_eq!(v["input"]["under_2px"].as_f64().unwrap(), 0.0);
+    fails_with(&["probe", "motion", "--tubelet", "3x8x8"], "tubelet");
+    fails_with(&["probe", "motion", "--tubelet", "2x8"], "--tubelet");
+}

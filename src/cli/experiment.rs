@@ -63,6 +63,10 @@ pub struct ExperimentArgs {
     /// (default: half of --steps; 0: full backgrounds from the start).
     #[arg(long, value_name = "STEPS")]
     pub background_fade: Option<u64>,
+    /// Clips per motion group in a pre-training batch (1: independent clips). Default: 4
+    /// when it divides --batch, else 1.
+    #[arg(long, value_name = "G")]
+    pub group_size: Option<usize>,
     /// No stage lines or progress bars.
     #[arg(long)]
     pub quiet: bool,
@@ -91,6 +95,9 @@ impl ExperimentArgs {
         p.background_fade = self.background_fade.unwrap_or(p.steps / 2);
         p.finetune_steps = self.finetune_steps.unwrap_or(p.finetune_steps);
         p.batch = self.batch.unwrap_or(p.batch);
+        p.group_size = self
+            .group_size
+            .unwrap_or(crate::train::recipe::group_size(p.batch));
         p.lr = self.lr.unwrap_or(p.lr);
         p.finetune_lr = self.finetune_lr.unwrap_or(p.finetune_lr);
         p.downstream_clips = self.downstream_clips.unwrap_or(p.downstream_clips);

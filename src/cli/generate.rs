@@ -65,7 +65,7 @@ pub struct GenerateArgs {
     /// Every rotating segment turns at least this many degrees.
     #[arg(long, default_value_t = 20.0, value_name = "DEG")]
     pub min_turn: f32,
-    /// Shortest segment in frames (0: 3 at 8 frames, 4 from 11 frames on).
+    /// Shortest segment in frames (0: half the frames, 2 to 4: one segment in an 8-frame clip).
     #[arg(long, default_value_t = 0, value_name = "FRAMES")]
     pub min_segment_frames: u32,
     /// Clips composited per GPU submission.

@@ -75,9 +75,9 @@ pub struct TrainArgs {
     pub background_fade: Option<u64>,
     /// Online clips: build each batch from motion groups of G clips that share object and
     /// background and differ only in motion, so only motion tells a group apart (1: every
-    /// clip independent). Must divide --batch.
-    #[arg(long, value_name = "G", default_value_t = recipe::GROUP_SIZE)]
-    pub group_size: usize,
+    /// clip independent). Must divide --batch. Default: 4 when it divides --batch, else 1.
+    #[arg(long, value_name = "G")]
+    pub group_size: Option<usize>,
 }
 
 /// `locomotion pretrain` flags.
@@ -152,7 +152,7 @@ impl TrainArgs {
                 0
             }),
             motion: Default::default(),
-            group_size: self.group_size,
+            group_size: self.group_size.unwrap_or(recipe::group_size(self.batch)),
         })
     }
 }

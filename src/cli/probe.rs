@@ -39,7 +39,7 @@ pub struct ProbeArgs {
     /// Every moving segment travels at least this many pixels (0: the paper's speeds only).
     #[arg(long, default_value_t = 3.0, value_name = "PX")]
     pub min_travel: f32,
-    /// Shortest segment in frames (0: 3 at 8 frames, 4 from 11 frames on).
+    /// Shortest segment in frames (0: half the frames, 2 to 4: one segment in an 8-frame clip).
     #[arg(long, default_value_t = 0, value_name = "FRAMES")]
     pub min_segment_frames: u32,
     /// Optimizer steps.

@@ -105,7 +105,7 @@ impl Default for ExperimentPlan {
             downstream_captions: "paraphrase".into(),
             backgrounds: "procedural".into(),
             nonlinear: false,
-            bench_groups: 16,
+            bench_groups: 32,
             bench_per_group: 4,
             log_every: 10,
         }
@@ -141,6 +141,13 @@ impl ExperimentPlan {
         }
         if self.batch < 2 {
             bail!("--batch must be at least 2, got {}", self.batch);
+        }
+        if self.group_size == 0 || !self.batch.is_multiple_of(self.group_size) {
+            bail!(
+                "--group-size {} must be at least 1 and divide --batch {}",
+                self.group_size,
+                self.batch
+            );
         }
         for (flag, v) in [("--lr", self.lr), ("--finetune-lr", self.finetune_lr)] {
             if !(v.is_finite() && v > 0.0) {

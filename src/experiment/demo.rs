@@ -71,10 +71,9 @@ pub struct DemoPlan {
 
 impl Default for DemoPlan {
     fn default() -> Self {
-        // Sized so the whole demo takes under ~10 min on 2 cores through lavapipe: 300 VTC
-        // steps at batch 16 train at ~15-25 clips/s there and lift held-out text→video R@1
-        // well above chance (tests/pretrain.rs measures the same recipe). VTM and MLM (the
-        // `--weights` of pretrain) cost ~2.5× per step, so the demo leaves them out.
+        // The recipe `pretrain` uses (train::recipe): 300 VTC steps at batch 16 in motion
+        // groups of 4 learn motion (tests/pretrain.rs measures it on the motion benchmark).
+        // VTM and MLM cost ~2.5× per step on a CPU, so the recipe leaves them out.
         Self {
             preset: recipe::PRESET.into(),
             steps: recipe::STEPS,
@@ -94,7 +93,7 @@ impl Default for DemoPlan {
             preview_frames: 16,
             paraphrases: 3,
             eval_clips: 64,
-            bench_groups: 8,
+            bench_groups: 32,
             bench_per_group: 4,
         }
     }
@@ -144,6 +143,13 @@ impl DemoPlan {
         }
         if self.batch < 2 {
             bail!("--batch must be at least 2, got {}", self.batch);
+        }
+        if self.group_size == 0 || !self.batch.is_multiple_of(self.group_size) {
+            bail!(
+                "--group-size {} must be at least 1 and divide --batch {}",
+                self.group_size,
+                self.batch
+            );
         }
         if self.preview_clips == 0 {
             bail!("--clips must be at least 1");

@@ -176,8 +176,13 @@ impl ModelConfig {
     pub fn preset(name: &str) -> Result<Self> {
         let (video, text, cross, embed_dim) = match name {
             // 8 frames of 32², tubelets 2×8×8: 64 video tokens + [CLS].
+            // Frames after the first enter as differences (measured: the motion probe's
+            // direction accuracy rises from chance to ~3× chance; BENCHMARKS.md).
             "tiny" => (
-                VideoEncoderConfig::new(8, 32, [2, 8, 8], 64, 2, 2),
+                VideoEncoderConfig {
+                    frame_differences: true,
+                    ..VideoEncoderConfig::new(8, 32, [2, 8, 8], 64, 2, 2)
+                },
                 BertConfig::new(1024, 64, 2, 2, 256, 32),
                 1,
                 32,

@@ -42,8 +42,9 @@ pub struct GenConfig {
     pub min_travel_px: f32,
     /// Every rotating segment turns at least this many degrees in all.
     pub min_turn_degrees: f32,
-    /// Shortest segment in frames; 0 picks `clamp((frames + 1) / 3, 2, 4)` (3 at 8
-    /// frames, 4 from 11 frames on), so a segment lasts long enough to be seen.
+    /// Shortest segment in frames; 0 picks `clamp(frames / 2, 2, 4)` (4 from 8 frames on,
+    /// so an 8-frame clip holds one segment and a 16-frame clip up to three), so a segment
+    /// lasts long enough to be seen.
     pub min_segment_frames: u32,
 }
 
@@ -120,7 +121,7 @@ impl GenConfig {
     /// The shortest segment in frames (see [`GenConfig::min_segment_frames`]).
     pub fn segment_frames(&self) -> u32 {
         match self.min_segment_frames {
-            0 => ((self.frames + 1) / 3).clamp(2, 4),
+            0 => (self.frames / 2).clamp(2, 4),
             n => n.max(1),
         }
         .min(self.frames - 1)

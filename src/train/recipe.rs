@@ -20,8 +20,20 @@ pub const CLIP_NORM: f64 = 1.0;
 pub const CAPTIONS: &str = "motion";
 /// Loss weights VTC, VTM, MLM as the `--weights` flag writes them.
 pub const WEIGHTS: &str = "1,0,0";
-/// Clips per motion group in a batch (1: independent clips).
-pub const GROUP_SIZE: usize = 1;
+/// Clips per motion group in a batch (1: independent clips). Four: a batch of 16 is four
+/// groups of one object on one background moving four ways, so appearance alone solves at
+/// most a quarter of the contrastive task and motion must do the rest.
+pub const GROUP_SIZE: usize = 4;
+
+/// The group size a batch of `batch` pairs gets when none is asked for: [`GROUP_SIZE`]
+/// when it divides the batch, else 1 (independent clips).
+pub fn group_size(batch: usize) -> usize {
+    if batch.is_multiple_of(GROUP_SIZE) {
+        GROUP_SIZE
+    } else {
+        1
+    }
+}
 
 /// [`WEIGHTS`] as numbers.
 pub fn weights() -> [f64; 3] {
