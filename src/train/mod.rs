@@ -9,5 +9,6 @@ pub mod metrics;
 pub mod motion_options;
 pub mod optim;
 pub mod rerank;
+pub mod resume;
 pub mod schedule;
 pub mod trainer;
