@@ -65,6 +65,24 @@ fn generate_refuses_an_old_dataset_unless_forced_and_force_leaves_only_the_new_o
     assert_eq!(names(&out.join("clips")).len(), 5);
     assert_eq!(names(&out), ["captions.jsonl", "clips", "manifest.jsonl"]);
 
+    // More paraphrases than short captions have rewrites: said and counted, not silent.
+    let caps = dir.path().join("caps.jsonl");
+    let m = out.join("manifest.jsonl");
+    let o = run(&[
+        "describe",
+        m.to_str().unwrap(),
+        "--paraphrases",
+        "2000",
+        "--out",
+        caps.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("of 5 clips got fewer than the 2000 paraphrases"),
+        "{}",
+        stderr(&o)
+    );
+
     assert_error(
         &generate(&out, "2", &[]),
         &["already holds a dataset", "--force"],
@@ -406,4 +424,25 @@ fn resume_refuses_conflicting_flags_and_bad_moments_and_logs_each_step_once() {
     assert_error(&o, &["--rerank-vtm", "VTM weight 0"]);
     let o = run(&["eval", "--checkpoint", dir.path().to_str().unwrap()]);
     assert_error(&o, &["use --checkpoint", "run"]);
+
+    // A corrupt clip of an --data folder is named as a clip, not as a background.
+    let data = dir.path().join("data");
+    let o = generate(&data, "4", &["--captions", "--paraphrases", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let clip = fs::read_dir(data.join("clips"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    fs::write(&clip, b"GIF89a broken").unwrap();
+    let o = run(&[
+        "eval",
+        "--checkpoint",
+        out.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_error(&o, &["clip GIF"]);
+    assert!(!stderr(&o).contains("background"), "{}", stderr(&o));
 }

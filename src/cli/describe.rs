@@ -129,7 +129,7 @@ pub fn run(args: &DescribeArgs) -> Result<()> {
         .count();
     if short > 0 {
         eprintln!(
-            "warning: {short} of {} clips got fewer than the {} paraphrases asked (the fact check dropped the others)",
+            "warning: {short} of {} clips got fewer than the {} paraphrases asked (their captions have fewer checked rewrites)",
             clips.len(),
             args.paraphrases
         );
