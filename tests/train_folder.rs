@@ -36,6 +36,7 @@ fn generate(dir: &Path, clips: u64, captions: bool) {
         batch: 16,
         captions,
         paraphrases: 2,
+        force: false,
     };
     locomotion::cli::generate::run(&AdapterRequest::default(), &args).expect("generate");
 }

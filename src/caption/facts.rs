@@ -369,6 +369,54 @@ fn assemble(cues: &[Cue]) -> Result<Vec<SegmentFacts>> {
     Ok(out)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Appearance and negation
+
+/// Words that negate what follows: the motion parser reads phrases, not their polarity, so
+/// "never moves to the left" would otherwise read as "moves to the left".
+pub const NEGATIONS: [&str; 9] = [
+    "not", "never", "no", "nor", "neither", "without", "cannot", "nothing", "nowhere",
+];
+
+/// Colour words: a paraphrase naming a colour no object has changed the scene.
+pub const COLOURS: [&str; 16] = [
+    "red", "green", "blue", "yellow", "orange", "purple", "violet", "pink", "black", "white",
+    "grey", "gray", "brown", "cyan", "magenta", "golden",
+];
+
+fn is_negation(w: &str) -> bool {
+    NEGATIONS.contains(&w) || w.ends_with("n't")
+}
+
+/// Check the appearance and polarity facts of `text` against the clip's object `names`
+/// (as the caption it paraphrases, `source`, states them): every object's noun (the last
+/// word of its name) appears, every colour named belongs to an object (dropping one, as "the
+/// star" for "red star", is fine; changing it is not), and there is no negation `source`
+/// does not have. The error says which fact changed.
+pub fn check_appearance(text: &str, source: &str, names: &[&str]) -> Result<()> {
+    let w = words(text);
+    let src = words(source);
+    if let Some(n) = w.iter().find(|x| is_negation(x) && !src.contains(x)) {
+        bail!("'{n}' negates the motion");
+    }
+    let mut own_colours: Vec<String> = Vec::new();
+    for name in names {
+        let nw = words(name);
+        let Some(noun) = nw.last() else { continue };
+        if !w.contains(noun) {
+            bail!("the object '{name}' is not named by its noun '{noun}'");
+        }
+        own_colours.extend(nw.into_iter().filter(|x| COLOURS.contains(&x.as_str())));
+    }
+    if let Some(c) = w
+        .iter()
+        .find(|x| COLOURS.contains(&x.as_str()) && !own_colours.contains(x) && !src.contains(x))
+    {
+        bail!("the colour '{c}' belongs to no object");
+    }
+    Ok(())
+}
+
 /// Parse a caption with the built-in lexicon.
 pub fn parse_facts(caption: &str) -> Result<Vec<ObjectFacts>> {
     static PARSER: std::sync::OnceLock<FactParser> = std::sync::OnceLock::new();

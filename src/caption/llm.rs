@@ -204,7 +204,9 @@ impl LlmParaphraser {
             let mut p = Paraphrases::default();
             for text in self.cache.get(*caption).into_iter().flatten() {
                 let text = text.trim();
-                let ok = matches!(self.parser.parse_masked(text, &names), Ok(f) if f == facts);
+                // Motion facts, and the appearance and polarity the motion parser skips.
+                let ok = matches!(self.parser.parse_masked(text, &names), Ok(f) if f == facts)
+                    && super::facts::check_appearance(text, caption, &names).is_ok();
                 if ok && !p.texts.iter().any(|t| t == text) && p.texts.len() < k {
                     p.texts.push(text.to_string());
                 } else if !ok {

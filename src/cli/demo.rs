@@ -95,8 +95,15 @@ impl DemoArgs {
 /// Run `demo`.
 pub fn run(req: &AdapterRequest, args: &DemoArgs) -> Result<()> {
     let plan = args.plan();
-    // Flag errors before the (slow) device opens.
+    // Flag errors before the (slow) device opens, the benchmark's too: they would otherwise
+    // surface only after generating and training.
     plan.check()?;
+    anyhow::ensure!(plan.bench_groups >= 1, "--groups must be at least 1");
+    anyhow::ensure!(
+        plan.bench_per_group >= 2,
+        "--per-group must be at least 2 (a group needs motions to tell apart), got {}",
+        plan.bench_per_group
+    );
     let opts = DemoOptions {
         out: args.out.clone(),
         force: args.force,

@@ -73,6 +73,8 @@ fn progress(n: usize, what: &str) -> ProgressBar {
 
 /// Run `locomotion describe`.
 pub fn run(args: &DescribeArgs) -> Result<()> {
+    // Every flag is checked before the manifest is read.
+    check_llm_timeout(args.llm_timeout)?;
     let entries = read_manifest(&args.manifest)?;
     let lex = match &args.lexicon {
         Some(p) => Lexicon::load(p)?,
@@ -121,6 +123,17 @@ pub fn run(args: &DescribeArgs) -> Result<()> {
         clips.len(),
         out.display()
     );
+    let short = records
+        .iter()
+        .filter(|r| r.kind == CaptionKind::Motion && r.paraphrases.len() < args.paraphrases)
+        .count();
+    if short > 0 {
+        eprintln!(
+            "warning: {short} of {} clips got fewer than the {} paraphrases asked (their captions have fewer checked rewrites)",
+            clips.len(),
+            args.paraphrases
+        );
+    }
     if args.stats {
         print!(
             "{}",
@@ -144,9 +157,7 @@ fn llm_paraphrases(
     let Some(model) = args.llm_model.as_deref() else {
         bail!("--llm-url needs --llm-model (the model name the endpoint serves)");
     };
-    if !(args.llm_timeout > 0.0 && args.llm_timeout.is_finite()) {
-        bail!("--llm-timeout must be a positive number of seconds");
-    }
+    check_llm_timeout(args.llm_timeout)?;
     let mut cfg = LlmConfig::new(url, model);
     cfg.timeout = Duration::from_secs_f64(args.llm_timeout);
     cfg.retries = args.llm_retries;
@@ -246,4 +257,17 @@ fn statistics(
         rows.push(("paraphrase", &para));
     }
     stats_table(&rows)
+}
+
+/// Longest `--llm-timeout`: a day (a `Duration` or deadline far beyond it overflows).
+pub const MAX_LLM_TIMEOUT_S: f64 = 86_400.0;
+
+/// `--llm-timeout` must be a number of seconds in (0, [`MAX_LLM_TIMEOUT_S`]].
+pub fn check_llm_timeout(s: f64) -> Result<()> {
+    if !(s.is_finite() && s > 0.0 && s <= MAX_LLM_TIMEOUT_S) {
+        bail!(
+            "--llm-timeout must be a number of seconds above 0 and at most {MAX_LLM_TIMEOUT_S}, got {s}"
+        );
+    }
+    Ok(())
 }

@@ -2,12 +2,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::gpu::{AdapterRequest, Gpu};
+use crate::model::checkpoint::{CONFIG_FILE, CheckpointConfig};
 use crate::train::benchmark::{BenchmarkConfig, benchmark, table as benchmark_table};
 use crate::train::eval::{EvalConfig, evaluate_report, report_table};
+use crate::train::trainer::CHECKPOINT_DIR;
 
 /// `locomotion eval` flags.
 #[derive(Debug, Clone, Args)]
@@ -54,6 +56,23 @@ pub fn run(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
     if args.rerank_vtm == Some(0) {
         anyhow::bail!("--rerank-vtm must be at least 1 (leave it out for VTC only)");
     }
+    if args.batch == 0 {
+        anyhow::bail!("--batch must be at least 1");
+    }
+    let ckpt = check_checkpoint(&args.checkpoint)?;
+    if args.rerank_vtm.is_some() {
+        let path = ckpt.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let stored: CheckpointConfig = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a valid checkpoint config", path.display()))?;
+        if stored.model.loss_weights.vtm == 0.0 {
+            anyhow::bail!(
+                "--rerank-vtm: {} was trained with VTM weight 0, so its VTM head is untrained and would re-rank with noise: leave --rerank-vtm out",
+                ckpt.display()
+            );
+        }
+    }
     let default_clips = if args.data.is_some() { usize::MAX } else { 64 };
     if let Some(name) = &args.benchmark {
         return run_benchmark(req, args, name);
@@ -73,6 +92,33 @@ pub fn run(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
         crate::util::fs::write_atomic(path, serde_json::to_string_pretty(&m)?.as_bytes())?;
     }
     Ok(())
+}
+
+/// The checkpoint folder `path` names (a run's --out or its checkpoint/), with a hint when
+/// `path` is a folder holding runs (a demo's --out holds run/).
+pub fn check_checkpoint(path: &std::path::Path) -> Result<PathBuf> {
+    let (ckpt, _) = crate::train::eval::checkpoint_dirs(path);
+    if ckpt.join(CONFIG_FILE).is_file() {
+        return Ok(ckpt);
+    }
+    let inner: Vec<String> = std::fs::read_dir(path)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.path().join(CHECKPOINT_DIR).join(CONFIG_FILE).is_file())
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    match inner.first() {
+        Some(run) => anyhow::bail!(
+            "--checkpoint {} holds no checkpoint itself but its run {run} does: use --checkpoint {run}",
+            path.display()
+        ),
+        None => anyhow::bail!(
+            "--checkpoint {}: no checkpoint there (expected a run's --out with {CHECKPOINT_DIR}/, or a checkpoint folder with {CONFIG_FILE})",
+            path.display()
+        ),
+    }
 }
 
 /// Run `eval --benchmark NAME`.

@@ -8,14 +8,18 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 
+use crate::caption::records::records_for;
 use crate::gpu::{AdapterRequest, Gpu};
 use crate::motion::params::{ClipParams, ManifestEntry};
 use crate::motion::{BackgroundLibrary, Compositor, GenConfig, ObjectLibrary, sample_clip};
+use crate::util::limits::{self, human_bytes};
+use crate::util::out_folder::OutFolder;
 
 /// Options of `locomotion generate`.
 #[derive(Debug, Clone, Args)]
 pub struct GenerateArgs {
-    /// Output folder (created; clips/, frames/ and manifest.jsonl go inside).
+    /// Output folder (created; clips/, frames/ and manifest.jsonl go inside). It must be
+    /// empty or, with --force, hold only an older dataset; one run at a time writes it.
     #[arg(long)]
     pub out: PathBuf,
     /// Clips in the whole dataset (all shards together).
@@ -78,6 +82,9 @@ pub struct GenerateArgs {
     /// Paraphrases per motion caption with --captions.
     #[arg(long, default_value_t = 4, value_name = "K")]
     pub paraphrases: usize,
+    /// Replace the dataset already in --out (its clips/, frames/, manifest and captions).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Parse "N" or "WxH" into (width, height).
@@ -196,6 +203,9 @@ pub fn load_libraries(
     Ok((objects, backgrounds))
 }
 
+/// What `generate` writes into `--out`; `--force` replaces exactly these.
+pub const OUTPUTS: [&str; 4] = ["clips", "frames", "manifest.jsonl", "captions.jsonl"];
+
 /// Run `generate`.
 pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
     let cfg = args.config()?;
@@ -206,27 +216,75 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
+    if args.paraphrases > MAX_PARAPHRASES {
+        bail!(
+            "--paraphrases must be 0 to {MAX_PARAPHRASES}, got {}",
+            args.paraphrases
+        );
+    }
     // Everything that can fail on user input fails here, before any output exists.
-    let (objects, backgrounds) = load_libraries(args, &cfg)?;
+    let count = if args.clips > k {
+        (args.clips - k).div_ceil(n)
+    } else {
+        0
+    };
+    if count == 0 {
+        bail!(
+            "--clips {} gives shard {k}/{n} no clips: give more --clips",
+            args.clips
+        );
+    }
     let gpu = Gpu::new(req)?;
-    let comp = Compositor::new(&gpu, &objects, &backgrounds)?;
+    let sources = match &args.backgrounds {
+        Some(p) => BackgroundLibrary::sources(p)?.len() as u64,
+        None => crate::motion::procedural::SCENE_COUNT as u64,
+    };
+    check_budget(
+        &cfg,
+        args.batch as u64,
+        count,
+        sources,
+        gpu.limits.max_storage_buffer_binding_size,
+    )?;
+    let (objects, backgrounds) = load_libraries(args, &cfg)?;
+    let comp = Compositor::new(&gpu, &objects, &backgrounds).context(
+        "the backgrounds do not fit the device at this clip size: lower --frames or --size, or use fewer backgrounds",
+    )?;
 
-    let out = &args.out;
-    fs::create_dir_all(out.join("clips"))
-        .with_context(|| format!("cannot create '{}'", out.display()))?;
-    let indices: Vec<u64> = (0..args.clips).filter(|i| i % n == k).collect();
-    let bar = indicatif::ProgressBar::new(indices.len() as u64);
+    let folder = OutFolder::open(&args.out, "--out", &OUTPUTS, args.force)?;
+    let stage = folder.stage().to_path_buf();
+    fs::create_dir_all(stage.join("clips"))
+        .with_context(|| format!("cannot create '{}'", stage.display()))?;
+    let bar = indicatif::ProgressBar::new(count);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{prefix} [{bar:30}] {pos}/{len} clips {per_sec} eta {eta}",
         )
-        .unwrap()
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
     bar.set_prefix("generate");
-    let mut entries = Vec::with_capacity(indices.len());
+    // Lines stream to the staged files: nothing proportional to --clips stays in memory.
+    let mut manifest = JsonlStream::create(&stage.join("manifest.jsonl"))?;
+    let mut captions = if args.captions {
+        Some(JsonlStream::create(&stage.join("captions.jsonl"))?)
+    } else {
+        None
+    };
+    let lex = crate::caption::Lexicon::builtin();
+    let (describer, paraphraser) = (
+        crate::caption::Describer::new(lex.clone()),
+        crate::caption::Paraphraser::new(lex),
+    );
     let frame_bytes = (cfg.frames * cfg.height * cfg.width * 4) as usize;
-    for chunk in indices.chunks(args.batch) {
+    let mut written = 0u64;
+    let mut next = k;
+    while next < args.clips {
+        let chunk: Vec<u64> = (0..args.batch as u64)
+            .map(|j| next.saturating_add(j.saturating_mul(n)))
+            .take_while(|&i| i < args.clips)
+            .collect();
+        next = chunk.last().map_or(u64::MAX, |&i| i.saturating_add(n));
         let clips: Vec<ClipParams> = chunk
             .iter()
             .map(|&i| sample_clip(args.seed, i, &cfg, &objects, &backgrounds))
@@ -234,40 +292,133 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
         let pixels = comp.render_rgba8(&clips)?;
         for (clip, frames) in clips.into_iter().zip(pixels.chunks_exact(frame_bytes)) {
             let gif = format!("clips/{}.gif", clip.id);
-            write_gif(&out.join(&gif), frames, cfg.width, cfg.height)?;
+            write_gif(&stage.join(&gif), frames, cfg.width, cfg.height)?;
             let frames_dir = if args.frames_png {
                 let d = format!("frames/{}", clip.id);
-                write_pngs(&out.join(&d), frames, cfg.width, cfg.height)?;
+                write_pngs(&stage.join(&d), frames, cfg.width, cfg.height)?;
                 Some(d)
             } else {
                 None
             };
-            entries.push(ManifestEntry {
+            if let Some(c) = captions.as_mut() {
+                let kinds = &crate::caption::CaptionKind::ALL;
+                for r in records_for(
+                    &clip,
+                    kinds,
+                    args.paraphrases,
+                    args.seed,
+                    &describer,
+                    &paraphraser,
+                ) {
+                    c.push(&r)?;
+                }
+            }
+            manifest.push(&ManifestEntry {
                 id: clip.id.clone(),
                 gif: Some(gif),
                 frames_dir,
                 params: clip,
-            });
+            })?;
+            written += 1;
             bar.inc(1);
         }
     }
     bar.finish();
-    write_manifest(&out.join("manifest.jsonl"), &entries)?;
-    if args.captions {
-        let clips: Vec<&ClipParams> = entries.iter().map(|e| &e.params).collect();
-        crate::caption::records::write_captions(
-            &out.join("captions.jsonl"),
-            &clips,
-            args.paraphrases,
-            args.seed,
-        )?;
+    manifest.finish()?;
+    if let Some(c) = captions {
+        c.finish()?;
     }
+    folder.commit(&OUTPUTS)?;
     eprintln!(
-        "wrote {} clips and manifest.jsonl to {}",
-        entries.len(),
-        out.display()
+        "wrote {written} clips and manifest.jsonl to {}",
+        args.out.display()
     );
     Ok(())
+}
+
+/// Most paraphrases per caption `--paraphrases` may ask for.
+pub const MAX_PARAPHRASES: usize = 64;
+
+/// Refuse, before any work, a run whose clips or backgrounds cannot fit: one batch of clips
+/// must fit one storage binding of the device (`binding` bytes), and the backgrounds (at most
+/// `sources` of --frames frames each) plus the clips in flight must fit
+/// [`limits::MAX_HOST_BYTES`]. The message says which flag to lower.
+pub fn check_budget(
+    cfg: &GenConfig,
+    batch: u64,
+    clips: u64,
+    sources: u64,
+    binding: u64,
+) -> anyhow::Result<()> {
+    let clip = cfg.frames as u64 * cfg.height as u64 * cfg.width as u64 * 4;
+    let size = format!(
+        "--size {}x{} × --frames {}",
+        cfg.width, cfg.height, cfg.frames
+    );
+    if clip > binding {
+        bail!(
+            "{size} is {} per clip, more than the device's {} storage binding: lower --frames or --size",
+            human_bytes(clip),
+            human_bytes(binding)
+        );
+    }
+    let in_flight = batch.min(clips.max(1));
+    if in_flight * clip > binding {
+        bail!(
+            "--batch {batch} clips of {} each ({size}) need {}, more than the device's {} storage binding: lower --batch to {} or less",
+            human_bytes(clip),
+            human_bytes(in_flight * clip),
+            human_bytes(binding),
+            binding / clip
+        );
+    }
+    // The GPU's copy, its readback and the encoder's working copy of each clip in flight.
+    let host = sources.saturating_mul(clip) + 3 * in_flight * clip;
+    if host > limits::MAX_HOST_BYTES {
+        bail!(
+            "{size} with {sources} backgrounds and --batch {in_flight} needs about {} of memory, over the {} limit: lower --frames, --size or --batch, or use fewer backgrounds",
+            human_bytes(host),
+            human_bytes(limits::MAX_HOST_BYTES)
+        );
+    }
+    Ok(())
+}
+
+/// A JSONL file written line by line to a temporary name and renamed when finished.
+struct JsonlStream {
+    path: PathBuf,
+    temp: PathBuf,
+    out: std::io::BufWriter<fs::File>,
+}
+
+impl JsonlStream {
+    fn create(path: &Path) -> anyhow::Result<Self> {
+        let temp = crate::data::temp_sibling(path);
+        let file = fs::File::create(&temp)
+            .with_context(|| format!("cannot create '{}'", temp.display()))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            temp,
+            out: std::io::BufWriter::new(file),
+        })
+    }
+
+    fn push<T: serde::Serialize>(&mut self, record: &T) -> anyhow::Result<()> {
+        let ctx = || format!("cannot write '{}'", self.path.display());
+        serde_json::to_writer(&mut self.out, record).with_context(ctx)?;
+        self.out.write_all(b"\n").with_context(ctx)
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        let ctx = || format!("cannot write '{}'", self.path.display());
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(ctx)?;
+        file.sync_all().with_context(ctx)?;
+        fs::rename(&self.temp, &self.path).with_context(ctx)
+    }
 }
 
 /// Write the manifest, one JSON line per clip, atomically.

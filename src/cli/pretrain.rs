@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use crate::gpu::{AdapterRequest, Gpu};
@@ -13,9 +13,10 @@ use crate::train::trainer::{TrainConfig, train};
 /// Flags shared by pretrain and finetune.
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
-    /// Model preset: tiny, small or base.
-    #[arg(long, default_value = recipe::PRESET)]
-    pub preset: String,
+    /// Model preset: tiny, small or base (default tiny). Fine-tuning and resuming keep the
+    /// checkpoint's model: a --preset that differs is refused.
+    #[arg(long)]
+    pub preset: Option<String>,
     /// Total optimizer steps.
     #[arg(long, default_value_t = recipe::STEPS)]
     pub steps: u64,
@@ -106,20 +107,39 @@ pub struct FinetuneArgs {
 impl TrainArgs {
     /// The trainer's configuration.
     pub fn config(&self, init: Option<PathBuf>) -> Result<TrainConfig> {
-        let mut model = ModelConfig::preset(&self.preset).context("--preset")?;
+        let preset = self.preset.as_deref().unwrap_or(recipe::PRESET);
+        let mut model = ModelConfig::preset(preset).context("--preset")?;
         let w: Vec<f64> = self
             .weights
             .split(',')
             .map(|x| x.trim().parse::<f64>())
             .collect::<Result<_, _>>()
             .ok()
-            .filter(|w: &Vec<f64>| w.len() == 3 && w.iter().all(|x| x.is_finite() && *x >= 0.0))
+            .filter(|w: &Vec<f64>| {
+                w.len() == 3 && w.iter().all(|x| x.is_finite() && (0.0..=1e6).contains(x))
+            })
             .with_context(|| {
                 format!(
-                    "--weights {:?}: give three weights VTC,VTM,MLM, each 0 or more",
+                    "--weights {:?}: give three weights VTC,VTM,MLM, each 0 to 1e6",
                     self.weights
                 )
             })?;
+        if w.iter().all(|&x| x == 0.0) {
+            bail!(
+                "--weights {}: every loss weight is 0, so nothing would be trained: give at least one above 0",
+                self.weights
+            );
+        }
+        for (flag, v, lo, hi) in [
+            ("--lr", self.lr, 0.0, 1.0),
+            ("--weight-decay", self.weight_decay, 0.0, 1.0),
+            ("--clip-norm", self.clip_norm, 0.0, 1e6),
+            ("--fraction", self.fraction, 0.0, 1.0),
+        ] {
+            if !(v.is_finite() && (lo..=hi).contains(&v)) {
+                bail!("{flag} must be a number from {lo} to {hi}, got {v}");
+            }
+        }
         (
             model.loss_weights.vtc,
             model.loss_weights.vtm,
@@ -158,7 +178,13 @@ impl TrainArgs {
 }
 
 fn report(gpu: &Gpu, cfg: &TrainConfig) -> Result<()> {
-    let s = train(gpu, cfg)?;
+    let s = match train(gpu, cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            remove_failed_output(cfg);
+            return Err(e);
+        }
+    };
     let how = if s.interrupted { "stopped" } else { "finished" };
     println!(
         "{how} at step {} ({:.2} clips/s, pool peak {:.1} MiB); checkpoint in {}",
@@ -172,6 +198,20 @@ fn report(gpu: &Gpu, cfg: &TrainConfig) -> Result<()> {
     Ok(())
 }
 
+/// A new run that failed before its first checkpoint leaves nothing of its own: the
+/// tokenizer and metrics it wrote go, and --out too when that leaves it empty. A resumed
+/// run, or one with a checkpoint, keeps everything.
+fn remove_failed_output(cfg: &TrainConfig) {
+    use crate::train::trainer::{CHECKPOINT_DIR, METRICS_FILE, TOKENIZER_FILE};
+    if cfg.resume || cfg.out.join(CHECKPOINT_DIR).exists() {
+        return;
+    }
+    for f in [TOKENIZER_FILE, METRICS_FILE] {
+        let _ = std::fs::remove_file(cfg.out.join(f));
+    }
+    let _ = std::fs::remove_dir(&cfg.out);
+}
+
 /// Run `pretrain`.
 pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
     let mut cfg = args.train.config(None)?;
@@ -182,6 +222,27 @@ pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
 /// Run `finetune`: the checkpoint's weights, a fresh optimizer and schedule.
 pub fn run_finetune(req: &AdapterRequest, args: &FinetuneArgs) -> Result<()> {
     let (ckpt, _) = crate::train::eval::checkpoint_dirs(&args.checkpoint);
-    let cfg = args.train.config(Some(ckpt))?;
+    let cfg = args.train.config(Some(ckpt.clone()))?;
+    // Fine-tuning continues the checkpoint's model: a --preset naming another is refused
+    // rather than ignored (--weights is honoured: it sets the fine-tuning objective).
+    if let Some(p) = &args.train.preset {
+        let path = ckpt.join(crate::model::checkpoint::CONFIG_FILE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("--checkpoint: cannot read {}", path.display()))?;
+        let stored: crate::model::checkpoint::CheckpointConfig = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a valid checkpoint config", path.display()))?;
+        let mut arch = cfg.model.clone();
+        arch.loss_weights = stored.model.loss_weights;
+        arch.text.vocab_size = stored.model.text.vocab_size;
+        if arch.video != stored.model.video
+            || arch.cross != stored.model.cross
+            || arch.heads != stored.model.heads
+        {
+            bail!(
+                "--preset {p} is not the model in {}: fine-tuning keeps the checkpoint's model, so drop --preset",
+                ckpt.display()
+            );
+        }
+    }
     report(&Gpu::new(req)?, &cfg)
 }

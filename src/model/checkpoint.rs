@@ -4,7 +4,9 @@
 //! interrupted run never leaves a half-written one.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
@@ -94,7 +96,10 @@ pub fn adam_v_name(name: &str) -> String {
 }
 
 impl Checkpoint {
-    /// Write to directory `dir`, replacing any checkpoint already there.
+    /// Write to directory `dir`, replacing any checkpoint already there. Every instant of
+    /// the save leaves a loadable checkpoint: the new one is written and synced beside the
+    /// old, the old is moved aside, the new moved into place; [`Checkpoint::recover`] puts
+    /// back whichever is newest if the process dies between those renames.
     pub fn save(&self, dir: &Path) -> Result<()> {
         for (name, t) in &self.tensors {
             if t.shape.iter().product::<usize>() != t.data.len() {
@@ -109,21 +114,30 @@ impl Checkpoint {
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp)
             .with_context(|| format!("cannot create checkpoint directory {}", tmp.display()))?;
+        save_step(SaveStep::Created)?;
         let written = self.write_files(&tmp);
-        if written.is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return written.with_context(|| format!("cannot write checkpoint {}", dir.display()));
+        if let Err(e) = written {
+            if !is_abort(&e) {
+                let _ = std::fs::remove_dir_all(&tmp);
+            }
+            return Err(e).with_context(|| format!("cannot write checkpoint {}", dir.display()));
         }
         // The old checkpoint is moved aside, not deleted, until the new one is in place.
         let old = old_sibling(dir);
+        let parent = parent_of(dir);
         if dir.exists() {
             let _ = std::fs::remove_dir_all(&old);
             std::fs::rename(dir, &old)
                 .with_context(|| format!("cannot replace checkpoint {}", dir.display()))?;
+            sync_dir(&parent);
+            save_step(SaveStep::OldMoved)?;
         }
         std::fs::rename(&tmp, dir)
             .with_context(|| format!("cannot move checkpoint into {}", dir.display()))?;
+        sync_dir(&parent);
+        save_step(SaveStep::NewMoved)?;
         let _ = std::fs::remove_dir_all(&old);
+        sync_dir(&parent);
         Ok(())
     }
 
@@ -140,10 +154,72 @@ impl Checkpoint {
             .collect::<Result<_>>()?;
         let meta = HashMap::from([("producer".to_string(), "locomotion".to_string())]);
         let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| anyhow!("{e}"))?;
-        std::fs::write(dir.join(WEIGHTS_FILE), bytes)?;
+        write_synced(&dir.join(WEIGHTS_FILE), &bytes)?;
+        save_step(SaveStep::WeightsWritten)?;
+        // The config goes last: a folder with a config is a folder whose weights are whole.
         let json = serde_json::to_string_pretty(&self.config)?;
-        std::fs::write(dir.join(CONFIG_FILE), json)?;
+        write_synced(&dir.join(CONFIG_FILE), json.as_bytes())?;
+        sync_dir(dir);
+        save_step(SaveStep::ConfigWritten)?;
         Ok(())
+    }
+
+    /// Put back the checkpoint an interrupted [`Checkpoint::save`] may have left beside
+    /// `dir` (its hidden `.name.tmp-*` and `.name.old-*` siblings): the newest complete one
+    /// (highest step) ends up at `dir` and the leftovers are removed. Returns whether `dir`
+    /// now holds a checkpoint.
+    pub fn recover(dir: &Path) -> Result<bool> {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "checkpoint".into());
+        let parent = parent_of(dir);
+        let mut leftovers: Vec<PathBuf> = match std::fs::read_dir(&parent) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    let f = p.file_name().unwrap_or_default().to_string_lossy();
+                    f.starts_with(&format!(".{name}.tmp-"))
+                        || f.starts_with(&format!(".{name}.old-"))
+                })
+                .collect(),
+            Err(_) => return Ok(false),
+        };
+        if leftovers.is_empty() {
+            return Ok(dir.join(CONFIG_FILE).is_file());
+        }
+        leftovers.sort();
+        let step_of = |p: &Path| Self::load(p).ok().map(|c| c.config.state.step);
+        let current = if dir.is_dir() { step_of(dir) } else { None };
+        let best = leftovers
+            .iter()
+            .filter_map(|p| step_of(p).map(|s| (s, p.clone())))
+            .max_by_key(|(s, _)| *s);
+        if let Some((step, path)) = best
+            && current.is_none_or(|c| step > c)
+        {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir).with_context(|| {
+                    format!("cannot clear the broken checkpoint {}", dir.display())
+                })?;
+            }
+            std::fs::rename(&path, dir).with_context(|| {
+                format!(
+                    "cannot move the saved checkpoint {} back to {}",
+                    path.display(),
+                    dir.display()
+                )
+            })?;
+        }
+        if dir.join(CONFIG_FILE).is_file() {
+            for p in leftovers.iter().filter(|p| p.exists()) {
+                let _ = std::fs::remove_dir_all(p);
+            }
+            sync_dir(&parent);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Read a checkpoint directory; errors name the file and, for tensors, the tensor.
@@ -184,31 +260,46 @@ impl Checkpoint {
     pub fn load_for(dir: &Path, expected: &[ParamShape]) -> Result<Self> {
         let ckpt = Self::load(dir)?;
         let file = dir.join(WEIGHTS_FILE);
-        let ctx = || file.display().to_string();
-        ckpt.check_shapes(expected).with_context(ctx)?;
+        ckpt.validate_for(expected, false)
+            .with_context(|| file.display().to_string())?;
+        Ok(ckpt)
+    }
+
+    /// Check every tensor against a model with parameters `expected`: each parameter present
+    /// with its shape, AdamW moments (required with `moments`, as a resume needs them) with
+    /// their parameter's shape, nothing else. The error names the tensor.
+    pub fn validate_for(&self, expected: &[ParamShape], moments: bool) -> Result<()> {
+        self.check_shapes(expected)?;
+        if moments {
+            for (name, shape) in expected {
+                for m in [adam_m_name(name), adam_v_name(name)] {
+                    if !self.tensors.contains_key(&m) {
+                        bail!(
+                            "checkpoint has no optimizer moment {m}: it cannot be resumed (fine-tune from it instead)"
+                        );
+                    }
+                    self.get(&m, shape)?;
+                }
+            }
+        }
         let shapes: HashMap<&str, &[usize]> = expected
             .iter()
             .map(|(n, s)| (n.as_str(), s.as_slice()))
             .collect();
-        for (name, t) in &ckpt.tensors {
+        for (name, t) in &self.tensors {
             let param = name
                 .strip_prefix("adam.m.")
                 .or_else(|| name.strip_prefix("adam.v."))
                 .unwrap_or(name);
             match shapes.get(param) {
-                None => bail!(
-                    "{}: unexpected tensor {name} (is this a checkpoint of another model?)",
-                    ctx()
-                ),
-                Some(&s) if t.shape != s => bail!(
-                    "{}: {name} has shape {:?}, its parameter has {s:?}",
-                    ctx(),
-                    t.shape
-                ),
+                None => bail!("unexpected tensor {name} (is this a checkpoint of another model?)"),
+                Some(&s) if t.shape != s => {
+                    bail!("{name} has shape {:?}, its parameter has {s:?}", t.shape)
+                }
                 Some(_) => {}
             }
         }
-        Ok(ckpt)
+        Ok(())
     }
 
     /// Check that every expected parameter is present with its shape.
@@ -292,6 +383,66 @@ fn to_f32(view: &TensorView<'_>, convert: bool) -> Result<Vec<f32>> {
         other if convert => bail!("dtype {other:?} is not a floating-point type"),
         other => bail!("dtype is {other:?}, checkpoints hold f32 only"),
     })
+}
+
+/// The filesystem steps of [`Checkpoint::save`], in order (see [`abort_save_after`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SaveStep {
+    /// The temporary folder exists.
+    Created = 1,
+    /// The weights are written and synced.
+    WeightsWritten = 2,
+    /// The config is written and the folder synced.
+    ConfigWritten = 3,
+    /// The old checkpoint is moved aside.
+    OldMoved = 4,
+    /// The new checkpoint is in place (only removing the old one remains).
+    NewMoved = 5,
+}
+
+/// 0: saves run to the end; n: a save stops dead after step n, as a kill would (tests).
+static ABORT_AFTER: AtomicU8 = AtomicU8::new(0);
+
+/// Tests: make every later [`Checkpoint::save`] in this process stop after `step` without
+/// cleaning up, as if killed there (`None` restores normal saves).
+#[doc(hidden)]
+pub fn abort_save_after(step: Option<SaveStep>) {
+    ABORT_AFTER.store(step.map_or(0, |s| s as u8), Ordering::SeqCst);
+}
+
+const ABORT_MSG: &str = "checkpoint save aborted by the test hook";
+
+fn save_step(step: SaveStep) -> Result<()> {
+    if ABORT_AFTER.load(Ordering::SeqCst) == step as u8 {
+        bail!("{ABORT_MSG}");
+    }
+    Ok(())
+}
+
+fn is_abort(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.to_string() == ABORT_MSG)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Persist renames and new entries; not every platform can open a folder, so best effort.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 fn old_sibling(path: &Path) -> PathBuf {

@@ -5,15 +5,15 @@
 //! A source with fewer frames than the clip is looped (frame t of the clip shows source
 //! frame t mod n); a longer one is cut to the clip's length.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 use image::RgbaImage;
 use image::imageops::FilterType;
 
+use super::ffmpeg::ffmpeg_frames;
 use super::params::BackgroundRef;
+use crate::util::limits;
 
 /// One background: `frames` RGBA8 images of the library's height × width (at least one).
 #[derive(Debug, Clone)]
@@ -74,6 +74,20 @@ impl BackgroundLibrary {
     /// (one background); or a folder whose entries (GIFs, videos, frame folders) are each
     /// one background, in file-name order. At most `frames` frames are read from each.
     pub fn from_path(path: &Path, height: u32, width: u32, frames: u32) -> anyhow::Result<Self> {
+        let videos = Self::sources(path)?
+            .iter()
+            .map(|s| load_video(s, height, width, frames))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self {
+            height,
+            width,
+            videos,
+        })
+    }
+
+    /// The sources [`BackgroundLibrary::from_path`] would read from `path`, one per
+    /// background, without decoding any (so a run can check its memory budget first).
+    pub fn sources(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let meta = std::fs::metadata(path)
             .with_context(|| format!("cannot read backgrounds '{}'", path.display()))?;
         let mut sources: Vec<PathBuf> = Vec::new();
@@ -96,15 +110,7 @@ impl BackgroundLibrary {
                 path.display()
             );
         }
-        let videos = sources
-            .iter()
-            .map(|s| load_video(s, height, width, frames))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Self {
-            height,
-            width,
-            videos,
-        })
+        Ok(sources)
     }
 
     /// Number of backgrounds.
@@ -130,7 +136,9 @@ fn has_frames(dir: &Path) -> anyhow::Result<bool> {
         .any(|e| FRAME_EXTS.contains(&ext_of(&e.path()).as_str())))
 }
 
-/// Load one background source, fitted to height × width.
+/// Load one background source, fitted to height × width. At most `frames` frames are read,
+/// each fitted as it is decoded, so memory is `frames` clip-sized frames plus one source
+/// frame; a source frame over [`limits::MAX_SOURCE_PIXELS`] is refused before it is read.
 pub fn load_video(
     path: &Path,
     height: u32,
@@ -139,14 +147,14 @@ pub fn load_video(
 ) -> anyhow::Result<BackgroundVideo> {
     let max = frames.max(1) as usize;
     let images = if path.is_dir() {
-        frame_folder(path, max)?
+        frame_folder(path, max, height, width)?
     } else if ext_of(path) == "gif" {
-        gif_frames(path, max)?
+        gif_frames(path, max, height, width)?
     } else {
-        return ffmpeg_frames(path, height, width, max);
+        ffmpeg_frames(path, height, width, max)?
     };
     if images.is_empty() {
-        bail!("background '{}' has no frames", path.display());
+        bail!("video '{}' has no frames", path.display());
     }
     let file = path.file_name().unwrap_or_default().to_string_lossy();
     Ok(BackgroundVideo {
@@ -154,10 +162,7 @@ pub fn load_video(
             id: format!("user:{file}"),
             name: super::sprites::noun_from_file(&file),
         },
-        frames: images
-            .iter()
-            .map(|im| fit(im, height, width).into_raw())
-            .collect(),
+        frames: images,
     })
 }
 
@@ -178,7 +183,7 @@ pub fn fit(img: &RgbaImage, height: u32, width: u32) -> RgbaImage {
     out
 }
 
-fn frame_folder(dir: &Path, max: usize) -> anyhow::Result<Vec<RgbaImage>> {
+fn frame_folder(dir: &Path, max: usize, height: u32, width: u32) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read frame folder '{}'", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -189,22 +194,25 @@ fn frame_folder(dir: &Path, max: usize) -> anyhow::Result<Vec<RgbaImage>> {
         .iter()
         .take(max)
         .map(|f| {
-            image::open(f)
-                .map(|i| i.to_rgba8())
-                .with_context(|| format!("cannot read background frame '{}'", f.display()))
+            let img = limits::read_image("video frame", f)?.to_rgba8();
+            Ok(fit(&img, height, width).into_raw())
         })
         .collect()
 }
 
-fn gif_frames(path: &Path, max: usize) -> anyhow::Result<Vec<RgbaImage>> {
-    let what = || format!("cannot read background GIF '{}'", path.display());
+fn gif_frames(path: &Path, max: usize, height: u32, width: u32) -> anyhow::Result<Vec<Vec<u8>>> {
+    let what = || format!("cannot read GIF '{}'", path.display());
     let file = std::fs::File::open(path).with_context(what)?;
     let mut opts = gif::DecodeOptions::new();
     opts.set_color_output(gif::ColorOutput::RGBA);
+    // A frame patch may declare more than its screen; cap what one frame may allocate.
+    let cap = std::num::NonZeroU64::new(limits::MAX_SOURCE_PIXELS * 4).expect("non-zero");
+    opts.set_memory_limit(gif::MemoryLimit::Bytes(cap));
     let mut dec = opts
         .read_info(std::io::BufReader::new(file))
         .with_context(what)?;
     let (w, h) = (dec.width() as u32, dec.height() as u32);
+    limits::check_image_size("GIF", path, w as u64, h as u64)?;
     // GIF frames are patches over the previous canvas; keep a canvas to composite them.
     let mut canvas = RgbaImage::new(w, h);
     let mut out = Vec::new();
@@ -219,73 +227,7 @@ fn gif_frames(path: &Path, max: usize) -> anyhow::Result<Vec<RgbaImage>> {
                 canvas.put_pixel(x, y, image::Rgba([px[0], px[1], px[2], 255]));
             }
         }
-        out.push(canvas.clone());
+        out.push(fit(&canvas, height, width).into_raw());
     }
     Ok(out)
-}
-
-/// Decode any other format with the `ffmpeg` executable: raw RGB frames over a pipe, already
-/// scaled and centre-cropped by ffmpeg.
-fn ffmpeg_frames(
-    path: &Path,
-    height: u32,
-    width: u32,
-    max: usize,
-) -> anyhow::Result<BackgroundVideo> {
-    let vf = format!(
-        "scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}"
-    );
-    let child = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-frames:v", &max.to_string(), "-vf", &vf])
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-            "background '{}' needs the ffmpeg executable to decode, and none is on PATH: install ffmpeg, or convert it to a GIF or a folder of PNG frames",
-            path.display()
-        ),
-        Err(e) => return Err(e).context(format!("cannot run ffmpeg on '{}'", path.display())),
-    };
-    let mut raw = Vec::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut raw)
-        .with_context(|| format!("cannot read ffmpeg's output for '{}'", path.display()))?;
-    let status = child.wait()?;
-    let frame_bytes = (height * width * 3) as usize;
-    if !status.success() || raw.len() < frame_bytes {
-        let mut err = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
-        bail!(
-            "ffmpeg could not decode background '{}': {}",
-            path.display(),
-            err.lines().next().unwrap_or("no frames")
-        );
-    }
-    let frames = raw
-        .chunks_exact(frame_bytes)
-        .map(|rgb| {
-            rgb.chunks_exact(3)
-                .flat_map(|p| [p[0], p[1], p[2], 255])
-                .collect()
-        })
-        .collect();
-    let file = path.file_name().unwrap_or_default().to_string_lossy();
-    Ok(BackgroundVideo {
-        background: BackgroundRef {
-            id: format!("user:{file}"),
-            name: super::sprites::noun_from_file(&file),
-        },
-        frames,
-    })
 }

@@ -3,6 +3,7 @@
 pub mod atlas;
 pub mod backgrounds;
 pub mod composite;
+pub mod ffmpeg;
 pub mod params;
 pub mod path;
 pub mod procedural;

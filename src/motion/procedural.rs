@@ -15,6 +15,9 @@ enum Camera {
 }
 
 /// (id, caption name, camera): the scenes and the short phrase a web caption would use.
+/// How many built-in background scenes there are.
+pub const SCENE_COUNT: usize = SCENES.len();
+
 const SCENES: [(&str, &str, Camera); 10] = [
     ("sand", "sandy texture", Camera::Static),
     ("grass", "grassy field", Camera::Pan(0.006, 0.0)),

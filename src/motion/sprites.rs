@@ -122,8 +122,8 @@ pub fn noun_from_file(file: &str) -> String {
 
 /// Load one RGBA PNG, premultiply it and shrink it to at most [`MAX_SPRITE_PX`].
 pub fn load_sprite(path: &Path) -> anyhow::Result<Sprite> {
-    let img =
-        image::open(path).with_context(|| format!("cannot read sprite '{}'", path.display()))?;
+    // The declared size is checked before decoding (a header may declare gigapixels).
+    let img = crate::util::limits::read_image("sprite", path)?;
     if !img.color().has_alpha() {
         bail!(
             "sprite '{}' has no alpha channel (the alpha is the object's mask): save it as an RGBA PNG",

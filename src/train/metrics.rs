@@ -238,3 +238,31 @@ impl MetricsLog {
         self.out.flush().with_context(ctx)
     }
 }
+
+/// Resume: keep only the records of `path` up to step `step` (the checkpoint's), so the
+/// steps run again after it are not logged twice; a torn last line of a killed run goes too.
+pub fn cut_after(path: &Path, step: u64) -> Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read metrics log {}", path.display()));
+        }
+    };
+    let mut kept = String::new();
+    for line in text.lines() {
+        let v: Option<serde_json::Value> = serde_json::from_str(line).ok();
+        let s = v
+            .as_ref()
+            .and_then(|v| v.get("step"))
+            .and_then(|s| s.as_u64());
+        if s.is_some_and(|s| s <= step) {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    if kept.len() != text.len() {
+        crate::util::fs::write_atomic(path, kept.as_bytes())?;
+    }
+    Ok(())
+}

@@ -11,5 +11,6 @@ pub mod optim;
 pub mod probe;
 pub mod recipe;
 pub mod rerank;
+pub mod resume;
 pub mod schedule;
 pub mod trainer;

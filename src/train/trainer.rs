@@ -264,6 +264,7 @@ fn training_means(
 fn run_extra(cfg: &TrainConfig) -> serde_json::Map<String, serde_json::Value> {
     let mut extra = serde_json::Map::new();
     extra.insert("captions".into(), cfg.captions.clone().into());
+    super::resume::store_flags(cfg, &mut extra);
     if let Some(dir) = &cfg.init_text {
         extra.insert("init_text".into(), dir.display().to_string().into());
     }
@@ -319,13 +320,13 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
     let ckpt_dir = cfg.out.join(CHECKPOINT_DIR);
     let tok_path = cfg.out.join(TOKENIZER_FILE);
     let resumed = if cfg.resume {
-        if !ckpt_dir
-            .join(crate::model::checkpoint::CONFIG_FILE)
-            .exists()
-        {
+        // A save killed between its renames leaves the checkpoint beside its place.
+        if !Checkpoint::recover(&ckpt_dir)? {
             bail!("--resume: no checkpoint in {}", ckpt_dir.display());
         }
-        Some(Checkpoint::load(&ckpt_dir)?)
+        let c = Checkpoint::load(&ckpt_dir)?;
+        super::resume::check_flags(cfg, &c.config).context("--resume")?;
+        Some(c)
     } else {
         None
     };
@@ -341,7 +342,12 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
         _ => None,
     };
     let mut mcfg = match (&resumed, &init, &hf) {
-        (Some(c), _, _) | (None, Some(c), _) => c.config.model.clone(),
+        (Some(c), _, _) => c.config.model.clone(),
+        // Fine-tuning: the checkpoint's model with this run's objective (--weights).
+        (None, Some(c), _) => ModelConfig {
+            loss_weights: cfg.model.loss_weights,
+            ..c.config.model.clone()
+        },
         (None, None, Some((_, m, _))) => m.clone(),
         _ => cfg.model.clone(),
     };
@@ -381,15 +387,18 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
     let mut optim = AdamW::new(gpu, model.parameters(), hyper, cfg.clip_norm as f32)?;
     let mut step = 0;
     if let Some(c) = &resumed {
-        for (name, _) in model.parameters() {
-            let (m, v) = optim.moments(&name).context("optimizer slot")?;
-            if let (Some(hm), Some(hv)) = (
-                c.tensors.get(&adam_m_name(&name)),
-                c.tensors.get(&adam_v_name(&name)),
-            ) {
-                gpu.write(m, &hm.data);
-                gpu.write(v, &hv.data);
-            }
+        let expected: Vec<_> = model
+            .parameters()
+            .into_iter()
+            .map(|(n, t)| (n, t.shape().dims().to_vec()))
+            .collect();
+        let file = ckpt_dir.join(crate::model::checkpoint::WEIGHTS_FILE);
+        c.validate_for(&expected, true)
+            .with_context(|| format!("--resume: {}", file.display()))?;
+        for (name, shape) in &expected {
+            let (m, v) = optim.moments(name).context("optimizer slot")?;
+            gpu.write(m, &c.get(&adam_m_name(name), shape)?.data);
+            gpu.write(v, &c.get(&adam_v_name(name), shape)?.data);
         }
         optim.set_steps(c.config.state.optimizer_step as u32);
         step = c.config.state.step;
@@ -432,7 +441,12 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
             Source::Folder(Box::new(FolderSource::open(gpu, dir, text, fc)?))
         }
     };
-    let mut log = MetricsLog::open(&cfg.out.join(METRICS_FILE), cfg.resume)?;
+    let metrics = cfg.out.join(METRICS_FILE);
+    if cfg.resume {
+        // Steps logged after the checkpoint will be run (and logged) again.
+        super::metrics::cut_after(&metrics, step)?;
+    }
+    let mut log = MetricsLog::open(&metrics, cfg.resume)?;
     let save = |model: &LocoModel, optim: &AdamW, step: u64| -> Result<()> {
         let state = TrainingState {
             step,
@@ -489,8 +503,13 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
             );
             for (name, v) in [("VTC", vtc), ("VTM", vtm), ("MLM", mlm)] {
                 if !v.is_finite() {
+                    let clip = if cfg.clip_norm == 0.0 || cfg.clip_norm > 1.0 {
+                        "or --clip-norm 1".to_string()
+                    } else {
+                        format!("or a --clip-norm below {}", cfg.clip_norm)
+                    };
                     bail!(
-                        "the {name} loss is {v} at step {step}: stopping (try a lower --lr or --clip-norm 1)"
+                        "the {name} loss is {v} at step {step}: stopping (try a lower --lr {clip})"
                     );
                 }
             }

@@ -1,3 +1,5 @@
-//! Small helpers shared by every stage (file output, ...).
+//! Small helpers shared by every stage (file output, limits on user files, ...).
 
 pub mod fs;
+pub mod limits;
+pub mod out_folder;

@@ -1,0 +1,448 @@
+//! Hostile runs of the binary: a folder that already holds a dataset, two runs into one
+//! folder, flags out of range, a closed stdout, a resume whose flags or tensors do not
+//! match its checkpoint; each ends in a one-line error (or a clean exit), never a panic or a
+//! silently wrong result.
+#![cfg(unix)]
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use locomotion::model::checkpoint::{Checkpoint, HostTensor};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_locomotion"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The run failed with exit 1 and one `error:` line mentioning every one of `words`.
+fn assert_error(o: &Output, words: &[&str]) {
+    let e = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "exit {:?}: {e}", o.status);
+    assert!(!e.contains("panicked"), "{e}");
+    let line = e
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line in {e}"));
+    for w in words {
+        assert!(line.contains(w), "'{w}' missing from: {line}");
+    }
+}
+
+fn generate(out: &Path, clips: &str, extra: &[&str]) -> Output {
+    let mut c = bin();
+    c.args([
+        "generate", "--size", "32", "--frames", "4", "--clips", clips, "--out",
+    ])
+    .arg(out)
+    .args(extra);
+    c.output().unwrap()
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn generate_refuses_an_old_dataset_unless_forced_and_force_leaves_only_the_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("data");
+    let o = generate(&out, "5", &["--captions", "--paraphrases", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(names(&out.join("clips")).len(), 5);
+    assert_eq!(names(&out), ["captions.jsonl", "clips", "manifest.jsonl"]);
+
+    // More paraphrases than short captions have rewrites: said and counted, not silent.
+    let caps = dir.path().join("caps.jsonl");
+    let m = out.join("manifest.jsonl");
+    let o = run(&[
+        "describe",
+        m.to_str().unwrap(),
+        "--paraphrases",
+        "2000",
+        "--out",
+        caps.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("of 5 clips got fewer than the 2000 paraphrases"),
+        "{}",
+        stderr(&o)
+    );
+
+    assert_error(
+        &generate(&out, "2", &[]),
+        &["already holds a dataset", "--force"],
+    );
+    assert_eq!(
+        names(&out.join("clips")).len(),
+        5,
+        "a refused run changes nothing"
+    );
+
+    let o = generate(&out, "2", &["--force", "--seed", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        names(&out),
+        ["clips", "manifest.jsonl"],
+        "old captions removed"
+    );
+    assert_eq!(names(&out.join("clips")).len(), 2, "old clips removed");
+    let manifest = fs::read_to_string(out.join("manifest.jsonl")).unwrap();
+    assert_eq!(manifest.lines().count(), 2);
+
+    // A file generate never writes is not removed, even with --force.
+    fs::write(out.join("notes.txt"), "mine").unwrap();
+    assert_error(&generate(&out, "2", &["--force"]), &["notes.txt"]);
+    assert!(out.join("notes.txt").exists() && out.join("manifest.jsonl").exists());
+}
+
+#[test]
+fn a_second_run_into_a_locked_out_is_refused_and_a_failed_run_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("data");
+    fs::create_dir(&out).unwrap();
+    // This test holds the lock, as a first run would.
+    let lock = fs::File::create(out.join(".locomotion.lock")).unwrap();
+    lock.lock().unwrap();
+    assert_error(&generate(&out, "2", &[]), &["being written by another run"]);
+    assert!(
+        out.join(".locomotion.lock").exists(),
+        "the holder's lock stays"
+    );
+    assert_eq!(names(&out), [".locomotion.lock"]);
+    drop(lock);
+
+    // Bad input fails before anything is written: no --out at all.
+    let bad = dir.path().join("bad.gif");
+    fs::write(&bad, b"GIF89a\x10\x00").unwrap();
+    let fresh = dir.path().join("fresh");
+    let o = generate(&fresh, "2", &["--backgrounds", bad.to_str().unwrap()]);
+    assert_error(&o, &["bad.gif"]);
+    assert!(!fresh.exists(), "{:?}", fresh);
+}
+
+#[test]
+fn generate_checks_its_memory_budget_before_any_work_and_streams_its_clips() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("data");
+    let t0 = Instant::now();
+    let o = bin()
+        .args([
+            "generate",
+            "--size",
+            "4096x4096",
+            "--frames",
+            "4096",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_error(&o, &["--frames", "--size", "per clip"]);
+    let o = bin()
+        .args([
+            "generate", "--size", "512", "--frames", "64", "--batch", "64", "--clips", "64",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_error(&o, &["--batch"]);
+    assert!(t0.elapsed() < Duration::from_secs(60));
+    assert!(!out.exists());
+
+    // A billion clips: clips appear at once and memory stays flat (it held an index per clip).
+    let mut child = bin()
+        .args([
+            "generate",
+            "--size",
+            "16",
+            "--frames",
+            "2",
+            "--clips",
+            "1000000000",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stage = out.join(".partial").join("clips");
+    let t0 = Instant::now();
+    while fs::read_dir(&stage).map_or(0, |d| d.count()) < 40 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(90),
+            "no clips streamed out"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "generate ended");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(peak_kb < 1 << 20, "peak RSS {} MiB", peak_kb >> 10);
+}
+
+#[test]
+fn flags_out_of_range_are_refused_before_any_work_and_a_closed_stdout_is_a_clean_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("manifest.jsonl");
+    fs::write(&m, "").unwrap();
+    for t in ["1e30", "1e19", "nan", "-1", "0"] {
+        let flag = format!("--llm-timeout={t}");
+        let o = run(&[
+            "describe",
+            m.to_str().unwrap(),
+            "--llm-url",
+            "http://127.0.0.1:9",
+            "--llm-model",
+            "x",
+            &flag,
+        ]);
+        assert_error(&o, &["--llm-timeout"]);
+    }
+    let out = dir.path().join("run");
+    let o = run(&[
+        "pretrain",
+        "--weights",
+        "0,0,0",
+        "--steps",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_error(&o, &["--weights", "nothing would be trained"]);
+    let o = run(&[
+        "pretrain",
+        "--weight-decay",
+        "1e300",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_error(&o, &["--weight-decay"]);
+    let o = run(&["demo", "--groups", "0", "--out", out.to_str().unwrap()]);
+    assert_error(&o, &["--groups"]);
+    assert!(!out.exists(), "nothing written");
+    // A bad --data is found after the tokenizer is written: the failed run removes it.
+    let missing = dir.path().join("no-such-data");
+    let o = run(&[
+        "pretrain",
+        "--steps",
+        "1",
+        "--batch",
+        "2",
+        "--quiet",
+        "--data",
+        missing.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_error(&o, &["no-such-data"]);
+    assert!(
+        !out.exists(),
+        "a failed run leaves no --out: {:?}",
+        out.exists().then(|| names(&out))
+    );
+
+    let o = bin()
+        .args(["info"])
+        .env("WGPU_BACKEND", "bogus")
+        .output()
+        .unwrap();
+    assert_error(&o, &["WGPU_BACKEND", "bogus"]);
+
+    // The reader goes away before the first byte: no panic, exit 0.
+    let mut child = bin()
+        .args(["info", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
+
+// ---------------------------------------------------------------- resume
+
+/// `pretrain` into `out` with a fixed set of flags, `set` replacing or adding some.
+fn pretrain(out: &Path, set: &[(&str, &str)], extra: &[&str]) -> Output {
+    let mut flags = vec![
+        ("--steps", "3"),
+        ("--batch", "2"),
+        ("--log-every", "1"),
+        ("--save-every", "1"),
+    ];
+    for &(k, v) in set {
+        match flags.iter_mut().find(|slot| slot.0 == k) {
+            Some(slot) => slot.1 = v,
+            None => flags.push((k, v)),
+        }
+    }
+    let mut c = bin();
+    c.arg("pretrain");
+    for (k, v) in flags {
+        c.args([k, v]);
+    }
+    c.args(["--quiet", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn metric_steps(out: &Path) -> Vec<u64> {
+    fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn resume_refuses_conflicting_flags_and_bad_moments_and_logs_each_step_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = pretrain(&out, &[("--stop-after", "2")], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(metric_steps(&out), [1, 2]);
+    // A kill after step 3 was logged but before its checkpoint: the log ran ahead.
+    let mut log = fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    log.push_str("{\"step\":3,\"lr\":0.0}\n{\"step\":");
+    fs::write(out.join("metrics.jsonl"), log).unwrap();
+
+    for (flag, value) in [
+        ("--seed", "5"),
+        ("--batch", "3"),
+        ("--lr", "0.001"),
+        ("--captions", "spatial"),
+    ] {
+        let o = pretrain(&out, &[(flag, value)], &["--resume"]);
+        assert_error(&o, &["--resume", flag, "conflicts", "--steps"]);
+    }
+    let o = pretrain(&out, &[("--weights", "1,0,1")], &["--resume"]);
+    assert_error(&o, &["--weights"]);
+    let o = pretrain(&out, &[("--preset", "small")], &["--resume"]);
+    assert_error(&o, &["--preset"]);
+
+    // A save killed between its two renames: the checkpoint sits in a hidden sibling.
+    let ck = out.join("checkpoint");
+    fs::rename(&ck, out.join(".checkpoint.old-4242")).unwrap();
+    let o = pretrain(&out, &[], &["--resume"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(metric_steps(&out), [1, 2, 3], "each step logged once");
+    assert_eq!(Checkpoint::load(&ck).unwrap().config.state.step, 3);
+
+    // An optimizer moment with more elements than its parameter: named, exit 1, no panic.
+    let mut c = Checkpoint::load(&ck).unwrap();
+    let name = c
+        .tensors
+        .keys()
+        .find(|k| k.starts_with("adam.m."))
+        .unwrap()
+        .clone();
+    let n = c.tensors[&name].data.len() + 5;
+    c.tensors
+        .insert(name.clone(), HostTensor::new(vec![n], vec![0.0; n]));
+    c.save(&ck).unwrap();
+    let o = bin()
+        .args([
+            "pretrain", "--steps", "4", "--batch", "2", "--quiet", "--resume", "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_error(&o, &[&name]);
+    c.tensors.remove(&name);
+    c.save(&ck).unwrap();
+    let o = bin()
+        .args([
+            "pretrain", "--steps", "4", "--batch", "2", "--quiet", "--resume", "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_error(&o, &[&name]);
+
+    // finetune keeps the checkpoint's model: another --preset is refused, not ignored.
+    let ft = dir.path().join("ft");
+    let o = bin()
+        .args([
+            "finetune",
+            "--preset",
+            "small",
+            "--steps",
+            "1",
+            "--batch",
+            "2",
+            "--checkpoint",
+        ])
+        .arg(&out)
+        .arg("--out")
+        .arg(&ft)
+        .output()
+        .unwrap();
+    assert_error(&o, &["--preset small"]);
+
+    // eval: a VTM head trained with weight 0 is not used to re-rank; a folder of runs hints.
+    let cfg_path = ck.join("config.json");
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    cfg["model"]["loss_weights"]["vtm"] = 0.0.into();
+    fs::write(&cfg_path, serde_json::to_string(&cfg).unwrap()).unwrap();
+    let o = run(&[
+        "eval",
+        "--rerank-vtm",
+        "4",
+        "--checkpoint",
+        out.to_str().unwrap(),
+    ]);
+    assert_error(&o, &["--rerank-vtm", "VTM weight 0"]);
+    let o = run(&["eval", "--checkpoint", dir.path().to_str().unwrap()]);
+    assert_error(&o, &["use --checkpoint", "run"]);
+
+    // A corrupt clip of an --data folder is named as a clip, not as a background.
+    let data = dir.path().join("data");
+    let o = generate(&data, "4", &["--captions", "--paraphrases", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let clip = fs::read_dir(data.join("clips"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    fs::write(&clip, b"GIF89a broken").unwrap();
+    let o = run(&[
+        "eval",
+        "--checkpoint",
+        out.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_error(&o, &["clip GIF"]);
+    assert!(!stderr(&o).contains("background"), "{}", stderr(&o));
+}
