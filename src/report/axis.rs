@@ -60,6 +60,40 @@ impl Axis {
         }
     }
 
+    /// The same axis cut to [lo, hi] (a metric's possible range), its ticks with it; the cut
+    /// ends become the domain's ends.
+    pub fn within(mut self, lo: f64, hi: f64) -> Axis {
+        if self.log || lo.is_nan() || hi.is_nan() || lo >= hi {
+            return self;
+        }
+        (self.lo, self.hi) = (self.lo.max(lo), self.hi.min(hi));
+        if self.lo >= self.hi {
+            (self.lo, self.hi) = (lo, hi);
+        }
+        let (a, b) = (self.lo, self.hi);
+        self.ticks.retain(|t| (a..=b).contains(t));
+        self
+    }
+
+    /// Unlabelled minor ticks for grid lines: 2–9 × each decade on a log axis, none on a
+    /// linear one (its labelled ticks are close enough).
+    pub fn minor_ticks(&self) -> Vec<f64> {
+        if !self.log {
+            return Vec::new();
+        }
+        let (lo, hi) = (
+            self.lo.log10().round() as i32,
+            self.hi.log10().round() as i32,
+        );
+        if hi - lo > 6 {
+            return Vec::new();
+        }
+        (lo..hi)
+            .flat_map(|e| (2..10).map(move |m| m as f64 * 10f64.powi(e)))
+            .filter(|v| *v > self.lo && *v < self.hi)
+            .collect()
+    }
+
     /// A log10 axis covering [min, max] (both > 0), widened to whole decades.
     pub fn log10(min: f64, max: f64) -> Axis {
         let (mut lo, mut hi) = (min.log10().floor(), max.log10().ceil());
