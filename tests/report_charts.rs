@@ -66,7 +66,7 @@ fn recall_bars_stay_within_zero_and_one_hundred_percent() {
     }
     // The low error bar ends at 0 % (the bottom), the high one at 100 % (the top).
     let bars = elements(&svg, "polyline", "errorbar");
-    let ends: Vec<f64> = bars.iter().flat_map(|b| points(b)).map(|p| p.1).collect();
+    let ends: Vec<f64> = bars.iter().flat_map(points).map(|p| p.1).collect();
     assert!(ends.iter().any(|y| (y - bottom).abs() < 0.01), "{ends:?}");
     assert!(ends.iter().any(|y| (y - top).abs() < 0.01), "{ends:?}");
     assert!(
