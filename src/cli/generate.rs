@@ -203,15 +203,7 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
     fs::create_dir_all(out.join("clips"))
         .with_context(|| format!("cannot create '{}'", out.display()))?;
     let indices: Vec<u64> = (0..args.clips).filter(|i| i % n == k).collect();
-    let bar = indicatif::ProgressBar::new(indices.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {pos}/{len} clips {per_sec} eta {eta}",
-        )
-        .unwrap()
-        .progress_chars("=> "),
-    );
-    bar.set_prefix("generate");
+    let bar = crate::util::progress::bar(true, indices.len() as u64, "generate", "clips");
     let mut entries = Vec::with_capacity(indices.len());
     let frame_bytes = (cfg.frames * cfg.height * cfg.width * 4) as usize;
     for chunk in indices.chunks(args.batch) {
@@ -250,9 +242,15 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
             args.seed,
         )?;
     }
+    let captions = if args.captions {
+        ", captions.jsonl"
+    } else {
+        ""
+    };
     eprintln!(
-        "wrote {} clips and manifest.jsonl to {}",
+        "wrote {} clips (clips/*.gif{}), manifest.jsonl{captions} to {}",
         entries.len(),
+        if args.frames_png { ", frames/" } else { "" },
         out.display()
     );
     Ok(())

@@ -150,7 +150,44 @@ impl TrainArgs {
     }
 }
 
-fn report(gpu: &Gpu, cfg: &TrainConfig) -> Result<()> {
+fn report(gpu: &Gpu, cfg: &TrainConfig, preset: &str) -> Result<()> {
+    if cfg.progress {
+        let w = &cfg.model.loss_weights;
+        let stage = if cfg.init_checkpoint.is_some() {
+            "fine-tune"
+        } else {
+            "pre-train"
+        };
+        let data = cfg.data.as_ref().map_or_else(
+            || format!("online ({} captions)", cfg.captions),
+            |d| d.display().to_string(),
+        );
+        // Fine-tuning takes the model and its loss weights from the checkpoint.
+        let (preset, objectives) = match &cfg.init_checkpoint {
+            Some(_) => (
+                "the checkpoint's".to_string(),
+                "the checkpoint's".to_string(),
+            ),
+            None => (
+                preset.to_string(),
+                crate::util::progress::objectives(w.vtc, w.vtm, w.mlm),
+            ),
+        };
+        crate::util::progress::print_settings(
+            stage,
+            &[
+                ("preset", preset),
+                ("steps", cfg.steps.to_string()),
+                ("batch", cfg.batch.to_string()),
+                ("lr", format!("{} (warm-up {})", cfg.lr, cfg.warmup)),
+                ("objectives", objectives),
+                ("data", data),
+                ("seed", cfg.seed.to_string()),
+                ("adapter", gpu.summary.name.clone()),
+                ("out", cfg.out.display().to_string()),
+            ],
+        );
+    }
     let s = train(gpu, cfg)?;
     let how = if s.interrupted { "stopped" } else { "finished" };
     println!(
@@ -169,12 +206,12 @@ fn report(gpu: &Gpu, cfg: &TrainConfig) -> Result<()> {
 pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
     let mut cfg = args.train.config(None)?;
     cfg.init_text = args.init_text.clone();
-    report(&Gpu::new(req)?, &cfg)
+    report(&Gpu::new(req)?, &cfg, &args.train.preset)
 }
 
 /// Run `finetune`: the checkpoint's weights, a fresh optimizer and schedule.
 pub fn run_finetune(req: &AdapterRequest, args: &FinetuneArgs) -> Result<()> {
     let (ckpt, _) = crate::train::eval::checkpoint_dirs(&args.checkpoint);
     let cfg = args.train.config(Some(ckpt))?;
-    report(&Gpu::new(req)?, &cfg)
+    report(&Gpu::new(req)?, &cfg, &args.train.preset)
 }

@@ -1,3 +1,4 @@
 //! Small helpers shared by every stage (file output, ...).
 
 pub mod fs;
+pub mod progress;
