@@ -25,11 +25,12 @@ pub fn style(unit: &str) -> ProgressStyle {
     .progress_chars("=> ")
 }
 
-/// Print a command's resolved settings (flags on top of the defaults) on one line before
-/// the work starts, so a log says what ran: `pre-train: preset tiny · steps 300 · ...`.
+/// Print a command's resolved settings (flags on top of the defaults) on one line of
+/// stdout before the work starts, so a log says what ran: `pre-train: preset tiny · steps
+/// 300 · ...`. Stdout, because stderr carries progress bars and the one-line error.
 pub fn print_settings(command: &str, settings: &[(&str, String)]) {
     let parts: Vec<String> = settings.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    eprintln!("{command}: {}", parts.join(" · "));
+    println!("{command}: {}", parts.join(" · "));
 }
 
 /// The trained objectives and their weights ("VTC 1 + MLM 0.5"); weight-0 ones are left out.
