@@ -85,6 +85,10 @@ fn axis_within_cuts_ticks_and_log_axes_get_minor_ticks() {
     let minor = log.minor_ticks();
     assert!(minor.contains(&2.0) && minor.contains(&50.0) && !minor.contains(&10.0));
     assert!(Axis::linear(0.0, 1.0, 6).minor_ticks().is_empty());
+    // A learning-rate axis speaks one notation: 0, 2e-4, ..., 1e-3 (not "0.0010" beside "8e-4").
+    let lr = Axis::linear(0.0, 1e-3, 5);
+    let labels: Vec<String> = lr.ticks.iter().map(|&t| lr.label(t)).collect();
+    assert_eq!(labels, ["0", "2e-4", "4e-4", "6e-4", "8e-4", "1e-3"]);
 }
 
 #[test]
