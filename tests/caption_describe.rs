@@ -54,6 +54,24 @@ fn a_clip_without_objects_still_gets_captions() {
 }
 
 #[test]
+fn spatial_captions_put_no_article_before_uncountable_scenes() {
+    let mut clip = clip_of(vec![("red star", Category::Shape, vec![still()])]);
+    clip.background.name = "rippling water".into();
+    assert_eq!(
+        describe(&clip, CaptionKind::Spatial),
+        "A red star in front of rippling water."
+    );
+    clip.background.name = "old Brick wall".into();
+    assert_eq!(
+        describe(&clip, CaptionKind::Spatial),
+        "A red star in front of an old Brick wall."
+    );
+    clip.objects.clear();
+    clip.background.name = "Snow".into();
+    assert_eq!(describe(&clip, CaptionKind::Spatial), "Snow.");
+}
+
+#[test]
 fn rotation_scale_easing_and_paths_are_all_said() {
     let seg = |f: &dyn Fn(&mut Segment)| {
         let mut s = plain(Direction::UpRight, Speed::Slow);

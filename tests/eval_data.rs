@@ -92,7 +92,7 @@ fn eval_ranks_a_generate_folder_and_rejects_one_without_captions() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("text→video") && stdout.contains("R@1 (chance)"),
+        stdout.contains("text→video") && stdout.contains("R@1 % (chance)"),
         "{stdout}"
     );
     assert!(stdout.contains("re-ranked by VTM (top 3"), "{stdout}");

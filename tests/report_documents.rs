@@ -40,13 +40,18 @@ fn html_escapes_every_text() {
     assert!(html.contains("src=\"clips/clip%200.gif\""));
     assert!(html.contains("<th class=\"chance\">chance</th>"));
     assert!(html.contains("<li>the ball rolls *quickly* left</li>"));
+    // The paraphrase list is labelled, inside the clip's caption list.
+    assert!(html.contains("<dt>paraphrases (of the motion caption)</dt><dd><ul"));
 }
 
 #[test]
 fn markdown_table_escapes_pipes() {
     let md = sample_report().to_markdown();
     let row = md.lines().find(|l| l.starts_with("| motion")).unwrap();
-    assert_eq!(row, "| motion\\|para | 40.0 ± 4.0 | 2.5 |");
+    assert_eq!(
+        row, "| motion\\|para | 40.0 ± 4.0 | *2.5* |",
+        "chance in italics"
+    );
     let unescaped = (row.match_indices('|')).filter(|&(i, _)| i == 0 || &row[i - 1..i] != "\\");
     assert_eq!(unescaped.count(), 4, "3 columns need 4 separators");
     assert!(md.contains("| pre-training | R@1 | chance |\n| --- | --- | --- |"));

@@ -2,7 +2,6 @@
 //! timed with the [`Profiler`] (GPU timestamps where the adapter has them).
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::Suite;
@@ -114,10 +113,7 @@ pub fn bench_attention(
     let mut rows = Vec::new();
     let mut speedups = Vec::new();
     let mut backward_speedups = Vec::new();
-    let bar = ProgressBar::new(shapes.len() as u64 * 4).with_style(
-        ProgressStyle::with_template("attention bench {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = crate::util::progress::bar(true, shapes.len() as u64 * 4, "attention", "runs");
     for s in shapes {
         let label = describe(s);
         bar.set_message(label.clone());

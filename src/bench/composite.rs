@@ -127,8 +127,7 @@ fn gpu_rates(
 
 /// Measure every configuration of `opts`, showing progress.
 pub fn run(gpu: &Gpu, opts: &CompositeBench) -> anyhow::Result<Vec<CompositeRow>> {
-    let bar = indicatif::ProgressBar::new(opts.configs.len() as u64);
-    bar.set_prefix("bench composite");
+    let bar = crate::util::progress::bar(true, opts.configs.len() as u64, "bench", "configs");
     let objects = ObjectLibrary::builtin();
     let mut rows = Vec::new();
     for &(side, n_obj) in &opts.configs {

@@ -11,7 +11,7 @@ pub mod losses;
 use std::path::Path;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use crate::gpu::{Batch, Clock, Gpu, GpuError, Profiler};
@@ -78,11 +78,7 @@ impl Suite {
     /// A suite on `gpu` expecting about `steps` rows (for the progress bar).
     pub fn new(gpu: &Gpu, steps: u64, force_wall: bool) -> Self {
         let s = &gpu.summary;
-        let progress = ProgressBar::new(steps);
-        progress.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
+        let progress = crate::util::progress::bar(true, steps, "bench", "kernels");
         Self {
             gpu: gpu.clone(),
             profiler: Profiler::new(gpu, force_wall),

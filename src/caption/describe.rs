@@ -47,6 +47,23 @@ pub fn article(word: &str) -> &'static str {
     }
 }
 
+/// Uncountable scene nouns: "in front of rippling water", never "a rippling water".
+const MASS_NOUNS: [&str; 16] = [
+    "water", "sand", "grass", "snow", "ice", "fog", "smoke", "mud", "gravel", "lava", "foliage",
+    "concrete", "asphalt", "rain", "fire", "darkness",
+];
+
+/// `phrase` with the article English puts before it: none when its head noun (the last
+/// word) is uncountable, "a"/"an" otherwise.
+pub fn with_article(phrase: &str) -> String {
+    let head = phrase.split_whitespace().last().unwrap_or_default();
+    if MASS_NOUNS.contains(&head.to_lowercase().as_str()) {
+        phrase.to_string()
+    } else {
+        format!("{} {phrase}", article(phrase))
+    }
+}
+
 /// "a", "a and b", "a, b and c".
 pub fn join_and(items: &[String]) -> String {
     match items {
@@ -112,16 +129,16 @@ impl Describer {
         let bg = &clip.background.name;
         if subjects.is_empty() {
             return match kind {
-                CaptionKind::Spatial => format!("{} {bg}.", capitalise(article(bg))),
+                CaptionKind::Spatial => format!("{}.", capitalise(&with_article(bg))),
                 _ => "Nothing moves.".to_string(),
             };
         }
         match kind {
             CaptionKind::Spatial => {
                 format!(
-                    "{} in front of {} {bg}.",
+                    "{} in front of {}.",
                     capitalise(&join_and(&subjects)),
-                    article(bg)
+                    with_article(bg)
                 )
             }
             CaptionKind::Motion | CaptionKind::Template => {

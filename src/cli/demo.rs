@@ -109,7 +109,28 @@ pub fn run(req: &AdapterRequest, args: &DemoArgs) -> Result<()> {
         force: args.force,
         quiet: args.quiet,
     };
-    let s = run_demo(&Gpu::new(req)?, &plan, &opts)?;
+    let gpu = Gpu::new(req)?;
+    if !args.quiet {
+        let [vtc, vtm, mlm] = plan.weights;
+        crate::util::progress::print_settings(
+            "demo",
+            &[
+                ("preset", plan.preset.clone()),
+                ("steps", plan.steps.to_string()),
+                ("batch", plan.batch.to_string()),
+                ("lr", format!("{} (warm-up {})", plan.lr, plan.warmup)),
+                (
+                    "objectives",
+                    crate::util::progress::objectives(vtc, vtm, mlm),
+                ),
+                ("captions", plan.captions.clone()),
+                ("seed", plan.seed.to_string()),
+                ("adapter", gpu.summary.name.clone()),
+                ("out", args.out.display().to_string()),
+            ],
+        );
+    }
+    let s = run_demo(&gpu, &plan, &opts)?;
     let t2v = &s.benchmark.within_group.text_to_video;
     println!(
         "held-out text→video R@1 {:.1} % (chance {:.1} %); motion benchmark within-group R@1 \
@@ -119,6 +140,11 @@ pub fn run(req: &AdapterRequest, args: &DemoArgs) -> Result<()> {
         100.0 * t2v.model.r1,
         100.0 * t2v.chance.r1,
         s.wall_s
+    );
+    let out = args.out.display();
+    println!(
+        "wrote {out}/report.html, report.md, losses.svg/png, results.json, data/ (clips, \
+         manifest.jsonl, captions.jsonl) and run/ (checkpoint, tokenizer.json, metrics.jsonl)"
     );
     println!("report: {}", s.report.display());
     Ok(())

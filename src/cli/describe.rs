@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::caption::llm::{LlmConfig, LlmParaphraser};
 use crate::caption::records::{CaptionRecord, read_manifest, records_for, write_jsonl};
@@ -62,13 +62,8 @@ pub struct DescribeArgs {
     pub llm_retries: u32,
 }
 
-fn progress(n: usize, what: &str) -> ProgressBar {
-    let pb = ProgressBar::new(n as u64);
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta})") {
-        pb.set_style(style);
-    }
-    pb.set_message(what.to_string());
-    pb
+fn progress(n: usize, stage: &str, unit: &str) -> ProgressBar {
+    crate::util::progress::bar(true, n as u64, stage, unit)
 }
 
 /// Run `locomotion describe`.
@@ -98,7 +93,7 @@ pub fn run(args: &DescribeArgs) -> Result<()> {
 
     // Lexicon paraphrases come with the records; an LLM run replaces them below.
     let k_lex = if llm { 0 } else { args.paraphrases };
-    let pb = progress(clips.len(), "describing");
+    let pb = progress(clips.len(), "describe", "clips");
     let mut records: Vec<CaptionRecord> = Vec::new();
     for clip in &clips {
         records.extend(records_for(
@@ -116,12 +111,14 @@ pub fn run(args: &DescribeArgs) -> Result<()> {
     if llm {
         llm_paraphrases(args, &paraphraser, &clips, kinds.len(), &mut records, &out)?;
     }
+    // Say when an existing file was replaced: `describe --stats` on a folder rewrites it.
+    let verb = if out.exists() { "rewrote" } else { "wrote" };
     write_jsonl(&out, &records)?;
     eprintln!(
-        "wrote {} captions for {} clips to {}",
+        "{verb} {} ({} captions for {} clips)",
+        out.display(),
         records.len(),
-        clips.len(),
-        out.display()
+        clips.len()
     );
     let short = records
         .iter()
@@ -173,7 +170,7 @@ fn llm_paraphrases(
     let motion: Vec<usize> = (0..records.len())
         .filter(|&i| records[i].kind == CaptionKind::Motion)
         .collect();
-    let pb = progress(motion.len(), "paraphrasing (LLM)");
+    let pb = progress(motion.len(), "paraphrase", "captions (LLM)");
     // One chunk of several batches at a time keeps the progress bar moving.
     for chunk in motion.chunks(args.llm_batch.max(1) * 4) {
         let cs: Vec<&ClipParams> = chunk.iter().map(|&i| clips[i / per_clip]).collect();

@@ -86,10 +86,27 @@ pub fn run(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
         data: args.data.clone(),
         rerank_vtm: args.rerank_vtm.unwrap_or(0),
     };
-    let m = evaluate_report(&Gpu::new(req)?, &args.checkpoint, &cfg)?;
+    let gpu = Gpu::new(req)?;
+    let data = args.data.as_ref().map_or_else(
+        || format!("{} held-out clips ({} captions)", cfg.clips, cfg.captions),
+        |d| d.display().to_string(),
+    );
+    crate::util::progress::print_settings(
+        "evaluate",
+        &[
+            ("checkpoint", args.checkpoint.display().to_string()),
+            ("data", data),
+            ("batch", cfg.batch.to_string()),
+            ("rerank VTM", cfg.rerank_vtm.to_string()),
+            ("seed", cfg.seed.to_string()),
+            ("adapter", gpu.summary.name.clone()),
+        ],
+    );
+    let m = evaluate_report(&gpu, &args.checkpoint, &cfg)?;
     print!("{}", report_table(&m));
     if let Some(path) = &args.json {
         crate::util::fs::write_atomic(path, serde_json::to_string_pretty(&m)?.as_bytes())?;
+        println!("wrote {}", path.display());
     }
     Ok(())
 }
@@ -133,10 +150,23 @@ fn run_benchmark(req: &AdapterRequest, args: &EvalArgs, name: &str) -> Result<()
         seed: args.seed,
         progress: true,
     };
-    let m = benchmark(&Gpu::new(req)?, &args.checkpoint, &cfg)?;
+    let gpu = Gpu::new(req)?;
+    crate::util::progress::print_settings(
+        "motion benchmark",
+        &[
+            ("checkpoint", args.checkpoint.display().to_string()),
+            ("groups", cfg.groups.to_string()),
+            ("per group", cfg.per_group.to_string()),
+            ("batch", cfg.batch.to_string()),
+            ("seed", cfg.seed.to_string()),
+            ("adapter", gpu.summary.name.clone()),
+        ],
+    );
+    let m = benchmark(&gpu, &args.checkpoint, &cfg)?;
     print!("{}", benchmark_table(&m));
     if let Some(path) = &args.json {
         crate::util::fs::write_atomic(path, serde_json::to_string_pretty(&m)?.as_bytes())?;
+        println!("wrote {}", path.display());
     }
     Ok(())
 }

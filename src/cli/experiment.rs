@@ -118,9 +118,37 @@ pub fn run(req: &AdapterRequest, args: &ExperimentArgs) -> Result<()> {
         out: args.out.clone(),
         quiet: args.quiet,
     };
-    let results = run_experiment(&Gpu::new(req)?, &plan, &opts)?;
+    let gpu = Gpu::new(req)?;
+    if !args.quiet {
+        let [vtc, vtm, mlm] = plan.weights;
+        crate::util::progress::print_settings(
+            "experiment",
+            &[
+                ("preset", plan.preset.clone()),
+                ("seeds", plan.seeds.to_string()),
+                ("steps", plan.steps.to_string()),
+                ("fine-tune steps", plan.finetune_steps.to_string()),
+                ("batch", plan.batch.to_string()),
+                (
+                    "lr",
+                    format!("{} (fine-tune {})", plan.lr, plan.finetune_lr),
+                ),
+                (
+                    "objectives",
+                    crate::util::progress::objectives(vtc, vtm, mlm),
+                ),
+                ("adapter", gpu.summary.name.clone()),
+                ("out", args.out.display().to_string()),
+            ],
+        );
+    }
+    let results = run_experiment(&gpu, &plan, &opts)?;
     let rows = crate::experiment::comparison_report::rows(&plan, &results);
     println!("{}", crate::experiment::comparison_report::verdict(&rows));
-    println!("report: {}", args.out.join("report.html").display());
+    let out = args.out.display();
+    println!(
+        "wrote {out}/report.html, report.md, r1.svg/png, within_r1.svg/png, results.json, \
+         plan.json, downstream/ and runs/"
+    );
     Ok(())
 }

@@ -255,15 +255,7 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
     let stage = folder.stage().to_path_buf();
     fs::create_dir_all(stage.join("clips"))
         .with_context(|| format!("cannot create '{}'", stage.display()))?;
-    let bar = indicatif::ProgressBar::new(count);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {pos}/{len} clips {per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_prefix("generate");
+    let bar = crate::util::progress::bar(true, count, "generate", "clips");
     // Lines stream to the staged files: nothing proportional to --clips stays in memory.
     let mut manifest = JsonlStream::create(&stage.join("manifest.jsonl"))?;
     let mut captions = if args.captions {
@@ -329,8 +321,14 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
         c.finish()?;
     }
     folder.commit(&OUTPUTS)?;
+    let captions = if args.captions {
+        ", captions.jsonl"
+    } else {
+        ""
+    };
     eprintln!(
-        "wrote {written} clips and manifest.jsonl to {}",
+        "wrote {written} clips (clips/*.gif{}), manifest.jsonl{captions} to {}",
+        if args.frames_png { ", frames/" } else { "" },
         args.out.display()
     );
     Ok(())

@@ -26,6 +26,16 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `finetune --help`: what fine-tuning does, beyond the flags it shares with pretrain.
+const FINETUNE_ABOUT: &str = "Fine-tune a pre-trained checkpoint.\n\n\
+Loads the weights and tokenizer of --checkpoint (a pretrain --out or its checkpoint/ folder) and \
+trains on, typically, a downstream `generate --captions` folder given with --data (--fraction \
+keeps a nested share of its clips, 0.1 inside 0.2 inside 1), or on fresh online clips without \
+--data. The optimizer and the learning-rate schedule (--lr, --warmup, --steps) start fresh; \
+the model's shape and its loss weights come from the checkpoint, so --preset and --weights \
+are not used. Writes --out like pretrain: checkpoint/, tokenizer.json, metrics.jsonl. \
+Evaluate the result with `locomotion eval --checkpoint OUT`.";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -58,6 +68,7 @@ pub enum Command {
     /// Pre-train the video-language model (VTC + VTM + MLM) on online or generated clips.
     Pretrain(pretrain::PretrainArgs),
     /// Fine-tune a checkpoint on a `generate` folder (fresh optimizer).
+    #[command(long_about = FINETUNE_ABOUT)]
     Finetune(pretrain::FinetuneArgs),
     /// Text→video and video→text retrieval of a checkpoint on held-out clips.
     Eval(eval::EvalArgs),

@@ -177,7 +177,45 @@ impl TrainArgs {
     }
 }
 
-fn report(gpu: &Gpu, cfg: &TrainConfig) -> Result<()> {
+fn report(gpu: &Gpu, cfg: &TrainConfig, preset: &str) -> Result<()> {
+    if cfg.progress {
+        let w = &cfg.model.loss_weights;
+        let stage = if cfg.init_checkpoint.is_some() {
+            "fine-tune"
+        } else {
+            "pre-train"
+        };
+        let data = cfg.data.as_ref().map_or_else(
+            || format!("online ({} captions)", cfg.captions),
+            |d| d.display().to_string(),
+        );
+        // Fine-tuning takes the model and its loss weights from the checkpoint.
+        let (preset, objectives) = match &cfg.init_checkpoint {
+            Some(_) => (
+                "the checkpoint's".to_string(),
+                "the checkpoint's".to_string(),
+            ),
+            None => (
+                preset.to_string(),
+                crate::util::progress::objectives(w.vtc, w.vtm, w.mlm),
+            ),
+        };
+        crate::util::progress::print_settings(
+            stage,
+            &[
+                ("preset", preset),
+                ("steps", cfg.steps.to_string()),
+                ("batch", cfg.batch.to_string()),
+                ("group size", cfg.group_size.to_string()),
+                ("lr", format!("{} (warm-up {})", cfg.lr, cfg.warmup)),
+                ("objectives", objectives),
+                ("data", data),
+                ("seed", cfg.seed.to_string()),
+                ("adapter", gpu.summary.name.clone()),
+                ("out", cfg.out.display().to_string()),
+            ],
+        );
+    }
     let s = match train(gpu, cfg) {
         Ok(s) => s,
         Err(e) => {
@@ -216,7 +254,11 @@ fn remove_failed_output(cfg: &TrainConfig) {
 pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
     let mut cfg = args.train.config(None)?;
     cfg.init_text = args.init_text.clone();
-    report(&Gpu::new(req)?, &cfg)
+    report(
+        &Gpu::new(req)?,
+        &cfg,
+        args.train.preset.as_deref().unwrap_or(recipe::PRESET),
+    )
 }
 
 /// Run `finetune`: the checkpoint's weights, a fresh optimizer and schedule.
@@ -244,5 +286,6 @@ pub fn run_finetune(req: &AdapterRequest, args: &FinetuneArgs) -> Result<()> {
             );
         }
     }
-    report(&Gpu::new(req)?, &cfg)
+    let preset = args.train.preset.as_deref().unwrap_or(recipe::PRESET);
+    report(&Gpu::new(req)?, &cfg, preset)
 }

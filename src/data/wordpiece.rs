@@ -9,8 +9,6 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 /// Train on word counts; returns the vocabulary in id order: `specials`, then the alphabet
 /// (sorted), then merged pieces in merge order. The alphabet is kept whole even when it alone
 /// exceeds `vocab_size`, so that no caption character becomes `[UNK]`.
@@ -69,16 +67,8 @@ pub fn train_wordpiece(
         .collect();
     let mut in_vocab: BTreeSet<String> = vocab.iter().cloned().collect();
 
-    let bar = if show_progress {
-        let bar = ProgressBar::new(vocab_size.saturating_sub(vocab.len()) as u64);
-        bar.set_style(
-            ProgressStyle::with_template("WordPiece merges {bar:40} {pos}/{len} [{elapsed}]")
-                .expect("valid template"),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let merges = vocab_size.saturating_sub(vocab.len()) as u64;
+    let bar = crate::util::progress::bar(show_progress, merges, "tokenizer", "merges");
     // Pair counts are updated incrementally (only words holding the merged pair change), and
     // a max-heap with lazy deletion finds the best pair; stale entries are re-pushed.
     let mut counts: HashMap<Pair, u64> = HashMap::new();

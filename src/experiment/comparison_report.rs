@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::comparison::{CONDITIONS, ExperimentPlan, NO_FINETUNE, RunResult, SCRATCH};
-use super::figures::{chance_cell, pct};
+use super::figures::{pct, settings_table};
 use crate::report::{BarChart, Block, MeanStd, Report, Table};
 use crate::train::metrics::DirectionMetrics;
 
@@ -185,10 +185,13 @@ pub fn write(
         ),
     ] {
         let names: Vec<&str> = bars.iter().map(String::as_str).collect();
-        let mut chart = BarChart::new(title, &names).y_label("R@1 (%)").chance(
-            100.0 * chance.chance.r1,
-            &format!("chance {} %", pct(chance.chance.r1)),
-        );
+        let mut chart = BarChart::new(title, &names)
+            .y_label("R@1 (%)")
+            .range(0.0, 100.0)
+            .chance(
+                100.0 * chance.chance.r1,
+                &format!("chance {} %", pct(chance.chance.r1)),
+            );
         for pre in CONDITIONS.iter().map(|c| c.0).chain([SCRATCH]) {
             let values = bars
                 .iter()
@@ -205,9 +208,12 @@ pub fn write(
             out,
             stem,
             &chart.scene(),
-            &format!("{title}, mean ± std over seeds"),
+            &format!("{title}: mean ± std over seeds (error bars cut at 0 %), chance dashed"),
         )?;
     }
+    r.heading(2, "Settings of this run");
+    r.paragraph("Every setting the experiment ran with, as resolved from the command line and the defaults (also in plan.json).");
+    r.push(Block::Table(settings_table(plan)));
     r.paragraph(
         "Raw numbers per run: results.json; each run's checkpoint, metrics.jsonl and \
          benchmark.json are under runs/. Re-running the same command skips finished runs.",
@@ -217,34 +223,39 @@ pub fn write(
 }
 
 fn results_table(rows: &[Row], global: &DirectionMetrics, within: &DirectionMetrics) -> Table {
+    // Every run is scored on one benchmark, so the chance levels are the same on every row;
+    // they sit beside each number all the same, where a reader compares them.
     let mut t = Table::new(&[
         "pre-training",
         "fine-tuning",
         "seeds",
         "R@1",
+        "chance",
         "R@5",
+        "chance",
         "R@10",
+        "chance",
         "within-group R@1",
-    ]);
-    let chance = format!(
-        "{}; within group {} %",
-        chance_cell(global),
-        pct(within.chance.r1)
-    );
-    let mut chances = Vec::new();
+        "chance",
+    ])
+    .muted(&[4, 6, 8, 10]);
+    let c = &global.chance;
     for row in rows {
         t = t.row(vec![
             row.pretrain.clone(),
             row.finetune.clone(),
             row.seeds.to_string(),
             Spread::cell(row.r1),
+            pct(c.r1),
             Spread::cell(row.r5),
+            pct(c.r5),
             Spread::cell(row.r10),
+            pct(c.r10),
             Spread::cell(row.within_r1),
+            pct(within.chance.r1),
         ]);
-        chances.push(chance.clone());
     }
-    t.chance_column(chances)
+    t
 }
 
 /// One honest sentence per fine-tuning column: do motion captions beat spatial ones?

@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::caption::records::write_captions;
 use crate::cli::generate::{write_gif, write_manifest};
@@ -39,15 +38,7 @@ pub fn write_dataset(
     super::stage::create_dir(&dir.join("clips"))?;
     let comp = Compositor::new(gpu, objects, backgrounds)?;
     let g = &spec.generation;
-    let bar = if progress {
-        ProgressBar::new(spec.clips)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("generate [{bar:30}] {pos}/{len} clips eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = crate::util::progress::bar(progress, spec.clips, "generate", "clips");
     let frame_bytes = (g.frames * g.height * g.width * 4) as usize;
     let mut entries = Vec::with_capacity(spec.clips as usize);
     let indices: Vec<u64> = (0..spec.clips).collect();

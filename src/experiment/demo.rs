@@ -11,7 +11,10 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use super::dataset::{DatasetSpec, write_dataset};
-use super::figures::{gallery, loss_chart, read_metrics, retrieval_table};
+use super::figures::{
+    gallery, objectives_phrase, read_metrics, retrieval_table, settings_table, training_curves,
+    trivial_recall,
+};
 use super::stage::{Stages, create_dir, non_empty};
 use crate::gpu::Gpu;
 use crate::model::config::ModelConfig;
@@ -329,13 +332,25 @@ fn write_report(out: &Path, s: &DemoSummary, clips: Vec<crate::report::Clip>) ->
          paraphrases of the motion caption. GIFs and captions.jsonl are in data/.",
     );
     r.push(Block::Gallery(clips));
-    r.heading(2, "Pre-training losses");
+    r.heading(2, "Pre-training curves");
     let records = read_metrics(&out.join("run").join(METRICS_FILE))?;
+    let trained = objectives_phrase(&records);
     r.chart(
         out,
         "losses",
-        &loss_chart(&records, "Pre-training losses", p.batch).scene(),
-        "Each trained objective's loss per step (log scale), from run/metrics.jsonl, with VTC's chance level ln B",
+        &training_curves(
+            &records,
+            &format!("Pre-training ({trained})"),
+            p.batch,
+            p.background_fade,
+        )
+        .scene(),
+        &format!(
+            "Trained objectives: {trained}. Each loss per logged step from run/metrics.jsonl \
+             (smoothed, raw values faint), VTC's chance level ln B dashed, the learning rate \
+             and the gradient norm; dashed grey lines mark where the backgrounds start fading \
+             in and reach full strength, which can lift the loss."
+        ),
     )?;
     r.heading(2, "Retrieval on held-out clips");
     r.paragraph(&format!(
@@ -356,6 +371,20 @@ fn write_report(out: &Path, s: &DemoSummary, clips: Vec<crate::report::Clip>) ->
     r.push(Block::Table(retrieval_table(&s.benchmark.global)));
     r.heading(3, "Within group");
     r.push(Block::Table(retrieval_table(&s.benchmark.within_group)));
+    if trivial_recall(&s.benchmark.within_group) {
+        r.paragraph(&format!(
+            "—: a group has {} clips, so every clip is within the top 5 and R@5 / R@10 are \
+             100 % for any model.",
+            p.bench_per_group
+        ));
+    }
+    r.heading(2, "Settings of this run");
+    r.paragraph(&format!(
+        "Every setting the demo ran with, as resolved from the command line and the defaults \
+         (also in results.json), on {}.",
+        s.adapter
+    ));
+    r.push(Block::Table(settings_table(p)));
     r.paragraph(
         "Raw numbers: results.json. Reproduce: locomotion demo with the plan in results.json.",
     );

@@ -60,6 +60,40 @@ impl Axis {
         }
     }
 
+    /// The same axis cut to [lo, hi] (a metric's possible range), its ticks with it; the cut
+    /// ends become the domain's ends.
+    pub fn within(mut self, lo: f64, hi: f64) -> Axis {
+        if self.log || lo.is_nan() || hi.is_nan() || lo >= hi {
+            return self;
+        }
+        (self.lo, self.hi) = (self.lo.max(lo), self.hi.min(hi));
+        if self.lo >= self.hi {
+            (self.lo, self.hi) = (lo, hi);
+        }
+        let (a, b) = (self.lo, self.hi);
+        self.ticks.retain(|t| (a..=b).contains(t));
+        self
+    }
+
+    /// Unlabelled minor ticks for grid lines: 2–9 × each decade on a log axis, none on a
+    /// linear one (its labelled ticks are close enough).
+    pub fn minor_ticks(&self) -> Vec<f64> {
+        if !self.log {
+            return Vec::new();
+        }
+        let (lo, hi) = (
+            self.lo.log10().round() as i32,
+            self.hi.log10().round() as i32,
+        );
+        if hi - lo > 6 {
+            return Vec::new();
+        }
+        (lo..hi)
+            .flat_map(|e| (2..10).map(move |m| m as f64 * 10f64.powi(e)))
+            .filter(|v| *v > self.lo && *v < self.hi)
+            .collect()
+    }
+
     /// A log10 axis covering [min, max] (both > 0), widened to whole decades.
     pub fn log10(min: f64, max: f64) -> Axis {
         let (mut lo, mut hi) = (min.log10().floor(), max.log10().ceil());
@@ -102,6 +136,12 @@ impl Axis {
     /// A short label for tick `v`: as few decimals as the tick spacing needs, and
     /// exponent notation for very large or small values.
     pub fn label(&self, v: f64) -> String {
+        // One notation per axis: when any linear tick needs an exponent (a learning rate of
+        // 8e-4), every non-zero tick gets one, so "1e-3" never sits beside "8e-4" as "0.0010".
+        let exp = |t: f64| t != 0.0 && !(1e-3..1e5).contains(&t.abs());
+        if !self.log && self.ticks.iter().any(|&t| exp(t)) {
+            return if v == 0.0 { "0".into() } else { format_exp(v) };
+        }
         // Log ticks are powers of ten, so each value is its own spacing.
         let spacing = match (self.log, self.ticks.as_slice()) {
             (true, _) | (false, [_]) | (false, []) => v.abs().max(1e-300),
@@ -125,14 +165,19 @@ fn snap(v: f64, step: f64) -> f64 {
 pub fn format_tick(v: f64, spacing: f64) -> String {
     let a = v.abs();
     if a != 0.0 && !(1e-3..1e5).contains(&a) {
-        let exp = a.log10().floor() as i32;
-        let mant = v / 10f64.powi(exp);
-        return if (mant.round() - mant).abs() < 1e-9 {
-            format!("{}e{exp}", mant.round())
-        } else {
-            format!("{mant:.1}e{exp}")
-        };
+        return format_exp(v);
     }
     let decimals = (-spacing.log10().floor()).clamp(0.0, 6.0) as usize;
     format!("{v:.decimals$}")
+}
+
+/// `v` as mantissa and exponent: "8e-4", "2.5e5".
+fn format_exp(v: f64) -> String {
+    let exp = v.abs().log10().floor() as i32;
+    let mant = v / 10f64.powi(exp);
+    if (mant.round() - mant).abs() < 1e-9 {
+        format!("{}e{exp}", mant.round())
+    } else {
+        format!("{mant:.1}e{exp}")
+    }
 }

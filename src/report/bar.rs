@@ -56,6 +56,8 @@ pub struct BarChart {
     pub groups: Vec<(String, Vec<Option<MeanStd>>)>,
     /// Optional dashed chance line.
     pub chance: Option<Chance>,
+    /// The metric's possible range (recall: 0–100 %): the axis and error bars stay inside.
+    pub range: Option<(f64, f64)>,
     /// Canvas width in pixels.
     pub width: u32,
     /// Canvas height in pixels.
@@ -71,6 +73,7 @@ impl BarChart {
             bars: bars.iter().map(|b| b.to_string()).collect(),
             groups: Vec::new(),
             chance: None,
+            range: None,
             width: 720,
             height: 420,
         }
@@ -95,6 +98,17 @@ impl BarChart {
             label: label.into(),
         });
         self
+    }
+
+    /// Keep the axis and error bars within [lo, hi] (a recall cannot be below 0 %).
+    pub fn range(mut self, lo: f64, hi: f64) -> Self {
+        self.range = (lo.is_finite() && hi.is_finite() && lo < hi).then_some((lo, hi));
+        self
+    }
+
+    /// `v` clipped to the metric's range.
+    fn clip(&self, v: f64) -> f64 {
+        self.range.map_or(v, |(lo, hi)| v.clamp(lo, hi))
     }
 
     /// The value of bar `b` in group `g`, if it can be drawn.
@@ -132,14 +146,19 @@ impl BarChart {
             for b in 0..self.bars.len() {
                 if let Some(v) = self.value(g, b) {
                     let std = if v.std.is_finite() { v.std.abs() } else { 0.0 };
-                    (lo, hi) = (lo.min(v.mean - std), hi.max(v.mean + std));
+                    let (a, b) = (self.clip(v.mean - std), self.clip(v.mean + std));
+                    (lo, hi) = (lo.min(a), hi.max(b));
                 }
             }
         }
         if let Some(c) = self.chance.as_ref().filter(|c| c.value.is_finite()) {
-            (lo, hi) = (lo.min(c.value), hi.max(c.value));
+            (lo, hi) = (lo.min(self.clip(c.value)), hi.max(self.clip(c.value)));
         }
-        Axis::linear(lo, hi, 6)
+        let axis = Axis::linear(lo, hi, 6);
+        match self.range {
+            Some((a, b)) => axis.within(a, b),
+            None => axis,
+        }
     }
 
     /// Lay the chart out as drawing primitives.
@@ -161,7 +180,12 @@ impl BarChart {
                 if let Some(v) = self.value(g, b) {
                     let x = x0 + b as f64 * bar_w;
                     let label = format!("{name} / {}", self.bars[b]);
-                    draw_bar(&mut s, &plot, &y, x, bar_w, v, colour(b), label);
+                    let v = MeanStd {
+                        mean: self.clip(v.mean),
+                        ..v
+                    };
+                    let ends = (self.clip(v.mean - v.std), self.clip(v.mean + v.std));
+                    draw_bar(&mut s, &plot, &y, (x, bar_w), v, ends, colour(b), label);
                 }
             }
         }
@@ -176,8 +200,8 @@ impl BarChart {
                 name: c.label.clone(),
             });
         }
-        let entries: Vec<(String, Rgb)> = (self.bars.iter().cloned().enumerate())
-            .map(|(i, n)| (n, colour(i)))
+        let entries: Vec<(String, Rgb, bool)> = (self.bars.iter().cloned().enumerate())
+            .map(|(i, n)| (n, colour(i), false))
             .collect();
         frame::draw_legend(&mut s, &plot, &entries, true);
         // The chance label goes in the legend, where it cannot cover a short bar.
@@ -205,8 +229,19 @@ fn colour(i: usize) -> Rgb {
     PALETTE[i % PALETTE.len()]
 }
 
+/// One bar at `(x, width)`; its error bar runs between `ends` (mean ± std, already clipped
+/// to the metric's range).
 #[allow(clippy::too_many_arguments)]
-fn draw_bar(s: &mut Scene, p: &Plot, y: &Axis, x: f64, w: f64, v: MeanStd, c: Rgb, name: String) {
+fn draw_bar(
+    s: &mut Scene,
+    p: &Plot,
+    y: &Axis,
+    (x, w): (f64, f64),
+    v: MeanStd,
+    ends: (f64, f64),
+    c: Rgb,
+    name: String,
+) {
     let base = y.map(0.0, p.bottom, p.top);
     let top = y.map(v.mean, p.bottom, p.top);
     s.shapes.push(Shape::Rect {
@@ -222,8 +257,8 @@ fn draw_bar(s: &mut Scene, p: &Plot, y: &Axis, x: f64, w: f64, v: MeanStd, c: Rg
     if v.std.is_finite() && v.std > 0.0 {
         let cx = x + w / 2.0;
         let (hi, lo) = (
-            y.map(v.mean + v.std, p.bottom, p.top),
-            y.map(v.mean - v.std, p.bottom, p.top),
+            y.map(ends.1, p.bottom, p.top),
+            y.map(ends.0, p.bottom, p.top),
         );
         let cap = (w * 0.2).clamp(2.0, 8.0);
         for (pts, class) in [

@@ -18,6 +18,9 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
     /// Chance level per row.
     pub chance: Option<Vec<String>>,
+    /// Columns (0-based, chance column excluded) shown muted like the chance column: chance
+    /// levels that sit beside the number they belong to.
+    pub muted: Vec<usize>,
 }
 
 impl Table {
@@ -39,6 +42,17 @@ impl Table {
     pub fn chance_column(mut self, values: Vec<String>) -> Self {
         self.chance = Some(values);
         self
+    }
+
+    /// Show columns `cols` muted (chance levels beside their numbers).
+    pub fn muted(mut self, cols: &[usize]) -> Self {
+        self.muted = cols.to_vec();
+        self
+    }
+
+    /// Whether column `c` (of `header_cells`/`row_cells`) is shown muted.
+    pub fn is_muted(&self, c: usize) -> bool {
+        self.muted.contains(&c) || (self.chance.is_some() && c + 1 == self.columns())
     }
 
     /// Column count including the chance column.

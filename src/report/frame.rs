@@ -3,6 +3,9 @@
 use super::axis::Axis;
 use super::scene::{Anchor, GRID, INK, Rgb, Scene, Shape, text_width};
 
+/// Minor grid lines (log axes), fainter than the labelled ones.
+const MINOR_GRID: Rgb = Rgb(242, 242, 242);
+
 /// Tick and legend font size in pixels.
 pub const FONT: f64 = 12.0;
 /// Title font size in pixels.
@@ -54,6 +57,10 @@ pub fn draw_frame(s: &mut Scene, p: &Plot, title: &str, x_label: &str, y_label: 
         vertical: false,
         color: INK,
     });
+    for t in y.minor_ticks() {
+        let py = y.map(t, p.bottom, p.top);
+        s.segment((p.left, py), (p.right, py), MINOR_GRID, "grid-minor");
+    }
     for &t in &y.ticks {
         let py = y.map(t, p.bottom, p.top);
         s.segment((p.left, py), (p.right, py), GRID, "grid");
@@ -97,9 +104,10 @@ pub fn draw_x_ticks(s: &mut Scene, p: &Plot, x: &Axis) {
     }
 }
 
-/// A legend to the right of the plot: a swatch (line or box) and the name per entry.
-pub fn draw_legend(s: &mut Scene, p: &Plot, entries: &[(String, Rgb)], boxes: bool) {
-    for (i, (name, color)) in entries.iter().enumerate() {
+/// A legend to the right of the plot: a swatch (box, line or dashed line for a reference
+/// level) and the name per entry `(name, colour, dashed)`.
+pub fn draw_legend(s: &mut Scene, p: &Plot, entries: &[(String, Rgb, bool)], boxes: bool) {
+    for (i, (name, color, dashed)) in entries.iter().enumerate() {
         let y = p.top + 10.0 + i as f64 * 20.0;
         let x = p.right + 12.0;
         if boxes {
@@ -117,8 +125,8 @@ pub fn draw_legend(s: &mut Scene, p: &Plot, entries: &[(String, Rgb)], boxes: bo
             s.shapes.push(Shape::Line {
                 points: vec![(x, y), (x + 18.0, y)],
                 color: *color,
-                width: 3.0,
-                dashed: false,
+                width: if *dashed { 1.5 } else { 3.0 },
+                dashed: *dashed,
                 class: "legend-swatch",
                 name: name.clone(),
             });

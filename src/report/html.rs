@@ -14,7 +14,9 @@ figure{margin:1em 0}figure img{max-width:100%}figcaption{color:#555;font-size:.9
 .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:1em}\
 .clip{border:1px solid #ddd;border-radius:6px;padding:.6em}.clip img{width:100%;\
 image-rendering:pixelated}.clip dt{font-weight:600}.clip dd{margin:0 0 .4em 0}\
-.clip ul{margin:.2em 0;padding-left:1.2em}";
+.clip ul{margin:.2em 0;padding-left:1.2em}\
+dl.settings{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}\
+dl.settings dt{font-weight:600}dl.settings dd{margin:0;font-family:ui-monospace,monospace}";
 
 impl Report {
     /// The report as a standalone HTML page.
@@ -75,9 +77,8 @@ fn html_block(s: &mut String, block: &Block) {
 }
 
 fn html_table(s: &mut String, table: &Table) {
-    let chance_col = table.chance.as_ref().map(|_| table.columns() - 1);
     let class = |c: usize| {
-        if Some(c) == chance_col {
+        if table.is_muted(c) {
             " class=\"chance\""
         } else {
             ""
@@ -109,13 +110,12 @@ fn html_clip(s: &mut String, clip: &Clip) {
     for (kind, text) in &clip.captions {
         let _ = writeln!(s, "<dt>{}</dt><dd>{}</dd>", esc(kind), esc(text));
     }
-    s.push_str("</dl>");
     if !clip.paraphrases.is_empty() {
-        s.push_str("<ul class=\"paraphrases\">");
+        s.push_str("<dt>paraphrases (of the motion caption)</dt><dd><ul class=\"paraphrases\">");
         for p in &clip.paraphrases {
             let _ = write!(s, "<li>{}</li>", esc(p));
         }
-        s.push_str("</ul>");
+        s.push_str("</ul></dd>");
     }
-    s.push_str("</div>\n");
+    s.push_str("</dl></div>\n");
 }

@@ -59,7 +59,7 @@ fn md_block(s: &mut String, block: &Block) {
                     let _ = writeln!(s, "- **{}:** {}", escape_md(kind), escape_md(text));
                 }
                 if !clip.paraphrases.is_empty() {
-                    let _ = writeln!(s, "- **paraphrases:**");
+                    let _ = writeln!(s, "- **paraphrases (of the motion caption):**");
                     for p in &clip.paraphrases {
                         let _ = writeln!(s, "  - {}", escape_md(p));
                     }
@@ -71,13 +71,22 @@ fn md_block(s: &mut String, block: &Block) {
 }
 
 fn md_table(s: &mut String, table: &Table) {
-    let line = |cells: Vec<String>| {
-        let cells: Vec<String> = cells.iter().map(|c| escape_md(c)).collect();
+    let line = |cells: Vec<String>, body: bool| {
+        let cells: Vec<String> = (cells.iter().enumerate())
+            .map(|(i, c)| {
+                // Chance levels in italics, as the HTML page shows them muted.
+                if body && table.is_muted(i) && !c.is_empty() {
+                    format!("*{}*", escape_md(c))
+                } else {
+                    escape_md(c)
+                }
+            })
+            .collect();
         format!("| {} |\n", cells.join(" | "))
     };
-    s.push_str(&line(table.header_cells()));
+    s.push_str(&line(table.header_cells(), false));
     s.push_str(&format!("|{}\n", " --- |".repeat(table.columns())));
     for r in 0..table.rows.len() {
-        s.push_str(&line(table.row_cells(r)));
+        s.push_str(&line(table.row_cells(r), true));
     }
 }

@@ -1,21 +1,23 @@
-//! Reports for people: charts (SVG + PNG, no plotting crate) and documents (HTML +
-//! Markdown) for the demo, the experiment tables and training curves.
+//! Reports for people: charts (SVG + PNG) and documents (HTML + Markdown) for the demo, the
+//! experiment tables and training curves.
 //!
-//! A chart (`LineChart`, `BarChart`) lays itself out as a `Scene` of primitives; the scene
-//! renders to SVG and rasterises to PNG, so both files show the same picture.
+//! A chart (`LineChart`, `BarChart`, `Panels`) lays itself out as a `Scene` of primitives; the
+//! scene is written as SVG, and resvg draws that SVG to PNG with an embedded font, so both
+//! files show the same picture.
 
 pub mod axis;
 pub mod bar;
 pub mod document;
-pub mod font;
 pub mod frame;
 pub mod html;
 pub mod line;
 pub mod markdown;
-pub mod raster;
+pub mod panels;
+pub mod render;
 pub mod scene;
 
 pub use bar::{BarChart, Chance, MeanStd};
 pub use document::{Block, Clip, Report, Table, Written};
-pub use line::{LineChart, Series};
+pub use line::{LineChart, Marker, Series};
+pub use panels::Panels;
 pub use scene::Scene;

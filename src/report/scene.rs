@@ -1,5 +1,5 @@
 //! A chart as a flat list of drawing primitives in pixel coordinates (origin top-left, y down),
-//! rendered to SVG here and to PNG in `raster.rs`, so both files show the same picture.
+//! written as SVG here; `render.rs` draws that same SVG to PNG, so both files show one picture.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -16,6 +16,13 @@ impl Rgb {
     /// `#rrggbb` for SVG and CSS.
     pub fn hex(self) -> String {
         format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
+    }
+
+    /// The colour mixed with white, `keep` (0–1) of it left: faint raw values behind a
+    /// smoothed curve.
+    pub fn faint(self, keep: f64) -> Rgb {
+        let mix = |c: u8| (255.0 - (255.0 - c as f64) * keep.clamp(0.0, 1.0)).round() as u8;
+        Rgb(mix(self.0), mix(self.1), mix(self.2))
     }
 }
 
@@ -119,9 +126,9 @@ pub struct Scene {
     pub shapes: Vec<Shape>,
 }
 
-/// Width of a text in pixels, estimated the same way for SVG layout and the PNG font.
+/// Width of a text in pixels in the embedded chart font (an estimate if it cannot be shaped).
 pub fn text_width(text: &str, size: f64) -> f64 {
-    text.chars().count() as f64 * size * 0.67
+    super::render::measure(text, size).unwrap_or(text.chars().count() as f64 * size * 0.62)
 }
 
 /// Escape text for XML/HTML content and attribute values.
@@ -175,13 +182,33 @@ impl Scene {
         });
     }
 
+    /// Paint `other` onto this canvas with its origin at (`dx`, `dy`): panels of a figure.
+    pub fn place(&mut self, other: &Scene, dx: f64, dy: f64) {
+        for shape in &other.shapes {
+            let mut shape = shape.clone();
+            match &mut shape {
+                Shape::Line { points, .. } => {
+                    for p in points.iter_mut() {
+                        *p = (p.0 + dx, p.1 + dy);
+                    }
+                }
+                Shape::Rect { x, y, .. } | Shape::Text { x, y, .. } => {
+                    *x += dx;
+                    *y += dy;
+                }
+            }
+            self.shapes.push(shape);
+        }
+    }
+
     /// Render as a standalone SVG document.
     pub fn to_svg(&self) -> String {
         let mut s = String::new();
         let (w, h) = (self.width, self.height);
         let _ = writeln!(
             s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">"#
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="{}, Verdana, sans-serif">"#,
+            super::render::FONT_FAMILY
         );
         let _ = writeln!(
             s,

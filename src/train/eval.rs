@@ -7,7 +7,6 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use indicatif::ProgressBar;
 use serde::Serialize;
 
 pub use super::rerank::{States, rerank, vtm_pair_scores};
@@ -239,11 +238,7 @@ pub fn encode_set(
     if n < 2 {
         bail!("retrieval needs at least 2 clips; the evaluation set has {n}");
     }
-    let bar = if cfg.progress {
-        ProgressBar::new(n as u64)
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = crate::util::progress::bar(cfg.progress, n as u64, "evaluate", "clips");
     let (mut ve, mut te, mut captions) = (Vec::new(), Vec::new(), Vec::new());
     let mut states = (cfg.rerank_vtm > 0).then(States::default);
     let mut start = 0;
@@ -324,11 +319,7 @@ pub fn embed_set(
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     anyhow::ensure!(batch >= 1, "--batch must be at least 1");
     let n = set.clips.len();
-    let bar = if progress {
-        ProgressBar::new(n as u64)
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = crate::util::progress::bar(progress, n as u64, "embed", "clips");
     let (mut ve, mut te) = (Vec::new(), Vec::new());
     let mut start = 0;
     while start < n {
@@ -402,8 +393,8 @@ pub fn caption_groups(captions: &[String]) -> Vec<usize> {
 /// The metrics as a printed table, chance beside each figure.
 pub fn table(m: &RetrievalMetrics) -> String {
     let mut s = format!(
-        "{:<14} {:>14} {:>14} {:>14} {:>16}\n",
-        "direction", "R@1 (chance)", "R@5 (chance)", "R@10 (chance)", "median rank (ch.)"
+        "{:<14} {:>14} {:>14} {:>15} {:>16}\n",
+        "direction", "R@1 % (chance)", "R@5 % (chance)", "R@10 % (chance)", "median rank (ch.)"
     );
     for (name, d) in [
         ("text→video", &m.text_to_video),
@@ -411,7 +402,7 @@ pub fn table(m: &RetrievalMetrics) -> String {
     ] {
         let (a, c) = (&d.model, &d.chance);
         s += &format!(
-            "{:<14} {:>6.1} ({:>5.1}) {:>6.1} ({:>5.1}) {:>6.1} ({:>5.1}) {:>8.1} ({:>5.1})\n",
+            "{:<14} {:>6.1} ({:>5.1}) {:>6.1} ({:>5.1}) {:>7.1} ({:>5.1}) {:>8.1} ({:>5.1})\n",
             name,
             100.0 * a.r1,
             100.0 * c.r1,

@@ -106,11 +106,7 @@ pub fn rerank(
         wanted.extend(v2t[t].iter().map(|&x| (x, t)));
     }
     let pairs: Vec<(usize, usize)> = wanted.into_iter().collect();
-    let bar = if cfg.progress {
-        ProgressBar::new(pairs.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = crate::util::progress::bar(cfg.progress, pairs.len() as u64, "VTM rerank", "pairs");
     let scores = vtm_pair_scores(gpu, model, states, &pairs, cfg.batch, &bar)?;
     bar.finish_and_clear();
     let p = |t: usize, v: usize| scores[pairs.binary_search(&(t, v)).expect("scored pair")];

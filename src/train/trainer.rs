@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::data::{
@@ -469,15 +468,12 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
 
     install_ctrlc();
     STOP.store(false, Ordering::SeqCst);
-    let bar = if cfg.progress {
-        ProgressBar::new(cfg.steps)
+    let stage = if cfg.init_checkpoint.is_some() {
+        "fine-tune"
     } else {
-        ProgressBar::hidden()
+        "pre-train"
     };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = crate::util::progress::bar(cfg.progress, cfg.steps, stage, "steps");
     bar.set_position(step);
     let start = Instant::now();
     let (first, mut last, mut interrupted) = (step, None, false);
@@ -529,9 +525,10 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
                 clips_per_s: ((step - first) as usize * cfg.batch) as f64 / wall,
                 data_time_share: (data_time / wall).min(1.0),
             };
-            bar.set_message(format!(
-                "vtc {vtc:.3} vtm {vtm:.3} mlm {mlm:.3} | {:.1} clips/s",
-                rec.clips_per_s
+            bar.set_message(trained_losses(
+                &mcfg.loss_weights,
+                [vtc, vtm, mlm],
+                rec.clips_per_s,
             ));
             log.write(&rec)?;
             last = Some(rec);
@@ -558,4 +555,19 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
         peak_bytes: gpu.pool.stats().peak_bytes,
         interrupted,
     })
+}
+
+/// The progress bar's live numbers: only the objectives being trained (weight > 0).
+fn trained_losses(
+    w: &crate::model::config::LossWeights,
+    losses: [f32; 3],
+    clips_per_s: f64,
+) -> String {
+    let parts: Vec<String> = [("vtc", w.vtc), ("vtm", w.vtm), ("mlm", w.mlm)]
+        .into_iter()
+        .zip(losses)
+        .filter(|((_, weight), _)| *weight > 0.0)
+        .map(|((name, _), loss)| format!("{name} {loss:.3}"))
+        .collect();
+    format!("{} · {clips_per_s:.1} clips/s", parts.join(" "))
 }
