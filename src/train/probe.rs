@@ -250,7 +250,7 @@ pub fn probe_motion(gpu: &Gpu, cfg: &ProbeConfig, progress: bool) -> Result<Prob
     // Held-out: another seed, held-out objects and backgrounds, at the background strength
     // training ended with (full once the fade is over).
     let eval_gain = fade.background_gain(cfg.steps);
-    let hs = mix_seed(cfg.seed, 1, 0x7072_6f62_65);
+    let hs = mix_seed(cfg.seed, 1, 0x0070_726f_6265);
     let eval: Vec<ClipParams> = (0..cfg.eval_clips as u64)
         .map(|i| sample_clip(hs, i, g, &split.heldout_objects, &split.heldout_backgrounds))
         .collect();

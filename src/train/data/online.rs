@@ -122,7 +122,7 @@ impl OnlineSource {
         cfg.generation.validate()?;
         anyhow::ensure!(cfg.batch_size > 0, "--batch-size must be at least 1");
         anyhow::ensure!(
-            cfg.group_size >= 1 && cfg.batch_size % cfg.group_size == 0,
+            cfg.group_size >= 1 && cfg.batch_size.is_multiple_of(cfg.group_size),
             "--group-size {} must be at least 1 and divide --batch {}",
             cfg.group_size,
             cfg.batch_size
