@@ -118,6 +118,7 @@ pub fn run(req: &AdapterRequest, args: &DemoArgs) -> Result<()> {
                 ("preset", plan.preset.clone()),
                 ("steps", plan.steps.to_string()),
                 ("batch", plan.batch.to_string()),
+                ("group size", plan.group_size.to_string()),
                 ("lr", format!("{} (warm-up {})", plan.lr, plan.warmup)),
                 (
                     "objectives",

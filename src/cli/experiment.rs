@@ -129,6 +129,7 @@ pub fn run(req: &AdapterRequest, args: &ExperimentArgs) -> Result<()> {
                 ("steps", plan.steps.to_string()),
                 ("fine-tune steps", plan.finetune_steps.to_string()),
                 ("batch", plan.batch.to_string()),
+                ("group size", plan.group_size.to_string()),
                 (
                     "lr",
                     format!("{} (fine-tune {})", plan.lr, plan.finetune_lr),
