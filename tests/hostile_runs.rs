@@ -338,7 +338,7 @@ fn resume_refuses_conflicting_flags_and_bad_moments_and_logs_each_step_once() {
     for (flag, value) in [
         ("--seed", "5"),
         ("--batch", "3"),
-        ("--lr", "0.001"),
+        ("--lr", "0.0005"),
         ("--captions", "spatial"),
     ] {
         let o = pretrain(&out, &[(flag, value)], &["--resume"]);

@@ -85,6 +85,10 @@ pub struct Checkpoint {
     pub tensors: TensorMap,
 }
 
+/// Prefix of the non-parameter tensors a model stores in its checkpoint (training
+/// statistics such as `stats.vtc.video_mean`): no optimizer touches them.
+pub const STATS_PREFIX: &str = "stats.";
+
 /// The name of AdamW's first moment of parameter `name`.
 pub fn adam_m_name(name: &str) -> String {
     format!("adam.m.{name}")
@@ -267,7 +271,8 @@ impl Checkpoint {
 
     /// Check every tensor against a model with parameters `expected`: each parameter present
     /// with its shape, AdamW moments (required with `moments`, as a resume needs them) with
-    /// their parameter's shape, nothing else. The error names the tensor.
+    /// their parameter's shape, and [`STATS_PREFIX`] statistics; nothing else. The error names
+    /// the tensor.
     pub fn validate_for(&self, expected: &[ParamShape], moments: bool) -> Result<()> {
         self.check_shapes(expected)?;
         if moments {
@@ -287,6 +292,11 @@ impl Checkpoint {
             .map(|(n, s)| (n.as_str(), s.as_slice()))
             .collect();
         for (name, t) in &self.tensors {
+            // Statistics the model stores beside its parameters are checked by their owner
+            // (e.g. `LocoModel::from_weights` checks the VTC means).
+            if name.starts_with(STATS_PREFIX) {
+                continue;
+            }
             let param = name
                 .strip_prefix("adam.m.")
                 .or_else(|| name.strip_prefix("adam.v."))

@@ -121,7 +121,7 @@ pub struct VtcMeans {
 }
 
 /// Checkpoint name of the mean video projection (not a parameter: no optimizer touches it).
-pub const VIDEO_MEAN: &str = "stats.vtc.video_mean";
+pub const VIDEO_MEAN: &str = "stats.vtc.video_mean"; // under checkpoint::STATS_PREFIX
 /// Checkpoint name of the mean text projection.
 pub const TEXT_MEAN: &str = "stats.vtc.text_mean";
 
