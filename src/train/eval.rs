@@ -15,13 +15,14 @@ use super::data::{
     Batch, CaptionMix, EvalSet, FolderConfig, FolderSource, LibrarySplit, TextPipeline,
 };
 use super::metrics::{RetrievalMetrics, RetrievalTargets, retrieval_metrics};
+use super::state::pair_batch;
 use super::trainer::{CHECKPOINT_DIR, TOKENIZER_FILE, generation};
 use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::TextTokenizer;
 use crate::gpu::Gpu;
 use crate::model::checkpoint::Checkpoint;
 use crate::model::heads::unit_embeddings;
-use crate::model::locomotion::{LocoModel, PairBatch, VtcMeans};
+use crate::model::locomotion::{LocoModel, VtcMeans};
 use crate::motion::Compositor;
 use crate::tensor::Tape;
 
@@ -246,18 +247,8 @@ pub fn encode_set(
         let end = (start + cfg.batch).min(n);
         let b = clips.batch(gpu, start..end, cfg.seed)?;
         let host = &b.host;
-        let pair = PairBatch {
-            video: model.video_input(b.video, host.len()),
-            batch: host.len(),
-            len: host.text.max_len,
-            ids: &host.text.ids,
-            token_types: &host.text.token_types,
-            mask: &host.text.attention_mask,
-            mlm_ids: &host.mlm_ids,
-            mlm_labels: &host.mlm_labels,
-            negative_seed: 0,
-            duplicates: None,
-        };
+        // Embedding only: no VTM negatives are drawn, so the seed does not matter.
+        let pair = pair_batch(model, b.video, host, None, 0, 0);
         let tape = Tape::new(gpu);
         if let Some(st) = &mut states {
             let e = model.embed_with_states(&tape, &pair)?;
@@ -326,18 +317,8 @@ pub fn embed_set(
         let end = (start + batch).min(n);
         let b = set.batch(gpu, compositor, text, start..end, seed)?;
         let host = &b.host;
-        let pair = PairBatch {
-            video: model.video_input(b.video, host.len()),
-            batch: host.len(),
-            len: host.text.max_len,
-            ids: &host.text.ids,
-            token_types: &host.text.token_types,
-            mask: &host.text.attention_mask,
-            mlm_ids: &host.mlm_ids,
-            mlm_labels: &host.mlm_labels,
-            negative_seed: 0,
-            duplicates: None,
-        };
+        // Embedding only: no VTM negatives are drawn, so the seed does not matter.
+        let pair = pair_batch(model, b.video, host, None, 0, 0);
         let (v, t) = model.embed(&Tape::new(gpu), &pair)?;
         ve.extend(v);
         te.extend(t);

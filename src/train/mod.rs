@@ -13,4 +13,5 @@ pub mod recipe;
 pub mod rerank;
 pub mod resume;
 pub mod schedule;
+pub mod state;
 pub mod trainer;

@@ -17,19 +17,17 @@ use super::metrics::MetricsLog;
 use super::motion_options::MotionOptions;
 use super::optim::AdamW;
 use super::schedule::LrSchedule;
+pub use super::state::snapshot;
+use super::state::{pair_batch, training_means};
 use crate::caption::{CaptionKind, describe};
 use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::TextTokenizer;
 use crate::gpu::Gpu;
 use crate::model::checkpoint::{
-    Checkpoint, CheckpointConfig, FORMAT_VERSION, HostTensor, TensorMap, TrainingState,
-    adam_m_name, adam_v_name,
+    Checkpoint, CheckpointConfig, FORMAT_VERSION, TrainingState, adam_m_name, adam_v_name,
 };
 use crate::model::config::ModelConfig;
-use crate::model::heads::mean_row;
-use crate::model::locomotion::{
-    LocoModel, PairBatch, TEXT_MEAN, VIDEO_MEAN, VtcMeans, duplicate_caption_mask,
-};
+use crate::model::locomotion::{LocoModel, duplicate_caption_mask};
 use crate::model::text::TextEncoder;
 use crate::motion::{GenConfig, sample_clip};
 use crate::tensor::Tape;
@@ -183,80 +181,6 @@ pub fn train_tokenizer(cfg: &ModelConfig, seed: u64) -> Result<TextTokenizer> {
     }
     let max_len = cfg.text.max_position_embeddings.min(64);
     TextTokenizer::train(&corpus, cfg.text.vocab_size, max_len, false)
-}
-
-/// Host copies of every parameter (and, with `optim`, its AdamW moments).
-pub fn snapshot(gpu: &Gpu, model: &LocoModel, optim: Option<&AdamW>) -> Result<TensorMap> {
-    let mut map = TensorMap::new();
-    if let Some(m) = model.vtc_means() {
-        let d = m.video.len();
-        map.insert(VIDEO_MEAN.into(), HostTensor::new(vec![d], m.video.clone()));
-        map.insert(TEXT_MEAN.into(), HostTensor::new(vec![d], m.text.clone()));
-    }
-    for (name, t) in model.parameters() {
-        let shape = t.shape().dims().to_vec();
-        map.insert(name.clone(), HostTensor::new(shape.clone(), t.to_vec()?));
-        if let Some((m, v)) = optim.and_then(|o| o.moments(&name)) {
-            let n = t.numel();
-            let mut mv = gpu.read::<f32>(m)?;
-            mv.truncate(n);
-            map.insert(adam_m_name(&name), HostTensor::new(shape.clone(), mv));
-            let mut vv = gpu.read::<f32>(v)?;
-            vv.truncate(n);
-            map.insert(adam_v_name(&name), HostTensor::new(shape, vv));
-        }
-    }
-    Ok(map)
-}
-
-/// The model's view of a data batch at `step` (the VTM negatives' seed follows the step).
-fn pair_batch<'a>(
-    model: &LocoModel,
-    video: crate::gpu::GpuBuffer,
-    host: &'a super::data::HostBatch,
-    duplicates: Option<&'a [f32]>,
-    seed: u64,
-    step: u64,
-) -> PairBatch<'a> {
-    PairBatch {
-        video: model.video_input(video, host.len()),
-        batch: host.len(),
-        len: host.text.max_len,
-        ids: &host.text.ids,
-        token_types: &host.text.token_types,
-        mask: &host.text.attention_mask,
-        mlm_ids: &host.mlm_ids,
-        mlm_labels: &host.mlm_labels,
-        negative_seed: mix_seed(seed, step, 0x76746d),
-        duplicates,
-    }
-}
-
-/// Batches of training data whose mean VTC projections the final checkpoint stores.
-pub const MEAN_BATCHES: u64 = 4;
-
-/// The mean raw VTC projections over [`MEAN_BATCHES`] batches of the training stream from
-/// step `from` on (online: clips past the schedule's end, never trained on; at full
-/// background strength once any fade is over).
-fn training_means(
-    gpu: &Gpu,
-    model: &LocoModel,
-    source: &mut Source,
-    from: u64,
-) -> Result<VtcMeans> {
-    let (mut ve, mut te) = (Vec::new(), Vec::new());
-    for k in 0..MEAN_BATCHES {
-        let b = source.batch(from + k)?;
-        let pair = pair_batch(model, b.video, &b.host, None, 0, 0);
-        let (v, t) = model.embed(&Tape::new(gpu), &pair)?;
-        ve.extend(v);
-        te.extend(t);
-    }
-    let d = model.cfg.heads.embed_dim;
-    Ok(VtcMeans {
-        video: mean_row(&ve, d),
-        text: mean_row(&te, d),
-    })
 }
 
 /// What a checkpoint records about the run beyond the model and schedule.
@@ -542,7 +466,7 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
         }
     }
     if model.cfg.heads.center {
-        let means = training_means(gpu, &model, &mut source, cfg.steps.max(step))?;
+        let means = training_means(gpu, &model, |s| source.batch(s), cfg.steps.max(step))?;
         model.set_vtc_means(means)?;
     }
     save(&model, &optim, step)?;
