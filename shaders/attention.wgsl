@@ -1,22 +1,30 @@
 // Fused scaled-dot-product attention, forward (flash-attention style):
 //   o = softmax(scale * q k^T + mask) v,  lse = logsumexp of each row of scale * q k^T.
-// q, o are (B, H, Tq, D); k, v are (B, H, Tk, D); lse is (B, H, Tq); mask is (B, Tk) u32,
-// nonzero = key present, read only when p.has_mask = 1. D <= 64; Tq and Tk may differ.
+// q, o are (B, H, Tq, D) or, with p.tokens_major = 1, (B, Tq, H, D) (the layout a linear
+// layer writes, so heads need no permute); k, v likewise with Tk; lse is (B, H, Tq); mask is
+// (B, Tk) u32, nonzero = key present, read only when p.has_mask = 1. D <= 64; Tq, Tk differ
+// in cross-attention.
 //
-// One workgroup of 16 threads handles 64 query rows of one (batch, head), 4 rows per thread
-// (register blocking: each key read from workgroup memory feeds 4 rows). Keys and values
-// stream through workgroup memory in tiles of 32 rows; each thread keeps its rows' running
-// max, running sum and output in registers (online softmax), so memory is linear in the
-// sequence length and the Tq x Tk score matrix never reaches global memory. Rows whose keys
-// are all masked give o = 0 and lse = -1e30 (the backward pass skips them).
+// One workgroup of TPW threads handles BR = TPW * R query rows of one (batch, head), R rows
+// per thread: each key read from workgroup memory feeds R rows (register blocking; CPU
+// drivers: TPW = 16, R = 4). GPUs take TPW = 64, R = 1: one query row per thread, no large
+// register arrays. Keys and values stream through workgroup memory in tiles of BC rows; each
+// thread keeps its rows' running max, running sum and output in registers (online softmax),
+// so memory is linear in the sequence length and the Tq x Tk score matrix never reaches
+// global memory. Rows whose keys are all masked give o = 0 and lse = -1e30 (the backward
+// pass skips them).
 //
-// Grid: (ceil(Tq / 64), B * H, 1).
+// Every row's arithmetic is the same whatever TPW and R are (same tiles, same order), and
+// the head dimension is specialised (DV = ceil(D / 4) vec4s: the zero padding up to 64 is
+// never computed), so every variant gives bit-identical results.
+//
+// Grid: (ceil(Tq / BR), B * H, 1).
 
-const DV4: u32 = 16u;   // head dim in vec4s (D padded with zeros up to 64)
-const BR: u32 = 64u;    // query rows per workgroup
-const TPW: u32 = 16u;   // threads per workgroup
-const R: u32 = 4u;      // query rows per thread (BR = TPW * R)
-const BC: u32 = 32u;    // key rows per tile
+override DV: u32 = 16u;   // head dim in vec4s, ceil(D / 4)
+override TPW: u32 = 16u;  // threads per workgroup
+override R: u32 = 4u;     // query rows per thread (at most 4)
+const BC: u32 = 32u;      // key rows per tile (fixes the online softmax's order: keep it)
+override TILE: u32 = 32u * DV;  // vec4s of one key (or value) tile
 const MASKED: f32 = -1e30;
 
 struct Params {
@@ -28,6 +36,10 @@ struct Params {
     has_mask: u32,
     scale: f32,
     _pad: u32,
+    tokens_major: u32,
+    _pad1: u32,
+    _pad2: u32,
+    _pad3: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -38,8 +50,16 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> o: array<f32>;
 @group(0) @binding(6) var<storage, read_write> lse: array<f32>;
 
-var<workgroup> ks: array<vec4<f32>, 512>;   // BC * DV4
-var<workgroup> vs: array<vec4<f32>, 512>;
+var<workgroup> ks: array<vec4<f32>, TILE>;
+var<workgroup> vs: array<vec4<f32>, TILE>;
+
+// Offset of row `row` of head `bh` (= b * H + h) in a tensor of `t` rows per head.
+fn row_base(bh: u32, row: u32, t: u32) -> u32 {
+    if p.tokens_major == 0u {
+        return (bh * t + row) * p.d;
+    }
+    return ((bh / p.h * t + row) * p.h + bh % p.h) * p.d;
+}
 
 fn ld_q(base: u32, c: u32) -> vec4<f32> {
     var r = vec4<f32>(0.0);
@@ -69,25 +89,24 @@ fn key_present(b: u32, j: u32) -> bool {
     return p.has_mask == 0u || mask[b * p.tk + j] != 0u;
 }
 
-@compute @workgroup_size(16)
+@compute @workgroup_size(TPW)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>,
            @builtin(local_invocation_index) li: u32) {
     let bh = wid.y;
     let b = bh / p.h;
-    let kbase = bh * p.tk * p.d;
+    let br = TPW * R;
 
-    // Thread li owns query rows wid.x * BR + li + r * TPW for r < R: each key vec4 read from
-    // workgroup memory feeds R rows (register blocking).
-    var qr: array<vec4<f32>, 64>;    // R * DV4
+    // Thread li owns query rows wid.x * BR + li + r * TPW for r < R.
+    var qr: array<vec4<f32>, 64>;    // R * DV
     var acc: array<vec4<f32>, 64>;
     var m: array<f32, 4>;
     var l: array<f32, 4>;
     for (var r = 0u; r < R; r++) {
-        let row = min(wid.x * BR + li + r * TPW, p.tq - 1u);
-        let qbase = (bh * p.tq + row) * p.d;
-        for (var c = 0u; c < DV4; c++) {
-            qr[r * DV4 + c] = ld_q(qbase, c) * p.scale;
-            acc[r * DV4 + c] = vec4<f32>(0.0);
+        let row = min(wid.x * br + li + r * TPW, p.tq - 1u);
+        let qbase = row_base(bh, row, p.tq);
+        for (var c = 0u; c < DV; c++) {
+            qr[r * DV + c] = ld_q(qbase, c) * p.scale;
+            acc[r * DV + c] = vec4<f32>(0.0);
         }
         m[r] = MASKED;
         l[r] = 0.0;
@@ -95,40 +114,37 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>,
     var s: array<f32, 128>;           // R * BC
 
     for (var t0 = 0u; t0 < p.tk; t0 += BC) {
-        for (var e = li; e < BC * DV4; e += TPW) {
-            let j = t0 + e / DV4;
-            let c = e % DV4;
+        for (var e = li; e < BC * DV; e += TPW) {
+            let j = t0 + e / DV;
+            let c = e % DV;
             var kv = vec4<f32>(0.0);
             var vv = vec4<f32>(0.0);
             if j < p.tk {
-                kv = ld_k(kbase + j * p.d, c);
-                vv = ld_v(kbase + j * p.d, c);
+                let kb = row_base(bh, j, p.tk);
+                kv = ld_k(kb, c);
+                vv = ld_v(kb, c);
             }
             ks[e] = kv;
             vs[e] = vv;
         }
         workgroupBarrier();
 
+        // Keys past the end would score MASKED and weigh 0: they are skipped, which changes
+        // no bit of the result.
         let n = min(BC, p.tk - t0);
         var tmax = array<f32, 4>(MASKED, MASKED, MASKED, MASKED);
-        for (var j = 0u; j < BC; j++) {
-            var d0 = vec4<f32>(0.0);
-            var d1 = vec4<f32>(0.0);
-            var d2 = vec4<f32>(0.0);
-            var d3 = vec4<f32>(0.0);
-            for (var c = 0u; c < DV4; c++) {
-                let kv = ks[j * DV4 + c];
-                d0 = fma(qr[c], kv, d0);
-                d1 = fma(qr[DV4 + c], kv, d1);
-                d2 = fma(qr[2u * DV4 + c], kv, d2);
-                d3 = fma(qr[3u * DV4 + c], kv, d3);
+        for (var j = 0u; j < n; j++) {
+            var d: array<vec4<f32>, 4>;
+            for (var r = 0u; r < R; r++) { d[r] = vec4<f32>(0.0); }
+            for (var c = 0u; c < DV; c++) {
+                let kv = ks[j * DV + c];
+                for (var r = 0u; r < R; r++) { d[r] = fma(qr[r * DV + c], kv, d[r]); }
             }
-            let hide = j >= n || !key_present(b, min(t0 + j, p.tk - 1u));
-            let sj = select(vec4<f32>(dot(d0, vec4(1.0)), dot(d1, vec4(1.0)), dot(d2, vec4(1.0)),
-                                      dot(d3, vec4(1.0))), vec4<f32>(MASKED), hide);
+            let hide = !key_present(b, t0 + j);
             for (var r = 0u; r < R; r++) {
-                s[r * BC + j] = sj[r];
-                tmax[r] = max(tmax[r], sj[r]);
+                let sj = select(dot(d[r], vec4(1.0)), MASKED, hide);
+                s[r * BC + j] = sj;
+                tmax[r] = max(tmax[r], sj);
             }
         }
         var mnew: array<f32, 4>;
@@ -136,34 +152,33 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>,
             mnew[r] = max(m[r], tmax[r]);
             let corr = exp(m[r] - mnew[r]);
             l[r] *= corr;
-            for (var c = 0u; c < DV4; c++) { acc[r * DV4 + c] *= corr; }
+            for (var c = 0u; c < DV; c++) { acc[r * DV + c] *= corr; }
             m[r] = mnew[r];
         }
-        for (var j = 0u; j < BC; j++) {
+        for (var j = 0u; j < n; j++) {
             var pj: array<f32, 4>;
             for (var r = 0u; r < R; r++) {
                 let x = s[r * BC + j];
                 pj[r] = select(0.0, exp(x - m[r]), x > 0.5 * MASKED);
                 l[r] += pj[r];
             }
-            for (var c = 0u; c < DV4; c++) {
-                let vv = vs[j * DV4 + c];
-                acc[c] = fma(vec4<f32>(pj[0]), vv, acc[c]);
-                acc[DV4 + c] = fma(vec4<f32>(pj[1]), vv, acc[DV4 + c]);
-                acc[2u * DV4 + c] = fma(vec4<f32>(pj[2]), vv, acc[2u * DV4 + c]);
-                acc[3u * DV4 + c] = fma(vec4<f32>(pj[3]), vv, acc[3u * DV4 + c]);
+            for (var c = 0u; c < DV; c++) {
+                let vv = vs[j * DV + c];
+                for (var r = 0u; r < R; r++) {
+                    acc[r * DV + c] = fma(vec4<f32>(pj[r]), vv, acc[r * DV + c]);
+                }
             }
         }
         workgroupBarrier();
     }
 
     for (var r = 0u; r < R; r++) {
-        let row = wid.x * BR + li + r * TPW;
+        let row = wid.x * br + li + r * TPW;
         if row < p.tq {
             let inv = select(0.0, 1.0 / l[r], l[r] > 0.0);
-            let obase = (bh * p.tq + row) * p.d;
+            let obase = row_base(bh, row, p.tq);
             for (var cc = 0u; cc < p.d; cc++) {
-                o[obase + cc] = acc[r * DV4 + cc / 4u][cc % 4u] * inv;
+                o[obase + cc] = acc[r * DV + cc / 4u][cc % 4u] * inv;
             }
             lse[bh * p.tq + row] = select(MASKED, m[r] + log(l[r]), l[r] > 0.0);
         }

@@ -1,22 +1,28 @@
 // Fused scaled-dot-product attention, backward (flash-attention-2 style), in three stages of
 // one entry point (p.stage, uniform), recorded in this order:
-//   stage 0: delta = rowsum(do * o)                       each thread: 2 query rows
-//   stage 1: dv = P^T do, dk = scale * dS^T q             each thread: 2 key rows
-//   stage 2: dq = scale * dS k                            each thread: 2 query rows
+//   stage 0: delta = rowsum(do * o)                       each thread: R query rows
+//   stage 1: dv = P^T do, dk = scale * dS^T q             each thread: R key rows
+//   stage 2: dq = scale * dS k                            each thread: R query rows
 // where P = exp(scale * q k^T - lse) is recomputed tile by tile from the forward's lse and
 // dS = P * (do v^T - delta). Nothing of size Tq x Tk reaches global memory and every output
 // element is written by exactly one thread (no atomics), so the result is deterministic.
-// q, o, do, dq are (B, H, Tq, D); k, v, dk, dv are (B, H, Tk, D); lse, delta are (B, H, Tq);
-// mask is (B, Tk) u32, nonzero = key present, read only when p.has_mask = 1. D <= 64.
+// q, o, do, dq are (B, H, Tq, D) or, with p.tokens_major = 1, (B, Tq, H, D); k, v, dk, dv
+// likewise with Tk; lse, delta are (B, H, Tq); mask is (B, Tk) u32, nonzero = key present,
+// read only when p.has_mask = 1. D <= 64.
 //
-// Workgroups of 32 threads own 64 rows (register blocking: every vec4 read from workgroup
-// memory feeds two rows). Grid: stages 0 and 2: (ceil(Tq / 64), B * H, 1); stage 1:
-// (ceil(Tk / 64), B * H, 1).
+// Workgroups of TPW threads own BR = TPW * R rows (CPU drivers: 32 threads, 2 rows each, so
+// every vec4 read from workgroup memory feeds two rows; GPUs: 64 threads, one row each).
+// Tiles of BC rows stream through workgroup memory; BC is chosen by the launcher to fit the
+// adapter's workgroup memory (it does not change any sum's order: rows are summed one by
+// one in index order). DV = ceil(D / 4): the zero padding of the head dimension is never
+// computed. Every variant gives bit-identical results.
+// Grid: stages 0 and 2: (ceil(Tq / BR), B * H, 1); stage 1: (ceil(Tk / BR), B * H, 1).
 
-const DV4: u32 = 16u;   // head dim in vec4s (D padded with zeros up to 64)
-const BR: u32 = 64u;    // rows owned by one workgroup
-const TPW: u32 = 32u;   // threads per workgroup: each owns rows r and r + TPW
-const BC: u32 = 32u;    // rows per tile streamed through workgroup memory
+override DV: u32 = 16u;    // head dim in vec4s, ceil(D / 4)
+override TPW: u32 = 32u;   // threads per workgroup
+override R: u32 = 2u;      // rows per thread (at most 4)
+override BC: u32 = 32u;    // rows per tile streamed through workgroup memory
+override TILE: u32 = BC * DV;
 const MASKED: f32 = -1e30;
 
 struct Params {
@@ -28,6 +34,10 @@ struct Params {
     has_mask: u32,
     scale: f32,
     stage: u32,
+    tokens_major: u32,
+    _pad1: u32,
+    _pad2: u32,
+    _pad3: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -43,10 +53,18 @@ struct Params {
 @group(0) @binding(10) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(11) var<storage, read_write> dv: array<f32>;
 
-var<workgroup> ta: array<vec4<f32>, 512>;   // BC * DV4: q or k tile
-var<workgroup> tb: array<vec4<f32>, 512>;   // BC * DV4: do or v tile
-var<workgroup> ra: array<f32, 32>;          // lse of the query tile
-var<workgroup> rb: array<f32, 32>;          // delta of the query tile
+var<workgroup> ta: array<vec4<f32>, TILE>;   // BC * DV: q or k tile
+var<workgroup> tb: array<vec4<f32>, TILE>;   // BC * DV: do or v tile
+var<workgroup> ra: array<f32, BC>;           // lse of the query tile (stage 2: key present)
+var<workgroup> rb: array<f32, BC>;           // delta of the query tile
+
+// Offset of row `row` of head `bh` (= b * H + h) in a tensor of `t` rows per head.
+fn row_base(bh: u32, row: u32, t: u32) -> u32 {
+    if p.tokens_major == 0u {
+        return (bh * t + row) * p.d;
+    }
+    return ((bh / p.h * t + row) * p.h + bh % p.h) * p.d;
+}
 
 // Loads 4 consecutive head-dim elements (zero beyond D) of one of the (.., D) inputs.
 fn ld(which: u32, base: u32, c: u32) -> vec4<f32> {
@@ -70,7 +88,7 @@ fn key_present(b: u32, j: u32) -> bool {
     return p.has_mask == 0u || mask[b * p.tk + j] != 0u;
 }
 
-fn store_row(which: u32, base: u32, r: ptr<function, array<vec4<f32>, 32>>, off: u32, f: f32) {
+fn store_row(which: u32, base: u32, r: ptr<function, array<vec4<f32>, 64>>, off: u32, f: f32) {
     for (var cc = 0u; cc < p.d; cc++) {
         let x = (*r)[off + cc / 4u][cc % 4u] * f;
         switch which {
@@ -88,178 +106,185 @@ fn hsum(x: vec4<f32>) -> f32 {
 // Stage 0: delta_i = sum_c do_ic * o_ic.
 fn stage_delta(bh: u32, row: u32) {
     if row >= p.tq { return; }
-    let base = (bh * p.tq + row) * p.d;
+    let base = row_base(bh, row, p.tq);
     var s = vec4<f32>(0.0);
-    for (var c = 0u; c < DV4; c++) {
+    for (var c = 0u; c < DV; c++) {
         s = fma(ld(3u, base, c), ld(4u, base, c), s);
     }
     delta[bh * p.tq + row] = hsum(s);
 }
 
-// Stage 1: this thread owns key rows j0 and j0 + TPW; query tiles stream through ta (q) and
-// tb (do), each vec4 read from workgroup memory feeding both keys.
+// Stage 1: this thread owns key rows j0 + r * TPW; query tiles stream through ta (q) and
+// tb (do), each vec4 read from workgroup memory feeding every owned key.
 fn stage_dkdv(bh: u32, j0: u32, li: u32) {
     let b = bh / p.h;
-    let j1 = j0 + TPW;
-    let live0 = j0 < p.tk && key_present(b, min(j0, p.tk - 1u));
-    let live1 = j1 < p.tk && key_present(b, min(j1, p.tk - 1u));
-    let kb0 = (bh * p.tk + min(j0, p.tk - 1u)) * p.d;
-    let kb1 = (bh * p.tk + min(j1, p.tk - 1u)) * p.d;
-    var kr: array<vec4<f32>, 32>;   // rows j0 then j1, pre-scaled
-    var vr: array<vec4<f32>, 32>;
-    var gk: array<vec4<f32>, 32>;
-    var gv: array<vec4<f32>, 32>;
-    for (var c = 0u; c < DV4; c++) {
-        kr[c] = ld(1u, kb0, c) * p.scale;
-        kr[DV4 + c] = ld(1u, kb1, c) * p.scale;
-        vr[c] = ld(2u, kb0, c);
-        vr[DV4 + c] = ld(2u, kb1, c);
-        gk[c] = vec4<f32>(0.0);
-        gk[DV4 + c] = vec4<f32>(0.0);
-        gv[c] = vec4<f32>(0.0);
-        gv[DV4 + c] = vec4<f32>(0.0);
+    var live: array<bool, 4>;
+    var kr: array<vec4<f32>, 64>;   // R rows of DV, pre-scaled
+    var vr: array<vec4<f32>, 64>;
+    var gk: array<vec4<f32>, 64>;
+    var gv: array<vec4<f32>, 64>;
+    for (var r = 0u; r < R; r++) {
+        let j = j0 + r * TPW;
+        live[r] = j < p.tk && key_present(b, min(j, p.tk - 1u));
+        let kb = row_base(bh, min(j, p.tk - 1u), p.tk);
+        for (var c = 0u; c < DV; c++) {
+            kr[r * DV + c] = ld(1u, kb, c) * p.scale;
+            vr[r * DV + c] = ld(2u, kb, c);
+            gk[r * DV + c] = vec4<f32>(0.0);
+            gv[r * DV + c] = vec4<f32>(0.0);
+        }
     }
-    let qbase = bh * p.tq * p.d;
     for (var t0 = 0u; t0 < p.tq; t0 += BC) {
-        for (var e = li; e < BC * DV4; e += TPW) {
-            let i = t0 + e / DV4;
+        for (var e = li; e < BC * DV; e += TPW) {
+            let i = t0 + e / DV;
             var a = vec4<f32>(0.0);
             var g = vec4<f32>(0.0);
             if i < p.tq {
-                a = ld(0u, qbase + i * p.d, e % DV4);
-                g = ld(4u, qbase + i * p.d, e % DV4);
+                let qb = row_base(bh, i, p.tq);
+                a = ld(0u, qb, e % DV);
+                g = ld(4u, qb, e % DV);
             }
             ta[e] = a;
             tb[e] = g;
         }
-        if li < BC {
-            let i = t0 + li;
-            ra[li] = select(MASKED, lse[bh * p.tq + min(i, p.tq - 1u)], i < p.tq);
-            rb[li] = select(0.0, delta[bh * p.tq + min(i, p.tq - 1u)], i < p.tq);
+        for (var e = li; e < BC; e += TPW) {
+            let i = t0 + e;
+            ra[e] = select(MASKED, lse[bh * p.tq + min(i, p.tq - 1u)], i < p.tq);
+            rb[e] = select(0.0, delta[bh * p.tq + min(i, p.tq - 1u)], i < p.tq);
         }
         workgroupBarrier();
-        for (var i = 0u; i < BC; i++) {
-            var s0 = vec4<f32>(0.0);
-            var s1 = vec4<f32>(0.0);
-            var dp0 = vec4<f32>(0.0);
-            var dp1 = vec4<f32>(0.0);
-            for (var c = 0u; c < DV4; c++) {
-                let a = ta[i * DV4 + c];
-                let g = tb[i * DV4 + c];
-                s0 = fma(kr[c], a, s0);
-                s1 = fma(kr[DV4 + c], a, s1);
-                dp0 = fma(vr[c], g, dp0);
-                dp1 = fma(vr[DV4 + c], g, dp1);
+        // Query rows past the end would weigh 0: skipping them changes no bit.
+        let n = min(BC, p.tq - t0);
+        for (var i = 0u; i < n; i++) {
+            var s: array<vec4<f32>, 4>;
+            var dp: array<vec4<f32>, 4>;
+            for (var r = 0u; r < R; r++) {
+                s[r] = vec4<f32>(0.0);
+                dp[r] = vec4<f32>(0.0);
+            }
+            for (var c = 0u; c < DV; c++) {
+                let a = ta[i * DV + c];
+                let g = tb[i * DV + c];
+                for (var r = 0u; r < R; r++) {
+                    s[r] = fma(kr[r * DV + c], a, s[r]);
+                    dp[r] = fma(vr[r * DV + c], g, dp[r]);
+                }
             }
             let lsei = ra[i];
             let qlive = lsei > 0.5 * MASKED;
-            let p0 = select(0.0, exp(hsum(s0) - lsei), qlive && live0);
-            let p1 = select(0.0, exp(hsum(s1) - lsei), qlive && live1);
-            let ds0 = p0 * (hsum(dp0) - rb[i]);
-            let ds1 = p1 * (hsum(dp1) - rb[i]);
-            for (var c = 0u; c < DV4; c++) {
-                let a = ta[i * DV4 + c];
-                let g = tb[i * DV4 + c];
-                gv[c] = fma(vec4<f32>(p0), g, gv[c]);
-                gv[DV4 + c] = fma(vec4<f32>(p1), g, gv[DV4 + c]);
-                gk[c] = fma(vec4<f32>(ds0), a, gk[c]);
-                gk[DV4 + c] = fma(vec4<f32>(ds1), a, gk[DV4 + c]);
+            var pr: array<f32, 4>;
+            var ds: array<f32, 4>;
+            for (var r = 0u; r < R; r++) {
+                pr[r] = select(0.0, exp(hsum(s[r]) - lsei), qlive && live[r]);
+                ds[r] = pr[r] * (hsum(dp[r]) - rb[i]);
+            }
+            for (var c = 0u; c < DV; c++) {
+                let a = ta[i * DV + c];
+                let g = tb[i * DV + c];
+                for (var r = 0u; r < R; r++) {
+                    gv[r * DV + c] = fma(vec4<f32>(pr[r]), g, gv[r * DV + c]);
+                    gk[r * DV + c] = fma(vec4<f32>(ds[r]), a, gk[r * DV + c]);
+                }
             }
         }
         workgroupBarrier();
     }
-    if j0 < p.tk {
-        let base = (bh * p.tk + j0) * p.d;
-        store_row(1u, base, &gk, 0u, p.scale);
-        store_row(2u, base, &gv, 0u, 1.0);
-    }
-    if j1 < p.tk {
-        let base = (bh * p.tk + j1) * p.d;
-        store_row(1u, base, &gk, DV4, p.scale);
-        store_row(2u, base, &gv, DV4, 1.0);
+    for (var r = 0u; r < R; r++) {
+        let j = j0 + r * TPW;
+        if j < p.tk {
+            let base = row_base(bh, j, p.tk);
+            store_row(1u, base, &gk, r * DV, p.scale);
+            store_row(2u, base, &gv, r * DV, 1.0);
+        }
     }
 }
 
-// Stage 2: this thread owns query rows i0 and i0 + TPW; key tiles stream through ta (k) and
-// tb (v), each vec4 read from workgroup memory feeding both rows.
+// Stage 2: this thread owns query rows i0 + r * TPW; key tiles stream through ta (k) and
+// tb (v), each vec4 read from workgroup memory feeding every owned row.
 fn stage_dq(bh: u32, i0: u32, li: u32) {
     let b = bh / p.h;
-    let i1 = i0 + TPW;
-    let qb0 = (bh * p.tq + min(i0, p.tq - 1u)) * p.d;
-    let qb1 = (bh * p.tq + min(i1, p.tq - 1u)) * p.d;
-    let lse0 = lse[bh * p.tq + min(i0, p.tq - 1u)];
-    let lse1 = lse[bh * p.tq + min(i1, p.tq - 1u)];
-    let d0 = delta[bh * p.tq + min(i0, p.tq - 1u)];
-    let d1 = delta[bh * p.tq + min(i1, p.tq - 1u)];
-    let live0 = i0 < p.tq && lse0 > 0.5 * MASKED;
-    let live1 = i1 < p.tq && lse1 > 0.5 * MASKED;
-    var qr: array<vec4<f32>, 32>;   // rows i0 then i1, pre-scaled
-    var gr: array<vec4<f32>, 32>;
-    var gq: array<vec4<f32>, 32>;
-    for (var c = 0u; c < DV4; c++) {
-        qr[c] = ld(0u, qb0, c) * p.scale;
-        qr[DV4 + c] = ld(0u, qb1, c) * p.scale;
-        gr[c] = ld(4u, qb0, c);
-        gr[DV4 + c] = ld(4u, qb1, c);
-        gq[c] = vec4<f32>(0.0);
-        gq[DV4 + c] = vec4<f32>(0.0);
+    var live: array<bool, 4>;
+    var lser: array<f32, 4>;
+    var dr: array<f32, 4>;
+    var qr: array<vec4<f32>, 64>;   // R rows of DV, pre-scaled
+    var gr: array<vec4<f32>, 64>;
+    var gq: array<vec4<f32>, 64>;
+    for (var r = 0u; r < R; r++) {
+        let i = i0 + r * TPW;
+        let ic = min(i, p.tq - 1u);
+        let qb = row_base(bh, ic, p.tq);
+        lser[r] = lse[bh * p.tq + ic];
+        dr[r] = delta[bh * p.tq + ic];
+        live[r] = i < p.tq && lser[r] > 0.5 * MASKED;
+        for (var c = 0u; c < DV; c++) {
+            qr[r * DV + c] = ld(0u, qb, c) * p.scale;
+            gr[r * DV + c] = ld(4u, qb, c);
+            gq[r * DV + c] = vec4<f32>(0.0);
+        }
     }
-    let kbase = bh * p.tk * p.d;
     for (var t0 = 0u; t0 < p.tk; t0 += BC) {
-        for (var e = li; e < BC * DV4; e += TPW) {
-            let j = t0 + e / DV4;
+        for (var e = li; e < BC * DV; e += TPW) {
+            let j = t0 + e / DV;
             var a = vec4<f32>(0.0);
             var g = vec4<f32>(0.0);
             if j < p.tk {
-                a = ld(1u, kbase + j * p.d, e % DV4);
-                g = ld(2u, kbase + j * p.d, e % DV4);
+                let kb = row_base(bh, j, p.tk);
+                a = ld(1u, kb, e % DV);
+                g = ld(2u, kb, e % DV);
             }
             ta[e] = a;
             tb[e] = g;
         }
-        if li < BC {
-            let j = t0 + li;
-            ra[li] = select(0.0, 1.0, j < p.tk && key_present(b, min(j, p.tk - 1u)));
+        for (var e = li; e < BC; e += TPW) {
+            let j = t0 + e;
+            ra[e] = select(0.0, 1.0, j < p.tk && key_present(b, min(j, p.tk - 1u)));
         }
         workgroupBarrier();
-        for (var j = 0u; j < BC; j++) {
-            var s0 = vec4<f32>(0.0);
-            var s1 = vec4<f32>(0.0);
-            var dp0 = vec4<f32>(0.0);
-            var dp1 = vec4<f32>(0.0);
-            for (var c = 0u; c < DV4; c++) {
-                let a = ta[j * DV4 + c];
-                let g = tb[j * DV4 + c];
-                s0 = fma(qr[c], a, s0);
-                s1 = fma(qr[DV4 + c], a, s1);
-                dp0 = fma(gr[c], g, dp0);
-                dp1 = fma(gr[DV4 + c], g, dp1);
+        // Keys past the end would weigh 0: skipping them changes no bit.
+        let n = min(BC, p.tk - t0);
+        for (var j = 0u; j < n; j++) {
+            var s: array<vec4<f32>, 4>;
+            var dp: array<vec4<f32>, 4>;
+            for (var r = 0u; r < R; r++) {
+                s[r] = vec4<f32>(0.0);
+                dp[r] = vec4<f32>(0.0);
+            }
+            for (var c = 0u; c < DV; c++) {
+                let a = ta[j * DV + c];
+                let g = tb[j * DV + c];
+                for (var r = 0u; r < R; r++) {
+                    s[r] = fma(qr[r * DV + c], a, s[r]);
+                    dp[r] = fma(gr[r * DV + c], g, dp[r]);
+                }
             }
             let klive = ra[j] > 0.0;
-            let p0 = select(0.0, exp(hsum(s0) - lse0), klive && live0);
-            let p1 = select(0.0, exp(hsum(s1) - lse1), klive && live1);
-            let ds0 = vec4<f32>(p0 * (hsum(dp0) - d0));
-            let ds1 = vec4<f32>(p1 * (hsum(dp1) - d1));
-            for (var c = 0u; c < DV4; c++) {
-                let a = ta[j * DV4 + c];
-                gq[c] = fma(ds0, a, gq[c]);
-                gq[DV4 + c] = fma(ds1, a, gq[DV4 + c]);
+            var ds: array<vec4<f32>, 4>;
+            for (var r = 0u; r < R; r++) {
+                let pj = select(0.0, exp(hsum(s[r]) - lser[r]), klive && live[r]);
+                ds[r] = vec4<f32>(pj * (hsum(dp[r]) - dr[r]));
+            }
+            for (var c = 0u; c < DV; c++) {
+                let a = ta[j * DV + c];
+                for (var r = 0u; r < R; r++) {
+                    gq[r * DV + c] = fma(ds[r], a, gq[r * DV + c]);
+                }
             }
         }
         workgroupBarrier();
     }
-    if i0 < p.tq { store_row(0u, (bh * p.tq + i0) * p.d, &gq, 0u, p.scale); }
-    if i1 < p.tq { store_row(0u, (bh * p.tq + i1) * p.d, &gq, DV4, p.scale); }
+    for (var r = 0u; r < R; r++) {
+        let i = i0 + r * TPW;
+        if i < p.tq { store_row(0u, row_base(bh, i, p.tq), &gq, r * DV, p.scale); }
+    }
 }
 
-@compute @workgroup_size(32)
+@compute @workgroup_size(TPW)
 fn backward(@builtin(workgroup_id) wid: vec3<u32>,
             @builtin(local_invocation_index) li: u32) {
-    let row = wid.x * BR + li;
+    let row = wid.x * TPW * R + li;
     switch p.stage {
         case 0u: {
-            stage_delta(wid.y, row);
-            stage_delta(wid.y, row + TPW);
+            for (var r = 0u; r < R; r++) { stage_delta(wid.y, row + r * TPW); }
         }
         case 1u: { stage_dkdv(wid.y, row, li); }
         default: { stage_dq(wid.y, row, li); }

@@ -120,3 +120,95 @@ fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     dw[col] = sw;
     db[col] = sb;
 }
+
+// ---- Row kernels for CPU drivers: one invocation per row, vec4 accesses (C % 4 = 0). -----
+// On CPU drivers every per-invocation memory access is a loop over the SIMD lanes and every
+// barrier costs, so the 64-thread kernels above spend their time in workgroup reductions.
+// These compute exactly the same numbers: the partial sum of "thread" t (elements t, t + 64,
+// ... in order) lives in component t % 4 of p4[t / 4], and `tree` adds the partials in the
+// 64-thread kernel's order (strides 32, 16, ..., 1), so both give bit-identical results.
+
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> y4: array<vec4<f32>>;
+
+@group(0) @binding(1) var<storage, read> dy4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bx4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> bw4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> dx4: array<vec4<f32>>;
+
+// The 64 partials (as 16 vec4) summed pairwise in the order of `reduce2`.
+fn tree(p4: ptr<function, array<vec4<f32>, 16>>) -> f32 {
+    for (var c = 0u; c < 8u; c++) { (*p4)[c] += (*p4)[c + 8u]; }
+    for (var c = 0u; c < 4u; c++) { (*p4)[c] += (*p4)[c + 4u]; }
+    for (var c = 0u; c < 2u; c++) { (*p4)[c] += (*p4)[c + 2u]; }
+    (*p4)[0] += (*p4)[1];
+    let t = (*p4)[0].xy + (*p4)[0].zw;
+    return t.x + t.y;
+}
+
+fn zeros16() -> array<vec4<f32>, 16> {
+    var z: array<vec4<f32>, 16>;
+    for (var c = 0u; c < 16u; c++) { z[c] = vec4<f32>(0.0); }
+    return z;
+}
+
+@compute @workgroup_size(8)
+fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>,
+                @builtin(num_workgroups) nwg: vec3<u32>) {
+    let row = gid.y * nwg.x * 8u + gid.x;
+    if row >= p.rows { return; }
+    let c4 = p.c / 4u;
+    let base = row * c4;
+    var ps = zeros16();
+    for (var j0 = 0u; j0 < c4; j0 += 16u) {
+        for (var c = 0u; c < 16u; c++) {
+            if j0 + c < c4 { ps[c] += x4[base + j0 + c]; }
+        }
+    }
+    let mean = tree(&ps) / f32(p.c);
+    var pv = zeros16();
+    for (var j0 = 0u; j0 < c4; j0 += 16u) {
+        for (var c = 0u; c < 16u; c++) {
+            if j0 + c < c4 {
+                let d = x4[base + j0 + c] - mean;
+                pv[c] += d * d;
+            }
+        }
+    }
+    let rstd = inverseSqrt(tree(&pv) / f32(p.c) + p.eps);
+    for (var j = 0u; j < c4; j++) {
+        y4[base + j] = (x4[base + j] - mean) * rstd * w4[j] + b4[j];
+    }
+    mean_out[row] = mean;
+    rstd_out[row] = rstd;
+}
+
+@compute @workgroup_size(8)
+fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>,
+                       @builtin(num_workgroups) nwg: vec3<u32>) {
+    let row = gid.y * nwg.x * 8u + gid.x;
+    if row >= p.rows { return; }
+    let c4 = p.c / 4u;
+    let base = row * c4;
+    let mean = mean_in[row];
+    let rstd = rstd_in[row];
+    var pg = zeros16();
+    var pgx = zeros16();
+    for (var j0 = 0u; j0 < c4; j0 += 16u) {
+        for (var c = 0u; c < 16u; c++) {
+            if j0 + c < c4 {
+                let g = dy4[base + j0 + c] * bw4[j0 + c];
+                pg[c] += g;
+                pgx[c] += g * (bx4[base + j0 + c] - mean) * rstd;
+            }
+        }
+    }
+    let sums = vec2<f32>(tree(&pg), tree(&pgx)) / f32(p.c);
+    for (var j = 0u; j < c4; j++) {
+        let g = dy4[base + j] * bw4[j];
+        let xhat = (bx4[base + j] - mean) * rstd;
+        dx4[base + j] = rstd * (g - sums.x - xhat * sums.y);
+    }
+}

@@ -4,7 +4,8 @@
 // (0: one matrix shared by every batch element); out is (batch, prows, pcols).
 // Padding K and N up to multiples of 64 lets the texture copy that follows keep its rows
 // 256-byte aligned, and the zeros add nothing to the dot products.
-// Grid: (ceil(pcols/8), ceil(prows/8), batch), 8x8 invocations.
+// Each invocation writes 4 consecutive columns as one vec4 (pcols is a multiple of 64).
+// Grid: (ceil(pcols/32), ceil(prows/8), batch), 8x8 invocations.
 
 struct Params {
     rows: u32,
@@ -19,20 +20,23 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
 
 @compute @workgroup_size(8, 8)
 fn matmul_pack(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let c = gid.x;
+    let c0 = gid.x * 4u;
     let r = gid.y;
     let b = gid.z;
-    if r >= p.prows || c >= p.pcols {
+    if r >= p.prows || c0 >= p.pcols {
         return;
     }
-    var v = 0.0;
-    if r < p.rows && c < p.cols {
-        let i = select(r * p.cols + c, c * p.rows + r, p.trans != 0u);
-        v = x[b * p.stride + i];
+    var v = vec4<f32>(0.0);
+    for (var e = 0u; e < 4u; e++) {
+        let c = c0 + e;
+        if r < p.rows && c < p.cols {
+            let i = select(r * p.cols + c, c * p.rows + r, p.trans != 0u);
+            v[e] = x[b * p.stride + i];
+        }
     }
-    out[(b * p.prows + r) * p.pcols + c] = v;
+    out[((b * p.prows + r) * p.pcols + c0) / 4u] = v;
 }

@@ -10,7 +10,8 @@
 // its 4 rows of A and 4 of the 32 texels of B the block needs, and the B texels are passed
 // around with subgroupBroadcast. On lavapipe every texel fetch gathers 8 lanes, so sharing B
 // cuts the fetches per FMA by 4 compared with each lane fetching its own columns.
-// Grid: (ceil(N/32), ceil(M/32), batch).
+// Grid: (ceil(N/32), ceil(M/32), batch). `matmul_subgroup_v4` (N a multiple of 4) is the same
+// with vec4 bias loads and stores.
 
 struct Params {
     m: u32,
@@ -54,11 +55,9 @@ fn store_at(cz: u32, row: u32, col: u32, value: f32) {
     c[ci] = v;
 }
 
-@compute @workgroup_size(8)
-fn matmul_subgroup(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(subgroup_invocation_id) lane: u32,
-) {
+// The 32 x 32 block of workgroup `wid`: lane `lane` holds rows m0 + lane + 8 r, r < ROWS,
+// as GROUPS vec4s of 4 columns each.
+fn block(wid: vec3<u32>, lane: u32) -> array<array<vec4<f32>, GROUPS>, ROWS> {
     let z = wid.z;
     let m0 = wid.y * 8u * ROWS;
     let g0 = wid.x * GROUPS;
@@ -108,13 +107,55 @@ fn matmul_subgroup(
             }
         }
     }
-    let cz = z * p.m * p.n;
+    return acc;
+}
+
+@compute @workgroup_size(8)
+fn matmul_subgroup(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let acc = block(wid, lane);
+    let cz = wid.z * p.m * p.n;
     for (var r = 0u; r < ROWS; r++) {
         for (var g = 0u; g < GROUPS; g++) {
-            let row = m0 + lane + 8u * r;
-            let col = 4u * (g0 + g);
+            let row = wid.y * 8u * ROWS + lane + 8u * r;
+            let col = 4u * (wid.x * GROUPS + g);
             for (var j = 0u; j < 4u; j++) {
                 store_at(cz, row, col + j, acc[r][g][j]);
+            }
+        }
+    }
+}
+
+// The same product with N a multiple of 4: bias, accumulation and stores one vec4 at a time
+// (on CPU drivers each access is a loop over the lanes, so the scalar epilogue cost as much
+// as the multiply at K = 64). Exactly the same additions in the same order.
+@group(0) @binding(3) var<storage, read> bias4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> c4: array<vec4<f32>>;
+
+@compute @workgroup_size(8)
+fn matmul_subgroup_v4(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let acc = block(wid, lane);
+    let n4 = p.n / 4u;
+    let cz = wid.z * p.m * n4;
+    for (var r = 0u; r < ROWS; r++) {
+        let row = wid.y * 8u * ROWS + lane + 8u * r;
+        for (var g = 0u; g < GROUPS; g++) {
+            let col4 = wid.x * GROUPS + g;
+            if row < p.m && col4 < n4 {
+                var v = acc[r][g];
+                if (p.flags & 4u) != 0u {
+                    v += bias4[col4];
+                }
+                let ci = cz + row * n4 + col4;
+                if (p.flags & 8u) != 0u {
+                    v += c4[ci];
+                }
+                c4[ci] = v;
             }
         }
     }

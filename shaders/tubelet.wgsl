@@ -6,7 +6,9 @@
 // ordered (channel, frame, row, column) like a Conv3d kernel. Tubelets do not overlap, so the
 // map is a bijection: every thread writes one element and no two threads write the same one.
 //
-// Dispatch: 64 threads a workgroup, the linear count possibly folded into (x, y).
+// Each thread moves one run of pw elements (a tubelet row: contiguous in both layouts), so
+// the index arithmetic (integer divisions, costly on CPU drivers) is done once per run.
+// Dispatch: 64 threads a workgroup over total / pw runs, the count possibly folded into (x, y).
 
 struct Params {
     batch: u32,
@@ -52,15 +54,23 @@ fn total() -> u32 {
 @compute @workgroup_size(64)
 fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
-    if i >= total() { return; }
-    dst[i] = src[video_index(i)];
+    let run = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+    if run >= total() / p.pw { return; }
+    let i = run * p.pw;
+    let vi = video_index(i);
+    for (var dx = 0u; dx < p.pw; dx++) {
+        dst[i + dx] = src[vi + dx];
+    }
 }
 
 @compute @workgroup_size(64)
 fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
-    if i >= total() { return; }
-    dst[video_index(i)] = src[i];
+    let run = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+    if run >= total() / p.pw { return; }
+    let i = run * p.pw;
+    let vi = video_index(i);
+    for (var dx = 0u; dx < p.pw; dx++) {
+        dst[vi + dx] = src[i + dx];
+    }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::attention::{cpu_forward, cpu_probs};
 use common::{POISON, gpu, random, rel_err};
-use locomotion::gpu::{Batch, Gpu};
+use locomotion::gpu::{Batch, Gpu, Kernels};
 use locomotion::tensor::ops::attention::{
     AttentionShape, attention_backward, attention_forward, attention_unfused,
     attention_unfused_backward,
@@ -187,14 +187,86 @@ fn lse_ref(lse: &[f64]) -> Vec<f32> {
         .collect()
 }
 
+/// (B, H, T, D) -> (B, T, H, D) (`back`: the inverse), the layout of a linear layer's rows.
+fn heads_to_tokens(x: &[f32], b: usize, h: usize, t: usize, d: usize, back: bool) -> Vec<f32> {
+    let mut y = vec![0.0; x.len()];
+    for (bi, hi, ti, di) in (0..b).flat_map(|bi| {
+        (0..h).flat_map(move |hi| (0..t).flat_map(move |ti| (0..d).map(move |di| (bi, hi, ti, di))))
+    }) {
+        let heads_major = ((bi * h + hi) * t + ti) * d + di;
+        let tokens_major = ((bi * t + ti) * h + hi) * d + di;
+        if back {
+            y[heads_major] = x[tokens_major];
+        } else {
+            y[tokens_major] = x[heads_major];
+        }
+    }
+    y
+}
+
+/// The fused kernels of `g`'s variant over the (B, T, H, D) layout, results turned back to
+/// (B, H, T, D).
+fn gpu_fused_tokens_major(
+    g: &Gpu,
+    s: &AttentionShape,
+    x: &Inputs,
+    mask: Option<&[u32]>,
+) -> [Vec<f32>; 5] {
+    let (b, h, tq, tk, d) = (
+        s.batch as usize,
+        s.heads as usize,
+        s.tq as usize,
+        s.tk as usize,
+        s.head_dim as usize,
+    );
+    let to = |v: &[f32], t| heads_to_tokens(v, b, h, t, d, false);
+    let y = Inputs {
+        q: to(&x.q, tq),
+        k: to(&x.k, tk),
+        v: to(&x.v, tk),
+        dout: to(&x.dout, tq),
+    };
+    let [o, lse, dq, dk, dv] = gpu_fused(g, &s.tokens_major(), &y, mask);
+    let back = |v: &[f32], t| heads_to_tokens(v, b, h, t, d, true);
+    [
+        back(&o, tq),
+        lse,
+        back(&dq, tq),
+        back(&dk, tk),
+        back(&dv, tk),
+    ]
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
 fn check_all(s: AttentionShape, seed: u64, mask: Option<Vec<u32>>, amplitude: f32) {
+    // Both kernel variants (CPU drivers': register-blocked; GPUs': one row per thread) and
+    // both layouts compute the same operations in the same order: bit-identical results.
     let g = gpu();
     let x = inputs(&s, seed, amplitude);
     let m = mask.as_deref();
+    let base = gpu_fused(&g, &s, &x, m);
+    for variant in [Kernels::Cpu, Kernels::Gpu] {
+        let gv = g.with_kernels(variant);
+        for (layout, got) in [
+            ("(B, H, T, D)", gpu_fused(&gv, &s, &x, m)),
+            ("(B, T, H, D)", gpu_fused_tokens_major(&gv, &s, &x, m)),
+        ] {
+            for (i, name) in ["o", "lse", "dq", "dk", "dv"].iter().enumerate() {
+                assert_eq!(
+                    bits(&got[i]),
+                    bits(&base[i]),
+                    "{s:?}: {name} of the {variant:?} variant over {layout} differs"
+                );
+            }
+        }
+    }
     let (q, k, v, dout) = (f64s(&x.q), f64s(&x.k), f64s(&x.v), f64s(&x.dout));
     let (o_ref, lse) = cpu_forward(&s, &q, &k, &v, m);
     let grads = cpu_backward(&s, &q, &k, &v, m, &dout);
-    let [o, l, dq, dk, dv] = gpu_fused(&g, &s, &x, m);
+    let [o, l, dq, dk, dv] = base;
     for (name, got) in [
         ("o", &o),
         ("lse", &l),
@@ -384,4 +456,60 @@ fn benchmark_hook_reports_every_kernel_and_the_speedups() {
         table.contains("fused vs unfused forward at B=1 H=2 Tq=33 Tk=17 D=16"),
         "{table}"
     );
+}
+
+#[test]
+fn attention_over_token_rows_on_the_tape_equals_split_heads_bit_for_bit() {
+    use locomotion::nn::split_heads;
+    use locomotion::tensor::ops::permute::swap_axes12;
+    use locomotion::tensor::ops::reduce::sum_all;
+    use locomotion::tensor::ops::tape_ops::{
+        KeyMask, TokenAttention, attention_masked, attention_tokens,
+    };
+    use locomotion::tensor::ops::unary::mul;
+    use locomotion::tensor::{Tape, Tensor};
+    let g = gpu();
+    let (b, lq, lk, h, d) = (2, 7, 9, 3, 8);
+    let w = h * d;
+    let mask: Vec<u32> = (0..b * lk).map(|i| u32::from(i % 4 != 1)).collect();
+    let r = Tensor::from_host(&g, &random(b * lq * w, 5), [b * lq, w]).unwrap();
+    // Gradients of sum(attention(q, k, v) * r) by one path; fresh parameters for each.
+    let run = |token_rows: bool| -> Vec<Vec<u32>> {
+        let param = |n, seed| Tensor::param(&g, &random(n, seed), [n / w, w]).unwrap();
+        let (q, k, v) = (
+            param(b * lq * w, 1),
+            param(b * lk * w, 2),
+            param(b * lk * w, 3),
+        );
+        let tape = Tape::new(&g);
+        let out = if token_rows {
+            let a = TokenAttention {
+                batch: b,
+                lq,
+                lk,
+                heads: h,
+            };
+            attention_tokens(&tape, &q, &k, &v, a, Some(KeyMask::Host(&mask))).unwrap()
+        } else {
+            let (qs, ks, vs) = (
+                split_heads(&tape, &q, b, lq, h).unwrap(),
+                split_heads(&tape, &k, b, lk, h).unwrap(),
+                split_heads(&tape, &v, b, lk, h).unwrap(),
+            );
+            let ctx = attention_masked(&tape, &qs, &ks, &vs, Some(KeyMask::Host(&mask))).unwrap();
+            tape.reshape(&swap_axes12(&tape, &ctx).unwrap(), [b * lq, w])
+                .unwrap()
+        };
+        let loss = sum_all(&tape, &mul(&tape, &out, &r).unwrap()).unwrap();
+        tape.backward(&loss).unwrap();
+        let mut all = vec![bits(&out.to_vec().unwrap())];
+        for p in [&q, &k, &v] {
+            all.push(bits(&p.grad_to_vec().unwrap().unwrap()));
+        }
+        all
+    };
+    let (rows, split) = (run(true), run(false));
+    for (i, name) in ["output", "dq", "dk", "dv"].iter().enumerate() {
+        assert_eq!(rows[i], split[i], "{name} differs");
+    }
 }

@@ -189,3 +189,87 @@ fn embedding_gradient_is_deterministic_and_bad_ids_are_errors() {
         .to_string();
     assert!(e.contains("token id 5") && e.contains("position 1"), "{e}");
 }
+
+/// Forward then backward of one layer norm through `g`'s kernel choice: (y, mean, rstd, dx,
+/// dw, db) as bits.
+fn layer_norm_both_ways(
+    g: &locomotion::gpu::Gpu,
+    rows: usize,
+    c: usize,
+    seed: u64,
+) -> Vec<Vec<u32>> {
+    use locomotion::tensor::ops::layernorm::backward as ln_backward;
+    let up = |n: usize, s: u64| g.upload(&random(n, s), "input").unwrap();
+    let (x, w, b, dy) = (
+        up(rows * c, seed),
+        up(c, seed + 1),
+        up(c, seed + 2),
+        up(rows * c, seed + 3),
+    );
+    let out = |n: usize| g.filled(4 * n as u64, POISON, "output").unwrap();
+    let (y, mean, rstd) = (out(rows * c), out(rows), out(rows));
+    let (dx, dw, db) = (out(rows * c), out(c), out(c));
+    let d = LayerNormDims { rows, c, eps: 1e-5 };
+    let mut bt = Batch::new(g);
+    ln_forward(&mut bt, d, &x, &w, &b, &y, &mean, &rstd).unwrap();
+    ln_backward(&mut bt, d, &dy, &x, &w, &mean, &rstd, &dx, &dw, &db).unwrap();
+    bt.submit_and_wait().unwrap();
+    [&y, &mean, &rstd, &dx, &dw, &db]
+        .iter()
+        .map(|buf| {
+            g.read::<f32>(buf)
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn layer_norm_row_kernels_match_the_workgroup_kernels_bit_for_bit() {
+    use locomotion::gpu::Kernels;
+    // CPU drivers run one row per invocation (C a multiple of 4), GPUs 64 threads a row; the
+    // row kernels add the partial sums in the workgroup kernels' order, so every bit agrees.
+    let g = gpu();
+    let (cpu, gpu_path) = (g.with_kernels(Kernels::Cpu), g.with_kernels(Kernels::Gpu));
+    for (rows, c) in [(37, 132), (5, 64), (9, 20), (3, 768), (2, 4), (11, 200)] {
+        let d = LayerNormDims { rows, c, eps: 1e-5 };
+        assert!(d.rows_kernel(&cpu) && !d.rows_kernel(&gpu_path));
+        let a = layer_norm_both_ways(&cpu, rows, c, 7);
+        let b = layer_norm_both_ways(&gpu_path, rows, c, 7);
+        for (i, name) in ["y", "mean", "rstd", "dx", "dw", "db"].iter().enumerate() {
+            assert!(
+                a[i].iter().all(|&v| v != POISON),
+                "{rows}x{c}: {name} not written"
+            );
+            assert_eq!(
+                a[i], b[i],
+                "{rows}x{c}: {name} differs between the kernel variants"
+            );
+        }
+        // And both against the f64 reference.
+        let f = |s: u64, n: usize| random(n, s).iter().map(|&v| v as f64).collect::<Vec<_>>();
+        let want: Vec<f32> = cpu_layer_norm(&f(7, rows * c), &f(8, c), &f(9, c), c, 1e-5)
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        let y: Vec<f32> = a[0].iter().map(|&v| f32::from_bits(v)).collect();
+        let e = rel_err(&y, &want);
+        assert!(e < 1e-4, "{rows}x{c}: rel err {e}");
+    }
+}
+
+#[test]
+fn layer_norm_row_kernels_gradients_match_finite_differences() {
+    // C a multiple of 4: on CPU drivers this runs the one-row-per-invocation kernels.
+    let g = gpu();
+    let c = 68;
+    check(
+        &g,
+        &[input(&[5, c], 31), input(&[c], 32), input(&[c], 33)],
+        |t, p| layer_norm(t, &p[0], &p[1], &p[2], 1e-5).unwrap(),
+        |h| cpu_layer_norm(&h[0], &h[1], &h[2], c, 1e-5),
+        1e-3,
+    );
+}

@@ -42,6 +42,21 @@ pub fn check_source(file: &str, source: &str) -> Vec<String> {
         let name = ep.name.clone();
         let stage = ep.stage;
         let fail = |backend: &str, e: String| format!("{file}: {name}: {backend}: {e}");
+        // `override` constants at their defaults, as a pipeline without constants gets them
+        // (launchers specialise some; the defaults are valid values).
+        let (module, info) = match naga::back::pipeline_constants::process_overrides(
+            &module,
+            &info,
+            Some((stage, &name)),
+            &Default::default(),
+        ) {
+            Ok(x) => x,
+            Err(e) => {
+                failures.push(fail("overrides", e.to_string()));
+                continue;
+            }
+        };
+        let (module, info) = (module.as_ref(), info.as_ref());
 
         let spv_opts = spv::Options {
             lang_version: (1, 3),
@@ -51,7 +66,7 @@ pub fn check_source(file: &str, source: &str) -> Vec<String> {
             shader_stage: stage,
             entry_point: name.clone(),
         };
-        if let Err(e) = spv::write_vec(&module, &info, &spv_opts, Some(&spv_pipe)) {
+        if let Err(e) = spv::write_vec(module, info, &spv_opts, Some(&spv_pipe)) {
             failures.push(fail("SPIR-V", e.to_string()));
         }
 
@@ -63,7 +78,7 @@ pub fn check_source(file: &str, source: &str) -> Vec<String> {
             entry_point: Some((stage, name.clone())),
             ..Default::default()
         };
-        if let Err(e) = msl::write_string(&module, &info, &msl_opts, &msl_pipe) {
+        if let Err(e) = msl::write_string(module, info, &msl_opts, &msl_pipe) {
             failures.push(fail("MSL", e.to_string()));
         }
 
@@ -76,7 +91,7 @@ pub fn check_source(file: &str, source: &str) -> Vec<String> {
         };
         let mut out = String::new();
         if let Err(e) =
-            hlsl::Writer::new(&mut out, &hlsl_opts, &hlsl_pipe).write(&module, &info, None)
+            hlsl::Writer::new(&mut out, &hlsl_opts, &hlsl_pipe).write(module, info, None)
         {
             failures.push(fail("HLSL", e.to_string()));
         }
@@ -95,8 +110,8 @@ pub fn check_source(file: &str, source: &str) -> Vec<String> {
             let mut out = String::new();
             let written = glsl::Writer::new(
                 &mut out,
-                &module,
-                &info,
+                module,
+                info,
                 &glsl_opts,
                 &glsl_pipe,
                 naga::proc::BoundsCheckPolicies::default(),

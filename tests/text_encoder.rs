@@ -5,8 +5,9 @@
 mod common;
 
 use common::minilm::{IDS, MEAN_8, NORM, SENTENCES, model_dir};
-use common::{gpu, random, rel_err};
+use common::{gpu, gpu_path, random, rel_err};
 use locomotion::data::tokenizer::TextTokenizer;
+use locomotion::gpu::Gpu;
 use locomotion::model::bert_cpu::{BertCpu, mean_pool};
 use locomotion::model::checkpoint::{HostTensor, TensorMap};
 use locomotion::model::config::BertConfig;
@@ -100,7 +101,16 @@ fn head_swap_permutes_and_its_gradient_swaps_back() {
 
 #[test]
 fn random_tiny_bert_matches_the_cpu_reference_with_padding() {
-    let g = gpu();
+    random_tiny_bert_matches_the_cpu_reference_with_padding_on(gpu());
+}
+
+/// The same with the GPU kernel variants, whatever the adapter (the path a GPU takes).
+#[test]
+fn random_tiny_bert_matches_the_cpu_reference_with_padding_on_the_gpu_path() {
+    random_tiny_bert_matches_the_cpu_reference_with_padding_on(gpu_path());
+}
+
+fn random_tiny_bert_matches_the_cpu_reference_with_padding_on(g: Gpu) {
     let cfg = tiny();
     let weights = random_weights(&cfg, 100);
     let enc = TextEncoder::from_weights(&g, &cfg, &weights).unwrap();
@@ -130,7 +140,16 @@ fn random_tiny_bert_matches_the_cpu_reference_with_padding() {
 
 #[test]
 fn a_gradient_reaches_every_parameter() {
-    let g = gpu();
+    a_gradient_reaches_every_parameter_on(gpu());
+}
+
+/// The same with the GPU kernel variants, whatever the adapter (the path a GPU takes).
+#[test]
+fn a_gradient_reaches_every_parameter_on_the_gpu_path() {
+    a_gradient_reaches_every_parameter_on(gpu_path());
+}
+
+fn a_gradient_reaches_every_parameter_on(g: Gpu) {
     let cfg = tiny();
     let enc = TextEncoder::random(&g, &cfg, 7).unwrap();
     let (ids, types, mask) = batch_of_three();

@@ -5,7 +5,8 @@
 mod common;
 
 use common::vlm::{assert_every_gradient, cpu_cross, cpu_video, model_cfg, random_map, video_cfg};
-use common::{gpu, random, rel_err};
+use common::{gpu, gpu_path, random, rel_err};
+use locomotion::gpu::Gpu;
 use locomotion::model::cross::CrossEncoder;
 use locomotion::model::video::VideoEncoder;
 use locomotion::tensor::ops::reduce::sum_all;
@@ -14,7 +15,16 @@ use locomotion::tensor::{Tape, Tensor};
 
 #[test]
 fn video_encoder_matches_the_cpu_reference_and_trains_every_parameter() {
-    let g = gpu();
+    video_encoder_matches_the_cpu_reference_and_trains_every_parameter_on(gpu());
+}
+
+/// The same with the GPU kernel variants, whatever the adapter (the path a GPU takes).
+#[test]
+fn video_encoder_matches_the_cpu_reference_and_trains_every_parameter_on_the_gpu_path() {
+    video_encoder_matches_the_cpu_reference_and_trains_every_parameter_on(gpu_path());
+}
+
+fn video_encoder_matches_the_cpu_reference_and_trains_every_parameter_on(g: Gpu) {
     let cfg = video_cfg();
     let b = 2;
     let weights = random_map(&VideoEncoder::shapes(&cfg), 1);
@@ -59,7 +69,17 @@ fn video_encoder_rejects_a_clip_of_the_wrong_size() {
 
 #[test]
 fn cross_encoder_matches_the_cpu_reference_with_padding_and_trains_every_parameter() {
-    let g = gpu();
+    cross_encoder_matches_the_cpu_reference_with_padding_and_trains_every_parameter_on(gpu());
+}
+
+/// The same with the GPU kernel variants, whatever the adapter (the path a GPU takes).
+#[test]
+fn cross_encoder_matches_the_cpu_reference_with_padding_and_trains_every_parameter_on_the_gpu_path()
+{
+    cross_encoder_matches_the_cpu_reference_with_padding_and_trains_every_parameter_on(gpu_path());
+}
+
+fn cross_encoder_matches_the_cpu_reference_with_padding_and_trains_every_parameter_on(g: Gpu) {
     let cfg = model_cfg();
     let (b, l, lv) = (2, 7, 13);
     let (h, hv) = (cfg.text.hidden_size, cfg.video.hidden_size);

@@ -5,7 +5,8 @@
 mod common;
 
 use common::vlm::{assert_every_gradient, model_cfg};
-use common::{gpu, random, rel_err};
+use common::{gpu, gpu_path, random, rel_err};
+use locomotion::gpu::Gpu;
 use locomotion::model::cross::CrossEncoder;
 use locomotion::model::heads::{Heads, IGNORE_INDEX};
 use locomotion::model::text::{TextBatch, TextEncoder};
@@ -143,7 +144,16 @@ fn text_batch<'a>(
 
 #[test]
 fn vtc_vtm_and_mlm_losses_train_every_parameter_of_the_model() {
-    let g = gpu();
+    vtc_vtm_and_mlm_losses_train_every_parameter_of_the_model_on(gpu());
+}
+
+/// The same with the GPU kernel variants, whatever the adapter (the path a GPU takes).
+#[test]
+fn vtc_vtm_and_mlm_losses_train_every_parameter_of_the_model_on_the_gpu_path() {
+    vtc_vtm_and_mlm_losses_train_every_parameter_of_the_model_on(gpu_path());
+}
+
+fn vtc_vtm_and_mlm_losses_train_every_parameter_of_the_model_on(g: Gpu) {
     let cfg = model_cfg();
     let video_enc = VideoEncoder::random(&g, &cfg.video, 11).unwrap();
     let text_enc = TextEncoder::random(&g, &cfg.text, 12).unwrap();

@@ -5,8 +5,10 @@
 
 pub mod attention;
 pub mod composite;
+pub mod encoder;
 pub mod kernels;
 pub mod losses;
+pub mod train;
 
 use std::path::Path;
 

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::bench::composite::{self, CompositeBench};
+use crate::bench::encoder::EncoderDims;
 use crate::bench::kernels::{self, Size};
+use crate::bench::train::{self, TrainBench};
 use crate::gpu::{AdapterRequest, Gpu};
 
 /// The benchmark suites.
@@ -16,6 +18,68 @@ pub enum BenchCommand {
     Kernels(KernelsArgs),
     /// The compositor: GPU against the single-threaded CPU reference, clips/s and frames/s.
     Composite(CompositeArgs),
+    /// Whole training steps (forward, backward, optimizer): the benchmark transformer
+    /// encoder and LocoMotion pre-training on online data; steps/s, clips/s, GFLOP/s,
+    /// dispatches and submits per step; `--profile` adds a per-kernel breakdown.
+    Train(TrainArgs),
+}
+
+/// The row names `bench train --rows` takes.
+const TRAIN_ROWS: [&str; 4] = [
+    "transformer-encoder",
+    "pretrain",
+    "pretrain-vtc",
+    "pretrain-all",
+];
+
+/// Options of `bench train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Timed steps per row (the median is reported).
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Untimed warm-up steps per row.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    /// Rows to run, comma-separated: transformer-encoder, pretrain (both pre-training rows),
+    /// pretrain-vtc, pretrain-all.
+    #[arg(
+        long,
+        default_value = "transformer-encoder,pretrain",
+        value_name = "ROWS"
+    )]
+    pub rows: String,
+    /// The preset of the pre-training rows (VTC only, and all three objectives).
+    #[arg(long, default_value = "tiny")]
+    pub preset: String,
+    /// Pairs per pre-training batch.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// transformer-encoder: sequences per batch.
+    #[arg(long, default_value_t = 8)]
+    pub encoder_batch: usize,
+    /// transformer-encoder: sequence length.
+    #[arg(long, default_value_t = 256)]
+    pub seq: usize,
+    /// transformer-encoder: model width.
+    #[arg(long, default_value_t = 128)]
+    pub width: usize,
+    /// transformer-encoder: attention heads.
+    #[arg(long, default_value_t = 4)]
+    pub heads: usize,
+    /// transformer-encoder: MLP hidden width.
+    #[arg(long, default_value_t = 512)]
+    pub mlp: usize,
+    /// transformer-encoder: layers.
+    #[arg(long, default_value_t = 2)]
+    pub layers: usize,
+    /// Trace one more step per row: GPU time (timestamps where the adapter has them), share
+    /// and count per kernel, host time per dispatch and per submit.
+    #[arg(long)]
+    pub profile: bool,
+    /// Also write the report (adapter, host, rows, profiles) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// Options of `bench kernels`.
@@ -58,6 +122,42 @@ pub fn run(req: &AdapterRequest, which: BenchCommand) -> anyhow::Result<()> {
             let report = kernels::run(&gpu, size, args.wall_clock)?;
             print!("{}", report.table());
             if let Some(path) = args.json {
+                report.write_json(&path)?;
+                println!("wrote {}", path.display());
+            }
+        }
+        BenchCommand::Train(a) => {
+            let rows: Vec<&str> = a.rows.split(',').map(str::trim).collect();
+            if let Some(bad) = rows.iter().find(|r| !TRAIN_ROWS.contains(r)) {
+                anyhow::bail!(
+                    "--rows: unknown row {bad:?} (choose from {})",
+                    TRAIN_ROWS.join(", ")
+                );
+            }
+            let any = |names: &[&str]| names.iter().any(|n| rows.contains(n));
+            let opts = TrainBench {
+                steps: a.steps,
+                warmup: a.warmup,
+                encoder: rows
+                    .contains(&"transformer-encoder")
+                    .then_some(EncoderDims {
+                        batch: a.encoder_batch,
+                        seq: a.seq,
+                        width: a.width,
+                        heads: a.heads,
+                        mlp: a.mlp,
+                        layers: a.layers,
+                    }),
+                preset: any(&["pretrain", "pretrain-vtc", "pretrain-all"])
+                    .then(|| a.preset.clone()),
+                vtc_only: any(&["pretrain", "pretrain-vtc"]),
+                all_objectives: any(&["pretrain", "pretrain-all"]),
+                batch: a.batch,
+                profile: a.profile,
+            };
+            let report = train::run(&gpu, &opts)?;
+            print!("{}", report.table());
+            if let Some(path) = a.json {
                 report.write_json(&path)?;
                 println!("wrote {}", path.display());
             }

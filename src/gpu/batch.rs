@@ -5,6 +5,8 @@
 //! workgroups is folded into an (x, y) grid when it exceeds the per-dimension limit; kernels
 //! compute `group = wid.x + wid.y * nwg.x` and guard against the tail.
 
+use std::time::Instant;
+
 use super::{Gpu, GpuBuffer, GpuError, Kernel};
 
 /// How many workgroups a dispatch launches.
@@ -93,8 +95,16 @@ impl<'g> Batch<'g> {
     pub fn copy(&mut self, src: &GpuBuffer, dst: &GpuBuffer, bytes: u64) {
         self.hold(src);
         self.hold(dst);
+        self.note_copy();
         self.encoder
             .copy_buffer_to_buffer(src.raw(), 0, dst.raw(), 0, bytes);
+    }
+
+    /// Count a copy recorded through [`Batch::encoder`] (for the step trace).
+    pub fn note_copy(&mut self) {
+        if self.gpu.trace.on() {
+            self.gpu.trace.copied();
+        }
     }
 
     pub fn retain(&mut self, buf: GpuBuffer) {
@@ -186,6 +196,13 @@ impl<'g> Batch<'g> {
                 Groups::Grid(g) => g.iter().map(|&d| d as u64).product(),
             },
         })?;
+        let traced = self.gpu.trace.on() && timestamp.is_none();
+        let slot = if traced {
+            self.gpu.trace.slot(self.gpu)
+        } else {
+            None
+        };
+        let t0 = traced.then(Instant::now);
         let pipeline = self.gpu.pipelines.get(&self.gpu.device, kernel)?;
         let (arena, offset) = self.reserve_uniform(params)?;
         let size = (params.len() as u64).max(16).next_multiple_of(16);
@@ -211,11 +228,17 @@ impl<'g> Batch<'g> {
                 layout: &pipeline.get_bind_group_layout(0),
                 entries: &entries,
             });
-        let timestamp_writes = timestamp.map(|t| wgpu::ComputePassTimestampWrites {
-            query_set: t.query_set,
-            beginning_of_pass_write_index: t.begin,
-            end_of_pass_write_index: t.end,
-        });
+        let timestamp_writes = timestamp
+            .map(|t| wgpu::ComputePassTimestampWrites {
+                query_set: t.query_set,
+                beginning_of_pass_write_index: t.begin,
+                end_of_pass_write_index: t.end,
+            })
+            .or(slot.as_ref().map(|s| wgpu::ComputePassTimestampWrites {
+                query_set: &s.set,
+                beginning_of_pass_write_index: Some(s.index),
+                end_of_pass_write_index: Some(s.index + 1),
+            }));
         let mut pass = self
             .encoder
             .begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -229,6 +252,11 @@ impl<'g> Batch<'g> {
         }
         drop(pass);
         self.dispatches += 1;
+        self.gpu.counters.dispatch();
+        if let Some(t0) = t0 {
+            let name = format!("{}::{}", kernel.shader, kernel.entry);
+            self.gpu.trace.dispatched(name, t0.elapsed(), slot.as_ref());
+        }
         Ok(())
     }
 
@@ -249,12 +277,17 @@ impl<'g> Batch<'g> {
 
     /// Upload the parameters and submit everything recorded, without waiting.
     pub fn submit(self) -> wgpu::SubmissionIndex {
+        let t0 = Instant::now();
         for (buf, data) in &self.arenas {
             if !data.is_empty() {
                 self.gpu.queue.write_buffer(buf.raw(), 0, data);
             }
         }
         let index = self.gpu.queue.submit([self.encoder.finish()]);
+        self.gpu.counters.submit();
+        if self.gpu.trace.on() {
+            self.gpu.trace.submitted(t0.elapsed());
+        }
         // Arena and retained buffers go back to the pool here; wgpu keeps them alive until the
         // GPU is done, and any later write to them is queued after this submission.
         drop(self.arenas);

@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use serde::Serialize;
 
 use super::adapter::{self, AdapterRequest, AdapterSummary};
+use super::trace::{Counters, TraceState};
 use super::{BufferPool, GpuError, PipelineCache};
 
 /// Optional capabilities the engine uses when the adapter has them.
@@ -22,6 +23,50 @@ pub struct Caps {
     pub subgroup_max_size: u32,
 }
 
+/// Which kernel variants the launchers pick: those tuned for CPU drivers (packed-texture and
+/// subgroup matmul, register-blocked attention, one-row-per-invocation layer norm) or those
+/// for GPUs (tiled workgroup-memory matmul, one query row per thread, one workgroup per row).
+/// `LOCOMOTION_KERNELS=cpu|gpu|auto` sets it (auto, the default: by the adapter's type), so
+/// the path a discrete GPU takes can be run, and tested, on a CPU adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kernels {
+    /// Variants for CPU drivers (lavapipe, WARP, SwiftShader).
+    Cpu,
+    /// Variants for GPUs.
+    Gpu,
+}
+
+impl Kernels {
+    /// The choice `LOCOMOTION_KERNELS` asks for on an adapter of `device_type` (as wgpu
+    /// spells it: "Cpu", "DiscreteGpu", ...).
+    pub fn from_env(device_type: &str) -> Result<Self, GpuError> {
+        Self::choose(
+            std::env::var("LOCOMOTION_KERNELS").ok().as_deref(),
+            device_type,
+        )
+    }
+
+    /// The choice a `LOCOMOTION_KERNELS` value (None: unset) means on `device_type`.
+    pub fn choose(setting: Option<&str>, device_type: &str) -> Result<Self, GpuError> {
+        let auto = if device_type == "Cpu" {
+            Kernels::Cpu
+        } else {
+            Kernels::Gpu
+        };
+        match setting.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("auto") => Ok(auto),
+            Some("cpu") => Ok(Kernels::Cpu),
+            Some("gpu") => Ok(Kernels::Gpu),
+            Some(_) => Err(GpuError::Setting {
+                name: "LOCOMOTION_KERNELS",
+                value: setting.unwrap_or_default().to_string(),
+                choices: "cpu, gpu, auto",
+            }),
+        }
+    }
+}
+
 /// An open device with everything kernels need; cheap to clone.
 #[derive(Clone)]
 pub struct Gpu {
@@ -31,11 +76,17 @@ pub struct Gpu {
     pub summary: AdapterSummary,
     pub caps: Caps,
     pub limits: wgpu::Limits,
+    /// The kernel variants launchers pick (see [`Kernels`]).
+    pub kernels: Kernels,
     pub pool: BufferPool,
     pub pipelines: Arc<PipelineCache>,
     /// Readbacks so far ([`Gpu::read`] calls, every clone counting together): how tests see
     /// that a hot loop reads nothing back.
     pub(crate) readbacks: Arc<AtomicU64>,
+    /// Dispatches, submits and matmul FLOPs recorded (see [`Gpu::counters`]).
+    pub(crate) counters: Arc<Counters>,
+    /// The step trace (see [`Gpu::trace_begin`]).
+    pub(crate) trace: Arc<TraceState>,
 }
 
 impl Gpu {
@@ -81,6 +132,7 @@ impl Gpu {
             subgroup_max_size: info.subgroup_max_size,
         };
         let pool = BufferPool::new(device.clone(), queue.clone(), &limits);
+        let kernels = Kernels::from_env(&summary.device_type)?;
         Ok(Self {
             adapter,
             device,
@@ -88,14 +140,31 @@ impl Gpu {
             summary,
             caps,
             limits,
+            kernels,
             pool,
             pipelines: Arc::default(),
             readbacks: Arc::default(),
+            counters: Arc::default(),
+            trace: Arc::default(),
         })
     }
 
     /// True when this adapter runs on the CPU (lavapipe, WARP, SwiftShader).
     pub fn is_cpu(&self) -> bool {
         self.summary.device_type == "Cpu"
+    }
+
+    /// True when launchers pick the variants for CPU drivers (see [`Kernels`]).
+    pub fn cpu_kernels(&self) -> bool {
+        self.kernels == Kernels::Cpu
+    }
+
+    /// The same device (queue, pool, pipelines shared) with launchers picking `kernels`:
+    /// e.g. the GPU variants on a CPU adapter, to test the path a GPU takes.
+    pub fn with_kernels(&self, kernels: Kernels) -> Gpu {
+        Gpu {
+            kernels,
+            ..self.clone()
+        }
     }
 }

@@ -38,6 +38,13 @@ pub enum GpuError {
     /// A kernel launch whose dimensions or buffers do not fit the kernel.
     #[error("{kernel}: {reason}")]
     Launch { kernel: String, reason: String },
+    /// A setting (environment variable or flag) with a value it does not take.
+    #[error("{name}={value} is not one of {choices}")]
+    Setting {
+        name: &'static str,
+        value: String,
+        choices: &'static str,
+    },
     /// A shader failed to compile on this device.
     #[error("shader '{shader}' entry '{entry}' failed to compile: {reason}")]
     Shader {

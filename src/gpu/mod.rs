@@ -9,11 +9,13 @@ mod pipeline;
 mod pool;
 mod profiler;
 mod readback;
+mod trace;
 
 pub use adapter::{AdapterRequest, AdapterSummary, choose, discover};
 pub use batch::{Batch, Groups, fold_linear};
-pub use context::{Caps, Gpu};
+pub use context::{Caps, Gpu, Kernels};
 pub use error::GpuError;
 pub use pipeline::{Kernel, PipelineCache};
 pub use pool::{BufferPool, GpuBuffer, PoolStats, STORAGE_USAGE, size_class};
 pub use profiler::{Clock, Profiler, Timing};
+pub use trace::{CounterSnapshot, KernelTime, StepTrace};

@@ -6,7 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use super::GpuError;
 
-/// A compute kernel: an entry point of one embedded shader file.
+/// Most pipeline-overridable constants one kernel sets.
+const MAX_OVERRIDES: usize = 4;
+
+/// A compute kernel: an entry point of one embedded shader file, with the values of its
+/// WGSL `override` constants (each set of values is its own pipeline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Kernel {
     /// Shader file stem under `shaders/` (e.g. "elementwise").
@@ -16,6 +20,8 @@ pub struct Kernel {
     /// Compile the shader without the runtime bounds checks wgpu inserts (they cost a lot on
     /// CPU drivers). Only for kernels that guard every access themselves.
     pub unchecked: bool,
+    /// `override` constants by name (unused slots have an empty name).
+    pub overrides: [(&'static str, u32); MAX_OVERRIDES],
 }
 
 impl Kernel {
@@ -25,7 +31,25 @@ impl Kernel {
             shader,
             entry,
             unchecked: false,
+            overrides: [("", 0); MAX_OVERRIDES],
         }
+    }
+
+    /// The same kernel with the WGSL `override` constant `name` set to `value` (a
+    /// specialisation: loops bounded by it unroll, arrays sized by it shrink).
+    pub fn with(mut self, name: &'static str, value: u32) -> Self {
+        match self
+            .overrides
+            .iter_mut()
+            .find(|(n, _)| n.is_empty() || *n == name)
+        {
+            Some(slot) => *slot = (name, value),
+            None => panic!(
+                "{}::{}: more than {MAX_OVERRIDES} overrides",
+                self.shader, self.entry
+            ),
+        }
+        self
     }
 
     /// The same kernel compiled without runtime bounds checks: the kernel's own guards must
@@ -35,6 +59,21 @@ impl Kernel {
             unchecked: true,
             ..self
         }
+    }
+}
+
+/// The WGSL of shader `name`: the embedded copy, or with `LOCOMOTION_SHADER_DIR` set (kernel
+/// development: edit and rerun without rebuilding) the file `name.wgsl` in that folder.
+fn shader_source(name: &str) -> Option<&'static str> {
+    match std::env::var_os("LOCOMOTION_SHADER_DIR") {
+        Some(dir) => {
+            let path = std::path::Path::new(&dir).join(format!("{name}.wgsl"));
+            // Read once per module (the module cache keeps it), so leaking it is bounded.
+            std::fs::read_to_string(path)
+                .ok()
+                .map(|s| &*Box::leak(s.into_boxed_str()))
+        }
+        None => crate::shaders::source(name),
     }
 }
 
@@ -60,8 +99,8 @@ impl PipelineCache {
             entry: kernel.entry.into(),
             reason,
         };
-        let source = crate::shaders::source(kernel.shader)
-            .ok_or_else(|| err("no such shader is embedded".into()))?;
+        let source =
+            shader_source(kernel.shader).ok_or_else(|| err("no such shader is embedded".into()))?;
         let module = {
             let mut modules = self.modules.lock().unwrap();
             modules
@@ -86,13 +125,22 @@ impl PipelineCache {
                 })
                 .clone()
         };
+        let constants: Vec<(&str, f64)> = kernel
+            .overrides
+            .iter()
+            .filter(|(n, _)| !n.is_empty())
+            .map(|&(n, v)| (n, v as f64))
+            .collect();
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(kernel.entry),
             layout: None,
             module: &module,
             entry_point: Some(kernel.entry),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                ..Default::default()
+            },
             cache: None,
         });
         if let Some(e) = pollster::block_on(scope.pop()) {

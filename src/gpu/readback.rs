@@ -48,6 +48,7 @@ impl Gpu {
             });
         encoder.copy_buffer_to_buffer(buf.raw(), 0, staging.raw(), 0, bytes);
         let index = self.queue.submit([encoder.finish()]);
+        self.counters.submit();
         let slice = staging.raw().slice(0..bytes);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {

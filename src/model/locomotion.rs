@@ -222,7 +222,7 @@ impl LocoModel {
     /// other pairs, on the GPU ([`hard_negative_rows`]), so a step reads nothing back.
     pub fn forward_losses(&self, tape: &Tape, batch: &PairBatch) -> Result<Losses> {
         let (b, l) = (batch.batch, batch.len);
-        if b < 2 {
+        if b == 0 || b < 2 && self.cfg.loss_weights.vtm > 0.0 {
             bail!(
                 "pre-training needs at least 2 pairs per batch (VTM draws negatives from the others)"
             );

@@ -18,8 +18,7 @@ use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::embedding::embedding;
 use crate::tensor::ops::layernorm::layer_norm;
 use crate::tensor::ops::matmul::matmul_op;
-use crate::tensor::ops::permute::swap_axes12;
-use crate::tensor::ops::tape_ops::attention;
+use crate::tensor::ops::tape_ops::{KeyMask, TokenAttention, attention_tokens};
 use crate::tensor::ops::unary::gelu;
 use crate::tensor::{Shape, Tape, Tensor};
 
@@ -187,15 +186,16 @@ impl TextEncoder {
     fn layer(&self, tape: &Tape, x: &Tensor, p: &str, text: TextBatch) -> Result<Tensor> {
         let c = &self.cfg;
         let (b, l, nh) = (text.batch, text.len, c.num_attention_heads);
-        let dh = c.hidden_size / nh;
-        // [B·L, H] -> (B, L, nh, dh) -> (B, nh, L, dh): the layout the attention kernel reads.
-        let heads = |name: &str| -> Result<Tensor> {
-            let y = self.linear(tape, x, &format!("{p}.attn.{name}"))?;
-            Ok(swap_axes12(tape, &tape.reshape(&y, [b, l, nh, dh])?)?)
+        // The attention kernel reads the heads where the projections wrote them, [B·L, nh·dh].
+        let proj = |name: &str| self.linear(tape, x, &format!("{p}.attn.{name}"));
+        let (q, k, v) = (proj("q")?, proj("k")?, proj("v")?);
+        let dims = TokenAttention {
+            batch: b,
+            lq: l,
+            lk: l,
+            heads: nh,
         };
-        let (q, k, v) = (heads("q")?, heads("k")?, heads("v")?);
-        let ctx = attention(tape, &q, &k, &v, Some(text.mask))?;
-        let ctx = tape.reshape(&swap_axes12(tape, &ctx)?, [b * l, c.hidden_size])?;
+        let ctx = attention_tokens(tape, &q, &k, &v, dims, Some(KeyMask::Host(text.mask)))?;
         let a = add(tape, &self.linear(tape, &ctx, &format!("{p}.attn.out"))?, x)?;
         let a = self.norm(tape, &a, &format!("{p}.attn.ln"))?;
         let up = gelu(tape, &self.linear(tape, &a, &format!("{p}.ffn.up"))?)?;

@@ -17,7 +17,7 @@ use crate::tensor::ops::layernorm::layer_norm;
 use crate::tensor::ops::matmul::matmul_op;
 use crate::tensor::ops::permute::swap_axes12;
 pub use crate::tensor::ops::tape_ops::KeyMask;
-use crate::tensor::ops::tape_ops::attention_masked;
+use crate::tensor::ops::tape_ops::{TokenAttention, attention_tokens};
 use crate::tensor::{Shape, Tape, Tensor};
 
 /// Trainable parameters of one module, by name.
@@ -94,13 +94,14 @@ impl ParamSet {
         if h % a.heads != 0 || k.shape().last() != h {
             bail!("{prefix}: {} heads do not split width {h}", a.heads);
         }
-        let (q, k, v) = (
-            split_heads(tape, &q, a.batch, a.lq, a.heads)?,
-            split_heads(tape, &k, a.batch, a.lk, a.heads)?,
-            split_heads(tape, &v, a.batch, a.lk, a.heads)?,
-        );
-        let ctx = attention_masked(tape, &q, &k, &v, a.key_mask)?;
-        let ctx = tape.reshape(&swap_axes12(tape, &ctx)?, [a.batch * a.lq, h])?;
+        // The kernel reads the heads where the projections wrote them (no permutes).
+        let dims = TokenAttention {
+            batch: a.batch,
+            lq: a.lq,
+            lk: a.lk,
+            heads: a.heads,
+        };
+        let ctx = attention_tokens(tape, &q, &k, &v, dims, a.key_mask)?;
         self.linear(tape, &ctx, &format!("{prefix}.out"))
     }
 }

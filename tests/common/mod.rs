@@ -41,3 +41,10 @@ pub fn rel_err(a: &[f32], b: &[f32]) -> f64 {
 
 /// A quiet-NaN bit pattern used to poison output buffers.
 pub const POISON: u32 = 0x7fc0_dead;
+
+/// The shared device with launchers picking the GPU kernel variants (tiled matmul, one query
+/// row per thread, 64-thread layer norm) whatever the adapter: on lavapipe, the path a
+/// discrete GPU takes runs in the normal `cargo test`.
+pub fn gpu_path() -> Gpu {
+    gpu().with_kernels(locomotion::gpu::Kernels::Gpu)
+}

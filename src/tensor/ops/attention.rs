@@ -16,8 +16,76 @@ use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
 /// Largest head dimension the fused kernels hold in registers.
 pub const MAX_HEAD_DIM: u32 = 64;
 
-/// Rows (queries or keys) owned by one workgroup of the fused kernels.
-const ROWS_PER_GROUP: u32 = 64;
+/// Which fused-attention variant runs. Both compute every row with the same operations in
+/// the same order, so they agree bit for bit; they differ in how rows map to threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttentionKernel {
+    /// For CPU drivers: each key or query vec4 read from workgroup memory feeds several rows
+    /// (forward: 16 threads x 4 query rows; backward: 32 threads x 2 rows).
+    Blocked,
+    /// For GPUs: 64 threads, one row each, no large per-thread register arrays.
+    Rows,
+}
+
+impl AttentionKernel {
+    /// The variant for `gpu`'s kernel choice ([`crate::gpu::Kernels`]);
+    /// `LOCOMOTION_ATTENTION=blocked|rows` overrides it (to compare them on one machine).
+    pub fn pick(gpu: &crate::gpu::Gpu) -> Self {
+        match std::env::var("LOCOMOTION_ATTENTION").as_deref() {
+            Ok("blocked") => AttentionKernel::Blocked,
+            Ok("rows") => AttentionKernel::Rows,
+            _ if gpu.cpu_kernels() => AttentionKernel::Blocked,
+            _ => AttentionKernel::Rows,
+        }
+    }
+
+    /// (threads per workgroup, rows per thread) of the forward kernel for `shape`. Short
+    /// sequences take 8-thread workgroups (32 rows), so that a workgroup computes few rows
+    /// past the end (at 65 tokens, 96 instead of 128); long ones 16 threads, which read each
+    /// key tile for more rows (measured on lavapipe, BENCHMARKS.md).
+    fn forward_block(self, shape: &AttentionShape) -> (u32, u32) {
+        if let Some(b) = dev_block(0) {
+            return b;
+        }
+        match self {
+            AttentionKernel::Blocked if shape.tq <= SHORT => (8, 4),
+            AttentionKernel::Blocked => (16, 4),
+            AttentionKernel::Rows => (64, 1),
+        }
+    }
+
+    /// (threads per workgroup, rows per thread) of the backward kernel for `shape` (as the
+    /// forward: short sequences in 32-row workgroups, long ones 32 threads of 2 rows).
+    fn backward_block(self, shape: &AttentionShape) -> (u32, u32) {
+        if let Some(b) = dev_block(1) {
+            return b;
+        }
+        match self {
+            AttentionKernel::Blocked if shape.tq.max(shape.tk) <= SHORT => (8, 4),
+            AttentionKernel::Blocked => (32, 2),
+            AttentionKernel::Rows => (64, 1),
+        }
+    }
+}
+
+/// Sequences up to this length count as short for the CPU blocks.
+const SHORT: u32 = 128;
+
+/// Tuning: `LOCOMOTION_ATTENTION_BLOCK=tpw,r,tpw,r` sets the (threads, rows per thread) of
+/// the forward and the backward (`examples/attention_variants.rs` compares them).
+fn dev_block(which: usize) -> Option<(u32, u32)> {
+    let v = std::env::var("LOCOMOTION_ATTENTION_BLOCK").ok()?;
+    let n: Vec<u32> = v.split(',').filter_map(|x| x.parse().ok()).collect();
+    Some((*n.get(2 * which)?, *n.get(2 * which + 1)?))
+}
+
+/// Rows of the backward kernel's tiles that fit `limit` bytes of workgroup memory with a head
+/// dimension of `dv` vec4s (two tiles of vec4 rows plus two floats a row).
+fn backward_tile(dv: u32, limit: u32) -> Option<u32> {
+    [32_u32, 16, 8, 4]
+        .into_iter()
+        .find(|&bc| 2 * bc * dv * 16 + 2 * bc * 4 <= limit)
+}
 
 /// The dimensions of one attention call and its softmax scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,6 +102,9 @@ pub struct AttentionShape {
     pub head_dim: u32,
     /// Multiplier of q k^T before the softmax, usually 1 / sqrt(D).
     pub scale: f32,
+    /// q, o, k, v (and their gradients) are (B, T, H, D), the layout a linear layer writes,
+    /// instead of (B, H, T, D).
+    pub tokens_major: bool,
 }
 
 impl AttentionShape {
@@ -46,7 +117,21 @@ impl AttentionShape {
             tk,
             head_dim,
             scale: 1.0 / (head_dim.max(1) as f32).sqrt(),
+            tokens_major: false,
         }
+    }
+
+    /// The same shape over (B, T, H, D) tensors (heads interleaved in each token's row).
+    pub fn tokens_major(self) -> Self {
+        Self {
+            tokens_major: true,
+            ..self
+        }
+    }
+
+    /// The head dimension in vec4s, ceil(D / 4): what the fused kernels compute over.
+    fn dv(&self) -> u32 {
+        self.head_dim.div_ceil(4)
     }
 
     /// Floating-point operations of the forward pass (2 matmuls of Tq x Tk x D each).
@@ -103,11 +188,13 @@ impl AttentionShape {
             has_mask: mask.is_some() as u32,
             scale: self.scale,
             stage,
+            tokens_major: self.tokens_major as u32,
+            _pad: [0; 3],
         }
     }
 
-    fn grid(&self, len: u32) -> Groups {
-        Groups::Grid([len.div_ceil(ROWS_PER_GROUP), self.batch * self.heads, 1])
+    fn grid(&self, len: u32, rows_per_group: u32) -> Groups {
+        Groups::Grid([len.div_ceil(rows_per_group), self.batch * self.heads, 1])
     }
 }
 
@@ -122,6 +209,8 @@ struct Params {
     has_mask: u32,
     scale: f32,
     stage: u32,
+    tokens_major: u32,
+    _pad: [u32; 3],
 }
 
 // ---------------------------------------------------------------------------- fused forward
@@ -155,13 +244,27 @@ pub fn attention_forward(
     if let Some(m) = mask {
         need("attention forward", &[("mask", m, mask_len)])?;
     }
+    batch.gpu().counters.flops(shape.forward_flops());
     // The mask binding must be bound even when unused; q stands in (both are read-only).
     let m = mask.unwrap_or(q);
+    let (tpw, r) = AttentionKernel::pick(batch.gpu()).forward_block(&shape);
+    // Two key tiles of 32 rows: 16 KiB at D = 64, WebGPU's minimum.
+    let (need, limit) = (
+        2 * 32 * shape.dv() * 16,
+        batch.gpu().limits.max_compute_workgroup_storage_size,
+    );
+    if need > limit {
+        bail!("attention forward: needs {need} bytes of workgroup memory, the adapter has {limit}");
+    }
+    let kernel = Kernel::new("attention", "forward")
+        .with("TPW", tpw)
+        .with("DV", shape.dv())
+        .with("R", r);
     batch.dispatch(
-        Kernel::new("attention", "forward"),
+        kernel,
         &shape.params(mask, 0),
         &[q, k, v, m, o, lse],
-        shape.grid(shape.tq),
+        shape.grid(shape.tq, tpw * r),
     )?;
     Ok(())
 }
@@ -209,12 +312,24 @@ pub fn attention_backward(
         )?;
     }
     storage_buffers(batch.gpu(), "attention backward", 11)?;
+    batch.gpu().counters.flops(shape.backward_flops());
     let m = mask.unwrap_or(q);
     let bufs = [q, k, v, m, o, d_o, lse, delta, dq, dk, dv];
-    let kernel = Kernel::new("attention_backward", "backward");
+    let (tpw, r) = AttentionKernel::pick(batch.gpu()).backward_block(&shape);
+    // The tile is what fits the adapter's workgroup memory (16 KiB is WebGPU's minimum).
+    let limit = batch.gpu().limits.max_compute_workgroup_storage_size;
+    let Some(bc) = backward_tile(shape.dv(), limit) else {
+        bail!("attention backward: {limit} bytes of workgroup memory are too few");
+    };
+    let kernel = Kernel::new("attention_backward", "backward")
+        .with("TPW", tpw)
+        .with("BC", bc)
+        .with("DV", shape.dv())
+        .with("R", r);
     // delta first: both gradient stages read it.
     for (stage, len) in [(0, shape.tq), (1, shape.tk), (2, shape.tq)] {
-        batch.dispatch(kernel, &shape.params(mask, stage), &bufs, shape.grid(len))?;
+        let groups = shape.grid(len, tpw * r);
+        batch.dispatch(kernel, &shape.params(mask, stage), &bufs, groups)?;
     }
     Ok(())
 }
@@ -236,6 +351,9 @@ pub fn attention_unfused(
     lse: &GpuBuffer,
 ) -> Result<()> {
     shape.check("unfused attention")?;
+    if shape.tokens_major {
+        bail!("unfused attention: only the (B, H, T, D) layout");
+    }
     let (nq, nk, rows) = (shape.q_len(), shape.kv_len(), shape.rows() as u64);
     need(
         "unfused attention",
@@ -289,6 +407,9 @@ pub fn attention_unfused_backward(
     grads: [&GpuBuffer; 3],
 ) -> Result<()> {
     shape.check("unfused attention backward")?;
+    if shape.tokens_major {
+        bail!("unfused attention backward: only the (B, H, T, D) layout");
+    }
     let [dq, dk, dv] = grads;
     let (nq, nk, ns) = (shape.q_len(), shape.kv_len(), shape.scores_len());
     need(

@@ -26,6 +26,17 @@ pub struct LayerNormDims {
 }
 
 impl LayerNormDims {
+    /// Whether the one-row-per-invocation kernels (CPU drivers, C a multiple of 4) run
+    /// this on `gpu`; they give bit-identical results to the 64-thread kernels.
+    pub fn rows_kernel(&self, gpu: &crate::gpu::Gpu) -> bool {
+        gpu.cpu_kernels() && self.c.is_multiple_of(4)
+    }
+
+    /// The row kernels' grid: 8 rows a workgroup.
+    fn row_groups(&self) -> Groups {
+        Groups::Linear((self.rows as u64).div_ceil(8))
+    }
+
     fn params(&self) -> Params {
         Params {
             rows: self.rows as u32,
@@ -48,11 +59,16 @@ pub fn forward(
     mean: &GpuBuffer,
     rstd: &GpuBuffer,
 ) -> std::result::Result<(), GpuError> {
+    let (entry, groups) = if d.rows_kernel(batch.gpu()) {
+        ("forward_rows", d.row_groups())
+    } else {
+        ("forward", Groups::Linear(d.rows as u64))
+    };
     batch.dispatch(
-        Kernel::new("layernorm", "forward"),
+        Kernel::new("layernorm", entry),
         &d.params(),
         &[x, w, b, y, mean, rstd],
-        Groups::Linear(d.rows as u64),
+        groups,
     )
 }
 
@@ -70,11 +86,16 @@ pub fn backward(
     dw: &GpuBuffer,
     db: &GpuBuffer,
 ) -> std::result::Result<(), GpuError> {
+    let (entry, groups) = if d.rows_kernel(batch.gpu()) {
+        ("backward_input_rows", d.row_groups())
+    } else {
+        ("backward_input", Groups::Linear(d.rows as u64))
+    };
     batch.dispatch(
-        Kernel::new("layernorm", "backward_input"),
+        Kernel::new("layernorm", entry),
         &d.params(),
         &[dy, x, w, mean, rstd, dx],
-        Groups::Linear(d.rows as u64),
+        groups,
     )?;
     batch.dispatch(
         Kernel::new("layernorm", "backward_params"),

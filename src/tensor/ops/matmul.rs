@@ -84,15 +84,16 @@ pub enum MatmulKernel {
 }
 
 impl MatmulKernel {
-    /// The fastest kernel for `d` on `gpu`: on a CPU adapter the subgroup kernel, else the
-    /// texture one, else the vec4 one, where the adapter and shape allow; the register-tiled
-    /// kernel otherwise.
+    /// The fastest kernel for `d` on `gpu`: with the CPU-driver variants (see
+    /// [`crate::gpu::Kernels`]) the subgroup kernel, else the texture one, else the vec4 one,
+    /// where the adapter and shape allow; the register-tiled kernel otherwise.
     pub fn pick(gpu: &crate::gpu::Gpu, d: &MatmulDims) -> Self {
-        if gpu.is_cpu() && Self::subgroup_fits(gpu, d) {
+        let cpu = gpu.cpu_kernels();
+        if cpu && Self::subgroup_fits(gpu, d) {
             MatmulKernel::Subgroup
-        } else if gpu.is_cpu() && Self::texture_fits(gpu, d) {
+        } else if cpu && Self::texture_fits(gpu, d) {
             MatmulKernel::Texture
-        } else if gpu.is_cpu() && Self::cpu_fits(d) {
+        } else if cpu && Self::cpu_fits(d) {
             MatmulKernel::Cpu
         } else {
             MatmulKernel::Tiled
@@ -182,6 +183,7 @@ pub fn matmul(
         stride_c: d.m * d.n,
         flags,
     };
+    batch.gpu().counters.flops(d.flops());
     // The bias binding must exist even when unused; `a` stands in (never read then).
     let bias = bias.unwrap_or(a);
     if kernel == MatmulKernel::Texture {
@@ -244,6 +246,7 @@ pub(super) fn operand_texture(
         view_formats: &[],
     });
     batch.hold(buf);
+    batch.note_copy();
     batch.encoder().copy_buffer_to_texture(
         wgpu::TexelCopyBufferInfo {
             buffer: buf.raw(),

@@ -92,12 +92,83 @@ pub fn attention_masked(
         kd[2] as u32,
         qd[3] as u32,
     );
+    fused_attention(tape, s, [q, k, v], mask, q.shape().clone())
+}
+
+/// The sizes of an attention over token rows (see [`attention_tokens`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenAttention {
+    /// Batch B.
+    pub batch: usize,
+    /// Query tokens per sequence Lq.
+    pub lq: usize,
+    /// Key tokens per sequence Lk.
+    pub lk: usize,
+    /// Heads H (they split each row's width W into H slices of W / H).
+    pub heads: usize,
+}
+
+/// Multi-head attention straight over the rows a linear layer writes: q `[B·Lq, W]`, k and v
+/// `[B·Lk, W]`, each row holding the H heads side by side; output `[B·Lq, W]` in the same
+/// layout. The same kernels and numbers as [`attention_masked`] over the heads split out,
+/// without the two permutes (and their gradients) around it.
+pub fn attention_tokens(
+    tape: &Tape,
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    a: TokenAttention,
+    mask: Option<KeyMask>,
+) -> Result<Tensor> {
+    for t in [q, k, v] {
+        t.expect_f32("attention")?;
+    }
+    let w = q.shape().last();
+    if a.heads == 0 || !w.is_multiple_of(a.heads) {
+        return Err(shape_err(
+            "attention",
+            q,
+            k,
+            "the heads must divide the width",
+        ));
+    }
+    if q.shape().dims() != [a.batch * a.lq, w] || k.shape().dims() != [a.batch * a.lk, w] {
+        return Err(shape_err(
+            "attention",
+            q,
+            k,
+            "q must be [B·Lq, W] and k [B·Lk, W]",
+        ));
+    }
+    if v.shape() != k.shape() {
+        return Err(shape_err("attention", k, v, "k and v must be equal"));
+    }
+    let s = AttentionShape::new(
+        a.batch as u32,
+        a.heads as u32,
+        a.lq as u32,
+        a.lk as u32,
+        (w / a.heads) as u32,
+    )
+    .tokens_major();
+    fused_attention(tape, s, [q, k, v], mask, q.shape().clone())
+}
+
+/// The fused forward over `qkv` as `s` describes, on the tape with its fused backward.
+fn fused_attention(
+    tape: &Tape,
+    s: AttentionShape,
+    [q, k, v]: [&Tensor; 3],
+    mask: Option<KeyMask>,
+    out_shape: Shape,
+) -> Result<Tensor> {
     let gpu = tape.gpu().clone();
-    let mask_len = qd[0] * kd[2];
+    let (b, tk) = (s.batch as usize, s.tk as usize);
+    let mask_len = b * tk;
     let wrong = |len: usize| TensorError::Length {
         what: "attention key mask (B, Tk)".into(),
         len,
-        shape: Shape(vec![qd[0], kd[2]]).to_string(),
+        shape: Shape(vec![b, tk]).to_string(),
     };
     let mut batch = Batch::new(&gpu);
     let mask = match mask {
@@ -138,7 +209,6 @@ pub fn attention_masked(
         None
     };
     batch.submit();
-    let out_shape = Shape(vec![qd[0], qd[1], qd[2], qd[3]]);
     Ok(
         tape.record("attention", o, out_shape, &[q, k, v], move |b, ins, d_o| {
             let saved_o = saved_o.as_ref().expect("a recorded rule saved o");

@@ -115,11 +115,13 @@ pub fn launch(
     src: &GpuBuffer,
     dst: &GpuBuffer,
 ) -> std::result::Result<(), GpuError> {
+    // One thread a tubelet row of pw values.
+    let runs = g.numel() as u64 / g.tubelet[2].max(1) as u64;
     batch.dispatch(
         Kernel::new("tubelet", entry),
         &g.params(),
         &[src, dst],
-        Groups::Linear((g.numel() as u64).div_ceil(64)),
+        Groups::Linear(runs.div_ceil(64)),
     )
 }
 

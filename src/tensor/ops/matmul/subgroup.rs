@@ -44,10 +44,12 @@ fn pack(
         _pad: [0; 2],
     };
     batch.dispatch(
-        Kernel::new("matmul_pack", "matmul_pack"),
+        // Reads are guarded by rows and cols, whose buffer sizes the matmul launcher checked;
+        // writes stay inside the (batch, prows, pcols) output allocated here.
+        Kernel::new("matmul_pack", "matmul_pack").unchecked(),
         &params,
         &[x, &out],
-        Groups::Grid([pcols.div_ceil(8), prows.div_ceil(8), layers]),
+        Groups::Grid([pcols.div_ceil(32), prows.div_ceil(8), layers]),
     )?;
     Ok(out)
 }
@@ -136,10 +138,17 @@ pub(super) fn launch(
     }
     batch.hold(bias);
     batch.hold(c);
+    // N a multiple of 4: the vec4 epilogue (same sums, a quarter of the accesses). Its bias
+    // binding is read as vec4s, so a stand-in (no bias) must hold at least one.
+    let entry = if d.n.is_multiple_of(4) && bias.bytes() >= 16 {
+        "matmul_subgroup_v4"
+    } else {
+        "matmul_subgroup"
+    };
     batch.dispatch_resources(
         // Texel fetches stay inside the padded textures (rows clamped to M - 1, columns and
         // k within the padding); stores are guarded by M and N.
-        Kernel::new("matmul_subgroup", "matmul_subgroup").unchecked(),
+        Kernel::new("matmul_subgroup", entry).unchecked(),
         &params,
         &[
             wgpu::BindingResource::TextureView(&av),

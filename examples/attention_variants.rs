@@ -1,0 +1,102 @@
+//! The fused-attention variants and block shapes side by side at the tiny preset's shapes,
+//! interleaved round by round so a shared machine's load falls on all of them alike; prints
+//! the fastest round of each (GPU timestamps). `cargo run --release --example
+//! attention_variants -- [rounds]`.
+
+use locomotion::gpu::{Batch, Gpu, Profiler};
+use locomotion::tensor::ops::attention::{AttentionShape, attention_backward, attention_forward};
+
+fn main() -> anyhow::Result<()> {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(3);
+    let gpu = Gpu::shared()?;
+    let shapes = [
+        (
+            "video self",
+            AttentionShape::new(16, 2, 65, 65, 32).tokens_major(),
+        ),
+        (
+            "text self",
+            AttentionShape::new(16, 2, 24, 24, 32).tokens_major(),
+        ),
+        (
+            "cross",
+            AttentionShape::new(16, 2, 24, 65, 32).tokens_major(),
+        ),
+        (
+            "encoder",
+            AttentionShape::new(8, 4, 256, 256, 32).tokens_major(),
+        ),
+    ];
+    let configs: [(&str, &str, &str); 7] = [
+        ("blocked (default)", "blocked", ""),
+        ("blocked 16x4 / 32x2", "blocked", "16,4,32,2"),
+        ("blocked 8x4 / 8x2", "blocked", "8,4,8,2"),
+        ("blocked 8x4 / 16x2", "blocked", "8,4,16,2"),
+        ("blocked 8x4 / 8x4", "blocked", "8,4,8,4"),
+        ("blocked 16x2 / 16x2", "blocked", "16,2,16,2"),
+        ("rows (GPUs)", "rows", ""),
+    ];
+    let mut prof = Profiler::new(&gpu, false);
+    let mut best = vec![[f64::INFINITY; 2]; shapes.len() * configs.len()];
+    for round in 0..rounds {
+        for (si, (_, s)) in shapes.iter().enumerate() {
+            let nq = (s.rows() * s.head_dim) as usize;
+            let nk = (s.batch * s.heads * s.tk * s.head_dim) as usize;
+            let data = |n: usize, seed: u32| -> Vec<f32> {
+                (0..n as u32)
+                    .map(|i| ((i ^ seed).wrapping_mul(2_654_435_761) % 2001) as f32 / 1000.0 - 1.0)
+                    .collect()
+            };
+            let up = |n, seed| gpu.upload(&data(n, seed), "x").unwrap();
+            let (q, k, v, d_o) = (up(nq, 1), up(nk, 2), up(nk, 3), up(nq, 4));
+            let st = |n: usize| gpu.pool.storage(4 * n as u64, "out").unwrap();
+            let (o, lse, delta) = (st(nq), st(s.rows() as usize), st(s.rows() as usize));
+            let (dq, dk, dv) = (st(nq), st(nk), st(nk));
+            for (ci, (_, variant, block)) in configs.iter().enumerate() {
+                // SAFETY: single-threaded example; nothing else reads the environment now.
+                unsafe {
+                    std::env::set_var("LOCOMOTION_ATTENTION", variant);
+                    std::env::set_var("LOCOMOTION_ATTENTION_BLOCK", block);
+                }
+                let f = prof.time("forward", 5, |b: &mut Batch| {
+                    attention_forward(b, *s, &q, &k, &v, None, &o, &lse)
+                        .map_err(|e| locomotion::gpu::GpuError::Readback(e.to_string()))
+                })?;
+                let w = prof.time("backward", 5, |b: &mut Batch| {
+                    attention_backward(
+                        b,
+                        *s,
+                        &q,
+                        &k,
+                        &v,
+                        None,
+                        &o,
+                        &d_o,
+                        &lse,
+                        &delta,
+                        [&dq, &dk, &dv],
+                    )
+                    .map_err(|e| locomotion::gpu::GpuError::Readback(e.to_string()))
+                })?;
+                let slot = &mut best[si * configs.len() + ci];
+                slot[0] = slot[0].min(f.seconds);
+                slot[1] = slot[1].min(w.seconds);
+            }
+        }
+        eprintln!("round {} of {rounds} done", round + 1);
+    }
+    println!(
+        "{:<12} {:<22} {:>12} {:>12}",
+        "shape", "variant", "fwd (ms)", "bwd (ms)"
+    );
+    for (si, (name, _)) in shapes.iter().enumerate() {
+        for (ci, (label, _, _)) in configs.iter().enumerate() {
+            let [f, b] = best[si * configs.len() + ci];
+            println!("{name:<12} {label:<22} {:>12.3} {:>12.3}", f * 1e3, b * 1e3);
+        }
+    }
+    Ok(())
+}

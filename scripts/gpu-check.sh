@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# One prepared check for a machine with a GPU (BENCHMARKS.md, "Training speed"): adapter info,
+# the GPU-relevant tests, the kernel, compositor and training benchmarks and a short demo,
+# each step's JSON and log under OUTDIR, in at most 8 minutes with a built binary.
+#
+#   scripts/gpu-check.sh OUTDIR [--quick]
+#
+# --quick (or GPU_CHECK_QUICK=1): small sizes, for a CPU adapter such as lavapipe.
+# LOCOMOTION_BIN: the binary to run (default target/release/locomotion, built if missing and
+# cargo is here). Tests need cargo and the sources; without cargo they are skipped. A step
+# that fails or runs out of time is recorded in OUTDIR/summary.txt and the next one runs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+out="${1:?usage: scripts/gpu-check.sh OUTDIR [--quick]}"
+quick="${GPU_CHECK_QUICK:-0}"
+[ "${2:-}" = "--quick" ] && quick=1
+mkdir -p "$out"
+bin="${LOCOMOTION_BIN:-target/release/locomotion}"
+summary="$out/summary.txt"
+start=$(date +%s)
+: >"$summary"
+export NODEVICE_SELECT=1
+
+note() { echo "$*" | tee -a "$summary"; }
+
+# step NAME SECONDS COMMAND...: run with a time limit, log to OUTDIR/NAME.log.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  local t0=$(date +%s)
+  timeout --kill-after=10 "$limit" "$@" >"$out/$name.log" 2>&1
+  local rc=$?
+  local took=$(($(date +%s) - t0))
+  case $rc in
+    0) note "$name: ok (${took} s)" ;;
+    124 | 137) note "$name: TIMED OUT after ${limit} s (log: $name.log)" ;;
+    *) note "$name: FAILED with status $rc after ${took} s (log: $name.log)" ;;
+  esac
+}
+
+if [ ! -x "$bin" ]; then
+  if command -v cargo >/dev/null; then
+    step build 900 cargo build --release --bin locomotion
+  fi
+  [ -x "$bin" ] || { note "no binary at $bin and none could be built"; exit 1; }
+fi
+note "gpu-check $(date -u +%FT%TZ) quick=$quick binary=$bin"
+note "host: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | xargs) ($(nproc) cores), load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv >"$out/nvidia-smi.csv" 2>&1
+
+step info 60 "$bin" info --json
+cp "$out/info.log" "$out/info.json"
+
+if command -v cargo >/dev/null && [ -f Cargo.toml ]; then
+  # The kernel variants a GPU picks (auto), the model steps on them, and the readback rule.
+  step tests 240 cargo test --release --test gpu_path --test ops_attention --test ops_norm \
+    --test ops_matmul --test step_readback --test bench_train
+else
+  note "tests: skipped (no cargo or no sources here)"
+fi
+
+if [ "$quick" = 1 ]; then
+  step bench-kernels 120 "$bin" bench kernels --quick --json "$out/kernels.json"
+  step bench-composite 90 "$bin" bench composite --clips 2 --cpu-clips 1 --iters 1 \
+    --json "$out/composite.json"
+  step bench-train 300 "$bin" bench train --steps 2 --warmup 1 --batch 8 --seq 64 \
+    --profile --json "$out/train.json"
+  step demo 300 "$bin" demo --quiet --force --steps 20 --batch 8 --eval-clips 16 \
+    --groups 4 --per-group 2 --clips 2 --out "$out/demo"
+else
+  step bench-kernels 90 "$bin" bench kernels --json "$out/kernels.json"
+  step bench-composite 45 "$bin" bench composite --json "$out/composite.json"
+  step bench-train 120 "$bin" bench train --profile --json "$out/train.json"
+  step bench-train-small 60 "$bin" bench train --rows pretrain --preset small --batch 8 \
+    --steps 5 --warmup 2 --json "$out/train-small.json"
+  step demo 120 "$bin" demo --quiet --force --out "$out/demo"
+fi
+[ -f "$out/demo/results.json" ] && cp "$out/demo/results.json" "$out/demo-results.json"
+note "total: $(($(date +%s) - start)) s"

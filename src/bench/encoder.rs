@@ -1,0 +1,184 @@
+//! The model other engines' training benchmarks use (Burn's, for one): a pre-LN transformer
+//! encoder over a random input, GELU MLPs, no dropout, a final layer norm, the mean over the
+//! sequence and an MSE loss against a random target. `bench train` times its steps with Adam.
+
+use anyhow::Result;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::gpu::Gpu;
+use crate::model::params::ParamShape;
+use crate::nn::{AttentionInput, ParamSet, random_weights};
+use crate::tensor::ops::elementwise::add;
+use crate::tensor::ops::matmul::matmul_op;
+use crate::tensor::ops::reduce::mean_all;
+use crate::tensor::ops::unary::{gelu, mul};
+use crate::tensor::{Tape, Tensor};
+
+/// The encoder's sizes (`bench train` flags); the defaults are the benchmark's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct EncoderDims {
+    /// Sequences per batch B.
+    pub batch: usize,
+    /// Sequence length S.
+    pub seq: usize,
+    /// Model width D.
+    pub width: usize,
+    /// Attention heads (must divide D).
+    pub heads: usize,
+    /// MLP hidden width F.
+    pub mlp: usize,
+    /// Transformer layers.
+    pub layers: usize,
+}
+
+impl Default for EncoderDims {
+    fn default() -> Self {
+        Self {
+            batch: 8,
+            seq: 256,
+            width: 128,
+            heads: 4,
+            mlp: 512,
+            layers: 2,
+        }
+    }
+}
+
+impl EncoderDims {
+    /// Matmul FLOPs of one forward pass: per layer the Q, K, V and output projections
+    /// (4 · 2BSD²), the MLP (2 · 2BSDF) and attention's two products (2 · 2BS²D); 2.147
+    /// GFLOP at the defaults. The mean over the sequence (2BSD) is left out.
+    pub fn forward_flops(&self) -> f64 {
+        let (b, s, d, f) = (
+            self.batch as f64,
+            self.seq as f64,
+            self.width as f64,
+            self.mlp as f64,
+        );
+        let per_layer = 8.0 * b * s * d * d + 4.0 * b * s * d * f + 4.0 * b * s * s * d;
+        per_layer * self.layers as f64
+    }
+
+    /// A one-line description, e.g. "B=8 S=256 D=128 H=4 F=512 L=2".
+    pub fn describe(&self) -> String {
+        format!(
+            "B={} S={} D={} H={} F={} L={}",
+            self.batch, self.seq, self.width, self.heads, self.mlp, self.layers
+        )
+    }
+
+    fn shapes(&self) -> Vec<ParamShape> {
+        let (d, f) = (self.width, self.mlp);
+        let mut out = Vec::new();
+        let mut push = |name: String, shape: Vec<usize>| out.push((name, shape));
+        for l in 0..self.layers {
+            let p = format!("layers.{l}");
+            for ln in ["ln1", "ln2"] {
+                push(format!("{p}.{ln}.gamma"), vec![d]);
+                push(format!("{p}.{ln}.beta"), vec![d]);
+            }
+            for proj in ["q", "k", "v", "out"] {
+                push(format!("{p}.attn.{proj}.weight"), vec![d, d]);
+                push(format!("{p}.attn.{proj}.bias"), vec![d]);
+            }
+            push(format!("{p}.mlp.up.weight"), vec![d, f]);
+            push(format!("{p}.mlp.up.bias"), vec![f]);
+            push(format!("{p}.mlp.down.weight"), vec![f, d]);
+            push(format!("{p}.mlp.down.bias"), vec![d]);
+        }
+        push("ln_final.gamma".into(), vec![d]);
+        push("ln_final.beta".into(), vec![d]);
+        out
+    }
+}
+
+/// The benchmark encoder with its fixed random input and target.
+pub struct TransformerEncoder {
+    dims: EncoderDims,
+    params: ParamSet,
+    input: Tensor,
+    neg_target: Tensor,
+    pool: Tensor,
+}
+
+/// Layer-norm epsilon (PyTorch's and Burn's default).
+const EPS: f64 = 1e-5;
+
+impl TransformerEncoder {
+    /// Weights, input `[B·S, D]` and target `[B, D]` drawn from `seed`.
+    pub fn new(gpu: &Gpu, dims: EncoderDims, seed: u64) -> Result<Self> {
+        anyhow::ensure!(
+            dims.heads > 0 && dims.width.is_multiple_of(dims.heads),
+            "{} heads do not divide width {}",
+            dims.heads,
+            dims.width
+        );
+        anyhow::ensure!(
+            dims.batch > 0 && dims.seq > 0 && dims.mlp > 0 && dims.layers > 0,
+            "every encoder size must be at least 1: {}",
+            dims.describe()
+        );
+        let params = ParamSet::from_weights(
+            gpu,
+            "transformer encoder",
+            &dims.shapes(),
+            &random_weights(&dims.shapes(), seed),
+        )?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x69_6e70_7574);
+        let (b, s, d) = (dims.batch, dims.seq, dims.width);
+        let x: Vec<f32> = (0..b * s * d)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        let t: Vec<f32> = (0..b * d)
+            .map(|_| -rng.random_range(-1.0f32..1.0))
+            .collect();
+        let pool = vec![1.0 / s as f32; b * s];
+        Ok(Self {
+            dims,
+            params,
+            input: Tensor::from_host(gpu, &x, [b * s, d])?,
+            neg_target: Tensor::from_host(gpu, &t, [b, d])?,
+            pool: Tensor::from_host(gpu, &pool, [b, 1, s])?,
+        })
+    }
+
+    /// Every parameter with its name (for Adam).
+    pub fn parameters(&self) -> Vec<(String, Tensor)> {
+        self.params.parameters()
+    }
+
+    /// The MSE loss of one forward pass, a scalar `(1,)`.
+    pub fn forward_loss(&self, tape: &Tape) -> Result<Tensor> {
+        let (p, d) = (&self.params, self.dims);
+        let mut x = self.input.clone();
+        for l in 0..d.layers {
+            let pre = format!("layers.{l}");
+            let h = p.layer_norm(tape, &x, &format!("{pre}.ln1"), EPS)?;
+            let a = p.attention(
+                tape,
+                &format!("{pre}.attn"),
+                AttentionInput {
+                    xq: &h,
+                    xkv: &h,
+                    batch: d.batch,
+                    lq: d.seq,
+                    lk: d.seq,
+                    heads: d.heads,
+                    key_mask: None,
+                },
+            )?;
+            x = add(tape, &x, &a)?;
+            let h = p.layer_norm(tape, &x, &format!("{pre}.ln2"), EPS)?;
+            let up = gelu(tape, &p.linear(tape, &h, &format!("{pre}.mlp.up"))?)?;
+            x = add(tape, &x, &p.linear(tape, &up, &format!("{pre}.mlp.down"))?)?;
+        }
+        let x = p.layer_norm(tape, &x, "ln_final", EPS)?;
+        let x3 = tape.reshape(&x, [d.batch, d.seq, d.width])?;
+        let mean = matmul_op(tape, &self.pool, &x3, None, false)?;
+        let mean = tape.reshape(&mean, [d.batch, d.width])?;
+        let diff = add(tape, &mean, &self.neg_target)?;
+        Ok(mean_all(tape, &mul(tape, &diff, &diff)?)?)
+    }
+}

@@ -1,0 +1,500 @@
+//! `bench train`: whole training steps (forward, backward, optimizer), timed after warm-up,
+//! median of the timed steps, for the benchmark transformer encoder ([`super::encoder`]) and
+//! LocoMotion pre-training of a preset on online data; with `--profile`, one traced step per
+//! row shows where the time goes, kernel by kernel.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::composite::process_cpu_seconds;
+use super::encoder::{EncoderDims, TransformerEncoder};
+use crate::data::mlm::MlmConfig;
+use crate::gpu::{CounterSnapshot, Gpu, StepTrace};
+use crate::model::config::{LossWeights, ModelConfig};
+use crate::model::locomotion::{LocoModel, duplicate_caption_mask};
+use crate::tensor::Tape;
+use crate::tensor::ops::adamw;
+use crate::train::data::{CaptionMix, OnlineConfig, OnlineSource, TextPipeline};
+use crate::train::state::pair_batch;
+use crate::train::motion_options::MotionOptions;
+use crate::train::optim::AdamW;
+use crate::train::trainer::train_tokenizer;
+
+/// What `bench train` runs.
+#[derive(Debug, Clone)]
+pub struct TrainBench {
+    /// Timed steps per row (the median is reported).
+    pub steps: usize,
+    /// Untimed steps first (pipeline compilation, pool warm-up).
+    pub warmup: usize,
+    /// The `transformer-encoder` row's sizes; None skips the row.
+    pub encoder: Option<EncoderDims>,
+    /// The preset of the pre-training rows; None skips them.
+    pub preset: Option<String>,
+    /// Which pre-training rows: VTC only, and all three objectives.
+    pub vtc_only: bool,
+    pub all_objectives: bool,
+    /// Pairs per pre-training batch.
+    pub batch: usize,
+    /// Trace one more step per row and report the per-kernel breakdown.
+    pub profile: bool,
+}
+
+impl Default for TrainBench {
+    fn default() -> Self {
+        Self {
+            steps: 10,
+            warmup: 3,
+            encoder: Some(EncoderDims::default()),
+            preset: Some("tiny".into()),
+            vtc_only: true,
+            all_objectives: true,
+            batch: 16,
+            profile: false,
+        }
+    }
+}
+
+/// One timed row.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainRow {
+    /// `transformer-encoder`, `pretrain-tiny (vtc)`, `pretrain-tiny (vtc+vtm+mlm)`, ...
+    pub name: String,
+    /// The sizes, in words.
+    pub config: String,
+    /// Median seconds per step.
+    pub step_s: f64,
+    /// Fastest and slowest timed step.
+    pub step_s_min: f64,
+    pub step_s_max: f64,
+    /// Median CPU seconds of this process per step (all threads, a CPU driver's included;
+    /// /proc/self/stat, 10 ms resolution): on a shared machine, the work a step needs.
+    pub cpu_s: Option<f64>,
+    /// Steps timed.
+    pub steps: usize,
+    /// 1 / median step time.
+    pub steps_per_s: f64,
+    /// Clips per second (pre-training rows).
+    pub clips_per_s: Option<f64>,
+    /// Matmul FLOPs of one step: 3 × the forward's (attention's products included).
+    pub flops_per_step: f64,
+    /// Achieved: flops_per_step / step_s / 1e9.
+    pub gflops: f64,
+    /// Compute dispatches per step (the data pipeline's included).
+    pub dispatches_per_step: f64,
+    /// Queue submits per step.
+    pub submits_per_step: f64,
+}
+
+/// A traced step of one row.
+#[derive(Debug, Clone, Serialize)]
+pub struct RowProfile {
+    /// The row's name.
+    pub name: String,
+    /// Wall seconds of the traced step (tracing adds host time).
+    pub step_s: f64,
+    /// Where it went.
+    pub trace: StepTrace,
+}
+
+/// The machine a run happened on (host figures matter on CPU adapters).
+#[derive(Debug, Clone, Serialize)]
+pub struct HostInfo {
+    /// `model name` from /proc/cpuinfo.
+    pub cpu: String,
+    /// Logical cores.
+    pub cores: usize,
+    /// The 1, 5 and 15 minute load averages at the start of the run.
+    pub load_average: String,
+}
+
+impl HostInfo {
+    /// Read /proc (empty strings where it is not there).
+    pub fn read() -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|v| v.trim().to_string())
+            })
+            .unwrap_or_default();
+        let load = std::fs::read_to_string("/proc/loadavg")
+            .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        Self {
+            cpu,
+            cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            load_average: load,
+        }
+    }
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainReport {
+    pub adapter: String,
+    pub driver: String,
+    pub backend: String,
+    pub device_type: String,
+    /// The host, with its load at the start.
+    pub host: HostInfo,
+    /// The load average at the end.
+    pub load_average_end: String,
+    pub rows: Vec<TrainRow>,
+    /// With `--profile`: one traced step per row.
+    pub profiles: Vec<RowProfile>,
+}
+
+/// What one measured step did.
+struct StepCost {
+    seconds: f64,
+    cpu: Option<f64>,
+    counted: CounterSnapshot,
+    forward_flops: u64,
+}
+
+/// Time `steps` calls of `step` after `warmup` untimed ones (each call must wait for the GPU).
+fn time_steps(
+    gpu: &Gpu,
+    o: &TrainBench,
+    mut step: impl FnMut(u64) -> Result<u64>,
+) -> Result<(Vec<StepCost>, u64)> {
+    let mut n = 0u64;
+    for _ in 0..o.warmup {
+        step(n)?;
+        n += 1;
+    }
+    let mut costs = Vec::new();
+    for _ in 0..o.steps.max(1) {
+        let before = gpu.counters();
+        let (t0, c0) = (Instant::now(), process_cpu_seconds());
+        let forward_flops = step(n)?;
+        let seconds = t0.elapsed().as_secs_f64();
+        let cpu = process_cpu_seconds().zip(c0).map(|(a, b)| a - b);
+        costs.push(StepCost {
+            seconds,
+            cpu,
+            counted: gpu.counters().since(&before),
+            forward_flops,
+        });
+        n += 1;
+    }
+    Ok((costs, n))
+}
+
+/// The median of `v` (sorted in place; `v` is not empty).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn row(name: String, config: String, costs: &[StepCost], clips: Option<usize>) -> TrainRow {
+    let mut t: Vec<f64> = costs.iter().map(|c| c.seconds).collect();
+    let median_s = median(&mut t);
+    let mut cpu: Vec<f64> = costs.iter().filter_map(|c| c.cpu).collect();
+    let cpu_s = (cpu.len() == costs.len()).then(|| median(&mut cpu));
+    let median = median_s;
+    let k = costs.len() as f64;
+    let flops = 3.0 * costs.iter().map(|c| c.forward_flops as f64).sum::<f64>() / k;
+    TrainRow {
+        name,
+        config,
+        step_s: median,
+        step_s_min: t[0],
+        step_s_max: t[t.len() - 1],
+        cpu_s,
+        steps: costs.len(),
+        steps_per_s: 1.0 / median,
+        clips_per_s: clips.map(|b| b as f64 / median),
+        flops_per_step: flops,
+        gflops: flops / median / 1e9,
+        dispatches_per_step: costs
+            .iter()
+            .map(|c| c.counted.dispatches as f64)
+            .sum::<f64>()
+            / k,
+        submits_per_step: costs.iter().map(|c| c.counted.submits as f64).sum::<f64>() / k,
+    }
+}
+
+/// Trace one call of `step` (the `n`-th) and name it.
+fn profile(
+    gpu: &Gpu,
+    name: &str,
+    n: u64,
+    mut step: impl FnMut(u64) -> Result<u64>,
+) -> Result<RowProfile> {
+    gpu.trace_begin();
+    let t0 = Instant::now();
+    let r = step(n);
+    let step_s = t0.elapsed().as_secs_f64();
+    let trace = gpu.trace_end()?;
+    r?;
+    Ok(RowProfile {
+        name: name.to_string(),
+        step_s,
+        trace,
+    })
+}
+
+/// The `transformer-encoder` row (and its profile).
+fn encoder_row(
+    gpu: &Gpu,
+    o: &TrainBench,
+    dims: EncoderDims,
+) -> Result<(TrainRow, Option<RowProfile>)> {
+    let model = TransformerEncoder::new(gpu, dims, 2024)?;
+    let hyper = adamw::AdamW {
+        lr: 1e-3,
+        weight_decay: 0.0,
+        ..adamw::AdamW::default()
+    };
+    let mut optim = AdamW::new(gpu, model.parameters(), hyper, 0.0)?;
+    let mut step = |_: u64| -> Result<u64> {
+        let tape = Tape::new(gpu);
+        let before = gpu.counters();
+        let loss = model.forward_loss(&tape)?;
+        let flops = gpu.counters().since(&before).matmul_flops;
+        optim.zero_grad();
+        tape.backward(&loss)?;
+        optim.step(1e-3)?;
+        drop(tape);
+        gpu.wait(None)?;
+        Ok(flops)
+    };
+    let (costs, n) = time_steps(gpu, o, &mut step)?;
+    let name = "transformer-encoder";
+    let prof = if o.profile {
+        Some(profile(gpu, name, n, &mut step)?)
+    } else {
+        None
+    };
+    Ok((row(name.into(), dims.describe(), &costs, None), prof))
+}
+
+/// A pre-training row of `preset` with `weights` (and its profile).
+fn pretrain_row(
+    gpu: &Gpu,
+    o: &TrainBench,
+    preset: &str,
+    weights: LossWeights,
+    objectives: &str,
+) -> Result<(TrainRow, Option<RowProfile>)> {
+    let seed = 7;
+    let mut cfg = ModelConfig::preset(preset)?;
+    cfg.loss_weights = weights;
+    let tokenizer = train_tokenizer(&cfg, seed)?;
+    cfg.text.vocab_size = tokenizer.vocab_size();
+    let model = LocoModel::random(gpu, &cfg, seed, None)?;
+    let mut optim = AdamW::new(gpu, model.parameters(), adamw::AdamW::default(), 1.0)?;
+    let motion = MotionOptions::default();
+    let g = motion.generation(&cfg);
+    let split = motion.split(&g)?;
+    let text = TextPipeline::new(
+        tokenizer,
+        CaptionMix::parse("motion")?,
+        MlmConfig::default(),
+    );
+    let mut source = OnlineSource::new(
+        gpu,
+        split.train_objects,
+        split.train_backgrounds,
+        text,
+        OnlineConfig {
+            seed,
+            batch_size: o.batch,
+            generation: g,
+            prefetch: true,
+            background_fade_steps: 0,
+            group_size: crate::train::recipe::group_size(o.batch),
+        },
+    )?;
+    let mut step = |n: u64| -> Result<u64> {
+        let b = source.batch(n)?;
+        let dup = duplicate_caption_mask(&b.host.captions);
+        let pair = pair_batch(&model, b.video, &b.host, dup.as_deref(), seed, n);
+        let tape = Tape::new(gpu);
+        let before = gpu.counters();
+        let losses = model.forward_losses(&tape, &pair)?;
+        let flops = gpu.counters().since(&before).matmul_flops;
+        optim.zero_grad();
+        tape.backward(&losses.total)?;
+        optim.step(1e-4)?;
+        drop(tape);
+        gpu.wait(None)?;
+        Ok(flops)
+    };
+    let (costs, n) = time_steps(gpu, o, &mut step)?;
+    let name = format!("pretrain-{preset} ({objectives})");
+    let prof = if o.profile {
+        Some(profile(gpu, &name, n, &mut step)?)
+    } else {
+        None
+    };
+    let v = &cfg.video;
+    let config = format!(
+        "batch {} of {}x{}x{} clips, video {}x{} layers, text {}x{}, cross {}",
+        o.batch,
+        v.frames,
+        v.height,
+        v.width,
+        v.num_layers,
+        v.hidden_size,
+        cfg.text.num_hidden_layers,
+        cfg.text.hidden_size,
+        cfg.cross.num_layers
+    );
+    Ok((row(name, config, &costs, Some(o.batch)), prof))
+}
+
+/// Run every row `o` asks for.
+pub fn run(gpu: &Gpu, o: &TrainBench) -> Result<TrainReport> {
+    anyhow::ensure!(
+        o.batch >= 2,
+        "--batch must be at least 2 (VTC contrasts pairs)"
+    );
+    let host = HostInfo::read();
+    let (mut rows, mut profiles) = (Vec::new(), Vec::new());
+    let mut keep = |(r, p): (TrainRow, Option<RowProfile>)| {
+        eprintln!("  {}: {:.1} ms/step", r.name, r.step_s * 1e3);
+        rows.push(r);
+        profiles.extend(p);
+    };
+    if let Some(dims) = o.encoder {
+        keep(encoder_row(gpu, o, dims)?);
+    }
+    if let Some(preset) = &o.preset {
+        let vtc = LossWeights {
+            vtc: 1.0,
+            vtm: 0.0,
+            mlm: 0.0,
+        };
+        if o.vtc_only {
+            keep(pretrain_row(gpu, o, preset, vtc, "vtc")?);
+        }
+        if o.all_objectives {
+            let all = LossWeights::default();
+            keep(pretrain_row(gpu, o, preset, all, "vtc+vtm+mlm")?);
+        }
+    }
+    let s = &gpu.summary;
+    Ok(TrainReport {
+        adapter: s.name.clone(),
+        driver: format!("{} {}", s.driver, s.driver_info).trim().to_string(),
+        backend: s.backend.clone(),
+        device_type: s.device_type.clone(),
+        host,
+        load_average_end: HostInfo::read().load_average,
+        rows,
+        profiles,
+    })
+}
+
+impl TrainReport {
+    /// The table people read, then each profile.
+    pub fn table(&self) -> String {
+        let mut s = format!(
+            "adapter: {} | driver: {} | backend: {}\nhost: {} ({} cores), load average {} at start, {} at end\n",
+            self.adapter,
+            self.driver,
+            self.backend,
+            self.host.cpu,
+            self.host.cores,
+            self.host.load_average,
+            self.load_average_end
+        );
+        s += &format!(
+            "{:<30} {:>10} {:>9} {:>9} {:>9} {:>9} {:>11} {:>8}\n",
+            "row",
+            "step (ms)",
+            "CPU (ms)",
+            "steps/s",
+            "clips/s",
+            "GFLOP/s",
+            "dispatches",
+            "submits"
+        );
+        for r in &self.rows {
+            s += &format!(
+                "{:<30} {:>10.1} {:>9} {:>9.2} {:>9} {:>9.2} {:>11.0} {:>8.0}\n",
+                r.name,
+                r.step_s * 1e3,
+                r.cpu_s.map_or("-".into(), |c| format!("{:.0}", c * 1e3)),
+                r.steps_per_s,
+                r.clips_per_s.map_or("-".into(), |c| format!("{c:.1}")),
+                r.gflops,
+                r.dispatches_per_step,
+                r.submits_per_step
+            );
+        }
+        for r in &self.rows {
+            s += &format!(
+                "  {}: {}; {:.3} GFLOP a step; steps {:.1}-{:.1} ms over {}\n",
+                r.name,
+                r.config,
+                r.flops_per_step / 1e9,
+                r.step_s_min * 1e3,
+                r.step_s_max * 1e3,
+                r.steps
+            );
+        }
+        for p in &self.profiles {
+            s += &p.table();
+        }
+        s
+    }
+
+    /// Write the report as JSON to `path` (atomically).
+    pub fn write_json(&self, path: &Path) -> Result<()> {
+        crate::util::fs::write_atomic(path, serde_json::to_string_pretty(self)?.as_bytes())
+    }
+}
+
+impl RowProfile {
+    /// The per-kernel breakdown as text.
+    pub fn table(&self) -> String {
+        let t = &self.trace;
+        let ms = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{:.2}", x * 1e3));
+        let mut s = format!(
+            "\nprofile of one {} step: {:.1} ms wall (traced), {} dispatches, {} submits, {} copies\n",
+            self.name,
+            self.step_s * 1e3,
+            t.dispatches,
+            t.submits,
+            t.copies
+        );
+        s += &format!(
+            "  GPU busy in dispatches {} ms, gaps between dispatches {} ms; host {:.1} us a dispatch, {:.1} us a submit ({:.1} ms in all)\n",
+            ms(t.gpu_busy_s),
+            ms(t.gpu_gaps_s),
+            t.host_per_dispatch_s * 1e6,
+            t.host_per_submit_s * 1e6,
+            t.host_total_s * 1e3
+        );
+        s += &format!(
+            "  {:<44} {:>6} {:>10} {:>7} {:>10}\n",
+            "kernel", "count", "GPU ms", "share", "host ms"
+        );
+        for k in &t.kernels {
+            s += &format!(
+                "  {:<44} {:>6} {:>10} {:>7} {:>10.2}\n",
+                k.kernel,
+                k.count,
+                ms(k.gpu_s),
+                k.share.map_or("-".into(), |x| format!("{:.1}%", x * 100.0)),
+                k.host_s * 1e3
+            );
+        }
+        s
+    }
+}

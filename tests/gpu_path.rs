@@ -1,0 +1,260 @@
+//! The path a discrete GPU takes, run on whatever adapter is here (lavapipe in CI): the GPU
+//! kernel variants forced (tiled matmul, one query row per thread, 64-thread layer norm), a
+//! whole tiny-model step against the CPU variants, one training step of the `small` preset,
+//! the kernel choice setting, and kernels that size their tiles from the adapter's
+//! workgroup-memory limit.
+
+mod common;
+
+use common::{gpu, gpu_path, random, rel_err};
+use locomotion::gpu::{Batch, Gpu, Kernels};
+use locomotion::model::config::{LossWeights, ModelConfig};
+use locomotion::model::locomotion::{LocoModel, PairBatch};
+use locomotion::tensor::ops::adamw;
+use locomotion::tensor::ops::attention::{AttentionShape, attention_backward, attention_forward};
+use locomotion::tensor::ops::loss::IGNORE_INDEX;
+use locomotion::tensor::{Tape, Tensor};
+use locomotion::train::optim::AdamW;
+
+/// One batch of `b` random clips and captions of `l` tokens for `cfg`, run through forward,
+/// backward and an AdamW step on `g`: (the four losses, every parameter's gradient).
+fn one_step(g: &Gpu, cfg: &ModelConfig, b: usize, l: usize) -> ([f32; 4], Vec<(String, Vec<f32>)>) {
+    let model = LocoModel::random(g, cfg, 1, None).unwrap();
+    let mut optim = AdamW::new(g, model.parameters(), adamw::AdamW::default(), 1.0).unwrap();
+    let vocab = cfg.text.vocab_size as u32;
+    let ids: Vec<u32> = (0..b * l)
+        .map(|i| 5 + (i as u32 * 37) % (vocab - 5))
+        .collect();
+    let mask: Vec<u32> = (0..b * l)
+        .map(|i| u32::from(i % l < l - b + i / l))
+        .collect();
+    let types = vec![0u32; b * l];
+    let labels: Vec<u32> = (0..b * l)
+        .map(|i| if i % 3 == 1 { ids[i] } else { IGNORE_INDEX })
+        .collect();
+    let v = &cfg.video;
+    let pixels = random(b * v.frames * 3 * v.height * v.width, 9);
+    let video = Tensor::from_host(g, &pixels, [b, v.frames, 3, v.height, v.width]).unwrap();
+    let pair = PairBatch {
+        video,
+        batch: b,
+        len: l,
+        ids: &ids,
+        token_types: &types,
+        mask: &mask,
+        mlm_ids: &ids,
+        mlm_labels: &labels,
+        negative_seed: 3,
+        duplicates: None,
+    };
+    let tape = Tape::new(g);
+    let losses = model.forward_losses(&tape, &pair).unwrap();
+    optim.zero_grad();
+    tape.backward(&losses.total).unwrap();
+    let read = |t: &Tensor| t.to_vec().unwrap()[0];
+    let values = [
+        read(&losses.vtc),
+        read(&losses.vtm),
+        read(&losses.mlm),
+        read(&losses.total),
+    ];
+    let grads = model
+        .parameters()
+        .into_iter()
+        .map(|(name, p)| {
+            let grad = p.grad_to_vec().unwrap();
+            (name, grad.unwrap_or_default())
+        })
+        .collect();
+    optim.step(1e-4).unwrap();
+    assert!(optim.grad_norm().unwrap().is_finite());
+    (values, grads)
+}
+
+#[test]
+fn a_tiny_model_step_agrees_between_the_cpu_and_gpu_kernel_variants() {
+    let g = gpu();
+    let cfg = ModelConfig::preset("tiny").unwrap();
+    let (cpu_losses, cpu_grads) = one_step(&g.with_kernels(Kernels::Cpu), &cfg, 3, 9);
+    let (gpu_losses, gpu_grads) = one_step(&gpu_path(), &cfg, 3, 9);
+    // The matmul variants sum in different orders: close, not identical.
+    for (i, name) in ["VTC", "VTM", "MLM", "total"].iter().enumerate() {
+        let (a, b) = (cpu_losses[i], gpu_losses[i]);
+        assert!(a.is_finite() && a > 0.0, "{name} {a}");
+        assert!(
+            (a - b).abs() <= 1e-4 * a.abs(),
+            "{name}: CPU kernels {a}, GPU kernels {b}"
+        );
+    }
+    assert_eq!(cpu_grads.len(), gpu_grads.len());
+    for ((name, a), (_, b)) in cpu_grads.iter().zip(&gpu_grads) {
+        assert!(!a.is_empty(), "{name}: no gradient");
+        assert!(
+            b.iter().all(|x| x.is_finite()),
+            "{name}: non-finite gradient"
+        );
+        if a.iter().any(|&x| x != 0.0) {
+            let e = rel_err(b, a);
+            assert!(
+                e < 1e-3,
+                "{name}: gradients differ between the variants, rel err {e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn one_training_step_of_the_small_preset_at_batch_1_is_finite() {
+    // The first command a GPU user runs trains `small` (or `base`), which CI had never run;
+    // here one step of it runs through the GPU kernel variants. One pair: VTM needs
+    // negatives from other pairs, so this step trains VTC (0 for one pair) and MLM.
+    let g = gpu_path();
+    let mut cfg = ModelConfig::preset("small").unwrap();
+    cfg.loss_weights = LossWeights {
+        vtc: 1.0,
+        vtm: 0.0,
+        mlm: 1.0,
+    };
+    let (losses, grads) = one_step_one_pair(&g, &cfg);
+    assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
+    assert!(
+        losses[2] > 1.0,
+        "MLM over 30522 words starts near ln 30522: {losses:?}"
+    );
+    let mut nonzero = 0;
+    for (name, grad) in &grads {
+        assert!(
+            grad.iter().all(|x| x.is_finite()),
+            "{name}: non-finite gradient"
+        );
+        nonzero += grad.iter().any(|&x| x != 0.0) as usize;
+    }
+    assert!(
+        nonzero * 2 > grads.len(),
+        "{nonzero} of {} gradients are nonzero",
+        grads.len()
+    );
+}
+
+/// [`one_step`] for one pair: VTC and MLM only (VTM needs at least two pairs).
+fn one_step_one_pair(g: &Gpu, cfg: &ModelConfig) -> ([f32; 4], Vec<(String, Vec<f32>)>) {
+    let model = LocoModel::random(g, cfg, 1, None).unwrap();
+    let mut optim = AdamW::new(g, model.parameters(), adamw::AdamW::default(), 1.0).unwrap();
+    let l = 12;
+    let ids: Vec<u32> = (0..l as u32).map(|i| 1000 + i * 997).collect();
+    let mask = vec![1u32; l];
+    let types = vec![0u32; l];
+    let labels: Vec<u32> = (0..l)
+        .map(|i| if i % 4 == 2 { ids[i] } else { IGNORE_INDEX })
+        .collect();
+    let v = &cfg.video;
+    let pixels = random(v.frames * 3 * v.height * v.width, 5);
+    let video = Tensor::from_host(g, &pixels, [1, v.frames, 3, v.height, v.width]).unwrap();
+    let pair = PairBatch {
+        video,
+        batch: 1,
+        len: l,
+        ids: &ids,
+        token_types: &types,
+        mask: &mask,
+        mlm_ids: &ids,
+        mlm_labels: &labels,
+        negative_seed: 0,
+        duplicates: None,
+    };
+    let tape = Tape::new(g);
+    let losses = model.forward_losses(&tape, &pair).unwrap();
+    optim.zero_grad();
+    tape.backward(&losses.total).unwrap();
+    let read = |t: &Tensor| t.to_vec().unwrap()[0];
+    let values = [
+        read(&losses.vtc),
+        read(&losses.vtm),
+        read(&losses.mlm),
+        read(&losses.total),
+    ];
+    let grads = model
+        .parameters()
+        .into_iter()
+        .map(|(name, p)| (name, p.grad_to_vec().unwrap().unwrap_or_default()))
+        .collect();
+    optim.step(1e-4).unwrap();
+    assert!(optim.grad_norm().unwrap().is_finite());
+    (values, grads)
+}
+
+#[test]
+fn the_kernel_choice_setting() {
+    assert_eq!(Kernels::choose(None, "Cpu").unwrap(), Kernels::Cpu);
+    assert_eq!(Kernels::choose(None, "DiscreteGpu").unwrap(), Kernels::Gpu);
+    assert_eq!(
+        Kernels::choose(Some("auto"), "IntegratedGpu").unwrap(),
+        Kernels::Gpu
+    );
+    assert_eq!(Kernels::choose(Some("GPU"), "Cpu").unwrap(), Kernels::Gpu);
+    assert_eq!(
+        Kernels::choose(Some(" cpu "), "DiscreteGpu").unwrap(),
+        Kernels::Cpu
+    );
+    let e = Kernels::choose(Some("fast"), "Cpu")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "LOCOMOTION_KERNELS=fast is not one of cpu, gpu, auto");
+    let g = gpu();
+    assert_eq!(g.with_kernels(Kernels::Gpu).kernels, Kernels::Gpu);
+    assert!(!g.with_kernels(Kernels::Gpu).cpu_kernels());
+}
+
+/// Attention forward and backward at `s` on `g`: (o, dq, dk, dv) as bits.
+fn attention_bits(g: &Gpu, s: AttentionShape) -> anyhow::Result<Vec<Vec<u32>>> {
+    let nq = (s.rows() * s.head_dim) as usize;
+    let nk = (s.batch * s.heads * s.tk * s.head_dim) as usize;
+    let up = |n: usize, seed| g.upload(&random(n, seed), "input").unwrap();
+    let (q, k, v, d_o) = (up(nq, 1), up(nk, 2), up(nk, 3), up(nq, 4));
+    let st = |n: usize| g.pool.storage(4 * n as u64, "output").unwrap();
+    let rows = s.rows() as usize;
+    let (o, lse, delta, dq, dk, dv) = (st(nq), st(rows), st(rows), st(nq), st(nk), st(nk));
+    let mut b = Batch::new(g);
+    attention_forward(&mut b, s, &q, &k, &v, None, &o, &lse)?;
+    attention_backward(
+        &mut b,
+        s,
+        &q,
+        &k,
+        &v,
+        None,
+        &o,
+        &d_o,
+        &lse,
+        &delta,
+        [&dq, &dk, &dv],
+    )?;
+    b.submit_and_wait()?;
+    Ok([&o, &dq, &dk, &dv]
+        .iter()
+        .map(|x| {
+            g.read::<f32>(x)
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        })
+        .collect())
+}
+
+#[test]
+fn attention_sizes_its_tiles_from_the_adapters_workgroup_memory() {
+    // D = 64 needs 16.25 KiB for the backward's 32-row tiles; an adapter with WebGPU's
+    // minimum of 16 KiB gets 16-row tiles, which sum in the same order: the same bits.
+    let s = AttentionShape::new(2, 2, 45, 38, 64);
+    for base in [gpu(), gpu_path()] {
+        let want = attention_bits(&base, s).unwrap();
+        let mut small = base.clone();
+        small.limits.max_compute_workgroup_storage_size = 16384;
+        assert_eq!(attention_bits(&small, s).unwrap(), want);
+        let mut tiny = base.clone();
+        tiny.limits.max_compute_workgroup_storage_size = 1024;
+        let e = attention_bits(&tiny, s).unwrap_err().to_string();
+        assert!(e.contains("workgroup memory"), "{e}");
+    }
+}
