@@ -65,20 +65,50 @@ fn generate_refuses_an_old_dataset_unless_forced_and_force_leaves_only_the_new_o
     assert_eq!(names(&out.join("clips")).len(), 5);
     assert_eq!(names(&out), ["captions.jsonl", "clips", "manifest.jsonl"]);
 
-    // More paraphrases than short captions have rewrites: said and counted, not silent.
+    // More paraphrases than the captions have rewrites (a lexicon with one word for each
+    // entry): said and counted, not silent.
+    let lexicon: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string("data/lexicon.json").unwrap()).unwrap();
+    fn first(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Array(a) => serde_json::Value::Array(a[..1].to_vec()),
+            serde_json::Value::Object(o) => o.iter().map(|(k, x)| (k.clone(), first(x))).collect(),
+            other => other.clone(),
+        }
+    }
+    let mut one: serde_json::Map<String, serde_json::Value> = lexicon
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                if k == "word_classes" {
+                    v.clone()
+                } else {
+                    first(v)
+                },
+            )
+        })
+        .collect();
+    one.insert("replace".into(), true.into());
+    let lex = dir.path().join("one-word.json");
+    fs::write(&lex, serde_json::to_string(&one).unwrap()).unwrap();
     let caps = dir.path().join("caps.jsonl");
     let m = out.join("manifest.jsonl");
     let o = run(&[
         "describe",
         m.to_str().unwrap(),
         "--paraphrases",
-        "2000",
+        "64",
+        "--lexicon",
+        lex.to_str().unwrap(),
         "--out",
         caps.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("of 5 clips got fewer than the 2000 paraphrases"),
+        stderr(&o).contains("5 of 5 clips got fewer than the 64 paraphrases"),
         "{}",
         stderr(&o)
     );
@@ -220,6 +250,8 @@ fn flags_out_of_range_are_refused_before_any_work_and_a_closed_stdout_is_a_clean
         ]);
         assert_error(&o, &["--llm-timeout"]);
     }
+    let o = run(&["describe", m.to_str().unwrap(), "--paraphrases", "65"]);
+    assert_error(&o, &["--paraphrases", "0 to 64"]);
     let out = dir.path().join("run");
     let o = run(&[
         "pretrain",
@@ -445,4 +477,28 @@ fn resume_refuses_conflicting_flags_and_bad_moments_and_logs_each_step_once() {
     ]);
     assert_error(&o, &["clip GIF"]);
     assert!(!stderr(&o).contains("background"), "{}", stderr(&o));
+
+    // Another run's tokenizer (a vocabulary the checkpoint was not trained with) is named.
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    let vocab = cfg["model"]["text"]["vocab_size"].as_u64().unwrap();
+    cfg["model"]["text"]["vocab_size"] = (vocab + 7).into();
+    fs::write(&cfg_path, serde_json::to_string(&cfg).unwrap()).unwrap();
+    let o = run(&["eval", "--checkpoint", out.to_str().unwrap()]);
+    assert_error(&o, &["tokenizer.json", "another run's tokenizer"]);
+    cfg["model"]["text"]["vocab_size"] = vocab.into();
+    fs::write(&cfg_path, serde_json::to_string(&cfg).unwrap()).unwrap();
+
+    // A weight that is not finite is named with its file, not found as a NaN similarity.
+    let mut c = Checkpoint::load(&ck).unwrap();
+    let name = c
+        .tensors
+        .keys()
+        .find(|k| !k.starts_with("adam."))
+        .unwrap()
+        .clone();
+    c.tensors.get_mut(&name).unwrap().data[0] = f32::NAN;
+    c.save(&ck).unwrap();
+    let o = run(&["eval", "--checkpoint", out.to_str().unwrap()]);
+    assert_error(&o, &["model.safetensors", &name, "non-finite"]);
 }

@@ -22,7 +22,7 @@ pub struct DescribeArgs {
     /// Only this caption kind (default: all three).
     #[arg(long, value_enum)]
     pub kind: Option<CaptionKind>,
-    /// Paraphrases per motion caption (0: none).
+    /// Paraphrases per motion caption (0: none, at most 64).
     #[arg(long, default_value_t = 4)]
     pub paraphrases: usize,
     /// Seed of the paraphraser (mixed with each clip's own seed).
@@ -66,10 +66,21 @@ fn progress(n: usize, stage: &str, unit: &str) -> ProgressBar {
     crate::util::progress::bar(true, n as u64, stage, unit)
 }
 
+/// Warn when `short` of `clips` motion captions got fewer than the `asked` paraphrases
+/// (`describe` and `generate --captions`).
+pub fn warn_short_paraphrases(short: usize, clips: usize, asked: usize) {
+    if short > 0 {
+        eprintln!(
+            "warning: {short} of {clips} clips got fewer than the {asked} paraphrases asked (their captions have fewer checked rewrites)"
+        );
+    }
+}
+
 /// Run `locomotion describe`.
 pub fn run(args: &DescribeArgs) -> Result<()> {
     // Every flag is checked before the manifest is read.
     check_llm_timeout(args.llm_timeout)?;
+    super::generate::check_paraphrases(args.paraphrases)?;
     let entries = read_manifest(&args.manifest)?;
     let lex = match &args.lexicon {
         Some(p) => Lexicon::load(p)?,
@@ -124,13 +135,7 @@ pub fn run(args: &DescribeArgs) -> Result<()> {
         .iter()
         .filter(|r| r.kind == CaptionKind::Motion && r.paraphrases.len() < args.paraphrases)
         .count();
-    if short > 0 {
-        eprintln!(
-            "warning: {short} of {} clips got fewer than the {} paraphrases asked (their captions have fewer checked rewrites)",
-            clips.len(),
-            args.paraphrases
-        );
-    }
+    warn_short_paraphrases(short, clips.len(), args.paraphrases);
     if args.stats {
         print!(
             "{}",

@@ -79,7 +79,7 @@ pub struct GenerateArgs {
     /// template captions and lexicon paraphrases of the motion caption.
     #[arg(long)]
     pub captions: bool,
-    /// Paraphrases per motion caption with --captions.
+    /// Paraphrases per motion caption with --captions (at most 64).
     #[arg(long, default_value_t = 4, value_name = "K")]
     pub paraphrases: usize,
     /// Replace the dataset already in --out (its clips/, frames/, manifest and captions).
@@ -216,12 +216,7 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
-    if args.paraphrases > MAX_PARAPHRASES {
-        bail!(
-            "--paraphrases must be 0 to {MAX_PARAPHRASES}, got {}",
-            args.paraphrases
-        );
-    }
+    check_paraphrases(args.paraphrases)?;
     // Everything that can fail on user input fails here, before any output exists.
     let count = if args.clips > k {
         (args.clips - k).div_ceil(n)
@@ -270,6 +265,7 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
     );
     let frame_bytes = (cfg.frames * cfg.height * cfg.width * 4) as usize;
     let mut written = 0u64;
+    let mut short = 0usize;
     let mut next = k;
     while next < args.clips {
         let chunk: Vec<u64> = (0..args.batch as u64)
@@ -302,6 +298,10 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
                     &describer,
                     &paraphraser,
                 ) {
+                    short += usize::from(
+                        r.kind == crate::caption::CaptionKind::Motion
+                            && r.paraphrases.len() < args.paraphrases,
+                    );
                     c.push(&r)?;
                 }
             }
@@ -331,11 +331,22 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
         if args.frames_png { ", frames/" } else { "" },
         args.out.display()
     );
+    if args.captions {
+        super::describe::warn_short_paraphrases(short, written as usize, args.paraphrases);
+    }
     Ok(())
 }
 
 /// Most paraphrases per caption `--paraphrases` may ask for.
 pub const MAX_PARAPHRASES: usize = 64;
+
+/// `--paraphrases` of `generate` and `describe`: at most [`MAX_PARAPHRASES`].
+pub fn check_paraphrases(n: usize) -> anyhow::Result<()> {
+    if n > MAX_PARAPHRASES {
+        bail!("--paraphrases must be 0 to {MAX_PARAPHRASES}, got {n}");
+    }
+    Ok(())
+}
 
 /// Refuse, before any work, a run whose clips or backgrounds cannot fit: one batch of clips
 /// must fit one storage binding of the device (`binding` bytes), and the backgrounds (at most

@@ -254,7 +254,17 @@ impl Checkpoint {
             .model
             .validate()
             .with_context(|| format!("{}", cfg_path.display()))?;
-        let tensors = read_safetensors(&dir.join(WEIGHTS_FILE), false)?;
+        let file = dir.join(WEIGHTS_FILE);
+        let tensors = read_safetensors(&file, false)?;
+        for (name, t) in &tensors {
+            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                bail!(
+                    "{}: tensor {name} holds a non-finite value ({}) at element {i}: the run that saved it diverged or the file is damaged",
+                    file.display(),
+                    t.data[i]
+                );
+            }
+        }
         Ok(Self { config, tensors })
     }
 

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::data::{CaptionChoice, CaptionMix, EvalSet, LibrarySplit, TextPipeline};
@@ -68,6 +68,7 @@ pub struct BenchmarkMetrics {
 pub fn benchmark(gpu: &Gpu, path: &Path, cfg: &BenchmarkConfig) -> Result<BenchmarkMetrics> {
     let (model, tok) = load_run(gpu, path)?;
     benchmark_model(gpu, &model, tok, cfg)
+        .with_context(|| format!("--checkpoint {}", path.display()))
 }
 
 /// Evaluate `model` (with its tokenizer) on the motion benchmark.

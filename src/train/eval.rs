@@ -100,7 +100,7 @@ pub fn evaluate(gpu: &Gpu, path: &Path, cfg: &EvalConfig) -> Result<RetrievalMet
 /// Load `path`'s model and tokenizer and evaluate retrieval, re-ranked too when asked.
 pub fn evaluate_report(gpu: &Gpu, path: &Path, cfg: &EvalConfig) -> Result<EvalReport> {
     let (model, tok) = load_run(gpu, path)?;
-    report_model(gpu, &model, tok, cfg)
+    report_model(gpu, &model, tok, cfg).with_context(|| format!("--checkpoint {}", path.display()))
 }
 
 /// A checkpoint's model and its run's tokenizer.
@@ -109,11 +109,20 @@ pub fn load_run(gpu: &Gpu, path: &Path) -> Result<(LocoModel, TextTokenizer)> {
     let ck =
         Checkpoint::load(&ckpt_dir).with_context(|| format!("--checkpoint {}", path.display()))?;
     let mcfg = ck.config.model.clone();
-    let tok = TextTokenizer::load(
-        &run.join(TOKENIZER_FILE),
-        mcfg.text.max_position_embeddings.min(64),
-    )?;
-    Ok((LocoModel::from_weights(gpu, &mcfg, &ck.tensors)?, tok))
+    let tok_path = run.join(TOKENIZER_FILE);
+    let tok = TextTokenizer::load(&tok_path, mcfg.text.max_position_embeddings.min(64))?;
+    if tok.vocab_size() != mcfg.text.vocab_size {
+        bail!(
+            "{} has {} tokens but the checkpoint {} was trained with {}: this is another run's tokenizer",
+            tok_path.display(),
+            tok.vocab_size(),
+            ckpt_dir.display(),
+            mcfg.text.vocab_size
+        );
+    }
+    let model = LocoModel::from_weights(gpu, &mcfg, &ck.tensors)
+        .with_context(|| format!("--checkpoint {}", path.display()))?;
+    Ok((model, tok))
 }
 
 /// Evaluate `model` (with its tokenizer): VTC retrieval only.

@@ -98,7 +98,7 @@ pub fn retrieval_metrics(
     }
     if let Some(i) = sim.iter().position(|s| !s.is_finite()) {
         bail!(
-            "similarity [{}, {}] is not finite",
+            "similarity [{}, {}] is not finite: the model's embeddings overflow (NaN or infinity)",
             i / n_video,
             i % n_video
         );
