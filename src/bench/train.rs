@@ -18,9 +18,9 @@ use crate::model::locomotion::{LocoModel, duplicate_caption_mask};
 use crate::tensor::Tape;
 use crate::tensor::ops::adamw;
 use crate::train::data::{CaptionMix, OnlineConfig, OnlineSource, TextPipeline};
-use crate::train::state::pair_batch;
 use crate::train::motion_options::MotionOptions;
 use crate::train::optim::AdamW;
+use crate::train::state::pair_batch;
 use crate::train::trainer::train_tokenizer;
 
 /// What `bench train` runs.

@@ -11,8 +11,6 @@ use crate::gpu::Gpu;
 use crate::nn::{AttentionInput, ParamSet, first_rows, random_weights};
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::embedding::embedding;
-use crate::tensor::ops::matmul::matmul_op;
-use crate::tensor::ops::permute::swap_axes12;
 use crate::tensor::ops::prepend_cls::prepend_cls;
 use crate::tensor::ops::tubelet::tubelet_embedding;
 use crate::tensor::ops::unary::gelu;
@@ -156,29 +154,10 @@ impl VideoEncoder {
 }
 
 /// Frame 0 of `video` `[B, T, C, H, W]` as it is and frame t ≥ 1 as frame t − frame t−1
-/// ([`VideoEncoderConfig::frame_differences`]): time moved last (`[B·C·H·W, T]`), one matmul
-/// with the constant difference matrix, and back, so the gradient flows through ops that
-/// are each gradient-checked.
+/// ([`VideoEncoderConfig::frame_differences`]; one pass of `shaders/frame_diff.wgsl` each
+/// way).
 pub fn frame_differences(tape: &Tape, video: &Tensor) -> Result<Tensor> {
-    let d = video.shape().dims().to_vec();
-    if d.len() != 5 {
-        bail!(
-            "frame differences: input {} is not [B, T, C, H, W]",
-            video.shape()
-        );
-    }
-    let (b, t, f) = (d[0], d[1], d[2] * d[3] * d[4]);
-    // y = x · M over time: column s of M is e_s − e_(s−1) (e_0 alone for s = 0).
-    let mut m = vec![0.0f32; t * t];
-    for s in 0..t {
-        m[s * t + s] = 1.0;
-        if s > 0 {
-            m[(s - 1) * t + s] = -1.0;
-        }
-    }
-    let m = Tensor::from_host(tape.gpu(), &m, [t, t])?;
-    let x = swap_axes12(tape, &tape.reshape(video, [b, t, f, 1])?)?;
-    let y = matmul_op(tape, &tape.reshape(&x, [b * f, t])?, &m, None, false)?;
-    let y = swap_axes12(tape, &tape.reshape(&y, [b, f, t, 1])?)?;
-    Ok(tape.reshape(&y, d.as_slice())?)
+    Ok(crate::tensor::ops::frame_diff::frame_differences(
+        tape, video,
+    )?)
 }

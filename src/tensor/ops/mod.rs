@@ -6,6 +6,7 @@ pub mod attention;
 pub mod check;
 pub mod elementwise;
 pub mod embedding;
+pub mod frame_diff;
 pub mod gather;
 pub mod layernorm;
 pub mod loss;
