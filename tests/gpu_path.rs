@@ -87,16 +87,25 @@ fn a_tiny_model_step_agrees_between_the_cpu_and_gpu_kernel_variants() {
         );
     }
     assert_eq!(cpu_grads.len(), gpu_grads.len());
+    // A key bias shifts every score of a row alike, so softmax makes its gradient zero: what
+    // the kernels return there is rounding noise, compared against the largest gradient.
+    let norm = |v: &[f32]| v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>().sqrt();
+    let largest = cpu_grads.iter().map(|(_, a)| norm(a)).fold(0.0, f64::max);
     for ((name, a), (_, b)) in cpu_grads.iter().zip(&gpu_grads) {
         assert!(!a.is_empty(), "{name}: no gradient");
         assert!(
             b.iter().all(|x| x.is_finite()),
             "{name}: non-finite gradient"
         );
-        if a.iter().any(|&x| x != 0.0) {
+        if norm(a) < 1e-6 * largest {
+            assert!(norm(b) < 1e-5 * largest, "{name}: zero on one variant only");
+        } else if a.iter().any(|&x| x != 0.0) {
+            // Attention as matmuls (CPU variants) against the fused kernel (GPU variants):
+            // rounding apart, amplified by the contrastive temperature (measured up to 1.5e-3;
+            // a wrong kernel is off by order 1).
             let e = rel_err(b, a);
             assert!(
-                e < 1e-3,
+                e < 5e-3,
                 "{name}: gradients differ between the variants, rel err {e}"
             );
         }

@@ -5,7 +5,10 @@
 use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
-use super::attention::{AttentionShape, attention_backward, attention_forward};
+use super::attention::{
+    AttentionShape, attention_backward, attention_forward, attention_matmul_backward,
+    attention_matmul_forward, matmul_route, pad_heads, padded, unpad_heads,
+};
 use super::loss::{
     cross_entropy_backward, cross_entropy_forward, info_nce_backward, info_nce_forward,
 };
@@ -185,6 +188,9 @@ fn fused_attention(
         }
         None => None,
     };
+    if matmul_route(&gpu, &s) {
+        return matmul_attention(tape, batch, s, [q, k, v], mask, out_shape);
+    }
     let (nq, rows) = (s.q_len() as usize, s.rows() as usize);
     let o = storage(&gpu, nq, "attention out")?;
     let lse = storage(&gpu, rows, "attention lse")?;
@@ -238,6 +244,135 @@ fn fused_attention(
             Ok(vec![Some(dq), Some(dk), Some(dv)])
         }),
     )
+}
+
+/// [`fused_attention`] as matmuls ([`attention_matmul_forward`]; CPU drivers): q, k, v are
+/// copied heads-major with Tq and Tk padded to multiples of 4 ([`pad_heads`]; no copy for
+/// heads-major inputs already a multiple of 4), and the rule keeps the probabilities and the
+/// copies for the backward, whose gradients go back to the inputs' layout ([`unpad_heads`]).
+fn matmul_attention(
+    tape: &Tape,
+    mut batch: Batch<'_>,
+    s: AttentionShape,
+    [q, k, v]: [&Tensor; 3],
+    mask: Option<GpuBuffer>,
+    out_shape: Shape,
+) -> Result<Tensor> {
+    let gpu = tape.gpu().clone();
+    let hs = padded(&s);
+    let (b, h, d) = (s.batch, s.heads, s.head_dim);
+    let tm = s.tokens_major;
+    let (q_dims, k_dims) = ([b, h, s.tq, hs.tq, d], [b, h, s.tk, hs.tk, d]);
+    let copy_q = tm || hs.tq != s.tq;
+    let copy_k = tm || hs.tk != s.tk;
+    let len = |[b, h, _, t4, d]: [u32; 5]| (b * h * t4 * d) as usize;
+    // The padded heads-major copy of x, or nothing where x already is one.
+    let to_heads = |batch: &mut Batch, x: &GpuBuffer, dims: [u32; 5], copy: bool| {
+        if !copy {
+            return Ok::<_, TensorError>(None);
+        }
+        let y = storage(batch.gpu(), len(dims), "attention heads")?;
+        pad_heads(batch, x, &y, dims, tm).map_err(launch_err)?;
+        Ok(Some(y))
+    };
+    let (qh, kh, vh) = (
+        to_heads(&mut batch, q.buffer(), q_dims, copy_q)?,
+        to_heads(&mut batch, k.buffer(), k_dims, copy_k)?,
+        to_heads(&mut batch, v.buffer(), k_dims, copy_k)?,
+    );
+    let (nq, rows, ns) = (len(q_dims), hs.rows() as usize, hs.scores_len() as usize);
+    let probs = storage(&gpu, ns, "attention probabilities")?;
+    let lse = storage(&gpu, rows, "attention lse")?;
+    let oh = storage(&gpu, nq, "attention out")?;
+    attention_matmul_forward(
+        &mut batch,
+        hs,
+        qh.as_ref().unwrap_or(q.buffer()),
+        kh.as_ref().unwrap_or(k.buffer()),
+        vh.as_ref().unwrap_or(v.buffer()),
+        mask.as_ref(),
+        s.tk,
+        &probs,
+        &oh,
+        &lse,
+    )
+    .map_err(launch_err)?;
+    // The rule keeps o padded heads-major for delta = rowsum(do * o); the output tensor owns
+    // its own copy in the inputs' layout.
+    let o = storage(&gpu, q.numel(), "attention out")?;
+    if copy_q {
+        unpad_heads(&mut batch, &oh, &o, q_dims, tm).map_err(launch_err)?;
+    } else {
+        batch.copy(&oh, &o, 4 * nq as u64);
+    }
+    batch.retain(lse);
+    batch.submit();
+    let wants = tape.wants(&[q, k, v]);
+    let saved = wants.then_some((probs, oh, qh, kh, vh));
+    let (nq_in, nk_in) = (q.numel(), k.numel());
+    Ok(tape.record(
+        "attention",
+        o,
+        out_shape,
+        &[q, k, v],
+        move |bt, ins, d_o| {
+            let (probs, oh, qh, kh, vh) = saved.as_ref().expect("a recorded rule saved P");
+            let g = bt.gpu().clone();
+            let doh = if copy_q {
+                let y = storage(&g, nq, "attention heads")?;
+                pad_heads(bt, d_o, &y, q_dims, tm).map_err(launch_err)?;
+                Some(y)
+            } else {
+                None
+            };
+            let nk = len(k_dims);
+            let (dqh, dkh, dvh) = (
+                storage(&g, nq, "attention dq")?,
+                storage(&g, nk, "attention dk")?,
+                storage(&g, nk, "attention dv")?,
+            );
+            let ds = storage(&g, ns, "attention ds")?;
+            let delta = storage(&g, rows, "attention delta")?;
+            attention_matmul_backward(
+                bt,
+                hs,
+                qh.as_ref().unwrap_or(ins[0].buffer()),
+                kh.as_ref().unwrap_or(ins[1].buffer()),
+                vh.as_ref().unwrap_or(ins[2].buffer()),
+                probs,
+                oh,
+                doh.as_ref().unwrap_or(d_o),
+                &ds,
+                &delta,
+                [&dqh, &dkh, &dvh],
+            )
+            .map_err(launch_err)?;
+            bt.retain(ds);
+            bt.retain(delta);
+            if let Some(y) = doh {
+                bt.retain(y);
+            }
+            // Back to the inputs' layout and length.
+            let mut back = |x: GpuBuffer,
+                            n: usize,
+                            dims: [u32; 5],
+                            copy: bool|
+             -> std::result::Result<GpuBuffer, GpuError> {
+                if !copy {
+                    return Ok(x);
+                }
+                let y = storage(&g, n, "attention grad")?;
+                unpad_heads(bt, &x, &y, dims, tm).map_err(launch_err)?;
+                bt.retain(x);
+                Ok(y)
+            };
+            Ok(vec![
+                Some(back(dqh, nq_in, q_dims, copy_q)?),
+                Some(back(dkh, nk_in, k_dims, copy_k)?),
+                Some(back(dvh, nk_in, k_dims, copy_k)?),
+            ])
+        },
+    ))
 }
 
 // ---------------------------------------------------------------------------- cross-entropy
