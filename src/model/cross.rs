@@ -11,9 +11,7 @@ use super::checkpoint::TensorMap;
 use super::config::ModelConfig;
 use super::params::{ParamShape, cross_parameter_shapes};
 use crate::gpu::Gpu;
-use crate::nn::{AttentionInput, KeyMask, ParamSet, random_weights};
-use crate::tensor::ops::elementwise::add;
-use crate::tensor::ops::unary::gelu;
+use crate::nn::{BERT_NAMES, Block, CrossInput, KeyMask, Norm, ParamSet, random_weights};
 use crate::tensor::{Tape, Tensor};
 
 /// The cross-modal encoder, its parameters named `cross.*`.
@@ -94,7 +92,8 @@ impl CrossEncoder {
         Ok(tape.reshape(&x, [b, l, h])?)
     }
 
-    /// One post-LN layer over x `[B·L, H]` with video `[B·Lv, Hv]`.
+    /// One post-LN layer over x `[B·L, H]` with video `[B·Lv, Hv]` (cross-attention every
+    /// `cross_attention_freq` layers).
     fn layer(
         &self,
         tape: &Tape,
@@ -104,37 +103,23 @@ impl CrossEncoder {
         mask: KeyMask,
         d: Dims,
     ) -> Result<Tensor> {
-        let (p, eps) = (&self.params, self.cfg.text.layer_norm_eps);
-        let heads = self.cfg.text.num_attention_heads;
-        let pre = format!("cross.layers.{layer}");
-        let self_attn = AttentionInput {
-            xq: x,
-            xkv: x,
-            batch: d.b,
-            lq: d.l,
-            lk: d.l,
-            heads,
-            key_mask: Some(mask),
+        let block = Block {
+            norm: Norm::Post,
+            eps: self.cfg.text.layer_norm_eps,
+            heads: self.cfg.text.num_attention_heads,
+            names: BERT_NAMES,
         };
-        let a = p.attention(tape, &format!("{pre}.attn"), self_attn)?;
-        let mut x = p.layer_norm(tape, &add(tape, &a, x)?, &format!("{pre}.attn.ln"), eps)?;
-        if layer.is_multiple_of(self.cfg.cross.cross_attention_freq) {
-            // Every video token is real (clips are never padded), so no key mask here.
-            let cross = AttentionInput {
-                xq: &x,
-                xkv: video,
-                batch: d.b,
-                lq: d.l,
-                lk: d.lv,
-                heads,
-                key_mask: None,
-            };
-            let c = p.attention(tape, &format!("{pre}.xattn"), cross)?;
-            x = p.layer_norm(tape, &add(tape, &c, &x)?, &format!("{pre}.xattn.ln"), eps)?;
-        }
-        let up = gelu(tape, &p.linear(tape, &x, &format!("{pre}.ffn.up"))?)?;
-        let y = add(tape, &p.linear(tape, &up, &format!("{pre}.ffn.down"))?, &x)?;
-        p.layer_norm(tape, &y, &format!("{pre}.ffn.ln"), eps)
+        // Every video token is real (clips are never padded), so no key mask there.
+        let cross = layer
+            .is_multiple_of(self.cfg.cross.cross_attention_freq)
+            .then_some(CrossInput {
+                states: video,
+                len: d.lv,
+                mask: None,
+            });
+        let pre = format!("cross.layers.{layer}");
+        self.params
+            .block(tape, x, &pre, &block, (d.b, d.l), Some(mask), cross)
     }
 }
 

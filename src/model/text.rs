@@ -3,24 +3,18 @@
 //! built from tape ops so that it trains, plus masked mean pooling (sentence-transformers).
 //! Parameters follow the names and layouts of [`crate::model::params`].
 
-use std::collections::BTreeMap;
-
-use anyhow::{Context, Result, anyhow, bail};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use anyhow::{Result, bail};
 
 use super::checkpoint::TensorMap;
 use super::config::BertConfig;
 use super::hf_bert::HfBert;
 use super::params::text_parameter_shapes;
 use crate::gpu::Gpu;
+use crate::nn::{BERT_NAMES, Block, KeyMask, Norm, ParamSet, random_weights};
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::embedding::embedding;
-use crate::tensor::ops::layernorm::layer_norm;
 use crate::tensor::ops::matmul::matmul_op;
-use crate::tensor::ops::tape_ops::{KeyMask, TokenAttention, attention_tokens};
-use crate::tensor::ops::unary::gelu;
-use crate::tensor::{Shape, Tape, Tensor};
+use crate::tensor::{Tape, Tensor};
 
 /// A batch of tokenized texts, row-major `[batch, len]`.
 #[derive(Debug, Clone, Copy)]
@@ -48,30 +42,17 @@ pub struct TextOutput {
 /// BERT's encoder on the GPU, its parameters named `text.*`.
 pub struct TextEncoder {
     cfg: BertConfig,
-    params: BTreeMap<String, Tensor>,
+    params: ParamSet,
 }
 
 impl TextEncoder {
     /// An encoder with `cfg`'s shapes and weights from `weights` (engine names and layouts,
     /// e.g. [`crate::model::hf_bert::HfBert::weights`] for `--init-text`).
     pub fn from_weights(gpu: &Gpu, cfg: &BertConfig, weights: &TensorMap) -> Result<Self> {
-        let mut params = BTreeMap::new();
-        for (name, shape) in text_parameter_shapes(cfg) {
-            let t = weights
-                .get(&name)
-                .ok_or_else(|| anyhow!("text encoder weight {name} missing"))?;
-            if t.shape != shape {
-                bail!(
-                    "text encoder weight {name} has shape {:?}, the config needs {shape:?}",
-                    t.shape
-                );
-            }
-            let p = Tensor::param(gpu, &t.data, Shape(shape)).with_context(|| name.clone())?;
-            params.insert(name, p);
-        }
+        let shapes = text_parameter_shapes(cfg);
         Ok(Self {
             cfg: cfg.clone(),
-            params,
+            params: ParamSet::from_weights(gpu, "text encoder", &shapes, weights)?,
         })
     }
 
@@ -83,23 +64,7 @@ impl TextEncoder {
     /// A freshly initialized encoder (BERT's recipe: normal-ish weights of scale 0.02 drawn
     /// from `seed`, LayerNorm gain 1 and bias 0, linear biases 0).
     pub fn random(gpu: &Gpu, cfg: &BertConfig, seed: u64) -> Result<Self> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut weights = TensorMap::new();
-        for (name, shape) in text_parameter_shapes(cfg) {
-            let n: usize = shape.iter().product();
-            let data: Vec<f32> = if name.ends_with(".gamma") {
-                vec![1.0; n]
-            } else if name.ends_with(".beta") || name.ends_with(".bias") {
-                vec![0.0; n]
-            } else {
-                // A sum of uniforms approximates BERT's truncated normal without another dep.
-                (0..n)
-                    .map(|_| (0..3).map(|_| rng.random_range(-0.02f32..0.02)).sum())
-                    .collect()
-            };
-            weights.insert(name, super::checkpoint::HostTensor::new(shape, data));
-        }
-        Self::from_weights(gpu, cfg, &weights)
+        Self::from_weights(gpu, cfg, &random_weights(&text_parameter_shapes(cfg), seed))
     }
 
     /// Its configuration.
@@ -109,30 +74,11 @@ impl TextEncoder {
 
     /// Every parameter with its name, in name order (for the optimizer and checkpoints).
     pub fn parameters(&self) -> Vec<(String, Tensor)> {
-        self.params
-            .iter()
-            .map(|(n, t)| (n.clone(), t.clone()))
-            .collect()
+        self.params.parameters()
     }
 
     fn p(&self, name: &str) -> Result<&Tensor> {
-        self.params
-            .get(name)
-            .ok_or_else(|| anyhow!("text encoder parameter {name} missing"))
-    }
-
-    fn linear(&self, tape: &Tape, x: &Tensor, name: &str) -> Result<Tensor> {
-        let w = self.p(&format!("{name}.weight"))?;
-        let b = self.p(&format!("{name}.bias"))?;
-        Ok(matmul_op(tape, x, w, Some(b), false)?)
-    }
-
-    fn norm(&self, tape: &Tape, x: &Tensor, name: &str) -> Result<Tensor> {
-        let (g, b) = (
-            self.p(&format!("{name}.gamma"))?,
-            self.p(&format!("{name}.beta"))?,
-        );
-        Ok(layer_norm(tape, x, g, b, self.cfg.layer_norm_eps as f32)?)
+        self.params.get(name)
     }
 
     /// Hidden states and mean-pooled embeddings of `text` (padding neither attended to nor
@@ -173,7 +119,9 @@ impl TextEncoder {
             text.token_types,
         )?;
         let x = add(tape, &add(tape, &words, &pos)?, &types)?;
-        let mut x = self.norm(tape, &x, "text.embeddings.ln")?;
+        let mut x =
+            self.params
+                .layer_norm(tape, &x, "text.embeddings.ln", self.cfg.layer_norm_eps)?;
         for layer in 0..c.num_hidden_layers {
             x = self.layer(tape, &x, &format!("text.layers.{layer}"), text)?;
         }
@@ -184,23 +132,15 @@ impl TextEncoder {
 
     /// One post-LN BERT layer over x `[B·L, H]`.
     fn layer(&self, tape: &Tape, x: &Tensor, p: &str, text: TextBatch) -> Result<Tensor> {
-        let c = &self.cfg;
-        let (b, l, nh) = (text.batch, text.len, c.num_attention_heads);
-        // The attention kernel reads the heads where the projections wrote them, [B·L, nh·dh].
-        let proj = |name: &str| self.linear(tape, x, &format!("{p}.attn.{name}"));
-        let (q, k, v) = (proj("q")?, proj("k")?, proj("v")?);
-        let dims = TokenAttention {
-            batch: b,
-            lq: l,
-            lk: l,
-            heads: nh,
+        let block = Block {
+            norm: Norm::Post,
+            eps: self.cfg.layer_norm_eps,
+            heads: self.cfg.num_attention_heads,
+            names: BERT_NAMES,
         };
-        let ctx = attention_tokens(tape, &q, &k, &v, dims, Some(KeyMask::Host(text.mask)))?;
-        let a = add(tape, &self.linear(tape, &ctx, &format!("{p}.attn.out"))?, x)?;
-        let a = self.norm(tape, &a, &format!("{p}.attn.ln"))?;
-        let up = gelu(tape, &self.linear(tape, &a, &format!("{p}.ffn.up"))?)?;
-        let y = add(tape, &self.linear(tape, &up, &format!("{p}.ffn.down"))?, &a)?;
-        self.norm(tape, &y, &format!("{p}.ffn.ln"))
+        let mask = Some(KeyMask::Host(text.mask));
+        self.params
+            .block(tape, x, p, &block, (text.batch, text.len), mask, None)
     }
 }
 

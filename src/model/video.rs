@@ -8,12 +8,11 @@ use super::checkpoint::TensorMap;
 use super::config::VideoEncoderConfig;
 use super::params::{ParamShape, video_parameter_shapes};
 use crate::gpu::Gpu;
-use crate::nn::{AttentionInput, ParamSet, first_rows, random_weights};
+use crate::nn::{Block, Norm, ParamSet, VIT_NAMES, first_rows, random_weights};
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::embedding::embedding;
 use crate::tensor::ops::prepend_cls::prepend_cls;
 use crate::tensor::ops::tubelet::tubelet_embedding;
-use crate::tensor::ops::unary::gelu;
 use crate::tensor::{Tape, Tensor};
 
 /// What the video encoder returns.
@@ -127,29 +126,13 @@ impl VideoEncoder {
 
     /// One pre-LN block over x `[B·L, hidden]`: x + MHA(LN(x)), then x + MLP(LN(x)).
     fn block(&self, tape: &Tape, x: &Tensor, pre: &str, b: usize, l: usize) -> Result<Tensor> {
-        let (p, eps) = (&self.params, self.cfg.layer_norm_eps);
-        let h = p.layer_norm(tape, x, &format!("{pre}.ln1"), eps)?;
-        let a = p.attention(
-            tape,
-            &format!("{pre}.attn"),
-            AttentionInput {
-                xq: &h,
-                xkv: &h,
-                batch: b,
-                lq: l,
-                lk: l,
-                heads: self.cfg.num_heads,
-                key_mask: None,
-            },
-        )?;
-        let x = add(tape, x, &a)?;
-        let h = p.layer_norm(tape, &x, &format!("{pre}.ln2"), eps)?;
-        let up = gelu(tape, &p.linear(tape, &h, &format!("{pre}.mlp.up"))?)?;
-        Ok(add(
-            tape,
-            &x,
-            &p.linear(tape, &up, &format!("{pre}.mlp.down"))?,
-        )?)
+        let block = Block {
+            norm: Norm::Pre,
+            eps: self.cfg.layer_norm_eps,
+            heads: self.cfg.num_heads,
+            names: VIT_NAMES,
+        };
+        self.params.block(tape, x, pre, &block, (b, l), None, None)
     }
 }
 

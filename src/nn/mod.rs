@@ -1,9 +1,13 @@
-//! Building blocks shared by the video encoder, the cross-modal encoder and the heads: a named
+//! Building blocks shared by the text, video and cross-modal encoders and the heads: a named
 //! parameter set with its linear and layer-norm layers, multi-head attention (self or cross)
-//! over the fused attention tape op, and the row gather that picks [CLS] states.
+//! over the fused attention tape op, the transformer block ([`block`]) and the row gather
+//! that picks [CLS] states.
 //! Names and layouts follow [`crate::model::params`].
 
 use std::collections::BTreeMap;
+
+pub mod block;
+pub use block::{BERT_NAMES, Block, BlockNames, CrossInput, Norm, VIT_NAMES};
 
 use anyhow::{Context, Result, anyhow, bail};
 use rand::{Rng, SeedableRng};
