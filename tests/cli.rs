@@ -65,3 +65,28 @@ fn version_help_and_bad_flags() {
     let (ok, _, err) = locomotion(&["info", "--no-such-flag"], &[]);
     assert!(!ok && err.contains("--no-such-flag"), "{err}");
 }
+
+#[test]
+fn demo_and_experiment_help_show_the_recipe_defaults() {
+    use locomotion::train::recipe;
+    for cmd in ["demo", "experiment"] {
+        let (ok, out, err) = locomotion(&[cmd, "--help"], &[]);
+        assert!(ok, "{err}");
+        for (flag, value) in [
+            ("--steps", recipe::STEPS.to_string()),
+            ("--batch", recipe::BATCH.to_string()),
+            ("--lr", recipe::LR.to_string()),
+            ("--preset", recipe::PRESET.to_string()),
+        ] {
+            let line = out
+                .lines()
+                .skip_while(|l| !l.trim_start().starts_with(flag))
+                .take(2)
+                .collect::<String>();
+            assert!(
+                line.contains(&format!("[default: {value}]")),
+                "{cmd} --help, {flag}: {line}"
+            );
+        }
+    }
+}

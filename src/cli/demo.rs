@@ -8,7 +8,7 @@ use clap::Args;
 use crate::experiment::{DemoOptions, DemoPlan, run_demo};
 use crate::gpu::{AdapterRequest, Gpu};
 
-/// `locomotion demo` flags; anything not given comes from [`DemoPlan::default`].
+/// `locomotion demo` flags; their defaults are [`DemoPlan::default`]'s (the recipe's).
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Output folder: data/ (GIFs, captions), run/ (checkpoint, metrics), report.html,
@@ -18,40 +18,40 @@ pub struct DemoArgs {
     /// Write into a non-empty --out (its data/ and run/ are replaced).
     #[arg(long)]
     pub force: bool,
-    /// Model preset: tiny (CPUs, the default) or small (GPUs).
-    #[arg(long)]
-    pub preset: Option<String>,
+    /// Model preset: tiny (CPUs) or small (GPUs).
+    #[arg(long, default_value_t = DemoPlan::default().preset)]
+    pub preset: String,
     /// Pre-training steps.
-    #[arg(long)]
-    pub steps: Option<u64>,
+    #[arg(long, default_value_t = DemoPlan::default().steps)]
+    pub steps: u64,
     /// Video-caption pairs per batch.
-    #[arg(long)]
-    pub batch: Option<usize>,
+    #[arg(long, default_value_t = DemoPlan::default().batch)]
+    pub batch: usize,
     /// Peak learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
+    #[arg(long, default_value_t = DemoPlan::default().lr)]
+    pub lr: f64,
     /// Pre-training captions: motion, spatial, paraphrase or a mixture like
     /// motion:0.5,paraphrase:0.5.
-    #[arg(long)]
-    pub captions: Option<String>,
+    #[arg(long, default_value_t = DemoPlan::default().captions)]
+    pub captions: String,
     /// The seed every random choice flows from.
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[arg(long, default_value_t = DemoPlan::default().seed)]
+    pub seed: u64,
     /// Preview clips in the report's gallery.
-    #[arg(long)]
-    pub clips: Option<u64>,
+    #[arg(long, default_value_t = DemoPlan::default().preview_clips)]
+    pub clips: u64,
     /// Preview clip side in pixels.
-    #[arg(long)]
-    pub size: Option<u32>,
+    #[arg(long, default_value_t = DemoPlan::default().preview_size)]
+    pub size: u32,
     /// Held-out clips for retrieval.
-    #[arg(long)]
-    pub eval_clips: Option<usize>,
+    #[arg(long, default_value_t = DemoPlan::default().eval_clips)]
+    pub eval_clips: usize,
     /// Motion benchmark groups.
-    #[arg(long)]
-    pub groups: Option<usize>,
+    #[arg(long, default_value_t = DemoPlan::default().bench_groups)]
+    pub groups: usize,
     /// Motion benchmark clips per group.
-    #[arg(long)]
-    pub per_group: Option<usize>,
+    #[arg(long, default_value_t = DemoPlan::default().bench_per_group)]
+    pub per_group: usize,
     /// Steps over which the backgrounds fade in from black while pre-training from scratch
     /// (default: half of --steps; 0: full backgrounds from the start).
     #[arg(long, value_name = "STEPS")]
@@ -68,27 +68,24 @@ pub struct DemoArgs {
 impl DemoArgs {
     /// The plan: the defaults with the given flags on top.
     pub fn plan(&self) -> DemoPlan {
-        let mut p = DemoPlan::default();
-        if let Some(v) = &self.preset {
-            p.preset = v.clone();
+        DemoPlan {
+            preset: self.preset.clone(),
+            captions: self.captions.clone(),
+            steps: self.steps,
+            background_fade: self.background_fade.unwrap_or(self.steps / 2),
+            batch: self.batch,
+            group_size: self
+                .group_size
+                .unwrap_or(crate::train::recipe::group_size(self.batch)),
+            lr: self.lr,
+            seed: self.seed,
+            preview_clips: self.clips,
+            preview_size: self.size,
+            eval_clips: self.eval_clips,
+            bench_groups: self.groups,
+            bench_per_group: self.per_group,
+            ..DemoPlan::default()
         }
-        if let Some(v) = &self.captions {
-            p.captions = v.clone();
-        }
-        p.steps = self.steps.unwrap_or(p.steps);
-        p.background_fade = self.background_fade.unwrap_or(p.steps / 2);
-        p.batch = self.batch.unwrap_or(p.batch);
-        p.group_size = self
-            .group_size
-            .unwrap_or(crate::train::recipe::group_size(p.batch));
-        p.lr = self.lr.unwrap_or(p.lr);
-        p.seed = self.seed.unwrap_or(p.seed);
-        p.preview_clips = self.clips.unwrap_or(p.preview_clips);
-        p.preview_size = self.size.unwrap_or(p.preview_size);
-        p.eval_clips = self.eval_clips.unwrap_or(p.eval_clips);
-        p.bench_groups = self.groups.unwrap_or(p.bench_groups);
-        p.bench_per_group = self.per_group.unwrap_or(p.bench_per_group);
-        p
     }
 }
 

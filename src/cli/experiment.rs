@@ -9,7 +9,7 @@ use clap::Args;
 use crate::experiment::{ExperimentOptions, ExperimentPlan, run_experiment};
 use crate::gpu::{AdapterRequest, Gpu};
 
-/// `locomotion experiment` flags; anything not given comes from [`ExperimentPlan::default`].
+/// `locomotion experiment` flags; their defaults are [`ExperimentPlan::default`]'s.
 #[derive(Debug, Clone, Args)]
 pub struct ExperimentArgs {
     /// Output folder: plan.json, downstream/, runs/, results.json, report.html, report.md,
@@ -17,48 +17,49 @@ pub struct ExperimentArgs {
     #[arg(long, default_value = "experiment-out")]
     pub out: PathBuf,
     /// Seeds (0, 1, … N−1); the table shows mean ± std over them.
-    #[arg(long)]
-    pub seeds: Option<u64>,
+    #[arg(long, default_value_t = ExperimentPlan::default().seeds)]
+    pub seeds: u64,
     /// Pre-training steps (every condition).
-    #[arg(long)]
-    pub steps: Option<u64>,
+    #[arg(long, default_value_t = ExperimentPlan::default().steps)]
+    pub steps: u64,
     /// Fine-tuning steps (every fine-tuning run).
-    #[arg(long)]
-    pub finetune_steps: Option<u64>,
+    #[arg(long, default_value_t = ExperimentPlan::default().finetune_steps)]
+    pub finetune_steps: u64,
     /// Video-caption pairs per batch.
-    #[arg(long)]
-    pub batch: Option<usize>,
+    #[arg(long, default_value_t = ExperimentPlan::default().batch)]
+    pub batch: usize,
     /// Pre-training peak learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
+    #[arg(long, default_value_t = ExperimentPlan::default().lr)]
+    pub lr: f64,
     /// Fine-tuning peak learning rate.
-    #[arg(long)]
-    pub finetune_lr: Option<f64>,
+    #[arg(long, default_value_t = ExperimentPlan::default().finetune_lr)]
+    pub finetune_lr: f64,
     /// Model preset: tiny, small or base.
-    #[arg(long)]
-    pub preset: Option<String>,
+    #[arg(long, default_value_t = ExperimentPlan::default().preset)]
+    pub preset: String,
     /// Shares of the downstream set to fine-tune on, e.g. 1,0.2.
-    #[arg(long, value_name = "F,F")]
-    pub fractions: Option<String>,
+    #[arg(long, value_name = "F,F", default_value_t = default_fractions())]
+    pub fractions: String,
     /// Clips in the downstream set.
-    #[arg(long)]
-    pub downstream_clips: Option<u64>,
+    #[arg(long, default_value_t = ExperimentPlan::default().downstream_clips)]
+    pub downstream_clips: u64,
     /// Pre-training backgrounds: black, procedural, or a path (GIF, video, frame folder or a
     /// folder of those). Beyond the paper.
-    #[arg(long, value_name = "black|procedural|DIR")]
-    pub backgrounds: Option<String>,
+    #[arg(long, value_name = "black|procedural|DIR", default_value_t = ExperimentPlan::default().backgrounds)]
+    pub backgrounds: String,
     /// Curved trajectories (arcs, circles) in pre-training. Beyond the paper.
     #[arg(long)]
     pub nonlinear: bool,
-    /// Frames per clip (short vs long clips; a multiple of the tubelet's 2). Beyond the paper.
+    /// Frames per clip (short vs long clips; a multiple of the tubelet's 2; default: the
+    /// preset's, 8 for tiny). Beyond the paper.
     #[arg(long)]
     pub frames: Option<usize>,
     /// Motion benchmark groups.
-    #[arg(long)]
-    pub groups: Option<usize>,
+    #[arg(long, default_value_t = ExperimentPlan::default().bench_groups)]
+    pub groups: usize,
     /// Motion benchmark clips per group.
-    #[arg(long)]
-    pub per_group: Option<usize>,
+    #[arg(long, default_value_t = ExperimentPlan::default().bench_per_group)]
+    pub per_group: usize,
     /// Steps over which the backgrounds fade in from black while pre-training from scratch
     /// (default: half of --steps; 0: full backgrounds from the start).
     #[arg(long, value_name = "STEPS")]
@@ -75,38 +76,45 @@ pub struct ExperimentArgs {
 impl ExperimentArgs {
     /// The plan: the defaults with the given flags on top.
     pub fn plan(&self) -> Result<ExperimentPlan> {
-        let mut p = ExperimentPlan::default();
-        if let Some(v) = &self.preset {
-            p.preset = v.clone();
-        }
-        if let Some(v) = &self.backgrounds {
-            p.backgrounds = v.clone();
-        }
-        if let Some(v) = &self.fractions {
-            p.fractions = v
-                .split(',')
-                .map(|x| x.trim().parse::<f64>())
-                .collect::<Result<_, _>>()
-                .ok()
-                .with_context(|| format!("--fractions {v:?}: give shares like 1,0.2"))?;
-        }
-        p.seeds = self.seeds.unwrap_or(p.seeds);
-        p.steps = self.steps.unwrap_or(p.steps);
-        p.background_fade = self.background_fade.unwrap_or(p.steps / 2);
-        p.finetune_steps = self.finetune_steps.unwrap_or(p.finetune_steps);
-        p.batch = self.batch.unwrap_or(p.batch);
-        p.group_size = self
-            .group_size
-            .unwrap_or(crate::train::recipe::group_size(p.batch));
-        p.lr = self.lr.unwrap_or(p.lr);
-        p.finetune_lr = self.finetune_lr.unwrap_or(p.finetune_lr);
-        p.downstream_clips = self.downstream_clips.unwrap_or(p.downstream_clips);
-        p.nonlinear |= self.nonlinear;
-        p.frames = self.frames.or(p.frames);
-        p.bench_groups = self.groups.unwrap_or(p.bench_groups);
-        p.bench_per_group = self.per_group.unwrap_or(p.bench_per_group);
-        Ok(p)
+        let v = &self.fractions;
+        let fractions = v
+            .split(',')
+            .map(|x| x.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .ok()
+            .with_context(|| format!("--fractions {v:?}: give shares like 1,0.2"))?;
+        let d = ExperimentPlan::default();
+        Ok(ExperimentPlan {
+            preset: self.preset.clone(),
+            backgrounds: self.backgrounds.clone(),
+            fractions,
+            seeds: self.seeds,
+            steps: self.steps,
+            background_fade: self.background_fade.unwrap_or(self.steps / 2),
+            finetune_steps: self.finetune_steps,
+            batch: self.batch,
+            group_size: self
+                .group_size
+                .unwrap_or(crate::train::recipe::group_size(self.batch)),
+            lr: self.lr,
+            finetune_lr: self.finetune_lr,
+            downstream_clips: self.downstream_clips,
+            nonlinear: d.nonlinear || self.nonlinear,
+            frames: self.frames.or(d.frames),
+            bench_groups: self.groups,
+            bench_per_group: self.per_group,
+            ..d
+        })
     }
+}
+
+/// The default `--fractions`, as the plan holds them.
+fn default_fractions() -> String {
+    let f = ExperimentPlan::default().fractions;
+    f.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Run `experiment`.
