@@ -14,13 +14,13 @@ use super::encoder::{EncoderDims, TransformerEncoder};
 use crate::data::mlm::MlmConfig;
 use crate::gpu::{CounterSnapshot, Gpu, StepTrace};
 use crate::model::config::{LossWeights, ModelConfig};
-use crate::model::locomotion::{LocoModel, duplicate_caption_mask};
+use crate::model::locomotion::LocoModel;
 use crate::tensor::Tape;
 use crate::tensor::ops::adamw;
 use crate::train::data::{CaptionMix, OnlineConfig, OnlineSource, TextPipeline};
 use crate::train::motion_options::MotionOptions;
 use crate::train::optim::AdamW;
-use crate::train::state::pair_batch;
+use crate::train::state::train_step;
 use crate::train::trainer::train_tokenizer;
 
 /// What `bench train` runs.
@@ -320,19 +320,10 @@ fn pretrain_row(
         },
     )?;
     let mut step = |n: u64| -> Result<u64> {
-        let b = source.batch(n)?;
-        let dup = duplicate_caption_mask(&b.host.captions);
-        let pair = pair_batch(&model, b.video, &b.host, dup.as_deref(), seed, n);
-        let tape = Tape::new(gpu);
-        let before = gpu.counters();
-        let losses = model.forward_losses(&tape, &pair)?;
-        let flops = gpu.counters().since(&before).matmul_flops;
-        optim.zero_grad();
-        tape.backward(&losses.total)?;
-        optim.step(1e-4)?;
-        drop(tape);
+        let out = train_step(gpu, &model, &mut optim, source.batch(n)?, (seed, n), 1e-4)?;
+        drop(out.losses);
         gpu.wait(None)?;
-        Ok(flops)
+        Ok(out.forward_flops)
     };
     let (costs, n) = time_steps(gpu, o, &mut step)?;
     let name = format!("pretrain-{preset} ({objectives})");

@@ -13,5 +13,6 @@ pub mod recipe;
 pub mod rerank;
 pub mod resume;
 pub mod schedule;
+pub mod setup;
 pub mod state;
 pub mod trainer;

@@ -1,6 +1,6 @@
 //! What the trainer hands the model and what it keeps of it: a data batch as the model's
-//! [`PairBatch`], the VTC training means a checkpoint stores, and host snapshots of every
-//! parameter and AdamW moment.
+//! [`PairBatch`], one training step ([`train_step`]), the VTC training means a checkpoint
+//! stores, and host snapshots of every parameter and AdamW moment.
 
 use anyhow::Result;
 
@@ -9,7 +9,9 @@ use super::optim::AdamW;
 use crate::gpu::{Gpu, GpuBuffer};
 use crate::model::checkpoint::{HostTensor, TensorMap, adam_m_name, adam_v_name};
 use crate::model::heads::mean_row;
-use crate::model::locomotion::{LocoModel, PairBatch, TEXT_MEAN, VIDEO_MEAN, VtcMeans};
+use crate::model::locomotion::{
+    LocoModel, Losses, PairBatch, TEXT_MEAN, VIDEO_MEAN, VtcMeans, duplicate_caption_mask,
+};
 use crate::tensor::Tape;
 
 /// Host copies of every parameter (and, with `optim`, its AdamW moments).
@@ -83,5 +85,39 @@ pub fn training_means(
     Ok(VtcMeans {
         video: mean_row(&ve, d),
         text: mean_row(&te, d),
+    })
+}
+
+/// What one training step returns: its losses (still on the GPU) and the matmul FLOPs its
+/// forward pass recorded (`bench train` triples them for the whole step).
+pub struct StepOutput {
+    /// The step's losses.
+    pub losses: Losses,
+    /// Matmul FLOPs of the forward pass.
+    pub forward_flops: u64,
+}
+
+/// One optimizer step on `batch` (the `step`-th of a run seeded `seed`): the duplicate-caption
+/// mask, forward, backward and AdamW at `lr`. The trainer and `bench train` both run it.
+pub fn train_step(
+    gpu: &Gpu,
+    model: &LocoModel,
+    optim: &mut AdamW,
+    batch: Batch,
+    (seed, step): (u64, u64),
+    lr: f32,
+) -> Result<StepOutput> {
+    let dup = duplicate_caption_mask(&batch.host.captions);
+    let pair = pair_batch(model, batch.video, &batch.host, dup.as_deref(), seed, step);
+    let tape = Tape::new(gpu);
+    let before = gpu.counters();
+    let losses = model.forward_losses(&tape, &pair)?;
+    let forward_flops = gpu.counters().since(&before).matmul_flops;
+    optim.zero_grad();
+    tape.backward(&losses.total)?;
+    optim.step(lr)?;
+    Ok(StepOutput {
+        losses,
+        forward_flops,
     })
 }

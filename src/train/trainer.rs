@@ -1,37 +1,28 @@
 //! The pre-training loop: online (or folder) batches → LocoModel losses → backward → AdamW,
 //! with metrics JSONL, atomic checkpoints, resume, Ctrl-C and NaN/Inf stops.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use super::data::{
-    Batch, CaptionMix, FolderConfig, FolderSource, LibrarySplit, OnlineConfig, OnlineSource,
-    TextPipeline, mix_seed,
-};
-use super::init_text::load_init_text;
+use super::data::{CaptionMix, LibrarySplit, mix_seed};
 use super::metrics::MetricsLog;
 use super::motion_options::MotionOptions;
 use super::optim::AdamW;
 use super::schedule::LrSchedule;
+use super::setup::{Source, Start};
 pub use super::state::snapshot;
-use super::state::{pair_batch, training_means};
+use super::state::{train_step, training_means};
 use crate::caption::{CaptionKind, describe};
-use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::TextTokenizer;
 use crate::gpu::Gpu;
-use crate::model::checkpoint::{
-    Checkpoint, CheckpointConfig, FORMAT_VERSION, TrainingState, adam_m_name, adam_v_name,
-};
+use crate::model::checkpoint::{Checkpoint, CheckpointConfig, FORMAT_VERSION, TrainingState};
 use crate::model::config::ModelConfig;
-use crate::model::locomotion::{LocoModel, duplicate_caption_mask};
-use crate::model::text::TextEncoder;
+use crate::model::locomotion::{LocoModel, Losses};
 use crate::motion::{GenConfig, sample_clip};
-use crate::tensor::Tape;
-use crate::tensor::ops::adamw;
 
 /// The checkpoint folder inside `--out`.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
@@ -137,21 +128,6 @@ fn install_ctrlc() {
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
 }
 
-/// The data stream: online clips or a generate folder, both deterministic by (seed, step).
-enum Source {
-    Online(Box<OnlineSource>),
-    Folder(Box<FolderSource>),
-}
-
-impl Source {
-    fn batch(&mut self, step: u64) -> Result<Batch> {
-        match self {
-            Source::Online(s) => s.batch(step),
-            Source::Folder(s) => s.batch(step),
-        }
-    }
-}
-
 /// The clip shape the model's config asks for.
 pub fn generation(cfg: &ModelConfig) -> GenConfig {
     GenConfig {
@@ -240,154 +216,23 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
     check(cfg)?;
     std::fs::create_dir_all(&cfg.out)
         .with_context(|| format!("cannot create --out {}", cfg.out.display()))?;
-    let ckpt_dir = cfg.out.join(CHECKPOINT_DIR);
-    let tok_path = cfg.out.join(TOKENIZER_FILE);
-    let resumed = if cfg.resume {
-        // A save killed between its renames leaves the checkpoint beside its place.
-        if !Checkpoint::recover(&ckpt_dir)? {
-            bail!("--resume: no checkpoint in {}", ckpt_dir.display());
-        }
-        let c = Checkpoint::load(&ckpt_dir)?;
-        super::resume::check_flags(cfg, &c.config).context("--resume")?;
-        Some(c)
-    } else {
-        None
-    };
-    let init = match &cfg.init_checkpoint {
-        Some(dir) => {
-            Some(Checkpoint::load(dir).with_context(|| format!("--checkpoint {}", dir.display()))?)
-        }
-        None => None,
-    };
-    // A resumed run already holds the imported encoder in its checkpoint.
-    let hf = match (&cfg.init_text, cfg.resume) {
-        (Some(dir), false) => Some(load_init_text(dir, &cfg.model)?),
-        _ => None,
-    };
-    let mut mcfg = match (&resumed, &init, &hf) {
-        (Some(c), _, _) => c.config.model.clone(),
-        // Fine-tuning: the checkpoint's model with this run's objective (--weights).
-        (None, Some(c), _) => ModelConfig {
-            loss_weights: cfg.model.loss_weights,
-            ..c.config.model.clone()
-        },
-        (None, None, Some((_, m, _))) => m.clone(),
-        _ => cfg.model.clone(),
-    };
-    let max_len = mcfg.text.max_position_embeddings.min(64);
-    // The tokenizer: the run's own (resume), the initial checkpoint's, the imported model's,
-    // or trained now.
-    let tokenizer = if cfg.resume {
-        TextTokenizer::load(&tok_path, max_len)?
-    } else if let Some((_, _, t)) = &hf {
-        t.save(&tok_path)?;
-        t.clone()
-    } else if let Some(dir) = &cfg.init_checkpoint {
-        let src = dir.parent().unwrap_or(Path::new(".")).join(TOKENIZER_FILE);
-        let t = TextTokenizer::load(&src, max_len)
-            .with_context(|| format!("the checkpoint's tokenizer {}", src.display()))?;
-        t.save(&tok_path)?;
-        t
-    } else {
-        let t = train_tokenizer(&cfg.model, cfg.seed)?;
-        t.save(&tok_path)?;
-        t
-    };
-    mcfg.text.vocab_size = tokenizer.vocab_size();
-    let mut model = match (&resumed, &init, hf) {
-        (Some(c), _, _) | (None, Some(c), _) => LocoModel::from_weights(gpu, &mcfg, &c.tensors)?,
-        (None, None, Some((bert, _, _))) => {
-            let text = TextEncoder::from_hf(gpu, &bert)?;
-            LocoModel::random(gpu, &mcfg, cfg.seed, Some(text))?
-        }
-        _ => LocoModel::random(gpu, &mcfg, cfg.seed, None)?,
-    };
-    let hyper = adamw::AdamW {
-        lr: cfg.lr as f32,
-        weight_decay: cfg.weight_decay as f32,
-        ..adamw::AdamW::default()
-    };
-    let mut optim = AdamW::new(gpu, model.parameters(), hyper, cfg.clip_norm as f32)?;
-    let mut step = 0;
-    if let Some(c) = &resumed {
-        let expected: Vec<_> = model
-            .parameters()
-            .into_iter()
-            .map(|(n, t)| (n, t.shape().dims().to_vec()))
-            .collect();
-        let file = ckpt_dir.join(crate::model::checkpoint::WEIGHTS_FILE);
-        c.validate_for(&expected, true)
-            .with_context(|| format!("--resume: {}", file.display()))?;
-        for (name, shape) in &expected {
-            let (m, v) = optim.moments(name).context("optimizer slot")?;
-            gpu.write(m, &c.get(&adam_m_name(name), shape)?.data);
-            gpu.write(v, &c.get(&adam_v_name(name), shape)?.data);
-        }
-        optim.set_steps(c.config.state.optimizer_step as u32);
-        step = c.config.state.step;
-    }
-    let sched = schedule(cfg);
-    let text = TextPipeline::new(
+    let Start {
+        model_cfg,
+        mut model,
+        mut optim,
         tokenizer,
-        CaptionMix::parse(&cfg.captions)?,
-        MlmConfig::default(),
-    );
-    let g = cfg.motion.generation(&mcfg);
-    let mut source = match &cfg.data {
-        None => {
-            let split = cfg.motion.split(&g)?;
-            let oc = OnlineConfig {
-                seed: cfg.seed,
-                batch_size: cfg.batch,
-                generation: g,
-                prefetch: true,
-                background_fade_steps: cfg.background_fade_steps,
-                group_size: cfg.group_size,
-            };
-            Source::Online(Box::new(OnlineSource::new(
-                gpu,
-                split.train_objects,
-                split.train_backgrounds,
-                text,
-                oc,
-            )?))
-        }
-        Some(dir) => {
-            let fc = FolderConfig {
-                seed: cfg.seed,
-                batch_size: cfg.batch,
-                fraction: cfg.fraction,
-                frames: g.frames,
-                height: g.height,
-                width: g.width,
-            };
-            Source::Folder(Box::new(FolderSource::open(gpu, dir, text, fc)?))
-        }
-    };
+        mut step,
+    } = super::setup::start(gpu, cfg)?;
+    let sched = schedule(cfg);
+    let mut source = Source::open(gpu, cfg, &model_cfg, tokenizer)?;
     let metrics = cfg.out.join(METRICS_FILE);
     if cfg.resume {
         // Steps logged after the checkpoint will be run (and logged) again.
         super::metrics::cut_after(&metrics, step)?;
     }
     let mut log = MetricsLog::open(&metrics, cfg.resume)?;
-    let save = |model: &LocoModel, optim: &AdamW, step: u64| -> Result<()> {
-        let state = TrainingState {
-            step,
-            optimizer_step: optim.steps() as u64,
-            seed: cfg.seed,
-            data_position: step * cfg.batch as u64,
-            schedule: sched,
-            extra: run_extra(cfg),
-        };
-        let ck = Checkpoint {
-            config: CheckpointConfig {
-                format_version: FORMAT_VERSION,
-                model: mcfg.clone(),
-                state,
-            },
-            tensors: snapshot(gpu, model, Some(optim))?,
-        };
-        ck.save(&ckpt_dir)
+    let save = |model: &LocoModel, optim: &AdamW, step: u64| {
+        save_checkpoint(gpu, cfg, &model_cfg, model, optim, step)
     };
 
     install_ctrlc();
@@ -402,42 +247,21 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
     let start = Instant::now();
     let (first, mut last, mut interrupted) = (step, None, false);
     while step < cfg.steps {
-        let b = source.batch(step)?;
-        let dup = duplicate_caption_mask(&b.host.captions);
-        let pair = pair_batch(&model, b.video, &b.host, dup.as_deref(), cfg.seed, step);
-        let tape = Tape::new(gpu);
-        let losses = model.forward_losses(&tape, &pair)?;
-        optim.zero_grad();
-        tape.backward(&losses.total)?;
         let lr = sched.lr(step);
-        optim.step(lr as f32)?;
+        let out = train_step(
+            gpu,
+            &model,
+            &mut optim,
+            source.batch(step)?,
+            (cfg.seed, step),
+            lr as f32,
+        )?;
         step += 1;
         bar.set_position(step);
         if step % cfg.log_every == 0 || step == cfg.steps {
-            let read = |t: &crate::tensor::Tensor| -> Result<f32> { Ok(t.to_vec()?[0]) };
-            let (vtc, vtm, mlm, total) = (
-                read(&losses.vtc)?,
-                read(&losses.vtm)?,
-                read(&losses.mlm)?,
-                read(&losses.total)?,
-            );
-            for (name, v) in [("VTC", vtc), ("VTM", vtm), ("MLM", mlm)] {
-                if !v.is_finite() {
-                    let clip = if cfg.clip_norm == 0.0 || cfg.clip_norm > 1.0 {
-                        "or --clip-norm 1".to_string()
-                    } else {
-                        format!("or a --clip-norm below {}", cfg.clip_norm)
-                    };
-                    bail!(
-                        "the {name} loss is {v} at step {step}: stopping (try a lower --lr {clip})"
-                    );
-                }
-            }
             let wall = start.elapsed().as_secs_f64().max(1e-9);
-            let data_time = match &source {
-                Source::Online(s) => s.data_time().as_secs_f64(),
-                Source::Folder(_) => 0.0,
-            };
+            let losses = read_losses(&out.losses, cfg, step)?;
+            let [vtc, vtm, mlm, total] = losses;
             let rec = StepRecord {
                 step,
                 lr,
@@ -447,10 +271,10 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
                 total,
                 grad_norm: optim.grad_norm()?,
                 clips_per_s: ((step - first) as usize * cfg.batch) as f64 / wall,
-                data_time_share: (data_time / wall).min(1.0),
+                data_time_share: (source.data_seconds() / wall).min(1.0),
             };
             bar.set_message(trained_losses(
-                &mcfg.loss_weights,
+                &model_cfg.loss_weights,
                 [vtc, vtm, mlm],
                 rec.clips_per_s,
             ));
@@ -479,6 +303,57 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
         peak_bytes: gpu.pool.stats().peak_bytes,
         interrupted,
     })
+}
+
+/// The step's VTC, VTM, MLM and total losses read back; a loss that is not finite stops the
+/// run with a hint.
+fn read_losses(losses: &Losses, cfg: &TrainConfig, step: u64) -> Result<[f32; 4]> {
+    let read = |t: &crate::tensor::Tensor| -> Result<f32> { Ok(t.to_vec()?[0]) };
+    let values = [
+        read(&losses.vtc)?,
+        read(&losses.vtm)?,
+        read(&losses.mlm)?,
+        read(&losses.total)?,
+    ];
+    for (name, v) in ["VTC", "VTM", "MLM"].into_iter().zip(values) {
+        if !v.is_finite() {
+            let clip = if cfg.clip_norm == 0.0 || cfg.clip_norm > 1.0 {
+                "or --clip-norm 1".to_string()
+            } else {
+                format!("or a --clip-norm below {}", cfg.clip_norm)
+            };
+            bail!("the {name} loss is {v} at step {step}: stopping (try a lower --lr {clip})");
+        }
+    }
+    Ok(values)
+}
+
+/// Save the run's checkpoint at `step` (model, AdamW moments, schedule and flags).
+fn save_checkpoint(
+    gpu: &Gpu,
+    cfg: &TrainConfig,
+    model_cfg: &ModelConfig,
+    model: &LocoModel,
+    optim: &AdamW,
+    step: u64,
+) -> Result<()> {
+    let state = TrainingState {
+        step,
+        optimizer_step: optim.steps() as u64,
+        seed: cfg.seed,
+        data_position: step * cfg.batch as u64,
+        schedule: schedule(cfg),
+        extra: run_extra(cfg),
+    };
+    let ck = Checkpoint {
+        config: CheckpointConfig {
+            format_version: FORMAT_VERSION,
+            model: model_cfg.clone(),
+            state,
+        },
+        tensors: snapshot(gpu, model, Some(optim))?,
+    };
+    ck.save(&cfg.out.join(CHECKPOINT_DIR))
 }
 
 /// The progress bar's live numbers: only the objectives being trained (weight > 0).

@@ -1,0 +1,225 @@
+//! Where a training run starts: the model, tokenizer and optimizer from scratch, a resumed
+//! run's checkpoint, a fine-tuning checkpoint or an imported BERT (`--init-text`), and the
+//! data stream (online clips or a `generate` folder).
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use super::data::TextPipeline;
+use super::data::{Batch, CaptionMix, FolderConfig, FolderSource, OnlineConfig, OnlineSource};
+use super::init_text::load_init_text;
+use super::optim::AdamW;
+use super::trainer::{CHECKPOINT_DIR, TOKENIZER_FILE, TrainConfig, train_tokenizer};
+use crate::data::mlm::MlmConfig;
+use crate::data::tokenizer::TextTokenizer;
+use crate::gpu::Gpu;
+use crate::model::checkpoint::{Checkpoint, WEIGHTS_FILE, adam_m_name, adam_v_name};
+use crate::model::config::ModelConfig;
+use crate::model::locomotion::LocoModel;
+use crate::model::text::TextEncoder;
+use crate::tensor::ops::adamw;
+
+/// A run ready for its first (or next) step.
+pub struct Start {
+    /// The model's configuration (the checkpoint's when resuming or fine-tuning).
+    pub model_cfg: ModelConfig,
+    /// The model.
+    pub model: LocoModel,
+    /// AdamW, with a resumed run's moments and step count.
+    pub optim: AdamW,
+    /// The tokenizer (saved in `--out`).
+    pub tokenizer: TextTokenizer,
+    /// Steps already done (0 unless resuming).
+    pub step: u64,
+}
+
+/// Build the model, tokenizer and optimizer `cfg` asks for (its `--out` must exist).
+pub fn start(gpu: &Gpu, cfg: &TrainConfig) -> Result<Start> {
+    let ckpt_dir = cfg.out.join(CHECKPOINT_DIR);
+    let resumed = if cfg.resume {
+        // A save killed between its renames leaves the checkpoint beside its place.
+        if !Checkpoint::recover(&ckpt_dir)? {
+            bail!("--resume: no checkpoint in {}", ckpt_dir.display());
+        }
+        let c = Checkpoint::load(&ckpt_dir)?;
+        super::resume::check_flags(cfg, &c.config).context("--resume")?;
+        Some(c)
+    } else {
+        None
+    };
+    let init = match &cfg.init_checkpoint {
+        Some(dir) => {
+            Some(Checkpoint::load(dir).with_context(|| format!("--checkpoint {}", dir.display()))?)
+        }
+        None => None,
+    };
+    // A resumed run already holds the imported encoder in its checkpoint.
+    let hf = match (&cfg.init_text, cfg.resume) {
+        (Some(dir), false) => Some(load_init_text(dir, &cfg.model)?),
+        _ => None,
+    };
+    let mut model_cfg = match (&resumed, &init, &hf) {
+        (Some(c), _, _) => c.config.model.clone(),
+        // Fine-tuning: the checkpoint's model with this run's objective (--weights).
+        (None, Some(c), _) => ModelConfig {
+            loss_weights: cfg.model.loss_weights,
+            ..c.config.model.clone()
+        },
+        (None, None, Some((_, m, _))) => m.clone(),
+        _ => cfg.model.clone(),
+    };
+    let tokenizer = tokenizer(cfg, &model_cfg, hf.as_ref().map(|(_, _, t)| t))?;
+    model_cfg.text.vocab_size = tokenizer.vocab_size();
+    let model = match (&resumed, &init, hf) {
+        (Some(c), _, _) | (None, Some(c), _) => {
+            LocoModel::from_weights(gpu, &model_cfg, &c.tensors)?
+        }
+        (None, None, Some((bert, _, _))) => {
+            let text = TextEncoder::from_hf(gpu, &bert)?;
+            LocoModel::random(gpu, &model_cfg, cfg.seed, Some(text))?
+        }
+        _ => LocoModel::random(gpu, &model_cfg, cfg.seed, None)?,
+    };
+    let hyper = adamw::AdamW {
+        lr: cfg.lr as f32,
+        weight_decay: cfg.weight_decay as f32,
+        ..adamw::AdamW::default()
+    };
+    let mut optim = AdamW::new(gpu, model.parameters(), hyper, cfg.clip_norm as f32)?;
+    let step = match &resumed {
+        Some(c) => restore_optimizer(gpu, &model, &mut optim, c, &ckpt_dir)?,
+        None => 0,
+    };
+    Ok(Start {
+        model_cfg,
+        model,
+        optim,
+        tokenizer,
+        step,
+    })
+}
+
+/// The run's tokenizer: its own (resume), the imported model's, the initial checkpoint's, or
+/// trained now; saved in `--out` unless it came from there.
+fn tokenizer(
+    cfg: &TrainConfig,
+    model_cfg: &ModelConfig,
+    imported: Option<&TextTokenizer>,
+) -> Result<TextTokenizer> {
+    let tok_path = cfg.out.join(TOKENIZER_FILE);
+    let max_len = model_cfg.text.max_position_embeddings.min(64);
+    if cfg.resume {
+        return TextTokenizer::load(&tok_path, max_len);
+    }
+    let t = if let Some(t) = imported {
+        t.clone()
+    } else if let Some(dir) = &cfg.init_checkpoint {
+        let src = dir.parent().unwrap_or(Path::new(".")).join(TOKENIZER_FILE);
+        TextTokenizer::load(&src, max_len)
+            .with_context(|| format!("the checkpoint's tokenizer {}", src.display()))?
+    } else {
+        train_tokenizer(&cfg.model, cfg.seed)?
+    };
+    t.save(&tok_path)?;
+    Ok(t)
+}
+
+/// Load a resumed run's AdamW moments and step count (every tensor checked first); returns
+/// the steps done.
+fn restore_optimizer(
+    gpu: &Gpu,
+    model: &LocoModel,
+    optim: &mut AdamW,
+    c: &Checkpoint,
+    ckpt_dir: &Path,
+) -> Result<u64> {
+    let expected: Vec<_> = model
+        .parameters()
+        .into_iter()
+        .map(|(n, t)| (n, t.shape().dims().to_vec()))
+        .collect();
+    let file = ckpt_dir.join(WEIGHTS_FILE);
+    c.validate_for(&expected, true)
+        .with_context(|| format!("--resume: {}", file.display()))?;
+    for (name, shape) in &expected {
+        let (m, v) = optim.moments(name).context("optimizer slot")?;
+        gpu.write(m, &c.get(&adam_m_name(name), shape)?.data);
+        gpu.write(v, &c.get(&adam_v_name(name), shape)?.data);
+    }
+    optim.set_steps(c.config.state.optimizer_step as u32);
+    Ok(c.config.state.step)
+}
+
+/// The data stream: online clips or a generate folder, both deterministic by (seed, step).
+pub enum Source {
+    /// Clips composited as they are needed.
+    Online(Box<OnlineSource>),
+    /// A `generate` folder.
+    Folder(Box<FolderSource>),
+}
+
+impl Source {
+    /// Open the stream `cfg` asks for, its captions tokenized by `tokenizer`, clips of
+    /// `model_cfg`'s shape.
+    pub fn open(
+        gpu: &Gpu,
+        cfg: &TrainConfig,
+        model_cfg: &ModelConfig,
+        tokenizer: TextTokenizer,
+    ) -> Result<Self> {
+        let text = TextPipeline::new(
+            tokenizer,
+            CaptionMix::parse(&cfg.captions)?,
+            MlmConfig::default(),
+        );
+        let g = cfg.motion.generation(model_cfg);
+        Ok(match &cfg.data {
+            None => {
+                let split = cfg.motion.split(&g)?;
+                let oc = OnlineConfig {
+                    seed: cfg.seed,
+                    batch_size: cfg.batch,
+                    generation: g,
+                    prefetch: true,
+                    background_fade_steps: cfg.background_fade_steps,
+                    group_size: cfg.group_size,
+                };
+                Source::Online(Box::new(OnlineSource::new(
+                    gpu,
+                    split.train_objects,
+                    split.train_backgrounds,
+                    text,
+                    oc,
+                )?))
+            }
+            Some(dir) => {
+                let fc = FolderConfig {
+                    seed: cfg.seed,
+                    batch_size: cfg.batch,
+                    fraction: cfg.fraction,
+                    frames: g.frames,
+                    height: g.height,
+                    width: g.width,
+                };
+                Source::Folder(Box::new(FolderSource::open(gpu, dir, text, fc)?))
+            }
+        })
+    }
+
+    /// The batch of `step`.
+    pub fn batch(&mut self, step: u64) -> Result<Batch> {
+        match self {
+            Source::Online(s) => s.batch(step),
+            Source::Folder(s) => s.batch(step),
+        }
+    }
+
+    /// Host time spent preparing online batches so far (0 for a folder).
+    pub fn data_seconds(&self) -> f64 {
+        match self {
+            Source::Online(s) => s.data_time().as_secs_f64(),
+            Source::Folder(_) => 0.0,
+        }
+    }
+}
