@@ -8,7 +8,7 @@ use locomotion::experiment::figures::{
     objectives_phrase, retrieval_table, settings_table, trained_objectives, training_curves,
 };
 use locomotion::report::axis::Axis;
-use locomotion::report::render::measure;
+use locomotion::report::font::measure;
 use locomotion::report::{BarChart, LineChart, MeanStd, Panels};
 use locomotion::train::metrics::{DirectionMetrics, RankMetrics, RetrievalMetrics};
 use locomotion::train::trainer::StepRecord;

@@ -4,8 +4,8 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use super::Size;
 use super::Suite;
-use super::kernels::Size;
 use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Profiler};
 use crate::tensor::ops::attention::{
     AttentionShape, attention_backward, attention_forward, attention_unfused,

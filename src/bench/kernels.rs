@@ -13,14 +13,7 @@ use crate::tensor::ops::matmul::{MatmulDims, MatmulKernel, matmul};
 use crate::tensor::ops::reduce::{self, Reduce};
 use crate::tensor::ops::{elementwise, softmax, unary};
 
-/// Which shapes to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Size {
-    /// Tiny shapes: a smoke test of the suite itself (seconds on a CPU driver).
-    Quick,
-    /// The shapes the numbers in BENCHMARKS.md use.
-    Full,
-}
+pub use super::Size;
 
 /// Random values in [-1, 1) uploaded as a buffer (never zeros: some drivers shortcut them).
 fn random(gpu: &Gpu, n: usize, seed: u64) -> anyhow::Result<GpuBuffer> {

@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 
+use super::Size;
 use super::Suite;
-use super::kernels::Size;
 use crate::tensor::ops::loss::{
     IGNORE_INDEX, cross_entropy_backward, cross_entropy_forward, info_nce_backward,
     info_nce_forward,

@@ -18,6 +18,15 @@ use serde::Serialize;
 
 use crate::gpu::{Batch, Clock, Gpu, GpuError, Profiler};
 
+/// Which shapes to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    /// Tiny shapes: a smoke test of the suite itself (seconds on a CPU driver).
+    Quick,
+    /// The shapes the numbers in BENCHMARKS.md use.
+    Full,
+}
+
 /// One timed kernel at one shape.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {

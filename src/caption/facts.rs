@@ -3,8 +3,6 @@
 //! `facts_of` gives the same facts straight from clip parameters, so a caption (or a
 //! paraphrase) can be checked against the motion it claims to describe.
 
-use std::collections::HashMap;
-
 use anyhow::{Result, bail};
 
 use super::lexicon::Lexicon;
@@ -87,148 +85,7 @@ pub fn facts_of(clip: &ClipParams) -> Vec<ObjectFacts> {
         .collect()
 }
 
-// ---------------------------------------------------------------------------------------------
-// Phrase table
-
-/// A recognised phrase's meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cue {
-    /// A direction phrase.
-    Dir(Direction),
-    /// A speed adverb (wins over a speed verb).
-    Speed(Speed),
-    /// A verb that implies a speed ("dashes").
-    SpeedVerb(Speed),
-    /// Clockwise / counter-clockwise rotation.
-    Rot(Rotation),
-    /// Moving in a circle.
-    Circle(Turn),
-    /// Curving left or right.
-    Curve(Turn),
-    /// Not translating.
-    Still,
-    /// Growing or shrinking.
-    Scale(ScaleChange),
-    /// Speeding up or slowing down.
-    Ease(Easing),
-    /// A boundary between segments.
-    Then,
-}
-
-/// Words that always separate segments, whatever the lexicon says (the paraphraser's
-/// "before …ing" structure and the describer's "and finally" rely on them).
-pub const STRUCTURAL_CONNECTORS: [&str; 2] = ["before", "finally"];
-
-/// Every phrase the parser knows, indexed by first word, longest first.
-#[derive(Debug, Clone)]
-pub struct PhraseTable {
-    by_first: HashMap<String, Vec<(Vec<String>, Cue)>>,
-}
-
-/// Lowercase words of a text: letters, digits, hyphens and apostrophes; all else separates.
-pub fn words(text: &str) -> Vec<String> {
-    text.to_lowercase()
-        .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\''))
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-impl PhraseTable {
-    /// Build the table from a lexicon.
-    pub fn new(lex: &Lexicon) -> PhraseTable {
-        let mut all: Vec<(String, Cue)> = Vec::new();
-        let mut add = |list: &[String], cue: Cue| {
-            all.extend(list.iter().map(|p| (p.clone(), cue)));
-        };
-        for (d, list) in &lex.directions {
-            add(list, Cue::Dir(*d));
-        }
-        for (s, list) in &lex.speed_adverbs {
-            add(list, Cue::Speed(*s));
-        }
-        for (s, verbs) in &lex.speed_verbs {
-            for v in verbs {
-                add(
-                    &[v.base.clone(), v.third.clone(), v.gerund.clone()],
-                    Cue::SpeedVerb(*s),
-                );
-            }
-        }
-        add(&lex.clockwise, Cue::Rot(Rotation::Clockwise));
-        add(&lex.counter_clockwise, Cue::Rot(Rotation::CounterClockwise));
-        add(&lex.circle.clockwise, Cue::Circle(Turn::Right));
-        add(&lex.circle.counter_clockwise, Cue::Circle(Turn::Left));
-        for v in &lex.curve_verbs {
-            for form in [&v.base, &v.third, &v.gerund] {
-                for (turns, t) in [(&lex.turn_left, Turn::Left), (&lex.turn_right, Turn::Right)] {
-                    let list: Vec<String> = turns.iter().map(|p| format!("{form} {p}")).collect();
-                    add(&list, Cue::Curve(t));
-                }
-            }
-        }
-        add(&lex.still, Cue::Still);
-        add(&lex.grow.third, Cue::Scale(ScaleChange::Grow));
-        add(&lex.grow.gerund, Cue::Scale(ScaleChange::Grow));
-        add(&lex.shrink.third, Cue::Scale(ScaleChange::Shrink));
-        add(&lex.shrink.gerund, Cue::Scale(ScaleChange::Shrink));
-        add(&lex.accelerate, Cue::Ease(Easing::Accelerate));
-        add(&lex.decelerate, Cue::Ease(Easing::Decelerate));
-        add(&lex.then, Cue::Then);
-        let structural: Vec<String> = STRUCTURAL_CONNECTORS
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        add(&structural, Cue::Then);
-
-        let mut by_first: HashMap<String, Vec<(Vec<String>, Cue)>> = HashMap::new();
-        for (p, cue) in all {
-            let w = words(&p);
-            by_first.entry(w[0].clone()).or_default().push((w, cue));
-        }
-        for list in by_first.values_mut() {
-            list.sort_by_key(|(w, _)| std::cmp::Reverse(w.len()));
-        }
-        PhraseTable { by_first }
-    }
-
-    /// A phrase that means two different things makes captions unparseable: name it.
-    pub fn check_unambiguous(&self) -> Result<()> {
-        for list in self.by_first.values() {
-            for (i, (a, ca)) in list.iter().enumerate() {
-                for (b, cb) in &list[i + 1..] {
-                    if a == b && ca != cb {
-                        bail!(
-                            "phrase '{}' is listed with two meanings ({ca:?} and {cb:?})",
-                            a.join(" ")
-                        );
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The cues of a word sequence, longest match first, unknown words skipped.
-    pub fn cues(&self, w: &[String]) -> Vec<Cue> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < w.len() {
-            let hit = self.by_first.get(&w[i]).and_then(|list| {
-                list.iter()
-                    .find(|(p, _)| w.len() - i >= p.len() && w[i..i + p.len()] == p[..])
-            });
-            match hit {
-                Some((p, cue)) => {
-                    out.push(*cue);
-                    i += p.len();
-                }
-                None => i += 1,
-            }
-        }
-        out
-    }
-}
+pub use super::phrases::{Cue, PhraseTable, STRUCTURAL_CONNECTORS, words};
 
 // ---------------------------------------------------------------------------------------------
 // Parser
@@ -243,7 +100,7 @@ impl FactParser {
     /// A parser for the phrases of `lex`.
     pub fn new(lex: &Lexicon) -> FactParser {
         FactParser {
-            table: PhraseTable::new(lex),
+            table: PhraseTable::from_phrases(lex.phrases()),
         }
     }
 

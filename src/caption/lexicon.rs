@@ -8,7 +8,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::motion::params::{Category, Direction, Speed};
+use super::phrases::{Cue, PhraseTable, STRUCTURAL_CONNECTORS};
+use crate::motion::params::{Category, Direction, Easing, Rotation, ScaleChange, Speed, Turn};
 
 /// The built-in lexicon, embedded at compile time.
 pub const DEFAULT_LEXICON: &str = include_str!("../../data/lexicon.json");
@@ -465,8 +466,57 @@ impl Lexicon {
             then: f.then,
             word_classes: f.word_classes,
         };
-        crate::caption::facts::PhraseTable::new(&lex).check_unambiguous()?;
+        PhraseTable::from_phrases(lex.phrases()).check_unambiguous()?;
         Ok(lex)
+    }
+
+    /// Every phrase of the lexicon with its meaning, in the parser's terms.
+    pub fn phrases(&self) -> Vec<(String, Cue)> {
+        let lex = self;
+        let mut all: Vec<(String, Cue)> = Vec::new();
+        let mut add = |list: &[String], cue: Cue| {
+            all.extend(list.iter().map(|p| (p.clone(), cue)));
+        };
+        for (d, list) in &lex.directions {
+            add(list, Cue::Dir(*d));
+        }
+        for (s, list) in &lex.speed_adverbs {
+            add(list, Cue::Speed(*s));
+        }
+        for (s, verbs) in &lex.speed_verbs {
+            for v in verbs {
+                add(
+                    &[v.base.clone(), v.third.clone(), v.gerund.clone()],
+                    Cue::SpeedVerb(*s),
+                );
+            }
+        }
+        add(&lex.clockwise, Cue::Rot(Rotation::Clockwise));
+        add(&lex.counter_clockwise, Cue::Rot(Rotation::CounterClockwise));
+        add(&lex.circle.clockwise, Cue::Circle(Turn::Right));
+        add(&lex.circle.counter_clockwise, Cue::Circle(Turn::Left));
+        for v in &lex.curve_verbs {
+            for form in [&v.base, &v.third, &v.gerund] {
+                for (turns, t) in [(&lex.turn_left, Turn::Left), (&lex.turn_right, Turn::Right)] {
+                    let list: Vec<String> = turns.iter().map(|p| format!("{form} {p}")).collect();
+                    add(&list, Cue::Curve(t));
+                }
+            }
+        }
+        add(&lex.still, Cue::Still);
+        add(&lex.grow.third, Cue::Scale(ScaleChange::Grow));
+        add(&lex.grow.gerund, Cue::Scale(ScaleChange::Grow));
+        add(&lex.shrink.third, Cue::Scale(ScaleChange::Shrink));
+        add(&lex.shrink.gerund, Cue::Scale(ScaleChange::Shrink));
+        add(&lex.accelerate, Cue::Ease(Easing::Accelerate));
+        add(&lex.decelerate, Cue::Ease(Easing::Decelerate));
+        add(&lex.then, Cue::Then);
+        let structural: Vec<String> = STRUCTURAL_CONNECTORS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        add(&structural, Cue::Then);
+        all
     }
 
     /// Verbs for an object of `category`: its own, or the generic ones when it has none.

@@ -9,6 +9,7 @@ pub mod facts;
 pub mod lexicon;
 pub mod llm;
 pub mod paraphrase;
+pub mod phrases;
 pub mod records;
 pub mod stats;
 

@@ -66,21 +66,11 @@ fn progress(n: usize, stage: &str, unit: &str) -> ProgressBar {
     crate::util::progress::bar(true, n as u64, stage, unit)
 }
 
-/// Warn when `short` of `clips` motion captions got fewer than the `asked` paraphrases
-/// (`describe` and `generate --captions`).
-pub fn warn_short_paraphrases(short: usize, clips: usize, asked: usize) {
-    if short > 0 {
-        eprintln!(
-            "warning: {short} of {clips} clips got fewer than the {asked} paraphrases asked (their captions have fewer checked rewrites)"
-        );
-    }
-}
-
 /// Run `locomotion describe`.
 pub fn run(args: &DescribeArgs) -> Result<()> {
     // Every flag is checked before the manifest is read.
     check_llm_timeout(args.llm_timeout)?;
-    super::generate::check_paraphrases(args.paraphrases)?;
+    super::paraphrases::check(args.paraphrases)?;
     let entries = read_manifest(&args.manifest)?;
     let lex = match &args.lexicon {
         Some(p) => Lexicon::load(p)?,
@@ -135,7 +125,7 @@ pub fn run(args: &DescribeArgs) -> Result<()> {
         .iter()
         .filter(|r| r.kind == CaptionKind::Motion && r.paraphrases.len() < args.paraphrases)
         .count();
-    warn_short_paraphrases(short, clips.len(), args.paraphrases);
+    super::paraphrases::warn_short(short, clips.len(), args.paraphrases);
     if args.stats {
         print!(
             "{}",

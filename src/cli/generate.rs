@@ -216,7 +216,7 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
-    check_paraphrases(args.paraphrases)?;
+    super::paraphrases::check(args.paraphrases)?;
     // Everything that can fail on user input fails here, before any output exists.
     let count = if args.clips > k {
         (args.clips - k).div_ceil(n)
@@ -332,18 +332,7 @@ pub fn run(req: &AdapterRequest, args: &GenerateArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     if args.captions {
-        super::describe::warn_short_paraphrases(short, written as usize, args.paraphrases);
-    }
-    Ok(())
-}
-
-/// Most paraphrases per caption `--paraphrases` may ask for.
-pub const MAX_PARAPHRASES: usize = 64;
-
-/// `--paraphrases` of `generate` and `describe`: at most [`MAX_PARAPHRASES`].
-pub fn check_paraphrases(n: usize) -> anyhow::Result<()> {
-    if n > MAX_PARAPHRASES {
-        bail!("--paraphrases must be 0 to {MAX_PARAPHRASES}, got {n}");
+        super::paraphrases::warn_short(short, written as usize, args.paraphrases);
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod experiment;
 pub mod generate;
 pub mod info;
+pub mod paraphrases;
 pub mod pretrain;
 pub mod probe;
 pub mod tokenizer;

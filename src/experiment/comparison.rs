@@ -209,12 +209,13 @@ pub struct RunResult {
     pub metrics: BenchmarkMetrics,
 }
 
-/// Run (or continue) the experiment; returns every run's result.
-pub fn run_experiment(
+/// Run (or continue) every run of the experiment (the report is [`super::run_experiment`]'s
+/// last stage); returns their results and the stage counter.
+pub fn run_all(
     gpu: &Gpu,
     plan: &ExperimentPlan,
     opts: &ExperimentOptions,
-) -> Result<Vec<RunResult>> {
+) -> Result<(Vec<RunResult>, Stages)> {
     plan.check()?;
     let out = &opts.out;
     guard_out(out, plan)?;
@@ -270,9 +271,7 @@ pub fn run_experiment(
             }
         }
     }
-    stages.next(&format!("write the report → {}", out.display()));
-    super::comparison_report::write(out, plan, &gpu.summary.name, &results)?;
-    Ok(results)
+    Ok((results, stages))
 }
 
 /// A name fit for a folder: "motion + paraphrase" → "motion-paraphrase".

@@ -10,5 +10,18 @@ pub mod demo;
 pub mod figures;
 pub mod stage;
 
-pub use comparison::{ExperimentOptions, ExperimentPlan, run_experiment};
+pub use comparison::{ExperimentOptions, ExperimentPlan};
 pub use demo::{DemoOptions, DemoPlan, run_demo};
+
+/// Run (or continue) the experiment and write its report (results.json, charts,
+/// report.html, report.md); returns every run's result.
+pub fn run_experiment(
+    gpu: &crate::gpu::Gpu,
+    plan: &ExperimentPlan,
+    opts: &ExperimentOptions,
+) -> anyhow::Result<Vec<comparison::RunResult>> {
+    let (results, mut stages) = comparison::run_all(gpu, plan, opts)?;
+    stages.next(&format!("write the report → {}", opts.out.display()));
+    comparison_report::write(&opts.out, plan, &gpu.summary.name, &results)?;
+    Ok(results)
+}

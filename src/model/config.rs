@@ -270,14 +270,6 @@ impl ModelConfig {
         }
         Ok(())
     }
-
-    /// Number of learnable parameters (the shapes of [`crate::model::params`]).
-    pub fn parameter_count(&self) -> usize {
-        crate::model::params::model_parameter_shapes(self)
-            .iter()
-            .map(|(_, s)| s.iter().product::<usize>())
-            .sum()
-    }
 }
 
 impl VideoEncoderConfig {

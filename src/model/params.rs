@@ -146,3 +146,13 @@ pub fn model_parameter_shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
     out.extend(heads_parameter_shapes(cfg));
     out
 }
+
+impl ModelConfig {
+    /// Number of learnable parameters (the shapes of [`model_parameter_shapes`]).
+    pub fn parameter_count(&self) -> usize {
+        model_parameter_shapes(self)
+            .iter()
+            .map(|(_, s)| s.iter().product::<usize>())
+            .sum()
+    }
+}

@@ -15,14 +15,7 @@ use super::ffmpeg::ffmpeg_frames;
 use super::params::BackgroundRef;
 use crate::util::limits;
 
-/// One background: `frames` RGBA8 images of the library's height × width (at least one).
-#[derive(Debug, Clone)]
-pub struct BackgroundVideo {
-    /// Its id and caption name.
-    pub background: BackgroundRef,
-    /// RGBA8 frames, looped when the clip is longer.
-    pub frames: Vec<Vec<u8>>,
-}
+pub use super::params::BackgroundVideo;
 
 /// The backgrounds a dataset draws from, all at one clip size.
 #[derive(Debug, Clone)]

@@ -224,3 +224,22 @@ pub struct ManifestEntry {
     pub frames_dir: Option<String>,
     pub params: ClipParams,
 }
+
+/// One background (the backgrounds module loads them, the procedural one draws them): `frames` RGBA8 images of the library's height × width (at least one).
+#[derive(Debug, Clone)]
+pub struct BackgroundVideo {
+    /// Its id and caption name.
+    pub background: BackgroundRef,
+    /// RGBA8 frames, looped when the clip is longer.
+    pub frames: Vec<Vec<u8>>,
+}
+
+/// One object image (the sprites module loads them, the shapes module draws them): premultiplied RGBA8, row-major, `height` rows of `width` pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sprite {
+    /// Size in pixels.
+    pub width: u32,
+    pub height: u32,
+    /// Premultiplied RGBA8, `height` rows of `width` pixels.
+    pub rgba: Vec<u8>,
+}

@@ -1,8 +1,7 @@
 //! Built-in background videos that need no files: textures, gradients and noise scenes,
 //! some static and some with a slow camera pan or zoom. Deterministic (no seed needed).
 
-use super::backgrounds::BackgroundVideo;
-use super::params::BackgroundRef;
+use super::params::{BackgroundRef, BackgroundVideo};
 
 /// How the camera moves over a built-in scene.
 #[derive(Debug, Clone, Copy)]

@@ -1,8 +1,7 @@
 //! The built-in objects: procedural, anti-aliased RGBA shapes in named colours, so that a
 //! dataset can be made with no files at all.
 
-use super::params::{Category, ObjectRef};
-use super::sprites::Sprite;
+use super::params::{Category, ObjectRef, Sprite};
 
 /// The built-in shapes, by name.
 pub const SHAPES: [&str; 8] = [

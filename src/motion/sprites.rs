@@ -9,15 +9,7 @@ use serde::Deserialize;
 
 use super::params::{Category, ObjectRef};
 
-/// One object image: premultiplied RGBA8, row-major, `height` rows of `width` pixels.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sprite {
-    /// Size in pixels.
-    pub width: u32,
-    pub height: u32,
-    /// Premultiplied RGBA8, `height` rows of `width` pixels.
-    pub rgba: Vec<u8>,
-}
+pub use super::params::Sprite;
 
 /// Longest side a user sprite is kept at: the largest pasted object (half of a 224² frame)
 /// needs no more, and it bounds the GPU atlas.

@@ -8,6 +8,7 @@
 pub mod axis;
 pub mod bar;
 pub mod document;
+pub mod font;
 pub mod frame;
 pub mod html;
 pub mod line;

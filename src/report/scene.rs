@@ -128,24 +128,10 @@ pub struct Scene {
 
 /// Width of a text in pixels in the embedded chart font (an estimate if it cannot be shaped).
 pub fn text_width(text: &str, size: f64) -> f64 {
-    super::render::measure(text, size).unwrap_or(text.chars().count() as f64 * size * 0.62)
+    super::font::measure(text, size).unwrap_or(text.chars().count() as f64 * size * 0.62)
 }
 
-/// Escape text for XML/HTML content and attribute values.
-pub fn escape_xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use super::font::escape_xml;
 
 impl Scene {
     /// An empty white canvas.
@@ -208,7 +194,7 @@ impl Scene {
         let _ = writeln!(
             s,
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="{}, Verdana, sans-serif">"#,
-            super::render::FONT_FAMILY
+            super::font::FONT_FAMILY
         );
         let _ = writeln!(
             s,

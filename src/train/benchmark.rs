@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::data::{CaptionChoice, CaptionMix, EvalSet, LibrarySplit, TextPipeline};
 use super::eval::{caption_groups, embed_set, load_run, similarity};
 use super::metrics::{DirectionMetrics, RetrievalMetrics, RetrievalTargets, retrieval_metrics};
-use super::trainer::generation;
+use super::motion_options::generation;
 use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::TextTokenizer;
 use crate::gpu::Gpu;

@@ -9,14 +9,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-pub use super::rerank::{States, rerank, vtm_pair_scores};
+pub use super::rerank::{EncodedSet, States, rerank, vtm_pair_scores};
 
+use super::config::{CHECKPOINT_DIR, TOKENIZER_FILE};
 use super::data::{
     Batch, CaptionMix, EvalSet, FolderConfig, FolderSource, LibrarySplit, TextPipeline,
 };
 use super::metrics::{RetrievalMetrics, RetrievalTargets, retrieval_metrics};
+use super::motion_options::generation;
 use super::state::pair_batch;
-use super::trainer::{CHECKPOINT_DIR, TOKENIZER_FILE, generation};
 use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::TextTokenizer;
 use crate::gpu::Gpu;
@@ -65,21 +66,6 @@ pub struct Reranked {
     /// The re-ranked metrics.
     #[serde(flatten)]
     pub metrics: RetrievalMetrics,
-}
-
-/// An encoded evaluation set: the text×video similarities, who matches whom and, for
-/// re-ranking, the encoders' states.
-pub struct EncodedSet {
-    /// Pairs (texts = videos = n).
-    pub n: usize,
-    /// `sim[text·n + video]`: cosine of the unit VTC embeddings.
-    pub sim: Vec<f32>,
-    /// Text t matches video v when their captions are identical (or t = v).
-    pub targets: RetrievalTargets,
-    /// The captions, in clip order.
-    pub captions: Vec<String>,
-    /// The final encoder states (kept only when re-ranking).
-    pub states: Option<States>,
 }
 
 /// A checkpoint directory given either as the run's `--out` or its `checkpoint/` inside.
@@ -153,7 +139,7 @@ pub fn report_model(
         0 => None,
         k => {
             let k = k.min(set.n);
-            let metrics = rerank(gpu, model, &set, k, cfg)?;
+            let metrics = rerank(gpu, model, &set, k, cfg.batch, cfg.progress)?;
             Some(Reranked { k, metrics })
         }
     };

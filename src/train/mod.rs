@@ -2,6 +2,7 @@
 //! sets), the learning-rate schedule, retrieval metrics and the GPU optimizer.
 
 pub mod benchmark;
+pub mod config;
 pub mod data;
 pub mod eval;
 pub mod init_text;

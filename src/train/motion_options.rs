@@ -64,7 +64,7 @@ impl MotionOptions {
     pub fn generation(&self, model: &ModelConfig) -> GenConfig {
         GenConfig {
             nonlinear: self.nonlinear,
-            ..super::trainer::generation(model)
+            ..generation(model)
         }
     }
 
@@ -83,5 +83,15 @@ impl MotionOptions {
             }
         }
         Ok(split)
+    }
+}
+
+/// The clip shape the model's config asks for.
+pub fn generation(cfg: &ModelConfig) -> GenConfig {
+    GenConfig {
+        frames: cfg.video.frames as u32,
+        height: cfg.video.height as u32,
+        width: cfg.video.width as u32,
+        ..GenConfig::default()
     }
 }

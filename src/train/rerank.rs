@@ -8,11 +8,25 @@ use std::collections::BTreeSet;
 use anyhow::Result;
 use indicatif::ProgressBar;
 
-use super::eval::{EncodedSet, EvalConfig};
-use super::metrics::{RetrievalMetrics, retrieval_metrics};
+use super::metrics::{RetrievalMetrics, RetrievalTargets, retrieval_metrics};
 use crate::gpu::Gpu;
 use crate::model::locomotion::{Embedded, LocoModel};
 use crate::tensor::{Tape, Tensor};
+
+/// An encoded evaluation set: the text×video similarities, who matches whom and, for
+/// re-ranking, the encoders' states.
+pub struct EncodedSet {
+    /// Pairs (texts = videos = n).
+    pub n: usize,
+    /// `sim[text·n + video]`: cosine of the unit VTC embeddings.
+    pub sim: Vec<f32>,
+    /// Text t matches video v when their captions are identical (or t = v).
+    pub targets: RetrievalTargets,
+    /// The captions, in clip order.
+    pub captions: Vec<String>,
+    /// The final encoder states (kept only when re-ranking).
+    pub states: Option<States>,
+}
 
 /// The final encoder states of an evaluation set, clip order, host memory.
 #[derive(Debug, Clone, Default)]
@@ -85,13 +99,15 @@ pub fn top_k(n: usize, k: usize, score: impl Fn(usize) -> f32) -> Vec<usize> {
 }
 
 /// Metrics after re-ranking each text query's top `k` videos and each video query's top `k`
-/// texts by VTM's matched probability.
+/// texts by VTM's matched probability (`batch` pairs a VTM pass, a progress bar with
+/// `progress`).
 pub fn rerank(
     gpu: &Gpu,
     model: &LocoModel,
     set: &EncodedSet,
     k: usize,
-    cfg: &EvalConfig,
+    batch: usize,
+    progress: bool,
 ) -> Result<RetrievalMetrics> {
     let Some(states) = &set.states else {
         anyhow::bail!("re-ranking needs the encoder states (encode with rerank_vtm > 0)");
@@ -106,8 +122,8 @@ pub fn rerank(
         wanted.extend(v2t[t].iter().map(|&x| (x, t)));
     }
     let pairs: Vec<(usize, usize)> = wanted.into_iter().collect();
-    let bar = crate::util::progress::bar(cfg.progress, pairs.len() as u64, "VTM rerank", "pairs");
-    let scores = vtm_pair_scores(gpu, model, states, &pairs, cfg.batch, &bar)?;
+    let bar = crate::util::progress::bar(progress, pairs.len() as u64, "VTM rerank", "pairs");
+    let scores = vtm_pair_scores(gpu, model, states, &pairs, batch, &bar)?;
     bar.finish_and_clear();
     let p = |t: usize, v: usize| scores[pairs.binary_search(&(t, v)).expect("scored pair")];
     let mut by_text = sim.clone();

@@ -6,7 +6,7 @@
 use anyhow::{Result, bail};
 use serde_json::{Map, Value};
 
-use super::trainer::TrainConfig;
+use super::config::TrainConfig;
 use crate::model::checkpoint::CheckpointConfig;
 
 /// Record the data-order flags beside the training state (seed, lr, warm-up, steps and

@@ -6,11 +6,15 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::data::TextPipeline;
-use super::data::{Batch, CaptionMix, FolderConfig, FolderSource, OnlineConfig, OnlineSource};
+use super::config::{CHECKPOINT_DIR, TOKENIZER_FILE, TrainConfig};
+use super::data::{
+    Batch, CaptionMix, FolderConfig, FolderSource, LibrarySplit, OnlineConfig, OnlineSource,
+    TextPipeline, mix_seed,
+};
 use super::init_text::load_init_text;
+use super::motion_options::generation;
 use super::optim::AdamW;
-use super::trainer::{CHECKPOINT_DIR, TOKENIZER_FILE, TrainConfig, train_tokenizer};
+use crate::caption::{CaptionKind, describe};
 use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::TextTokenizer;
 use crate::gpu::Gpu;
@@ -18,6 +22,7 @@ use crate::model::checkpoint::{Checkpoint, WEIGHTS_FILE, adam_m_name, adam_v_nam
 use crate::model::config::ModelConfig;
 use crate::model::locomotion::LocoModel;
 use crate::model::text::TextEncoder;
+use crate::motion::sample_clip;
 use crate::tensor::ops::adamw;
 
 /// A run ready for its first (or next) step.
@@ -222,4 +227,25 @@ impl Source {
             Source::Folder(_) => 0.0,
         }
     }
+}
+
+/// A WordPiece vocabulary trained on every caption kind of clips from the training libraries.
+pub fn train_tokenizer(cfg: &ModelConfig, seed: u64) -> Result<TextTokenizer> {
+    let g = generation(cfg);
+    let split = LibrarySplit::builtin(&g);
+    let mut corpus = Vec::new();
+    for i in 0..400 {
+        let c = sample_clip(
+            mix_seed(seed, i, 0x746f6b),
+            i,
+            &g,
+            &split.train_objects,
+            &split.train_backgrounds,
+        );
+        for k in CaptionKind::ALL {
+            corpus.push(describe(&c, k));
+        }
+    }
+    let max_len = cfg.text.max_position_embeddings.min(64);
+    TextTokenizer::train(&corpus, cfg.text.vocab_size, max_len, false)
 }

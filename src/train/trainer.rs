@@ -1,87 +1,26 @@
 //! The pre-training loop: online (or folder) batches → LocoModel losses → backward → AdamW,
 //! with metrics JSONL, atomic checkpoints, resume, Ctrl-C and NaN/Inf stops.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use super::data::{CaptionMix, LibrarySplit, mix_seed};
+pub use super::config::{CHECKPOINT_DIR, METRICS_FILE, TOKENIZER_FILE, TrainConfig};
+use super::data::CaptionMix;
 use super::metrics::MetricsLog;
-use super::motion_options::MotionOptions;
+pub use super::motion_options::generation;
 use super::optim::AdamW;
 use super::schedule::LrSchedule;
+pub use super::setup::train_tokenizer;
 use super::setup::{Source, Start};
 pub use super::state::snapshot;
 use super::state::{train_step, training_means};
-use crate::caption::{CaptionKind, describe};
-use crate::data::tokenizer::TextTokenizer;
 use crate::gpu::Gpu;
 use crate::model::checkpoint::{Checkpoint, CheckpointConfig, FORMAT_VERSION, TrainingState};
 use crate::model::config::ModelConfig;
 use crate::model::locomotion::{LocoModel, Losses};
-use crate::motion::{GenConfig, sample_clip};
-
-/// The checkpoint folder inside `--out`.
-pub const CHECKPOINT_DIR: &str = "checkpoint";
-/// The tokenizer file inside `--out` (trained on captions when there is no `--init-text`).
-pub const TOKENIZER_FILE: &str = "tokenizer.json";
-/// The metrics log inside `--out`.
-pub const METRICS_FILE: &str = "metrics.jsonl";
-
-/// Everything a pre-training (or fine-tuning) run needs.
-#[derive(Debug, Clone)]
-pub struct TrainConfig {
-    /// The model's configuration (a preset).
-    pub model: ModelConfig,
-    /// Total optimizer steps.
-    pub steps: u64,
-    /// Pairs per batch.
-    pub batch: usize,
-    /// Peak learning rate.
-    pub lr: f64,
-    /// AdamW's decoupled weight decay.
-    pub weight_decay: f64,
-    /// Linear warm-up steps before the cosine decay.
-    pub warmup: u64,
-    /// Global gradient-norm clip (0: no clipping).
-    pub clip_norm: f64,
-    /// The caption mixture (`--captions`).
-    pub captions: String,
-    /// The seed every random choice flows from.
-    pub seed: u64,
-    /// A `generate` folder instead of online clips.
-    pub data: Option<PathBuf>,
-    /// The share of the folder's clips to use.
-    pub fraction: f64,
-    /// Start from this checkpoint's weights with a fresh optimizer (fine-tuning).
-    pub init_checkpoint: Option<PathBuf>,
-    /// A Hugging Face BERT folder (`--init-text`): its config, weights and tokenizer become
-    /// the text encoder's; the preset's video encoder, cross encoder and heads stay.
-    pub init_text: Option<PathBuf>,
-    /// Where checkpoints, metrics and the tokenizer go.
-    pub out: PathBuf,
-    /// Save a checkpoint every N steps (0: only at the end).
-    pub save_every: u64,
-    /// Read and log the losses every N steps.
-    pub log_every: u64,
-    /// Continue the run in `out`.
-    pub resume: bool,
-    /// Stop (with a checkpoint) after this many steps, as an interruption would.
-    pub stop_after: Option<u64>,
-    /// Show a progress bar.
-    pub progress: bool,
-    /// Online clips: fade the backgrounds in over the first N steps (see
-    /// [`OnlineConfig::background_fade_steps`]; 0: full backgrounds from the start).
-    pub background_fade_steps: u64,
-    /// How online clips are made (backgrounds, curved paths); unused with `data`.
-    pub motion: MotionOptions,
-    /// Online clips: clips per motion group (1: independent clips; see
-    /// [`OnlineConfig::group_size`]).
-    pub group_size: usize,
-}
 
 /// One line of metrics.jsonl.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -126,37 +65,6 @@ static STOP: AtomicBool = AtomicBool::new(false);
 fn install_ctrlc() {
     // set_handler fails when already installed (a second run in one process): keep the first.
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
-}
-
-/// The clip shape the model's config asks for.
-pub fn generation(cfg: &ModelConfig) -> GenConfig {
-    GenConfig {
-        frames: cfg.video.frames as u32,
-        height: cfg.video.height as u32,
-        width: cfg.video.width as u32,
-        ..GenConfig::default()
-    }
-}
-
-/// A WordPiece vocabulary trained on every caption kind of clips from the training libraries.
-pub fn train_tokenizer(cfg: &ModelConfig, seed: u64) -> Result<TextTokenizer> {
-    let g = generation(cfg);
-    let split = LibrarySplit::builtin(&g);
-    let mut corpus = Vec::new();
-    for i in 0..400 {
-        let c = sample_clip(
-            mix_seed(seed, i, 0x746f6b),
-            i,
-            &g,
-            &split.train_objects,
-            &split.train_backgrounds,
-        );
-        for k in CaptionKind::ALL {
-            corpus.push(describe(&c, k));
-        }
-    }
-    let max_len = cfg.text.max_position_embeddings.min(64);
-    TextTokenizer::train(&corpus, cfg.text.vocab_size, max_len, false)
 }
 
 /// What a checkpoint records about the run beyond the model and schedule.
