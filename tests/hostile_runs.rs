@@ -439,6 +439,29 @@ fn resume_refuses_conflicting_flags_and_bad_moments_and_logs_each_step_once() {
         .output()
         .unwrap();
     assert_error(&o, &["--preset small"]);
+    // ... while --weights is honoured, and the settings line says which objective trains.
+    let o = bin()
+        .args([
+            "finetune",
+            "--weights",
+            "0,0,1",
+            "--steps",
+            "1",
+            "--batch",
+            "2",
+            "--checkpoint",
+        ])
+        .arg(&out)
+        .arg("--out")
+        .arg(dir.path().join("ft-mlm"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("objectives MLM 1") && stdout.contains("preset the checkpoint's"),
+        "{stdout}"
+    );
 
     // eval: a VTM head trained with weight 0 is not used to re-rank; a folder of runs hints.
     let cfg_path = ck.join("config.json");

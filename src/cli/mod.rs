@@ -33,8 +33,8 @@ Loads the weights and tokenizer of --checkpoint (a pretrain --out or its checkpo
 trains on, typically, a downstream `generate --captions` folder given with --data (--fraction \
 keeps a nested share of its clips, 0.1 inside 0.2 inside 1), or on fresh online clips without \
 --data. The optimizer and the learning-rate schedule (--lr, --warmup, --steps) start fresh; \
-the model's shape and its loss weights come from the checkpoint, so --preset and --weights \
-are not used. Writes --out like pretrain: checkpoint/, tokenizer.json, metrics.jsonl. \
+the model's shape comes from the checkpoint (a --preset naming another model is refused) \
+and --weights sets the fine-tuning objective. Writes --out like pretrain: checkpoint/, tokenizer.json, metrics.jsonl. \
 Evaluate the result with `locomotion eval --checkpoint OUT`.";
 
 /// The subcommands.

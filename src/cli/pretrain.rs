@@ -189,16 +189,11 @@ fn report(gpu: &Gpu, cfg: &TrainConfig, preset: &str) -> Result<()> {
             || format!("online ({} captions)", cfg.captions),
             |d| d.display().to_string(),
         );
-        // Fine-tuning takes the model and its loss weights from the checkpoint.
-        let (preset, objectives) = match &cfg.init_checkpoint {
-            Some(_) => (
-                "the checkpoint's".to_string(),
-                "the checkpoint's".to_string(),
-            ),
-            None => (
-                preset.to_string(),
-                crate::util::progress::objectives(w.vtc, w.vtm, w.mlm),
-            ),
+        // Fine-tuning takes the model from the checkpoint; --weights sets its objective.
+        let objectives = crate::util::progress::objectives(w.vtc, w.vtm, w.mlm);
+        let preset = match &cfg.init_checkpoint {
+            Some(_) => "the checkpoint's".to_string(),
+            None => preset.to_string(),
         };
         crate::util::progress::print_settings(
             stage,
