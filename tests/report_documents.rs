@@ -135,3 +135,54 @@ fn report_write_into_missing_folder_names_it() {
     let err = sample_report().write(&missing).unwrap_err();
     assert!(format!("{err:#}").contains(&missing.display().to_string()));
 }
+
+#[test]
+fn the_experiment_verdict_follows_the_numbers() {
+    use locomotion::experiment::comparison_report::{Row, Spread, verdict};
+    let row = |pre: &str, ft: &str, within: (f64, f64), global: (f64, f64)| Row {
+        pretrain: pre.into(),
+        finetune: ft.into(),
+        seeds: 3,
+        r1: Some(Spread {
+            mean: global.0,
+            std: global.1,
+        }),
+        r5: None,
+        r10: None,
+        within_r1: Some(Spread {
+            mean: within.0,
+            std: within.1,
+        }),
+        chance_r1: 2.0,
+        chance_within_r1: 25.0,
+    };
+    let rows = [
+        row("spatial", "no fine-tuning", (24.7, 4.5), (2.1, 1.8)),
+        row("spatial", "20 % data", (25.0, 2.1), (3.0, 0.2)),
+        row("motion", "no fine-tuning", (54.9, 5.2), (3.6, 1.8)),
+        // Above by more than one spread but less than two: not "beats".
+        row("motion", "20 % data", (28.0, 2.1), (1.0, 0.1)),
+    ];
+    let v = verdict(&rows);
+    assert!(
+        v.contains("no fine-tuning: motion 54.9 ± 5.2 % beats spatial 24.7 ± 4.5 %"),
+        "{v}"
+    );
+    assert!(
+        v.contains("20 % data: motion 28.0 ± 2.1 % is above (by less than twice"),
+        "{v}"
+    );
+    assert!(
+        v.contains("chance 25.0 %") && v.contains("chance 2.0 %"),
+        "{v}"
+    );
+    assert!(
+        v.contains("no fine-tuning: motion 3.6 ± 1.8 % is within the seeds' spread of spatial"),
+        "{v}"
+    );
+    assert!(
+        v.contains("20 % data: motion 1.0 ± 0.1 % is below spatial"),
+        "{v}"
+    );
+    assert_eq!(verdict(&rows[..2]), "No motion-vs-spatial comparison ran.");
+}

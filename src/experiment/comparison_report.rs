@@ -60,6 +60,8 @@ pub struct Row {
     pub within_r1: Option<Spread>,
     /// Chance level of the global text→video R@1 (%).
     pub chance_r1: f64,
+    /// Chance level of the within-group text→video R@1 (%).
+    pub chance_within_r1: f64,
 }
 
 /// results.json.
@@ -106,6 +108,7 @@ pub fn rows(plan: &ExperimentPlan, results: &[RunResult]) -> Vec<Row> {
                 r10: of(|r| r.metrics.global.text_to_video.model.r10),
                 within_r1: of(|r| r.metrics.within_group.text_to_video.model.r1),
                 chance_r1: 100.0 * runs[0].metrics.global.text_to_video.chance.r1,
+                chance_within_r1: 100.0 * runs[0].metrics.within_group.text_to_video.chance.r1,
             });
         }
     }
@@ -258,46 +261,71 @@ fn results_table(rows: &[Row], global: &DirectionMetrics, within: &DirectionMetr
     t
 }
 
-/// One honest sentence per fine-tuning column: do motion captions beat spatial ones?
-pub fn verdict(rows: &[Row]) -> String {
-    let mut parts = Vec::new();
-    for m in rows.iter().filter(|r| r.pretrain == "motion") {
-        let Some(s) = rows
-            .iter()
-            .find(|r| r.pretrain == "spatial" && r.finetune == m.finetune)
-        else {
-            continue;
-        };
-        if let (Some(a), Some(b)) = (m.r1, s.r1) {
-            let noise = a.std.max(b.std);
-            let (am, bm) = (a.mean, b.mean);
-            parts.push(if m.seeds < 2 || s.seeds < 2 {
-                format!(
-                    "{}: motion {am:.1} % vs spatial {bm:.1} % (one seed: no spread to judge by)",
-                    m.finetune
-                )
-            } else {
-                let word = if (am - bm).abs() <= noise {
-                    "within the seeds' spread of"
-                } else if am > bm {
-                    "above"
-                } else {
-                    "below"
-                };
-                format!(
-                    "{}: motion {am:.1} % is {word} spatial {bm:.1} %",
-                    m.finetune
-                )
-            });
-        }
+/// How mean ± std `a` compares with `b` over seeds: "beats" when the difference is more than
+/// twice the larger spread (the issue's criterion), "is above" / "is below" beyond one spread,
+/// else "is within the seeds' spread of".
+fn compare(a: Spread, b: Spread) -> &'static str {
+    let (d, noise) = (a.mean - b.mean, a.std.max(b.std));
+    if d > 2.0 * noise {
+        "beats"
+    } else if d > noise {
+        "is above (by less than twice the seeds' spread)"
+    } else if d < -noise {
+        "is below"
+    } else {
+        "is within the seeds' spread of"
     }
-    if parts.is_empty() {
+}
+
+/// The verdict, computed from the table: per fine-tuning column, motion against spatial
+/// captions on the within-group R@1 (the benchmark's motion measure), then on global R@1.
+pub fn verdict(rows: &[Row]) -> String {
+    let pairs: Vec<(&Row, &Row)> = rows
+        .iter()
+        .filter(|r| r.pretrain == "motion")
+        .filter_map(|m| {
+            rows.iter()
+                .find(|r| r.pretrain == "spatial" && r.finetune == m.finetune)
+                .map(|s| (m, s))
+        })
+        .collect();
+    if pairs.is_empty() {
         return "No motion-vs-spatial comparison ran.".into();
     }
+    let part = |m: &Row, s: &Row, pick: fn(&Row) -> Option<Spread>| -> Option<String> {
+        let (a, b) = (pick(m)?, pick(s)?);
+        Some(if m.seeds < 2 || s.seeds < 2 {
+            format!(
+                "{}: motion {:.1} % vs spatial {:.1} % (one seed: no spread to judge by)",
+                m.finetune, a.mean, b.mean
+            )
+        } else {
+            format!(
+                "{}: motion {:.1} ± {:.1} % {} spatial {:.1} ± {:.1} %",
+                m.finetune,
+                a.mean,
+                a.std,
+                compare(a, b),
+                b.mean,
+                b.std
+            )
+        })
+    };
+    let within: Vec<String> = pairs
+        .iter()
+        .filter_map(|(m, s)| part(m, s, |r| r.within_r1))
+        .collect();
+    let global: Vec<String> = pairs
+        .iter()
+        .filter_map(|(m, s)| part(m, s, |r| r.r1))
+        .collect();
     format!(
-        "Do motion captions beat spatial captions on the motion benchmark (global text→video \
-         R@1, chance {:.1} %)? {}.",
-        rows[0].chance_r1,
-        parts.join("; ")
+        "Do motion captions beat spatial captions on the motion benchmark? Within-group \
+         text→video R@1 (chance {:.1} %), mean ± std over seeds: {}. Global text→video R@1 \
+         (chance {:.1} %): {}.",
+        pairs[0].0.chance_within_r1,
+        within.join("; "),
+        pairs[0].0.chance_r1,
+        global.join("; ")
     )
 }
