@@ -16,11 +16,35 @@ use locomotion::tensor::ops::loss::IGNORE_INDEX;
 use locomotion::tensor::{Tape, Tensor};
 use locomotion::train::optim::AdamW;
 
+/// Forward, backward and an AdamW step of a fresh `cfg` model (seed 1) on `pair`: (the four
+/// losses, every parameter's gradient).
+fn train_step(g: &Gpu, cfg: &ModelConfig, pair: &PairBatch) -> ([f32; 4], Vec<(String, Vec<f32>)>) {
+    let model = LocoModel::random(g, cfg, 1, None).unwrap();
+    let mut optim = AdamW::new(g, model.parameters(), adamw::AdamW::default(), 1.0).unwrap();
+    let tape = Tape::new(g);
+    let losses = model.forward_losses(&tape, pair).unwrap();
+    optim.zero_grad();
+    tape.backward(&losses.total).unwrap();
+    let read = |t: &Tensor| t.to_vec().unwrap()[0];
+    let values = [
+        read(&losses.vtc),
+        read(&losses.vtm),
+        read(&losses.mlm),
+        read(&losses.total),
+    ];
+    let grads = model
+        .parameters()
+        .into_iter()
+        .map(|(name, p)| (name, p.grad_to_vec().unwrap().unwrap_or_default()))
+        .collect();
+    optim.step(1e-4).unwrap();
+    assert!(optim.grad_norm().unwrap().is_finite());
+    (values, grads)
+}
+
 /// One batch of `b` random clips and captions of `l` tokens for `cfg`, run through forward,
 /// backward and an AdamW step on `g`: (the four losses, every parameter's gradient).
 fn one_step(g: &Gpu, cfg: &ModelConfig, b: usize, l: usize) -> ([f32; 4], Vec<(String, Vec<f32>)>) {
-    let model = LocoModel::random(g, cfg, 1, None).unwrap();
-    let mut optim = AdamW::new(g, model.parameters(), adamw::AdamW::default(), 1.0).unwrap();
     let vocab = cfg.text.vocab_size as u32;
     let ids: Vec<u32> = (0..b * l)
         .map(|i| 5 + (i as u32 * 37) % (vocab - 5))
@@ -47,28 +71,7 @@ fn one_step(g: &Gpu, cfg: &ModelConfig, b: usize, l: usize) -> ([f32; 4], Vec<(S
         negative_seed: 3,
         duplicates: None,
     };
-    let tape = Tape::new(g);
-    let losses = model.forward_losses(&tape, &pair).unwrap();
-    optim.zero_grad();
-    tape.backward(&losses.total).unwrap();
-    let read = |t: &Tensor| t.to_vec().unwrap()[0];
-    let values = [
-        read(&losses.vtc),
-        read(&losses.vtm),
-        read(&losses.mlm),
-        read(&losses.total),
-    ];
-    let grads = model
-        .parameters()
-        .into_iter()
-        .map(|(name, p)| {
-            let grad = p.grad_to_vec().unwrap();
-            (name, grad.unwrap_or_default())
-        })
-        .collect();
-    optim.step(1e-4).unwrap();
-    assert!(optim.grad_norm().unwrap().is_finite());
-    (values, grads)
+    train_step(g, cfg, &pair)
 }
 
 #[test]
@@ -147,8 +150,6 @@ fn one_training_step_of_the_small_preset_at_batch_1_is_finite() {
 
 /// [`one_step`] for one pair: VTC and MLM only (VTM needs at least two pairs).
 fn one_step_one_pair(g: &Gpu, cfg: &ModelConfig) -> ([f32; 4], Vec<(String, Vec<f32>)>) {
-    let model = LocoModel::random(g, cfg, 1, None).unwrap();
-    let mut optim = AdamW::new(g, model.parameters(), adamw::AdamW::default(), 1.0).unwrap();
     let l = 12;
     let ids: Vec<u32> = (0..l as u32).map(|i| 1000 + i * 997).collect();
     let mask = vec![1u32; l];
@@ -171,25 +172,7 @@ fn one_step_one_pair(g: &Gpu, cfg: &ModelConfig) -> ([f32; 4], Vec<(String, Vec<
         negative_seed: 0,
         duplicates: None,
     };
-    let tape = Tape::new(g);
-    let losses = model.forward_losses(&tape, &pair).unwrap();
-    optim.zero_grad();
-    tape.backward(&losses.total).unwrap();
-    let read = |t: &Tensor| t.to_vec().unwrap()[0];
-    let values = [
-        read(&losses.vtc),
-        read(&losses.vtm),
-        read(&losses.mlm),
-        read(&losses.total),
-    ];
-    let grads = model
-        .parameters()
-        .into_iter()
-        .map(|(name, p)| (name, p.grad_to_vec().unwrap().unwrap_or_default()))
-        .collect();
-    optim.step(1e-4).unwrap();
-    assert!(optim.grad_norm().unwrap().is_finite());
-    (values, grads)
+    train_step(g, cfg, &pair)
 }
 
 #[test]
