@@ -5,6 +5,7 @@ pub mod bench;
 pub mod caption;
 pub mod cli;
 pub mod data;
+pub mod dist;
 pub mod experiment;
 pub mod gpu;
 pub mod model;

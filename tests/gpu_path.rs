@@ -70,6 +70,7 @@ fn one_step(g: &Gpu, cfg: &ModelConfig, b: usize, l: usize) -> ([f32; 4], Vec<(S
         mlm_labels: &labels,
         negative_seed: 3,
         duplicates: None,
+        shard: None,
     };
     train_step(g, cfg, &pair)
 }
@@ -171,6 +172,7 @@ fn one_step_one_pair(g: &Gpu, cfg: &ModelConfig) -> ([f32; 4], Vec<(String, Vec<
         mlm_labels: &labels,
         negative_seed: 0,
         duplicates: None,
+        shard: None,
     };
     train_step(g, cfg, &pair)
 }

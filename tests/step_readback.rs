@@ -39,6 +39,7 @@ fn a_training_step_reads_nothing_back() {
             mlm_labels: &labels,
             negative_seed: step,
             duplicates: None,
+            shard: None,
         };
         let before = g.readbacks();
         let tape = Tape::new(&g);

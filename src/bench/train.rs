@@ -320,7 +320,15 @@ fn pretrain_row(
         },
     )?;
     let mut step = |n: u64| -> Result<u64> {
-        let out = train_step(gpu, &model, &mut optim, source.batch(n)?, (seed, n), 1e-4)?;
+        let out = train_step(
+            gpu,
+            &model,
+            &mut optim,
+            source.batch(n)?,
+            (seed, n),
+            1e-4,
+            None,
+        )?;
         drop(out.losses);
         gpu.wait(None)?;
         Ok(out.forward_flops)

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use crate::dist::devices::{open_devices, parse_weights};
 use crate::gpu::{AdapterRequest, Gpu};
 use crate::model::config::ModelConfig;
 use crate::train::recipe;
-use crate::train::trainer::{TrainConfig, train};
+use crate::train::trainer::{TrainConfig, train_devices};
 
 /// Flags shared by pretrain and finetune.
 #[derive(Debug, Clone, Args)]
@@ -79,6 +80,17 @@ pub struct TrainArgs {
     /// clip independent). Must divide --batch. Default: 4 when it divides --batch, else 1.
     #[arg(long, value_name = "G")]
     pub group_size: Option<usize>,
+    /// Data-parallel training, one model replica per device: N devices on the chosen adapter
+    /// (several on one adapter work), a list of adapters by index in `locomotion info` or by
+    /// name (0,1 or nvidia,amd), or all GPU adapters. --batch is the global batch, split
+    /// evenly (first devices take the remainder); the losses are those of one device with
+    /// the same --batch.
+    #[arg(long, value_name = "N|LIST|all", default_value = "1")]
+    pub devices: String,
+    /// Split --batch among the --devices in proportion to these weights (e.g. 3,1 for a card
+    /// three times as fast as the other); every device gets at least one clip.
+    #[arg(long, value_name = "W,W,..")]
+    pub device_weights: Option<String>,
 }
 
 /// `locomotion pretrain` flags.
@@ -177,7 +189,37 @@ impl TrainArgs {
     }
 }
 
-fn report(gpu: &Gpu, cfg: &TrainConfig, preset: &str) -> Result<()> {
+/// The devices and batch weights `--devices` and `--device-weights` ask for.
+fn devices(req: &AdapterRequest, args: &TrainArgs) -> Result<(Vec<Gpu>, Option<Vec<f64>>)> {
+    let weights = args
+        .device_weights
+        .as_deref()
+        .map(parse_weights)
+        .transpose()?;
+    let gpus = if args.devices.trim() == "1" {
+        vec![Gpu::new(req)?]
+    } else {
+        open_devices(&args.devices, req)?
+    };
+    if let Some(w) = &weights
+        && w.len() != gpus.len()
+    {
+        bail!(
+            "--device-weights gives {} weights for {} devices (--devices {})",
+            w.len(),
+            gpus.len(),
+            args.devices
+        );
+    }
+    crate::dist::shares(args.batch, gpus.len(), weights.as_deref())?;
+    Ok((gpus, weights))
+}
+
+fn report(
+    (gpus, weights): (Vec<Gpu>, Option<Vec<f64>>),
+    cfg: &TrainConfig,
+    preset: &str,
+) -> Result<()> {
     if cfg.progress {
         let w = &cfg.model.loss_weights;
         let stage = if cfg.init_checkpoint.is_some() {
@@ -206,12 +248,12 @@ fn report(gpu: &Gpu, cfg: &TrainConfig, preset: &str) -> Result<()> {
                 ("objectives", objectives),
                 ("data", data),
                 ("seed", cfg.seed.to_string()),
-                ("adapter", gpu.summary.name.clone()),
+                ("adapter", adapters(&gpus)),
                 ("out", cfg.out.display().to_string()),
             ],
         );
     }
-    let s = match train(gpu, cfg) {
+    let s = match train_devices(&gpus, cfg, weights.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             remove_failed_output(cfg);
@@ -219,6 +261,13 @@ fn report(gpu: &Gpu, cfg: &TrainConfig, preset: &str) -> Result<()> {
         }
     };
     let how = if s.interrupted { "stopped" } else { "finished" };
+    if gpus.len() > 1 {
+        println!(
+            "gradient all-reduce across {} devices: {:.1} % of the wall time",
+            gpus.len(),
+            100.0 * s.allreduce_share
+        );
+    }
     println!(
         "{how} at step {} ({:.2} clips/s, pool peak {:.1} MiB); checkpoint in {}",
         s.step,
@@ -229,6 +278,16 @@ fn report(gpu: &Gpu, cfg: &TrainConfig, preset: &str) -> Result<()> {
             .display()
     );
     Ok(())
+}
+
+/// The adapters of `gpus`: "name" for one, "N × name" or "a + b" for several.
+fn adapters(gpus: &[Gpu]) -> String {
+    let names: Vec<&str> = gpus.iter().map(|g| g.summary.name.as_str()).collect();
+    match names.as_slice() {
+        [one] => one.to_string(),
+        [first, ..] if names.iter().all(|n| n == first) => format!("{} × {first}", names.len()),
+        _ => names.join(" + "),
+    }
 }
 
 /// A new run that failed before its first checkpoint leaves nothing of its own: the
@@ -250,7 +309,7 @@ pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
     let mut cfg = args.train.config(None)?;
     cfg.init_text = args.init_text.clone();
     report(
-        &Gpu::new(req)?,
+        devices(req, &args.train)?,
         &cfg,
         args.train.preset.as_deref().unwrap_or(recipe::PRESET),
     )
@@ -282,5 +341,5 @@ pub fn run_finetune(req: &AdapterRequest, args: &FinetuneArgs) -> Result<()> {
         }
     }
     let preset = args.train.preset.as_deref().unwrap_or(recipe::PRESET);
-    report(&Gpu::new(req)?, &cfg, preset)
+    report(devices(req, &args.train)?, &cfg, preset)
 }

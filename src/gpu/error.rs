@@ -45,6 +45,10 @@ pub enum GpuError {
         value: String,
         choices: &'static str,
     },
+    /// A collective operation between data-parallel replicas failed (a replica stopped, or
+    /// did not arrive in time).
+    #[error("{0}")]
+    Collective(String),
     /// A shader failed to compile on this device.
     #[error("shader '{shader}' entry '{entry}' failed to compile: {reason}")]
     Shader {

@@ -10,6 +10,8 @@ use super::cross::CrossEncoder;
 use super::heads::Heads;
 use super::text::{TextBatch, TextEncoder, TextOutput};
 use super::video::{VideoEncoder, VideoOutput};
+use crate::dist::Shard;
+use crate::dist::ops::gather_with_grad;
 use crate::gpu::{Gpu, GpuBuffer};
 use crate::nn::KeyMask;
 use crate::tensor::ops::elementwise::add;
@@ -41,8 +43,26 @@ pub struct PairBatch<'a> {
     /// Seeds the VTM hard-negative draw (the trainer passes a value derived from seed and step).
     pub negative_seed: u64,
     /// `[B, B]` additive VTC mask from [`duplicate_caption_mask`]: pairs whose captions are
-    /// identical are no one's negatives. `None` when every caption differs.
+    /// identical are no one's negatives. `None` when every caption differs. In a
+    /// data-parallel step, the whole batch's mask.
     pub duplicates: Option<&'a [f32]>,
+    /// A data-parallel replica's view of the whole batch; `None` on one device.
+    pub shard: Option<ShardView<'a>>,
+}
+
+/// What a data-parallel replica's [`PairBatch`] needs of the whole batch (see
+/// [`crate::dist`]): its losses are its contributions to the whole batch's, so that the
+/// replicas' sums are the losses of one device with the same batch.
+#[derive(Clone, Copy)]
+pub struct ShardView<'a> {
+    /// The replicas and this one's samples.
+    pub shard: &'a Shard,
+    /// The whole batch's attention mask `[B, L]` (VTM pairs this replica's clips with any
+    /// caption of the batch).
+    pub mask: &'a [u32],
+    /// This replica's share of the batch's MLM targets (its own over all): its MLM mean is
+    /// scaled by it.
+    pub mlm_share: f32,
 }
 
 /// What [`duplicate_caption_mask`] adds to the similarity of two different samples with the
@@ -229,13 +249,30 @@ impl LocoModel {
         }
         let video = self.video.forward(tape, &batch.video)?;
         let text = self.text.forward(tape, batch.text(batch.ids))?;
+        // Data-parallel: the whole batch's rows, from every replica (identity on one device).
+        let shard = batch.shard;
+        let whole = |t: &Tensor| -> Result<Tensor> {
+            Ok(match &shard {
+                Some(s) => gather_with_grad(tape, t, s.shard)?,
+                None => t.clone(),
+            })
+        };
+        let bt = shard.map_or(b, |s| s.shard.total);
         let dup = match batch.duplicates {
-            Some(m) => Some(Tensor::from_host(&self.gpu, m, [b, b])?),
+            Some(m) => Some(Tensor::from_host(&self.gpu, m, [bt, bt])?),
             None => None,
         };
-        let vtc = self
-            .heads
-            .vtc(tape, &video.cls, &text.pooled, dup.as_ref())?;
+        let vtc = self.heads.vtc(
+            tape,
+            &whole(&video.cls)?,
+            &whole(&text.pooled)?,
+            dup.as_ref(),
+        )?;
+        // Every replica computes the whole batch's VTC: each counts for 1/N of it.
+        let vtc_loss = match &shard {
+            Some(s) => scale(tape, &vtc.loss, 1.0 / s.shard.comm.size() as f32)?,
+            None => vtc.loss.clone(),
+        };
 
         // An objective weighted 0 is not computed at all (VTC-only runs skip the cross
         // encoder).
@@ -247,22 +284,32 @@ impl LocoModel {
             // back (the host mask is uploaded once).
             let (text_rows, video_rows) =
                 hard_negative_rows(&vtc.sim, self.cfg.heads.temperature, batch.negative_seed)?;
+            // A replica takes the pairs of its own clips, from the whole batch's draw.
+            let (text_rows, video_rows) = match &shard {
+                Some(s) => (
+                    own_pairs(&self.gpu, &text_rows, s.shard)?,
+                    own_pairs(&self.gpu, &video_rows, s.shard)?,
+                ),
+                None => (text_rows, video_rows),
+            };
             let (h, hv) = (self.cfg.text.hidden_size, self.cfg.video.hidden_size);
             let lv = video.hidden.shape().dims()[1];
             let t_rows = gather_rows(
                 tape,
-                &tape.reshape(&text.hidden, [b, l * h])?,
+                &whole(&tape.reshape(&text.hidden, [b, l * h])?)?,
                 &text_rows,
                 3 * b,
             )?;
             let v_rows = gather_rows(
                 tape,
-                &tape.reshape(&video.hidden, [b, lv * hv])?,
+                &whole(&tape.reshape(&video.hidden, [b, lv * hv])?)?,
                 &video_rows,
                 3 * b,
             )?;
-            let mask = self.gpu.upload(batch.mask, "text mask")?;
-            let mask3 = gather_rows_u32(&self.gpu, &mask, &text_rows, [3 * b, b, l])?;
+            let mask = self
+                .gpu
+                .upload(shard.map_or(batch.mask, |s| s.mask), "text mask")?;
+            let mask3 = gather_rows_u32(&self.gpu, &mask, &text_rows, [3 * b, bt, l])?;
             let fused = self.cross.forward_masked(
                 tape,
                 &tape.reshape(&t_rows, [3 * b, l, h])?,
@@ -272,7 +319,12 @@ impl LocoModel {
             let cls_rows: Vec<u32> = (0..3 * b).map(|i| (i * l) as u32).collect();
             let cls = embedding(tape, &tape.reshape(&fused, [3 * b * l, h])?, &cls_rows)?;
             let labels: Vec<u32> = (0..3 * b).map(|i| u32::from(i < b)).collect();
-            self.heads.vtm(tape, &cls, &labels)?
+            let vtm = self.heads.vtm(tape, &cls, &labels)?;
+            // The mean over this replica's 3·b rows, as its part of the mean over 3·B.
+            match &shard {
+                Some(_) => scale(tape, &vtm, b as f32 / bt as f32)?,
+                None => vtm,
+            }
         } else {
             zero()?
         };
@@ -283,8 +335,13 @@ impl LocoModel {
             let fused = self
                 .cross
                 .forward(tape, &masked.hidden, batch.mask, &video.hidden)?;
-            self.heads
-                .mlm(tape, &fused, &self.word_table()?, batch.mlm_labels)?
+            let mlm = self
+                .heads
+                .mlm(tape, &fused, &self.word_table()?, batch.mlm_labels)?;
+            match &shard {
+                Some(s) => scale(tape, &mlm, s.mlm_share)?,
+                None => mlm,
+            }
         } else {
             zero()?
         };
@@ -293,13 +350,13 @@ impl LocoModel {
             tape,
             &add(
                 tape,
-                &scale(tape, &vtc.loss, w.vtc as f32)?,
+                &scale(tape, &vtc_loss, w.vtc as f32)?,
                 &scale(tape, &vtm, w.vtm as f32)?,
             )?,
             &scale(tape, &mlm, w.mlm as f32)?,
         )?;
         Ok(Losses {
-            vtc: vtc.loss,
+            vtc: vtc_loss,
             vtm,
             mlm,
             total,
@@ -375,6 +432,18 @@ impl LocoModel {
 }
 
 /// The stored means of `weights`, checked against `cfg` (both or neither must be there).
+/// The rows of this replica's clips among the 3·B VTM pair rows `rows` (positives, then
+/// video with hard text, then hard video with text): 3·b_r rows in the same three blocks.
+fn own_pairs(gpu: &Gpu, rows: &GpuBuffer, shard: &Shard) -> Result<GpuBuffer> {
+    let all = gpu.read::<u32>(rows)?;
+    let bt = shard.total;
+    let own: Vec<u32> = (0..3)
+        .flat_map(|k| shard.range.clone().map(move |i| k * bt + i))
+        .map(|i| all[i])
+        .collect();
+    Ok(gpu.upload(&own, "this replica's VTM pair rows")?)
+}
+
 fn vtc_means_of(cfg: &ModelConfig, weights: &TensorMap) -> Result<Option<VtcMeans>> {
     let d = cfg.heads.embed_dim;
     match (weights.get(VIDEO_MEAN), weights.get(TEXT_MEAN)) {

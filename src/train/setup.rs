@@ -39,8 +39,9 @@ pub struct Start {
     pub step: u64,
 }
 
-/// Build the model, tokenizer and optimizer `cfg` asks for (its `--out` must exist).
-pub fn start(gpu: &Gpu, cfg: &TrainConfig) -> Result<Start> {
+/// Build the model, tokenizer and optimizer `cfg` asks for (its `--out` must exist). Only a
+/// `writer` (the run's first replica) saves the tokenizer there.
+pub fn start(gpu: &Gpu, cfg: &TrainConfig, writer: bool) -> Result<Start> {
     let ckpt_dir = cfg.out.join(CHECKPOINT_DIR);
     let resumed = if cfg.resume {
         // A save killed between its renames leaves the checkpoint beside its place.
@@ -74,7 +75,7 @@ pub fn start(gpu: &Gpu, cfg: &TrainConfig) -> Result<Start> {
         (None, None, Some((_, m, _))) => m.clone(),
         _ => cfg.model.clone(),
     };
-    let tokenizer = tokenizer(cfg, &model_cfg, hf.as_ref().map(|(_, _, t)| t))?;
+    let tokenizer = tokenizer(cfg, &model_cfg, hf.as_ref().map(|(_, _, t)| t), writer)?;
     model_cfg.text.vocab_size = tokenizer.vocab_size();
     let model = match (&resumed, &init, hf) {
         (Some(c), _, _) | (None, Some(c), _) => {
@@ -111,6 +112,7 @@ fn tokenizer(
     cfg: &TrainConfig,
     model_cfg: &ModelConfig,
     imported: Option<&TextTokenizer>,
+    writer: bool,
 ) -> Result<TextTokenizer> {
     let tok_path = cfg.out.join(TOKENIZER_FILE);
     let max_len = model_cfg.text.max_position_embeddings.min(64);
@@ -126,7 +128,9 @@ fn tokenizer(
     } else {
         train_tokenizer(&cfg.model, cfg.seed)?
     };
-    t.save(&tok_path)?;
+    if writer {
+        t.save(&tok_path)?;
+    }
     Ok(t)
 }
 
@@ -217,6 +221,14 @@ impl Source {
         match self {
             Source::Online(s) => s.batch(step),
             Source::Folder(s) => s.batch(step),
+        }
+    }
+
+    /// Make only samples `range` of every batch (a data-parallel replica's share).
+    pub fn set_shard(&mut self, range: Option<std::ops::Range<usize>>) {
+        match self {
+            Source::Online(s) => s.set_shard(range),
+            Source::Folder(s) => s.set_shard(range),
         }
     }
 

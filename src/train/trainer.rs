@@ -1,6 +1,7 @@
 //! The pre-training loop: online (or folder) batches → LocoModel losses → backward → AdamW,
 //! with metrics JSONL, atomic checkpoints, resume, Ctrl-C and NaN/Inf stops.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -16,7 +17,8 @@ use super::schedule::LrSchedule;
 pub use super::setup::train_tokenizer;
 use super::setup::{Source, Start};
 pub use super::state::snapshot;
-use super::state::{train_step, training_means};
+use super::state::{Replica, train_step, training_means};
+use crate::dist::{Collective, Shard};
 use crate::gpu::Gpu;
 use crate::model::checkpoint::{Checkpoint, CheckpointConfig, FORMAT_VERSION, TrainingState};
 use crate::model::config::ModelConfig;
@@ -58,6 +60,9 @@ pub struct TrainSummary {
     pub peak_bytes: u64,
     /// True when Ctrl-C or `stop_after` ended it early.
     pub interrupted: bool,
+    /// Share of this invocation's wall time spent summing gradients across replicas (0 on
+    /// one device).
+    pub allreduce_share: f64,
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -121,26 +126,112 @@ fn check(cfg: &TrainConfig) -> Result<()> {
 
 /// Run (or resume) pre-training as `cfg` says; returns where it stopped.
 pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
+    train_replica(gpu, cfg, None)
+}
+
+/// Run `cfg` data-parallel on `gpus` (one replica per device, each on its own thread; see
+/// [`crate::dist`]): the global `--batch` is split by `weights` (None: evenly), gradients are
+/// summed every step, and replica 0 writes the metrics and checkpoints. A replica that fails
+/// stops the others; the error returned is the first failure's.
+pub fn train_devices(
+    gpus: &[Gpu],
+    cfg: &TrainConfig,
+    weights: Option<&[f64]>,
+) -> Result<TrainSummary> {
+    if gpus.len() <= 1 && weights.is_none() {
+        let gpu = gpus.first().context("no device to train on")?;
+        return train(gpu, cfg);
+    }
     check(cfg)?;
-    std::fs::create_dir_all(&cfg.out)
-        .with_context(|| format!("cannot create --out {}", cfg.out.display()))?;
+    let timeout = crate::dist::timeout_from_env()?;
+    let groups = crate::dist::ThreadGroup::new(gpus.len(), timeout);
+    // Check the split before any thread starts.
+    crate::dist::shares(cfg.batch, gpus.len(), weights)?;
+    let results: Vec<Result<TrainSummary>> = std::thread::scope(|s| {
+        let handles: Vec<_> = gpus
+            .iter()
+            .zip(groups)
+            .map(|(gpu, group)| {
+                s.spawn(move || {
+                    let comm: Arc<dyn Collective> = Arc::new(group);
+                    let shard = Shard::new(Arc::clone(&comm), cfg.batch, weights)?;
+                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        train_replica(gpu, cfg, Some(shard))
+                    }));
+                    let out = run.unwrap_or_else(|_| Err(anyhow::anyhow!("the replica panicked")));
+                    if let Err(e) = &out {
+                        comm.abort(&format!("{e:#}"));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a replica thread panicked")))
+            })
+            .collect()
+    });
+    first_failure(results)
+}
+
+/// Replica 0's summary, or the error of the replica that failed first (the others fail
+/// with "stopped" errors that quote it).
+pub fn first_failure(results: Vec<Result<TrainSummary>>) -> Result<TrainSummary> {
+    let mut results = results.into_iter();
+    let first = results.next().context("no replica ran")?;
+    let rest: Vec<_> = results.collect();
+    let stopped = |e: &anyhow::Error| format!("{e:#}").contains(" stopped: ");
+    match first {
+        Ok(s) => match rest.into_iter().find_map(|r| r.err()) {
+            None => Ok(s),
+            Some(e) => Err(e),
+        },
+        Err(e0) => match rest
+            .into_iter()
+            .filter_map(|r| r.err())
+            .find(|e| !stopped(e))
+        {
+            Some(e) if stopped(&e0) => Err(e),
+            _ => Err(e0),
+        },
+    }
+}
+
+/// One replica of a run (`shard` None: the only one). Replica 0 (or the only one) writes
+/// the tokenizer, metrics and checkpoints; every replica trains on its share.
+pub fn train_replica(gpu: &Gpu, cfg: &TrainConfig, shard: Option<Shard>) -> Result<TrainSummary> {
+    check(cfg)?;
+    let writer = shard.as_ref().is_none_or(|s| s.comm.rank() == 0);
+    if writer {
+        std::fs::create_dir_all(&cfg.out)
+            .with_context(|| format!("cannot create --out {}", cfg.out.display()))?;
+    }
     let Start {
         model_cfg,
         mut model,
         mut optim,
         tokenizer,
         mut step,
-    } = super::setup::start(gpu, cfg)?;
+    } = super::setup::start(gpu, cfg, writer)?;
     let sched = schedule(cfg);
     let mut source = Source::open(gpu, cfg, &model_cfg, tokenizer)?;
+    source.set_shard(shard.as_ref().map(|s| s.range.clone()));
     let metrics = cfg.out.join(METRICS_FILE);
-    if cfg.resume {
-        // Steps logged after the checkpoint will be run (and logged) again.
-        super::metrics::cut_after(&metrics, step)?;
-    }
-    let mut log = MetricsLog::open(&metrics, cfg.resume)?;
-    let save = |model: &LocoModel, optim: &AdamW, step: u64| {
-        save_checkpoint(gpu, cfg, &model_cfg, model, optim, step)
+    let mut log = if writer {
+        if cfg.resume {
+            // Steps logged after the checkpoint will be run (and logged) again.
+            super::metrics::cut_after(&metrics, step)?;
+        }
+        Some(MetricsLog::open(&metrics, cfg.resume)?)
+    } else {
+        None
+    };
+    let save = |model: &LocoModel, optim: &AdamW, step: u64| match writer {
+        true => save_checkpoint(gpu, cfg, &model_cfg, model, optim, step),
+        false => Ok(()),
     };
 
     install_ctrlc();
@@ -150,12 +241,19 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
     } else {
         "pre-train"
     };
-    let bar = crate::util::progress::bar(cfg.progress, cfg.steps, stage, "steps");
+    let bar = crate::util::progress::bar(cfg.progress && writer, cfg.steps, stage, "steps");
     bar.set_position(step);
     let start = Instant::now();
     let (first, mut last, mut interrupted) = (step, None, false);
+    let mut allreduce = 0.0;
     while step < cfg.steps {
         let lr = sched.lr(step);
+        // Every replica stops at the same step: the stop flag is summed with the gradients.
+        let stop_flag = [f32::from(u8::from(STOP.load(Ordering::SeqCst)))];
+        let replica = shard.as_ref().map(|s| Replica {
+            shard: s,
+            extra: &stop_flag,
+        });
         let out = train_step(
             gpu,
             &model,
@@ -163,12 +261,18 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
             source.batch(step)?,
             (cfg.seed, step),
             lr as f32,
+            replica,
         )?;
+        allreduce += out.allreduce_seconds;
+        let stop = match out.extra.first() {
+            Some(&flag) => flag > 0.0,
+            None => STOP.load(Ordering::SeqCst),
+        };
         step += 1;
         bar.set_position(step);
         if step % cfg.log_every == 0 || step == cfg.steps {
             let wall = start.elapsed().as_secs_f64().max(1e-9);
-            let losses = read_losses(&out.losses, cfg, step)?;
+            let losses = read_losses(&out.losses, cfg, step, shard.as_ref())?;
             let [vtc, vtm, mlm, total] = losses;
             let rec = StepRecord {
                 step,
@@ -186,19 +290,22 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
                 [vtc, vtm, mlm],
                 rec.clips_per_s,
             ));
-            log.write(&rec)?;
+            if let Some(log) = &mut log {
+                log.write(&rec)?;
+            }
             last = Some(rec);
         }
         if cfg.save_every > 0 && step % cfg.save_every == 0 && step < cfg.steps {
             save(&model, &optim, step)?;
         }
-        if STOP.load(Ordering::SeqCst) || cfg.stop_after == Some(step) {
+        if stop || cfg.stop_after == Some(step) {
             interrupted = step < cfg.steps;
             break;
         }
     }
     if model.cfg.heads.center {
-        let means = training_means(gpu, &model, |s| source.batch(s), cfg.steps.max(step))?;
+        let from = cfg.steps.max(step);
+        let means = training_means(gpu, &model, |s| source.batch(s), from, shard.as_ref())?;
         model.set_vtc_means(means)?;
     }
     save(&model, &optim, step)?;
@@ -210,19 +317,29 @@ pub fn train(gpu: &Gpu, cfg: &TrainConfig) -> Result<TrainSummary> {
         clips_per_s: ((step - first) as usize * cfg.batch) as f64 / wall,
         peak_bytes: gpu.pool.stats().peak_bytes,
         interrupted,
+        allreduce_share: allreduce / wall,
     })
 }
 
 /// The step's VTC, VTM, MLM and total losses read back; a loss that is not finite stops the
 /// run with a hint.
-fn read_losses(losses: &Losses, cfg: &TrainConfig, step: u64) -> Result<[f32; 4]> {
+fn read_losses(
+    losses: &Losses,
+    cfg: &TrainConfig,
+    step: u64,
+    shard: Option<&Shard>,
+) -> Result<[f32; 4]> {
     let read = |t: &crate::tensor::Tensor| -> Result<f32> { Ok(t.to_vec()?[0]) };
-    let values = [
+    let mut values = [
         read(&losses.vtc)?,
         read(&losses.vtm)?,
         read(&losses.mlm)?,
         read(&losses.total)?,
     ];
+    // A replica's losses are its contributions: the whole batch's are their sums.
+    if let Some(s) = shard {
+        s.comm.all_reduce_sum(&mut values)?;
+    }
     for (name, v) in ["VTC", "VTM", "MLM"].into_iter().zip(values) {
         if !v.is_finite() {
             let clip = if cfg.clip_norm == 0.0 || cfg.clip_norm > 1.0 {

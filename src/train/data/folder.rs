@@ -45,6 +45,7 @@ pub struct FolderSource {
     text: TextPipeline,
     entries: Vec<ManifestEntry>,
     captions: HashMap<String, Vec<CaptionRecord>>,
+    shard: Option<std::ops::Range<usize>>,
 }
 
 const SUBSET_SALT: u64 = 0x7375_6273_6574;
@@ -85,7 +86,14 @@ impl FolderSource {
             text,
             entries,
             captions,
+            shard: None,
         })
+    }
+
+    /// Decode and upload only samples `range` of every batch from now on (a data-parallel
+    /// replica's share); the batch's [`Batch::global`] keeps the whole batch's text.
+    pub fn set_shard(&mut self, range: Option<std::ops::Range<usize>>) {
+        self.shard = range;
     }
 
     /// Clips in the subset.
@@ -157,9 +165,12 @@ impl FolderSource {
         let mut clips = Vec::new();
         let mut seeds = Vec::new();
         let mut pixels = Vec::new();
-        for &(i, epoch) in picks {
+        for (k, &(i, epoch)) in picks.iter().enumerate() {
             let e = &self.entries[i];
-            pixels.extend(self.decode(e)?);
+            // A data-parallel replica decodes only its share.
+            if self.shard.as_ref().is_none_or(|r| r.contains(&k)) {
+                pixels.extend(self.decode(e)?);
+            }
             // A new caption draw each epoch: paraphrase mixtures then vary across epochs.
             seeds.push(mix_seed(e.params.seed, epoch, SAMPLE_SALT));
             clips.push(e.params.clone());
@@ -194,6 +205,7 @@ impl FolderSource {
             None,
             host,
             (self.cfg.frames, self.cfg.height, self.cfg.width),
+            self.shard.as_ref(),
         )?;
         out.submission = Some(gb.submit());
         Ok(out)

@@ -76,6 +76,33 @@ impl HostBatch {
     pub fn clip_ids(&self) -> Vec<&str> {
         self.clips.iter().map(|c| c.id.as_str()).collect()
     }
+
+    /// Samples `range` of the batch (same step, same padded length), and what is left of the
+    /// whole batch for the losses of a data-parallel step (its captions, token arrays and
+    /// masks). Pixels, where there are any, are the range's already and move to the part.
+    pub fn split_shard(mut self, range: std::ops::Range<usize>) -> (HostBatch, HostBatch) {
+        let l = self.text.max_len;
+        let rows = |v: &[u32]| v[range.start * l..range.end * l].to_vec();
+        let part = HostBatch {
+            step: self.step,
+            clips: self.clips[range.clone()].to_vec(),
+            groups: self.groups[range.clone()].to_vec(),
+            choices: self.choices[range.clone()].to_vec(),
+            captions: self.captions[range.clone()].to_vec(),
+            text: EncodedBatch {
+                batch: range.len(),
+                max_len: l,
+                ids: rows(&self.text.ids),
+                attention_mask: rows(&self.text.attention_mask),
+                token_types: rows(&self.text.token_types),
+                special_mask: rows(&self.text.special_mask),
+            },
+            mlm_ids: rows(&self.mlm_ids),
+            mlm_labels: rows(&self.mlm_labels),
+            pixels: self.pixels.take(),
+        };
+        (part, self)
+    }
 }
 
 /// A training batch on the GPU, with its CPU half for logging and checks.
@@ -98,8 +125,12 @@ pub struct Batch {
     pub height: u32,
     /// Frame width in pixels.
     pub width: u32,
-    /// The CPU half (captions, clip ids, groups, host copies of the text arrays).
+    /// The CPU half (captions, clip ids, groups, host copies of the text arrays): the
+    /// replica's share of the batch in a data-parallel run.
     pub host: HostBatch,
+    /// In a data-parallel run, the whole batch's CPU half (without pixels): the losses need
+    /// every caption, mask and MLM label; None otherwise.
+    pub global: Option<HostBatch>,
     /// The submission that fills the buffers, when the source submitted it itself (wait on
     /// it with `Gpu::wait` to time the data path alone).
     pub submission: Option<wgpu::SubmissionIndex>,
@@ -194,15 +225,29 @@ impl TextPipeline {
     }
 }
 
-/// Upload a CPU half; the video comes from `pixels` or, when there are none, is composited
-/// by `compositor` into `batch` (recorded, not submitted).
+/// Upload a CPU half (only the samples in `shard`, when given: a data-parallel replica's
+/// share, whose `pixels` must already be the share's); the video comes from `pixels` or, when
+/// there are none, is composited by `compositor` into `batch` (recorded, not submitted).
 pub(crate) fn to_gpu(
     gpu: &Gpu,
     batch: &mut crate::gpu::Batch,
     compositor: Option<(&Compositor, f32)>,
     host: HostBatch,
     (frames, height, width): (u32, u32, u32),
+    shard: Option<&std::ops::Range<usize>>,
 ) -> Result<Batch> {
+    let (host, global) = match shard {
+        Some(r) => {
+            anyhow::ensure!(
+                r.end <= host.len() && !r.is_empty(),
+                "the replica's share {r:?} is not within the batch of {}",
+                host.len()
+            );
+            let (part, whole) = host.split_shard(r.clone());
+            (part, Some(whole))
+        }
+        None => (host, None),
+    };
     let video_frames: u64 = host.clips.len() as u64 * frames as u64;
     let (video, staged) = match (&host.pixels, compositor) {
         (Some(px), _) => (gpu.upload(px, "video batch")?, None),
@@ -227,6 +272,7 @@ pub(crate) fn to_gpu(
         height,
         width,
         host,
+        global,
         submission: None,
         _staged: staged,
     })

@@ -107,6 +107,7 @@ pub struct OnlineSource {
     shared: Arc<Shared>,
     pending: Option<(u64, JoinHandle<Result<HostBatch>>)>,
     data_time: Duration,
+    shard: Option<std::ops::Range<usize>>,
 }
 
 impl OnlineSource {
@@ -148,7 +149,14 @@ impl OnlineSource {
             }),
             pending: None,
             data_time: Duration::ZERO,
+            shard: None,
         })
+    }
+
+    /// Composite only samples `range` of every batch from now on (a data-parallel replica's
+    /// share); the batch's [`Batch::global`] keeps the whole batch's text for the losses.
+    pub fn set_shard(&mut self, range: Option<std::ops::Range<usize>>) {
+        self.shard = range;
     }
 
     /// The configuration.
@@ -186,6 +194,7 @@ impl OnlineSource {
             Some((&self.compositor, g_gain)),
             host,
             (g.frames, g.height, g.width),
+            self.shard.as_ref(),
         );
         self.data_time += start.elapsed();
         out
