@@ -1,0 +1,239 @@
+//! Data-parallel pre-training on several devices in one process (`--devices`), on one
+//! lavapipe adapter opened more than once: the losses and weights of a run on 2 devices
+//! equal those of one device with the same global batch, an uneven split too, a failing
+//! replica stops the others with its error, and a run interrupted on 2 devices resumes on 1.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use locomotion::dist::devices::open_devices;
+use locomotion::gpu::{AdapterRequest, Gpu};
+use locomotion::model::checkpoint::Checkpoint;
+use locomotion::model::config::ModelConfig;
+use locomotion::train::trainer::{StepRecord, TrainConfig, train_devices};
+
+fn config(out: &Path) -> TrainConfig {
+    let mut model = ModelConfig::preset("tiny").unwrap();
+    (
+        model.loss_weights.vtc,
+        model.loss_weights.vtm,
+        model.loss_weights.mlm,
+    ) = (1.0, 1.0, 1.0);
+    TrainConfig {
+        model,
+        steps: 4,
+        batch: 6,
+        lr: 3e-4,
+        weight_decay: 0.02,
+        warmup: 1,
+        clip_norm: 1.0,
+        captions: "motion".into(),
+        seed: 11,
+        data: None,
+        fraction: 1.0,
+        init_checkpoint: None,
+        init_text: None,
+        out: out.to_path_buf(),
+        save_every: 0,
+        log_every: 1,
+        resume: false,
+        stop_after: None,
+        progress: false,
+        background_fade_steps: 0,
+        group_size: 3,
+        motion: Default::default(),
+    }
+}
+
+fn devices(n: usize) -> Vec<Gpu> {
+    let gpus = open_devices(&n.to_string(), &AdapterRequest::default()).unwrap();
+    for g in &gpus {
+        g.pool.set_poison(Some(common::POISON));
+    }
+    gpus
+}
+
+fn records(out: &Path) -> Vec<StepRecord> {
+    std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Relative difference of two logged values.
+fn rel(a: f32, b: f32) -> f32 {
+    (a - b).abs() / b.abs().max(1e-6)
+}
+
+/// Parameters whose loss gradient is 0 in exact arithmetic: attention key biases (softmax
+/// ignores a constant added to a query's every score) and the VTC projections' biases (the
+/// embeddings are centred over the batch). Their gradient is rounding noise, which AdamW
+/// normalises into steps of about ±lr in whatever direction the noise points, on one device
+/// as on two; so they (and their AdamW moments) are held to steps · lr, not to 1e-3.
+fn zero_gradient(name: &str) -> bool {
+    let key_bias = name.contains(".k.bias") || name.contains(".key.bias");
+    key_bias || (name.contains("heads.vtc.") && name.contains("_proj.bias"))
+}
+
+/// The tensors of two checkpoints that differ by more than 1e-3 of the tensor's largest
+/// value or, for tensors that stay near 0, by more than 1 % of the farthest AdamW can move a
+/// value in the run (`steps · lr`): a wrong gradient moves most values by about lr a step.
+/// The [`zero_gradient`] ones may differ by up to `steps · lr`, their moments by anything.
+fn weight_gaps(a: &Path, b: &Path, cfg: &TrainConfig) -> Vec<String> {
+    let (a, b) = (
+        Checkpoint::load(&a.join("checkpoint")).unwrap(),
+        Checkpoint::load(&b.join("checkpoint")).unwrap(),
+    );
+    assert_eq!(
+        a.tensors.keys().collect::<Vec<_>>(),
+        b.tensors.keys().collect::<Vec<_>>()
+    );
+    let mut bad = Vec::new();
+    for (name, ta) in &a.tensors {
+        let tb = &b.tensors[name];
+        let scale = tb.data.iter().fold(1e-6f32, |m, x| m.max(x.abs()));
+        let gap = ta
+            .data
+            .iter()
+            .zip(&tb.data)
+            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        let moment = name.starts_with("adam") || name.contains("adam_");
+        let reach = cfg.steps as f32 * cfg.lr as f32;
+        let ok = match (zero_gradient(name), moment) {
+            (true, true) => true,
+            (true, false) => gap <= reach,
+            (false, _) => gap <= (1e-3 * scale).max(0.01 * reach),
+        };
+        if !ok {
+            bad.push(format!("{name} by {gap} (largest value {scale})"));
+        }
+    }
+    bad
+}
+
+fn assert_same_losses(a: &[StepRecord], b: &[StepRecord]) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x.step, y.step);
+        for (what, u, v) in [
+            ("vtc", x.vtc, y.vtc),
+            ("vtm", x.vtm, y.vtm),
+            ("mlm", x.mlm, y.mlm),
+            ("total", x.total, y.total),
+            ("grad norm", x.grad_norm, y.grad_norm),
+        ] {
+            assert!(
+                rel(u, v) <= 1e-3,
+                "step {}: {what} {u} on several devices, {v} on one",
+                x.step
+            );
+        }
+    }
+}
+
+#[test]
+fn two_devices_train_as_one_and_resume_on_one() {
+    let one = tempfile::tempdir().unwrap();
+    let s1 = train_devices(&devices(1), &config(one.path()), None).unwrap();
+    assert_eq!(s1.step, 4);
+    let reference = records(one.path());
+    assert!(
+        reference
+            .iter()
+            .all(|r| r.vtc > 0.0 && r.vtm > 0.0 && r.mlm > 0.0)
+    );
+
+    // Even split: 3 + 3 clips.
+    let two = tempfile::tempdir().unwrap();
+    let s2 = train_devices(&devices(2), &config(two.path()), None).unwrap();
+    assert_eq!(s2.step, 4);
+    assert!(s2.allreduce_share > 0.0 && s2.allreduce_share < 1.0);
+    assert_same_losses(&records(two.path()), &reference);
+    let gaps = weight_gaps(two.path(), one.path(), &config(one.path()));
+    assert!(gaps.is_empty(), "weights differ: {gaps:?}");
+
+    // Uneven split (4 + 2), interrupted after 2 steps, resumed on one device.
+    let uneven = tempfile::tempdir().unwrap();
+    let mut cfg = config(uneven.path());
+    cfg.stop_after = Some(2);
+    let s = train_devices(&devices(2), &cfg, Some(&[2.0, 1.0])).unwrap();
+    assert!(s.interrupted && s.step == 2);
+    cfg.stop_after = None;
+    cfg.resume = true;
+    train_devices(&devices(1), &cfg, None).unwrap();
+    assert_same_losses(&records(uneven.path()), &reference);
+    let gaps = weight_gaps(uneven.path(), one.path(), &cfg);
+    assert!(gaps.is_empty(), "resumed weights differ: {gaps:?}");
+}
+
+#[test]
+fn a_failing_replica_stops_the_others_with_its_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // --out is a file: replica 0 cannot create it; replica 1 must not wait for it forever.
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let start = std::time::Instant::now();
+    let err = train_devices(&devices(2), &config(&file), None).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("cannot create --out"), "{msg}");
+    assert!(
+        start.elapsed().as_secs() < 300,
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+fn cli(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_locomotion"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    (out.status.success(), text)
+}
+
+#[test]
+fn device_flags_that_cannot_work_are_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out = out.to_str().unwrap();
+    for (args, expect) in [
+        (
+            vec!["--devices", "2", "--device-weights", "1"],
+            "gives 1 weights for 2 devices",
+        ),
+        (
+            vec!["--devices", "2", "--device-weights", "1,-1"],
+            "one positive number per device",
+        ),
+        (vec!["--devices", "0"], "give 1 to 64 devices"),
+        (
+            vec!["--devices", "no-such-card"],
+            "no adapter 'no-such-card'",
+        ),
+        (
+            vec!["--devices", "3", "--batch", "2"],
+            "smaller than the 3 devices",
+        ),
+    ] {
+        let mut all = vec!["pretrain", "--steps", "1", "--quiet", "--out", out];
+        all.extend(&args);
+        let (ok, err) = cli(&all);
+        assert!(!ok, "{args:?} succeeded");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(!Path::new(out).exists(), "{args:?} left {out}");
+    }
+    // `all` takes GPUs only: on a machine with only a CPU adapter it says what to do.
+    let only_cpu = locomotion::gpu::discover()
+        .iter()
+        .all(|a| a.get_info().device_type == wgpu::DeviceType::Cpu);
+    if only_cpu {
+        let (ok, err) = cli(&["pretrain", "--steps", "1", "--out", out, "--devices", "all"]);
+        assert!(!ok);
+        assert!(err.contains("--devices N opens N devices"), "{err}");
+    }
+}
