@@ -5,6 +5,7 @@
 
 pub mod attention;
 pub mod composite;
+pub mod devices;
 pub mod encoder;
 pub mod kernels;
 pub mod losses;

@@ -85,8 +85,17 @@ pub struct TrainRow {
     pub gflops: f64,
     /// Compute dispatches per step (the data pipeline's included).
     pub dispatches_per_step: f64,
-    /// Queue submits per step.
+    /// Queue submits per step (of the first device, for a data-parallel row).
     pub submits_per_step: f64,
+    /// Devices the row trains on at once (data-parallel; 1 for the ordinary rows).
+    pub devices: usize,
+    /// Data-parallel rows: the share of the median step spent summing the gradients (flatten,
+    /// readback, exchange, upload).
+    pub allreduce_share: Option<f64>,
+    /// Data-parallel rows: the share spent inside the exchanges themselves (every all-gather
+    /// of VTC embeddings and VTM states and every all-reduce, waits for the slower device
+    /// included; not the readbacks and uploads around them).
+    pub collective_share: Option<f64>,
 }
 
 /// A traced step of one row.
@@ -151,15 +160,15 @@ pub struct TrainReport {
 }
 
 /// What one measured step did.
-struct StepCost {
-    seconds: f64,
+pub(crate) struct StepCost {
+    pub(crate) seconds: f64,
     cpu: Option<f64>,
     counted: CounterSnapshot,
-    forward_flops: u64,
+    pub(crate) forward_flops: u64,
 }
 
 /// Time `steps` calls of `step` after `warmup` untimed ones (each call must wait for the GPU).
-fn time_steps(
+pub(crate) fn time_steps(
     gpu: &Gpu,
     o: &TrainBench,
     mut step: impl FnMut(u64) -> Result<u64>,
@@ -188,7 +197,7 @@ fn time_steps(
 }
 
 /// The median of `v` (sorted in place; `v` is not empty).
-fn median(v: &mut [f64]) -> f64 {
+pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = v.len();
     if n % 2 == 1 {
@@ -198,7 +207,12 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-fn row(name: String, config: String, costs: &[StepCost], clips: Option<usize>) -> TrainRow {
+pub(crate) fn row(
+    name: String,
+    config: String,
+    costs: &[StepCost],
+    clips: Option<usize>,
+) -> TrainRow {
     let mut t: Vec<f64> = costs.iter().map(|c| c.seconds).collect();
     let median_s = median(&mut t);
     let mut cpu: Vec<f64> = costs.iter().filter_map(|c| c.cpu).collect();
@@ -224,6 +238,9 @@ fn row(name: String, config: String, costs: &[StepCost], clips: Option<usize>) -
             .sum::<f64>()
             / k,
         submits_per_step: costs.iter().map(|c| c.counted.submits as f64).sum::<f64>() / k,
+        devices: 1,
+        allreduce_share: None,
+        collective_share: None,
     }
 }
 
@@ -282,21 +299,20 @@ fn encoder_row(
     Ok((row(name.into(), dims.describe(), &costs, None), prof))
 }
 
-/// A pre-training row of `preset` with `weights` (and its profile).
-fn pretrain_row(
+/// The model, optimizer and online source of a pre-training row of `preset` with `weights`
+/// on `gpu` (the seed is [`PRETRAIN_SEED`]).
+pub(crate) fn pretrain_parts(
     gpu: &Gpu,
     o: &TrainBench,
     preset: &str,
     weights: LossWeights,
-    objectives: &str,
-) -> Result<(TrainRow, Option<RowProfile>)> {
-    let seed = 7;
+) -> Result<(ModelConfig, LocoModel, AdamW, OnlineSource)> {
     let mut cfg = ModelConfig::preset(preset)?;
     cfg.loss_weights = weights;
-    let tokenizer = train_tokenizer(&cfg, seed)?;
+    let tokenizer = train_tokenizer(&cfg, PRETRAIN_SEED)?;
     cfg.text.vocab_size = tokenizer.vocab_size();
-    let model = LocoModel::random(gpu, &cfg, seed, None)?;
-    let mut optim = AdamW::new(gpu, model.parameters(), adamw::AdamW::default(), 1.0)?;
+    let model = LocoModel::random(gpu, &cfg, PRETRAIN_SEED, None)?;
+    let optim = AdamW::new(gpu, model.parameters(), adamw::AdamW::default(), 1.0)?;
     let motion = MotionOptions::default();
     let g = motion.generation(&cfg);
     let split = motion.split(&g)?;
@@ -305,13 +321,13 @@ fn pretrain_row(
         CaptionMix::parse("motion")?,
         MlmConfig::default(),
     );
-    let mut source = OnlineSource::new(
+    let source = OnlineSource::new(
         gpu,
         split.train_objects,
         split.train_backgrounds,
         text,
         OnlineConfig {
-            seed,
+            seed: PRETRAIN_SEED,
             batch_size: o.batch,
             generation: g,
             prefetch: true,
@@ -319,13 +335,45 @@ fn pretrain_row(
             group_size: crate::train::recipe::group_size(o.batch),
         },
     )?;
+    Ok((cfg, model, optim, source))
+}
+
+/// The seed of the pre-training rows' model and data.
+pub(crate) const PRETRAIN_SEED: u64 = 7;
+
+/// A pre-training row's sizes, in words.
+pub(crate) fn pretrain_config(cfg: &ModelConfig, batch: usize) -> String {
+    let v = &cfg.video;
+    format!(
+        "batch {} of {}x{}x{} clips, video {}x{} layers, text {}x{}, cross {}",
+        batch,
+        v.frames,
+        v.height,
+        v.width,
+        v.num_layers,
+        v.hidden_size,
+        cfg.text.num_hidden_layers,
+        cfg.text.hidden_size,
+        cfg.cross.num_layers
+    )
+}
+
+/// A pre-training row of `preset` with `weights` (and its profile).
+fn pretrain_row(
+    gpu: &Gpu,
+    o: &TrainBench,
+    preset: &str,
+    weights: LossWeights,
+    objectives: &str,
+) -> Result<(TrainRow, Option<RowProfile>)> {
+    let (cfg, model, mut optim, mut source) = pretrain_parts(gpu, o, preset, weights)?;
     let mut step = |n: u64| -> Result<u64> {
         let out = train_step(
             gpu,
             &model,
             &mut optim,
             source.batch(n)?,
-            (seed, n),
+            (PRETRAIN_SEED, n),
             1e-4,
             None,
         )?;
@@ -340,19 +388,7 @@ fn pretrain_row(
     } else {
         None
     };
-    let v = &cfg.video;
-    let config = format!(
-        "batch {} of {}x{}x{} clips, video {}x{} layers, text {}x{}, cross {}",
-        o.batch,
-        v.frames,
-        v.height,
-        v.width,
-        v.num_layers,
-        v.hidden_size,
-        cfg.text.num_hidden_layers,
-        cfg.text.hidden_size,
-        cfg.cross.num_layers
-    );
+    let config = pretrain_config(&cfg, o.batch);
     Ok((row(name, config, &costs, Some(o.batch)), prof))
 }
 
@@ -445,6 +481,14 @@ impl TrainReport {
                 r.step_s_min * 1e3,
                 r.step_s_max * 1e3,
                 r.steps
+            );
+        }
+        for r in self.rows.iter().filter(|r| r.devices > 1) {
+            s += &format!(
+                "  {}: gradient all-reduce (flatten, readback, exchange, upload) {:.1} % of the step; inside exchanges (all-gathers and all-reduces, waits for the other devices included) {:.1} %\n",
+                r.name,
+                100.0 * r.allreduce_share.unwrap_or(0.0),
+                100.0 * r.collective_share.unwrap_or(0.0)
             );
         }
         for p in &self.profiles {

@@ -80,6 +80,10 @@ pub struct TrainArgs {
     /// Also write the report (adapter, host, rows, profiles) as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also time the pre-training rows data-parallel on these devices at once (as `pretrain
+    /// --devices`: N on the chosen adapter, a list, or all), with the all-reduce's share.
+    #[arg(long, value_name = "N|LIST|all")]
+    pub devices: Option<String>,
 }
 
 /// Options of `bench kernels`.
@@ -155,7 +159,14 @@ pub fn run(req: &AdapterRequest, which: BenchCommand) -> anyhow::Result<()> {
                 batch: a.batch,
                 profile: a.profile,
             };
-            let report = train::run(&gpu, &opts)?;
+            let mut report = train::run(&gpu, &opts)?;
+            if let Some(spec) = &a.devices {
+                let gpus = crate::dist::devices::open_devices(spec, req)?;
+                report
+                    .rows
+                    .extend(crate::bench::devices::replica_rows(&gpus, &opts)?);
+                report.load_average_end = train::HostInfo::read().load_average;
+            }
             print!("{}", report.table());
             if let Some(path) = a.json {
                 report.write_json(&path)?;
