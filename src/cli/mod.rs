@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod describe;
+pub mod entry;
 pub mod eval;
 pub mod experiment;
 pub mod generate;

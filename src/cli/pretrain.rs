@@ -5,11 +5,14 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use std::sync::Arc;
+
 use crate::dist::devices::{open_devices, parse_weights};
+use crate::dist::{Collective, Shard};
 use crate::gpu::{AdapterRequest, Gpu};
 use crate::model::config::ModelConfig;
 use crate::train::recipe;
-use crate::train::trainer::{TrainConfig, train_devices};
+use crate::train::trainer::{TrainConfig, TrainSummary, train_devices, train_replica};
 
 /// Flags shared by pretrain and finetune.
 #[derive(Debug, Clone, Args)]
@@ -91,6 +94,11 @@ pub struct TrainArgs {
     /// three times as fast as the other); every device gets at least one clip.
     #[arg(long, value_name = "W,W,..")]
     pub device_weights: Option<String>,
+    /// Data-parallel over processes: mpi runs one replica per rank under `mpirun -np N` (or
+    /// srun), rank 0 writing; needs a build with `--features mpi`. Every rank on a machine
+    /// with several GPUs takes the one its local rank names (unless --adapter says which).
+    #[arg(long, value_name = "none|mpi", default_value = "none")]
+    pub distributed: String,
 }
 
 /// `locomotion pretrain` flags.
@@ -189,38 +197,107 @@ impl TrainArgs {
     }
 }
 
-/// The devices and batch weights `--devices` and `--device-weights` ask for.
-fn devices(req: &AdapterRequest, args: &TrainArgs) -> Result<(Vec<Gpu>, Option<Vec<f64>>)> {
+/// Where a run trains: its devices (one replica each), the batch weights, and, under MPI,
+/// this process's link to the other ranks.
+struct Launch {
+    gpus: Vec<Gpu>,
+    weights: Option<Vec<f64>>,
+    comm: Option<Arc<dyn Collective>>,
+}
+
+impl Launch {
+    /// True for the process that prints and writes (rank 0, or the only process).
+    fn writer(&self) -> bool {
+        self.comm.as_ref().is_none_or(|c| c.rank() == 0)
+    }
+}
+
+/// The devices, batch weights and ranks `--devices`, `--device-weights` and `--distributed`
+/// ask for.
+fn launch(req: &AdapterRequest, args: &TrainArgs) -> Result<Launch> {
     let weights = args
         .device_weights
         .as_deref()
         .map(parse_weights)
         .transpose()?;
-    let gpus = if args.devices.trim() == "1" {
-        vec![Gpu::new(req)?]
-    } else {
-        open_devices(&args.devices, req)?
+    let (gpus, comm) = match args.distributed.trim() {
+        "none" => {
+            let gpus = if args.devices.trim() == "1" {
+                vec![Gpu::new(req)?]
+            } else {
+                open_devices(&args.devices, req)?
+            };
+            (gpus, None)
+        }
+        "mpi" => {
+            if args.devices.trim() != "1" {
+                bail!(
+                    "--distributed mpi runs one device per rank: drop --devices and start more ranks"
+                );
+            }
+            let (gpu, comm) = mpi_rank(req)?;
+            (vec![gpu], Some(comm))
+        }
+        other => bail!("--distributed {other:?}: choose none or mpi"),
     };
+    let replicas = comm.as_ref().map_or(gpus.len(), |c| c.size());
     if let Some(w) = &weights
-        && w.len() != gpus.len()
+        && w.len() != replicas
     {
         bail!(
-            "--device-weights gives {} weights for {} devices (--devices {})",
-            w.len(),
-            gpus.len(),
-            args.devices
+            "--device-weights gives {} weights for {replicas} devices",
+            w.len()
         );
     }
-    crate::dist::shares(args.batch, gpus.len(), weights.as_deref())?;
-    Ok((gpus, weights))
+    crate::dist::shares(args.batch, replicas, weights.as_deref())?;
+    Ok(Launch {
+        gpus,
+        weights,
+        comm,
+    })
 }
 
-fn report(
-    (gpus, weights): (Vec<Gpu>, Option<Vec<f64>>),
-    cfg: &TrainConfig,
-    preset: &str,
-) -> Result<()> {
-    if cfg.progress {
+/// Join the MPI world and open this rank's device.
+#[cfg(feature = "mpi")]
+fn mpi_rank(req: &AdapterRequest) -> Result<(Gpu, Arc<dyn Collective>)> {
+    use crate::dist::mpi::{MpiComm, local_rank};
+    let comm = MpiComm::init(crate::dist::timeout_from_env()?)?;
+    let gpus: Vec<wgpu::Adapter> = crate::gpu::discover()
+        .into_iter()
+        .filter(|a| a.get_info().device_type != wgpu::DeviceType::Cpu)
+        .collect();
+    let gpu = match (&req.name, local_rank()) {
+        (None, Some(local)) if gpus.len() > 1 => Gpu::open(gpus[local % gpus.len()].clone())?,
+        _ => Gpu::new(req)?,
+    };
+    Ok((gpu, Arc::new(comm)))
+}
+
+#[cfg(not(feature = "mpi"))]
+fn mpi_rank(_: &AdapterRequest) -> Result<(Gpu, Arc<dyn Collective>)> {
+    bail!(
+        "--distributed mpi needs the MPI build: install Open MPI and clang (Debian: apt-get install openmpi-bin libopenmpi-dev clang), then cargo build --release --features mpi"
+    )
+}
+
+/// Train as `launch` says: on its devices in this process, or as this MPI rank.
+fn run_training(launch: &Launch, cfg: &TrainConfig) -> Result<TrainSummary> {
+    let Some(comm) = &launch.comm else {
+        return train_devices(&launch.gpus, cfg, launch.weights.as_deref());
+    };
+    let shard = Shard::new(Arc::clone(comm), cfg.batch, launch.weights.as_deref())?;
+    let out = train_replica(&launch.gpus[0], cfg, Some(shard));
+    if let Err(e) = &out {
+        // Stops every rank (MPI_Abort) instead of leaving them waiting.
+        comm.abort(&format!("{e:#}"));
+    }
+    out
+}
+
+fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
+    let gpus = &launch.gpus;
+    let writer = launch.writer();
+    if cfg.progress && writer {
         let w = &cfg.model.loss_weights;
         let stage = if cfg.init_checkpoint.is_some() {
             "fine-tune"
@@ -237,6 +314,10 @@ fn report(
             Some(_) => "the checkpoint's".to_string(),
             None => preset.to_string(),
         };
+        let adapter = match &launch.comm {
+            Some(c) => format!("{} (rank 0 of {} MPI ranks)", adapters(gpus), c.size()),
+            None => adapters(gpus),
+        };
         crate::util::progress::print_settings(
             stage,
             &[
@@ -248,23 +329,28 @@ fn report(
                 ("objectives", objectives),
                 ("data", data),
                 ("seed", cfg.seed.to_string()),
-                ("adapter", adapters(&gpus)),
+                ("adapter", adapter),
                 ("out", cfg.out.display().to_string()),
             ],
         );
     }
-    let s = match train_devices(&gpus, cfg, weights.as_deref()) {
+    let s = match run_training(&launch, cfg) {
         Ok(s) => s,
         Err(e) => {
-            remove_failed_output(cfg);
+            if writer {
+                remove_failed_output(cfg);
+            }
             return Err(e);
         }
     };
+    if !writer {
+        return Ok(());
+    }
     let how = if s.interrupted { "stopped" } else { "finished" };
-    if gpus.len() > 1 {
+    let replicas = launch.comm.as_ref().map_or(gpus.len(), |c| c.size());
+    if replicas > 1 {
         println!(
-            "gradient all-reduce across {} devices: {:.1} % of the wall time",
-            gpus.len(),
+            "gradient all-reduce across {replicas} replicas: {:.1} % of the wall time",
             100.0 * s.allreduce_share
         );
     }
@@ -309,7 +395,7 @@ pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
     let mut cfg = args.train.config(None)?;
     cfg.init_text = args.init_text.clone();
     report(
-        devices(req, &args.train)?,
+        launch(req, &args.train)?,
         &cfg,
         args.train.preset.as_deref().unwrap_or(recipe::PRESET),
     )
@@ -341,5 +427,5 @@ pub fn run_finetune(req: &AdapterRequest, args: &FinetuneArgs) -> Result<()> {
         }
     }
     let preset = args.train.preset.as_deref().unwrap_or(recipe::PRESET);
-    report(devices(req, &args.train)?, &cfg, preset)
+    report(launch(req, &args.train)?, &cfg, preset)
 }

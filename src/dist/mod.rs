@@ -13,6 +13,8 @@
 //! the same `--batch` logs, up to float rounding.
 
 pub mod devices;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod ops;
 pub mod threads;
 
