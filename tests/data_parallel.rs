@@ -8,11 +8,11 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::dist::{assert_same_losses, records, weight_gaps};
 use locomotion::dist::devices::open_devices;
 use locomotion::gpu::{AdapterRequest, Gpu};
-use locomotion::model::checkpoint::Checkpoint;
 use locomotion::model::config::ModelConfig;
-use locomotion::train::trainer::{StepRecord, TrainConfig, train_devices};
+use locomotion::train::trainer::{TrainConfig, train_devices};
 
 fn config(out: &Path) -> TrainConfig {
     let mut model = ModelConfig::preset("tiny").unwrap();
@@ -55,89 +55,11 @@ fn devices(n: usize) -> Vec<Gpu> {
     gpus
 }
 
-fn records(out: &Path) -> Vec<StepRecord> {
-    std::fs::read_to_string(out.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// Relative difference of two logged values.
-fn rel(a: f32, b: f32) -> f32 {
-    (a - b).abs() / b.abs().max(1e-6)
-}
-
-/// Parameters whose loss gradient is 0 in exact arithmetic: attention key biases (softmax
-/// ignores a constant added to a query's every score) and the VTC projections' biases (the
-/// embeddings are centred over the batch). Their gradient is rounding noise, which AdamW
-/// normalises into steps of about ±lr in whatever direction the noise points, on one device
-/// as on two; so they (and their AdamW moments) are held to steps · lr, not to 1e-3.
-fn zero_gradient(name: &str) -> bool {
-    let key_bias = name.contains(".k.bias") || name.contains(".key.bias");
-    key_bias || (name.contains("heads.vtc.") && name.contains("_proj.bias"))
-}
-
-/// The tensors of two checkpoints that differ by more than 1e-3 of the tensor's largest
-/// value or, for tensors that stay near 0, by more than 1 % of the farthest AdamW can move a
-/// value in the run (`steps · lr`): a wrong gradient moves most values by about lr a step.
-/// The [`zero_gradient`] ones may differ by up to `steps · lr`, their moments by anything.
-fn weight_gaps(a: &Path, b: &Path, cfg: &TrainConfig) -> Vec<String> {
-    let (a, b) = (
-        Checkpoint::load(&a.join("checkpoint")).unwrap(),
-        Checkpoint::load(&b.join("checkpoint")).unwrap(),
-    );
-    assert_eq!(
-        a.tensors.keys().collect::<Vec<_>>(),
-        b.tensors.keys().collect::<Vec<_>>()
-    );
-    let mut bad = Vec::new();
-    for (name, ta) in &a.tensors {
-        let tb = &b.tensors[name];
-        let scale = tb.data.iter().fold(1e-6f32, |m, x| m.max(x.abs()));
-        let gap = ta
-            .data
-            .iter()
-            .zip(&tb.data)
-            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
-        let moment = name.starts_with("adam") || name.contains("adam_");
-        let reach = cfg.steps as f32 * cfg.lr as f32;
-        let ok = match (zero_gradient(name), moment) {
-            (true, true) => true,
-            (true, false) => gap <= reach,
-            (false, _) => gap <= (1e-3 * scale).max(0.01 * reach),
-        };
-        if !ok {
-            bad.push(format!("{name} by {gap} (largest value {scale})"));
-        }
-    }
-    bad
-}
-
-fn assert_same_losses(a: &[StepRecord], b: &[StepRecord]) {
-    assert_eq!(a.len(), b.len());
-    for (x, y) in a.iter().zip(b) {
-        assert_eq!(x.step, y.step);
-        for (what, u, v) in [
-            ("vtc", x.vtc, y.vtc),
-            ("vtm", x.vtm, y.vtm),
-            ("mlm", x.mlm, y.mlm),
-            ("total", x.total, y.total),
-            ("grad norm", x.grad_norm, y.grad_norm),
-        ] {
-            assert!(
-                rel(u, v) <= 1e-3,
-                "step {}: {what} {u} on several devices, {v} on one",
-                x.step
-            );
-        }
-    }
-}
-
 #[test]
 fn two_devices_train_as_one_and_resume_on_one() {
     let one = tempfile::tempdir().unwrap();
-    let s1 = train_devices(&devices(1), &config(one.path()), None).unwrap();
+    let c = config(one.path());
+    let s1 = train_devices(&devices(1), &c, None).unwrap();
     assert_eq!(s1.step, 4);
     let reference = records(one.path());
     assert!(
@@ -152,7 +74,7 @@ fn two_devices_train_as_one_and_resume_on_one() {
     assert_eq!(s2.step, 4);
     assert!(s2.allreduce_share > 0.0 && s2.allreduce_share < 1.0);
     assert_same_losses(&records(two.path()), &reference);
-    let gaps = weight_gaps(two.path(), one.path(), &config(one.path()));
+    let gaps = weight_gaps(two.path(), one.path(), (c.steps, c.lr));
     assert!(gaps.is_empty(), "weights differ: {gaps:?}");
 
     // Uneven split (4 + 2), interrupted after 2 steps, resumed on one device.
@@ -165,7 +87,7 @@ fn two_devices_train_as_one_and_resume_on_one() {
     cfg.resume = true;
     train_devices(&devices(1), &cfg, None).unwrap();
     assert_same_losses(&records(uneven.path()), &reference);
-    let gaps = weight_gaps(uneven.path(), one.path(), &cfg);
+    let gaps = weight_gaps(uneven.path(), one.path(), (cfg.steps, cfg.lr));
     assert!(gaps.is_empty(), "resumed weights differ: {gaps:?}");
 }
 

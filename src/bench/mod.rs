@@ -10,6 +10,7 @@ pub mod encoder;
 pub mod kernels;
 pub mod losses;
 pub mod train;
+pub mod train_report;
 
 use std::path::Path;
 

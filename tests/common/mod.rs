@@ -4,6 +4,7 @@
 
 pub mod attention;
 pub mod data;
+pub mod dist;
 pub mod loss;
 pub mod minilm;
 pub mod vlm;
