@@ -55,7 +55,7 @@ cp "$out/info.log" "$out/info.json"
 if command -v cargo >/dev/null && [ -f Cargo.toml ]; then
   # The kernel variants a GPU picks (auto), the model steps on them, and the readback rule.
   step tests 240 cargo test --release --test gpu_path --test ops_attention --test ops_norm \
-    --test ops_matmul --test step_readback --test bench_train
+    --test ops_matmul --test step_readback --test bench_train --test data_parallel
 else
   note "tests: skipped (no cargo or no sources here)"
 fi
@@ -66,6 +66,8 @@ if [ "$quick" = 1 ]; then
     --json "$out/composite.json"
   step bench-train 300 "$bin" bench train --steps 2 --warmup 1 --batch 8 --seq 64 \
     --profile --json "$out/train.json"
+  step bench-train-devices 120 "$bin" bench train --rows pretrain-vtc --steps 2 --warmup 1 \
+    --batch 8 --devices 2 --json "$out/train-devices.json"
   step demo 300 "$bin" demo --quiet --force --steps 20 --batch 8 --eval-clips 16 \
     --groups 4 --per-group 2 --clips 2 --out "$out/demo"
 else
@@ -74,6 +76,13 @@ else
   step bench-train 120 "$bin" bench train --profile --json "$out/train.json"
   step bench-train-small 60 "$bin" bench train --rows pretrain --preset small --batch 8 \
     --steps 5 --warmup 2 --json "$out/train-small.json"
+  # Data-parallel: every GPU adapter when there are several, else two devices on the one
+  # (info --json lists the chosen adapter twice: among the adapters and as "chosen").
+  ngpu=$("$bin" info --json 2>/dev/null | grep -c '"device_type": "\(DiscreteGpu\|IntegratedGpu\)"')
+  devices=2
+  [ "${ngpu:-0}" -gt 2 ] && devices=all
+  step bench-train-devices 90 "$bin" bench train --rows pretrain --batch 32 --steps 5 \
+    --warmup 2 --devices "$devices" --json "$out/train-devices.json"
   step demo 120 "$bin" demo --quiet --force --out "$out/demo"
 fi
 [ -f "$out/demo/results.json" ] && cp "$out/demo/results.json" "$out/demo-results.json"

@@ -113,3 +113,34 @@ fn bench_train_reports_every_row_with_json_and_a_profile() {
     }
     assert!(json["rows"][0]["clips_per_s"].is_null());
 }
+
+#[test]
+fn bench_train_times_the_pretraining_rows_on_two_devices() {
+    use locomotion::bench::devices::replica_rows;
+    use locomotion::dist::devices::open_devices;
+    let gpus = open_devices("2", &locomotion::gpu::AdapterRequest::default()).unwrap();
+    let opts = TrainBench {
+        steps: 2,
+        warmup: 1,
+        encoder: None,
+        preset: Some("tiny".into()),
+        vtc_only: true,
+        all_objectives: false,
+        batch: 4,
+        profile: false,
+    };
+    let one = run(&gpus[0], &opts).unwrap();
+    let two = replica_rows(&gpus, &opts).unwrap();
+    assert_eq!(two.len(), 1);
+    let (r1, r2) = (&one.rows[0], &two[0]);
+    assert_eq!(r2.name, "pretrain-tiny (vtc) x2");
+    assert_eq!((r1.devices, r2.devices), (1, 2));
+    assert_eq!(r2.clips_per_s.unwrap(), 4.0 / r2.step_s);
+    for share in [r2.allreduce_share.unwrap(), r2.collective_share.unwrap()] {
+        assert!(share > 0.0 && share < 1.0, "{r2:?}");
+    }
+    // Both replicas' matmuls count: the split batch does the one-device work, plus each
+    // replica's copy of the whole batch's (small) VTC similarities.
+    let ratio = r2.flops_per_step / r1.flops_per_step;
+    assert!((1.0..1.05).contains(&ratio), "{ratio}: {r1:?} vs {r2:?}");
+}
