@@ -1,7 +1,7 @@
 //! `mpirun -np 2 locomotion pretrain --distributed mpi` on one machine (lavapipe under each
-//! rank): the losses and weights equal one device's with the same global batch, a rank killed
-//! mid-run ends the job with an error within the timeout, and the run resumes from its last
-//! checkpoint. The MPI build (`--features mpi`, binary `locomotion-mpi`) is made here, into the
+//! rank): the losses and weights equal one device's with the same global batch (also with
+//! two devices on each rank), a rank killed mid-run ends the job with an error within the
+//! timeout, and the run resumes from its last checkpoint. The MPI build (`--features mpi`, binary `locomotion-mpi`) is made here, into the
 //! same target folder, so the default binary the other tests run is left as it is.
 //!
 //! Needs `mpirun` (Open MPI) and clang: `.ci/run` installs them and sets
@@ -138,6 +138,24 @@ fn two_ranks_train_as_one_device() {
     check(out, "mpirun -np 2");
     // Rank 0 alone reports.
     assert_eq!(stdout.matches("finished at step 8").count(), 1, "{stdout}");
+    let one = reference().join("run");
+    assert_same_losses(&records(&run), &records(&one));
+    let gaps = weight_gaps(&run, &one, (STEPS, LR));
+    assert!(gaps.is_empty(), "weights differ: {gaps:?}");
+}
+
+#[test]
+fn two_ranks_with_two_devices_each_train_as_one_device() {
+    let Some(bin) = mpi_binary() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let mut args = run_flags(&run);
+    // 4 replicas over a batch of 6: shares of 2, 2, 1 and 1.
+    args.extend(["--distributed", "mpi", "--devices", "2"].map(String::from));
+    let out = mpirun(&bin, 2, &args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    check(out, "mpirun -np 2 with --devices 2");
+    assert!(stdout.contains("across 4 replicas"), "{stdout}");
     let one = reference().join("run");
     assert_same_losses(&records(&run), &records(&one));
     let gaps = weight_gaps(&run, &one, (STEPS, LR));

@@ -12,7 +12,9 @@ use crate::dist::{Collective, Shard};
 use crate::gpu::{AdapterRequest, Gpu};
 use crate::model::config::ModelConfig;
 use crate::train::recipe;
-use crate::train::trainer::{TrainConfig, TrainSummary, train_devices, train_replica};
+use crate::train::trainer::{
+    TrainConfig, TrainSummary, train_devices, train_devices_across, train_replica,
+};
 
 /// Flags shared by pretrain and finetune.
 #[derive(Debug, Clone, Args)]
@@ -96,7 +98,8 @@ pub struct TrainArgs {
     pub device_weights: Option<String>,
     /// Data-parallel over processes: mpi runs one replica per rank under `mpirun -np N` (or
     /// srun), rank 0 writing; needs a build with `--features mpi`. Every rank on a machine
-    /// with several GPUs takes the one its local rank names (unless --adapter says which).
+    /// with several GPUs takes the one its local rank names (unless --adapter says which);
+    /// with --devices, every rank runs a replica on each of the devices it names.
     #[arg(long, value_name = "none|mpi", default_value = "none")]
     pub distributed: String,
 }
@@ -230,17 +233,19 @@ fn launch(req: &AdapterRequest, args: &TrainArgs) -> Result<Launch> {
             (gpus, None)
         }
         "mpi" => {
-            if args.devices.trim() != "1" {
-                bail!(
-                    "--distributed mpi runs one device per rank: drop --devices and start more ranks"
-                );
-            }
             let (gpu, comm) = mpi_rank(req)?;
-            (vec![gpu], Some(comm))
+            let gpus = if args.devices.trim() == "1" {
+                vec![gpu]
+            } else {
+                // Several devices on every rank: this rank's, as --devices names them.
+                drop(gpu);
+                open_devices(&args.devices, req)?
+            };
+            (gpus, Some(comm))
         }
         other => bail!("--distributed {other:?}: choose none or mpi"),
     };
-    let replicas = comm.as_ref().map_or(gpus.len(), |c| c.size());
+    let replicas = gpus.len() * comm.as_ref().map_or(1, |c| c.size());
     if let Some(w) = &weights
         && w.len() != replicas
     {
@@ -285,6 +290,14 @@ fn run_training(launch: &Launch, cfg: &TrainConfig) -> Result<TrainSummary> {
     let Some(comm) = &launch.comm else {
         return train_devices(&launch.gpus, cfg, launch.weights.as_deref());
     };
+    if launch.gpus.len() > 1 {
+        let world = Some(Arc::clone(comm));
+        let out = train_devices_across(&launch.gpus, cfg, launch.weights.as_deref(), world);
+        if let Err(e) = &out {
+            comm.abort(&format!("{e:#}"));
+        }
+        return out;
+    }
     let shard = Shard::new(Arc::clone(comm), cfg.batch, launch.weights.as_deref())?;
     let out = train_replica(&launch.gpus[0], cfg, Some(shard));
     if let Err(e) = &out {
@@ -315,7 +328,7 @@ fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
             None => preset.to_string(),
         };
         let adapter = match &launch.comm {
-            Some(c) => format!("{} (rank 0 of {} MPI ranks)", adapters(gpus), c.size()),
+            Some(c) => format!("{} on rank 0 of {} MPI ranks", adapters(gpus), c.size()),
             None => adapters(gpus),
         };
         crate::util::progress::print_settings(
@@ -347,7 +360,7 @@ fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
         return Ok(());
     }
     let how = if s.interrupted { "stopped" } else { "finished" };
-    let replicas = launch.comm.as_ref().map_or(gpus.len(), |c| c.size());
+    let replicas = gpus.len() * launch.comm.as_ref().map_or(1, |c| c.size());
     if replicas > 1 {
         println!(
             "gradient all-reduce across {replicas} replicas: {:.1} % of the wall time",

@@ -13,6 +13,7 @@
 //! the same `--batch` logs, up to float rounding.
 
 pub mod devices;
+pub mod hybrid;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 pub mod ops;

@@ -75,7 +75,7 @@ pub struct DemoPlan {
 impl Default for DemoPlan {
     fn default() -> Self {
         // The recipe `pretrain` uses (train::recipe): 300 VTC steps at batch 16 in motion
-        // groups of 4 learn motion (tests/pretrain.rs measures it on the motion benchmark).
+        // groups of 2 learn motion (tests/pretrain.rs measures it on the motion benchmark).
         // VTM and MLM cost ~2.5× per step on a CPU, so the recipe leaves them out.
         Self {
             preset: recipe::PRESET.into(),

@@ -138,22 +138,39 @@ pub fn train_devices(
     cfg: &TrainConfig,
     weights: Option<&[f64]>,
 ) -> Result<TrainSummary> {
-    if gpus.len() <= 1 && weights.is_none() {
+    train_devices_across(gpus, cfg, weights, None)
+}
+
+/// [`train_devices`] as one process of a multi-process run: this process's replicas meet
+/// in-process and `world` (one member per process, e.g. MPI) joins the processes; replica
+/// `rank · gpus.len() + i` is device i here, and `weights` covers every replica of the run.
+pub fn train_devices_across(
+    gpus: &[Gpu],
+    cfg: &TrainConfig,
+    weights: Option<&[f64]>,
+    world: Option<Arc<dyn Collective>>,
+) -> Result<TrainSummary> {
+    if gpus.len() <= 1 && weights.is_none() && world.is_none() {
         let gpu = gpus.first().context("no device to train on")?;
         return train(gpu, cfg);
     }
     check(cfg)?;
     let timeout = crate::dist::timeout_from_env()?;
     let groups = crate::dist::ThreadGroup::new(gpus.len(), timeout);
+    let replicas = gpus.len() * world.as_ref().map_or(1, |w| w.size());
     // Check the split before any thread starts.
-    crate::dist::shares(cfg.batch, gpus.len(), weights)?;
+    crate::dist::shares(cfg.batch, replicas, weights)?;
     let results: Vec<Result<TrainSummary>> = std::thread::scope(|s| {
         let handles: Vec<_> = gpus
             .iter()
             .zip(groups)
             .map(|(gpu, group)| {
+                let world = world.clone();
                 s.spawn(move || {
-                    let comm: Arc<dyn Collective> = Arc::new(group);
+                    let comm: Arc<dyn Collective> = match world {
+                        Some(w) => Arc::new(crate::dist::hybrid::Hybrid::new(group, w)),
+                        None => Arc::new(group),
+                    };
                     let shard = Shard::new(Arc::clone(&comm), cfg.batch, weights)?;
                     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         train_replica(gpu, cfg, Some(shard))
