@@ -186,8 +186,8 @@ fn binomial_tail(n: usize, p: f64, k: usize) -> f64 {
 /// apart — is far above chance. The bound: a random ranker hits each of the 128 queries
 /// with probability 1/4, independently, so its hits are Binomial(128, 1/4) and
 /// P(hits ≥ 49) = 6.2e-4 < 1e-3 (computed below). Measured on this test's seed 11: 59.4 %
-/// (76 of 128) with groups of 2, 50.8 % (65 of 128) with the earlier groups of 4. About 4–10 min on 2 cores through
-/// llvmpipe.
+/// (76 of 128) with groups of 2, 50.8 % (65 of 128) with the earlier groups of 4. About
+/// 2–10 min on 2 cores through llvmpipe.
 #[test]
 fn pretraining_with_the_defaults_learns_motion() {
     let dir = tempfile::tempdir().unwrap();
