@@ -1,7 +1,7 @@
 //! Data-parallel pre-training on several devices in one process (`--devices`), on one
 //! lavapipe adapter opened more than once: the losses and weights of a run on 2 devices
-//! equal those of one device with the same global batch, an uneven split too, a failing
-//! replica stops the others with its error, and a run interrupted on 2 devices resumes on 1.
+//! equal those of one device with the same global batch, an uneven split over 3 too, a failing
+//! replica stops the others with its error, and a run interrupted on 3 devices resumes on 1.
 
 mod common;
 
@@ -77,11 +77,12 @@ fn two_devices_train_as_one_and_resume_on_one() {
     let gaps = weight_gaps(two.path(), one.path(), (c.steps, c.lr));
     assert!(gaps.is_empty(), "weights differ: {gaps:?}");
 
-    // Uneven split (4 + 2), interrupted after 2 steps, resumed on one device.
+    // Uneven split over 3 devices (4 + 1 + 1: a replica with one pair takes its VTM
+    // negatives from the others), interrupted after 2 steps, resumed on one device.
     let uneven = tempfile::tempdir().unwrap();
     let mut cfg = config(uneven.path());
     cfg.stop_after = Some(2);
-    let s = train_devices(&devices(2), &cfg, Some(&[2.0, 1.0])).unwrap();
+    let s = train_devices(&devices(3), &cfg, Some(&[4.0, 1.0, 1.0])).unwrap();
     assert!(s.interrupted && s.step == 2);
     cfg.stop_after = None;
     cfg.resume = true;

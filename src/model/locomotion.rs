@@ -242,7 +242,9 @@ impl LocoModel {
     /// other pairs, on the GPU ([`hard_negative_rows`]), so a step reads nothing back.
     pub fn forward_losses(&self, tape: &Tape, batch: &PairBatch) -> Result<Losses> {
         let (b, l) = (batch.batch, batch.len);
-        if b == 0 || b < 2 && self.cfg.loss_weights.vtm > 0.0 {
+        // A data-parallel replica may hold one pair: its negatives come from the whole batch.
+        let whole_batch = batch.shard.map_or(b, |s| s.shard.total);
+        if b == 0 || whole_batch < 2 && self.cfg.loss_weights.vtm > 0.0 {
             bail!(
                 "pre-training needs at least 2 pairs per batch (VTM draws negatives from the others)"
             );
@@ -257,7 +259,7 @@ impl LocoModel {
                 None => t.clone(),
             })
         };
-        let bt = shard.map_or(b, |s| s.shard.total);
+        let bt = whole_batch;
         let dup = match batch.duplicates {
             Some(m) => Some(Tensor::from_host(&self.gpu, m, [bt, bt])?),
             None => None,
