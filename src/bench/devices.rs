@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 
 use super::train::{
     PRETRAIN_SEED, StepCost, TrainBench, TrainRow, median, pretrain_config, pretrain_parts, row,
     time_steps,
 };
-use crate::dist::{Collective, Shard, ThreadGroup, timeout_from_env};
+use crate::dist::{Collective, Shard, ThreadGroup, run_replicas, timeout_from_env};
 use crate::gpu::Gpu;
 use crate::model::config::LossWeights;
 use crate::train::state::{Replica, train_step};
@@ -73,29 +73,13 @@ fn replica_row(
     objectives: &str,
 ) -> Result<TrainRow> {
     let groups = ThreadGroup::new(gpus.len(), timeout_from_env()?);
-    let runs: Vec<Result<ReplicaRun>> = std::thread::scope(|s| {
-        let handles: Vec<_> = gpus
-            .iter()
-            .zip(groups)
-            .map(|(gpu, group)| {
-                s.spawn(move || {
-                    let comm: Arc<dyn Collective> = Arc::new(group);
-                    let out = Shard::new(Arc::clone(&comm), o.batch, None)
-                        .and_then(|shard| replica(gpu, o, preset, weights, &shard));
-                    if let Err(e) = &out {
-                        comm.abort(&format!("{e:#}"));
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow!("a replica panicked")))
-            })
-            .collect()
+    let comms = groups
+        .into_iter()
+        .map(|g| Arc::new(g) as Arc<dyn Collective>)
+        .collect();
+    let runs = run_replicas(gpus, comms, |gpu, comm| {
+        let shard = Shard::new(Arc::clone(comm), o.batch, None)?;
+        replica(gpu, o, preset, weights, &shard)
     });
     let mut runs = runs.into_iter().collect::<Result<Vec<_>>>()?;
     // Every replica's matmul work counts towards the step's FLOPs; the times are the first

@@ -68,6 +68,41 @@ pub trait Collective: Send + Sync {
     fn seconds(&self) -> f64;
 }
 
+/// Run `f` once per device, each on its own thread with its own member of `comms` (in
+/// order), and return the results in device order. A replica whose `f` fails or panics aborts
+/// the others' collectives, so none is left waiting for it.
+pub fn run_replicas<T: Send>(
+    gpus: &[crate::gpu::Gpu],
+    comms: Vec<Arc<dyn Collective>>,
+    f: impl Fn(&crate::gpu::Gpu, &Arc<dyn Collective>) -> anyhow::Result<T> + Sync,
+) -> Vec<anyhow::Result<T>> {
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = gpus
+            .iter()
+            .zip(comms)
+            .map(|(gpu, comm)| {
+                s.spawn(move || {
+                    let run =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(gpu, &comm)));
+                    let out = run.unwrap_or_else(|_| Err(anyhow::anyhow!("the replica panicked")));
+                    if let Err(e) = &out {
+                        comm.abort(&format!("{e:#}"));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a replica thread panicked")))
+            })
+            .collect()
+    })
+}
+
 /// A replica's part of the global batch, and the collective it shares the batch through.
 #[derive(Clone)]
 pub struct Shard {

@@ -160,36 +160,18 @@ pub fn train_devices_across(
     let replicas = gpus.len() * world.as_ref().map_or(1, |w| w.size());
     // Check the split before any thread starts.
     crate::dist::shares(cfg.batch, replicas, weights)?;
-    let results: Vec<Result<TrainSummary>> = std::thread::scope(|s| {
-        let handles: Vec<_> = gpus
-            .iter()
-            .zip(groups)
-            .map(|(gpu, group)| {
-                let world = world.clone();
-                s.spawn(move || {
-                    let comm: Arc<dyn Collective> = match world {
-                        Some(w) => Arc::new(crate::dist::hybrid::Hybrid::new(group, w)),
-                        None => Arc::new(group),
-                    };
-                    let shard = Shard::new(Arc::clone(&comm), cfg.batch, weights)?;
-                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        train_replica(gpu, cfg, Some(shard))
-                    }));
-                    let out = run.unwrap_or_else(|_| Err(anyhow::anyhow!("the replica panicked")));
-                    if let Err(e) = &out {
-                        comm.abort(&format!("{e:#}"));
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a replica thread panicked")))
-            })
-            .collect()
+    let comms: Vec<Arc<dyn Collective>> = groups
+        .into_iter()
+        .map(|group| -> Arc<dyn Collective> {
+            match &world {
+                Some(w) => Arc::new(crate::dist::hybrid::Hybrid::new(group, Arc::clone(w))),
+                None => Arc::new(group),
+            }
+        })
+        .collect();
+    let results = crate::dist::run_replicas(gpus, comms, |gpu, comm| {
+        let shard = Shard::new(Arc::clone(comm), cfg.batch, weights)?;
+        train_replica(gpu, cfg, Some(shard))
     });
     first_failure(results)
 }
