@@ -86,21 +86,7 @@ pub fn all_reduce_grads(
         Vec::new()
     } else {
         let flat = gpu.pool.storage(4 * total as u64, "flattened gradients")?;
-        let mut batch = Batch::new(gpu);
-        let mut off = 0u64;
-        for t in &with_grad {
-            let g = t.grad();
-            let bytes = 4 * t.numel() as u64;
-            let src = g.as_ref().expect("filtered on a gradient");
-            batch.hold(src);
-            batch.hold(&flat);
-            batch
-                .encoder()
-                .copy_buffer_to_buffer(src.raw(), 0, flat.raw(), off, bytes);
-            batch.note_copy();
-            off += bytes;
-        }
-        batch.submit();
+        copy_grads(gpu, &with_grad, &flat, true);
         let mut v = gpu.read::<f32>(&flat)?;
         v.truncate(total);
         v
@@ -109,21 +95,31 @@ pub fn all_reduce_grads(
     shard.comm.all_reduce_sum(&mut host)?;
     if total > 0 {
         let flat = gpu.upload(&host[..total], "summed gradients")?;
-        let mut batch = Batch::new(gpu);
-        let mut off = 0u64;
-        for t in &with_grad {
-            let g = t.grad();
-            let bytes = 4 * t.numel() as u64;
-            let dst = g.as_ref().expect("filtered on a gradient");
-            batch.hold(dst);
-            batch
-                .encoder()
-                .copy_buffer_to_buffer(flat.raw(), off, dst.raw(), 0, bytes);
-            batch.note_copy();
-            off += bytes;
-        }
-        batch.retain(flat);
-        batch.submit();
+        copy_grads(gpu, &with_grad, &flat, false);
     }
     Ok((host[total..].to_vec(), t0.elapsed().as_secs_f64()))
+}
+
+/// Record and submit one copy per gradient between each of `params`' gradients and its
+/// place in `flat` (laid end to end in order): into `flat` when `to_flat`, back otherwise.
+fn copy_grads(gpu: &Gpu, params: &[&Tensor], flat: &crate::gpu::GpuBuffer, to_flat: bool) {
+    let mut batch = Batch::new(gpu);
+    batch.hold(flat);
+    let mut off = 0u64;
+    for t in params {
+        let g = t.grad();
+        let grad = g.as_ref().expect("filtered on a gradient");
+        let bytes = 4 * t.numel() as u64;
+        batch.hold(grad);
+        let (src, src_off, dst, dst_off) = match to_flat {
+            true => (grad, 0, flat, off),
+            false => (flat, off, grad, 0),
+        };
+        batch
+            .encoder()
+            .copy_buffer_to_buffer(src.raw(), src_off, dst.raw(), dst_off, bytes);
+        batch.note_copy();
+        off += bytes;
+    }
+    batch.submit();
 }
