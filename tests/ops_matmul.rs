@@ -57,6 +57,7 @@ fn matmul_matches_reference_on_odd_shapes() {
     let mut kernels = vec![MatmulKernel::Tiled, MatmulKernel::Naive];
     if MatmulKernel::subgroup_fits(&g, &MatmulDims::new(1, 1, 1)) {
         kernels.push(MatmulKernel::Subgroup);
+        kernels.push(MatmulKernel::SubgroupBuffers);
         // Empty operands would need empty textures: the other kernels take those.
         assert!(!MatmulKernel::subgroup_fits(&g, &MatmulDims::new(4, 4, 0)));
         assert!(!MatmulKernel::subgroup_fits(&g, &MatmulDims::new(4, 0, 4)));
@@ -65,6 +66,17 @@ fn matmul_matches_reference_on_odd_shapes() {
                 MatmulKernel::pick(&g, &MatmulDims::new(67, 45, 33)),
                 MatmulKernel::Subgroup
             );
+            // Small or transposed products skip the packing; large aligned ones keep it.
+            let big = MatmulDims::new(1024, 1024, 1024);
+            let mut big_t = big;
+            big_t.trans_a = true;
+            for (d, want) in [
+                (MatmulDims::new(68, 44, 36), MatmulKernel::SubgroupBuffers),
+                (big, MatmulKernel::Subgroup),
+                (big_t, MatmulKernel::SubgroupBuffers),
+            ] {
+                assert_eq!(MatmulKernel::pick(&g, &d), want, "{d:?}");
+            }
         }
     }
     for (m, n, k, batch) in [
@@ -76,6 +88,13 @@ fn matmul_matches_reference_on_odd_shapes() {
         // are, except a B whose K rows need padding.
         (45, 128, 64, 2),
         (20, 64, 40, 1),
+        // Multiples of 4 but not of the 32 x 32 block: the buffer-reading subgroup kernel
+        // takes these (K any when only A is transposed: 130 and 33 tails read zeros).
+        (68, 44, 36, 2),
+        (36, 100, 32, 3),
+        (64, 36, 130, 1),
+        (4, 4, 4, 1),
+        (100, 20, 33, 2),
     ] {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             for &kernel in &kernels {
@@ -84,6 +103,9 @@ fn matmul_matches_reference_on_odd_shapes() {
                 d.batch = batch;
                 d.trans_a = ta;
                 d.trans_b = tb;
+                if kernel == MatmulKernel::SubgroupBuffers && !MatmulKernel::buffers_fit(&g, &d) {
+                    continue;
+                }
                 d.shared_b = seed % 3 == 0;
                 let bsize = if d.shared_b {
                     k * n
@@ -259,12 +281,12 @@ fn matmul_gradients_match_finite_differences() {
         },
         1e-3,
     );
-    // K and N multiples of 64: on a CPU adapter the tape picks the subgroup kernel (the
-    // texture one without subgroups) forward and backward.
+    // K and N multiples of 64: on a CPU adapter the tape picks the buffer-reading subgroup
+    // kernel for so small a product (the texture one without subgroups) forward and backward.
     let d = MatmulDims::new(3, 64, 64);
     if g.is_cpu() {
-        let want = if MatmulKernel::subgroup_fits(&g, &d) {
-            MatmulKernel::Subgroup
+        let want = if MatmulKernel::buffers_fit(&g, &d) {
+            MatmulKernel::SubgroupBuffers
         } else {
             MatmulKernel::Texture
         };
@@ -281,6 +303,40 @@ fn matmul_gradients_match_finite_differences() {
             }
             o
         },
+        1e-3,
+    );
+    // Multiples of 4 off the 32 x 32 block: (2, 5, 12) @ (12, 8) + bias forward, and both
+    // backward products (dA = dC Bᵀ, dB = Aᵀ dC with K = 10 rows) on the buffer-reading
+    // subgroup kernel where the adapter has it.
+    if g.is_cpu() && MatmulKernel::buffers_fit(&g, &MatmulDims::new(10, 8, 12)) {
+        let mut da = MatmulDims::new(10, 12, 8);
+        da.trans_b = true;
+        let mut db = MatmulDims::new(12, 8, 10);
+        db.trans_a = true;
+        for d in [MatmulDims::new(10, 8, 12), da, db] {
+            assert_eq!(MatmulKernel::pick(&g, &d), MatmulKernel::SubgroupBuffers);
+        }
+    }
+    check(
+        &g,
+        &[input(&[2, 5, 12], 21), input(&[12, 8], 22), input(&[8], 23)],
+        |t, x| matmul_op(t, &x[0], &x[1], Some(&x[2]), false).unwrap(),
+        |x| {
+            let mut o = cpu_matmul(&x[0], &x[1], 1, 10, 12, 8, true, false);
+            for (i, v) in o.iter_mut().enumerate() {
+                *v += x[2][i % 8];
+            }
+            o
+        },
+        1e-3,
+    );
+    // Batched with B transposed in multiples of 4 (the buffer kernel on a CPU adapter):
+    // (3, 8, 12) @ (3, 4, 12)^T
+    check(
+        &g,
+        &[input(&[3, 8, 12], 24), input(&[3, 4, 12], 25)],
+        |t, x| matmul_op(t, &x[0], &x[1], None, true).unwrap(),
+        |x| cpu_matmul(&x[0], &x[1], 3, 8, 12, 4, false, true),
         1e-3,
     );
     // Batched with B transposed, as attention scores are: (3, 4, 6) @ (3, 5, 6)^T

@@ -78,6 +78,16 @@ pub fn matmuls(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
         } else {
             None
         };
+        let buffers = if MatmulKernel::buffers_fit(&gpu, &d) {
+            Some(run(
+                suite,
+                "matmul subgroup, buffers (32x32/group)",
+                MatmulKernel::SubgroupBuffers,
+                iters,
+            )?)
+        } else {
+            None
+        };
         let naive = run(suite, "matmul naive", MatmulKernel::Naive, 1)?;
         suite.speedup(&format!("matmul tiled vs naive, {shape}"), naive, tiled);
         suite.speedup(&format!("matmul vec4 vs naive, {shape}"), naive, cpu);
@@ -93,6 +103,13 @@ pub fn matmuls(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
                 tex,
                 subgroup,
             );
+            if let Some(buffers) = buffers {
+                suite.speedup(
+                    &format!("matmul subgroup buffers vs packed textures, {shape}"),
+                    subgroup,
+                    buffers,
+                );
+            }
         }
     }
     let (heads, t, hd) = match size {
@@ -123,6 +140,27 @@ pub fn matmuls(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
             None,
             3,
             |bt| matmul(bt, MatmulKernel::Subgroup, d, &q, &k, None, &s, false),
+        )?;
+    }
+    if MatmulKernel::buffers_fit(&gpu, &d) {
+        suite.time(
+            "matmul batched, B transposed (Q K^T), subgroup buffers",
+            &format!("{heads}x{t}x{t}, K={hd}"),
+            Some(d.flops()),
+            None,
+            3,
+            |bt| {
+                matmul(
+                    bt,
+                    MatmulKernel::SubgroupBuffers,
+                    d,
+                    &q,
+                    &k,
+                    None,
+                    &s,
+                    false,
+                )
+            },
         )?;
     }
     Ok(())

@@ -56,8 +56,8 @@ pub struct DemoArgs {
     /// (default: half of --steps; 0: full backgrounds from the start).
     #[arg(long, value_name = "STEPS")]
     pub background_fade: Option<u64>,
-    /// Clips per motion group in a pre-training batch (1: independent clips). Default: 4
-    /// when it divides --batch, else 1.
+    /// Clips per motion group in a pre-training batch (1: independent clips). Default: the
+    /// recipe's 2 when it divides --batch, else 1.
     #[arg(long, value_name = "G")]
     pub group_size: Option<usize>,
     /// No stage lines or progress bars.

@@ -82,7 +82,8 @@ pub struct TrainArgs {
     pub background_fade: Option<u64>,
     /// Online clips: build each batch from motion groups of G clips that share object and
     /// background and differ only in motion, so only motion tells a group apart (1: every
-    /// clip independent). Must divide --batch. Default: 4 when it divides --batch, else 1.
+    /// clip independent). Must divide --batch. Default: the recipe's 2 when it divides
+    /// --batch, else 1.
     #[arg(long, value_name = "G")]
     pub group_size: Option<usize>,
     /// Data-parallel training, one model replica per device: N devices on the chosen adapter

@@ -44,6 +44,11 @@ pub(crate) struct PendingTimestamp<'q> {
 /// A recording of GPU work, submitted as one command buffer.
 pub struct Batch<'g> {
     gpu: &'g Gpu,
+    /// The compute pass consecutive dispatches share (closed by a copy, an encoder access, a
+    /// timestamped dispatch or the submit). One pass per dispatch costs wgpu a usage-scope
+    /// merge and barrier pass each; within a pass it still orders dispatches that touch the
+    /// same buffer, so sharing changes nothing but the host time.
+    pass: Option<wgpu::ComputePass<'static>>,
     encoder: wgpu::CommandEncoder,
     arenas: Vec<(GpuBuffer, Vec<u8>)>,
     retained: Vec<GpuBuffer>,
@@ -63,6 +68,7 @@ impl<'g> Batch<'g> {
         Self {
             gpu,
             encoder,
+            pass: None,
             arenas: Vec::new(),
             retained: Vec::new(),
             held: Vec::new(),
@@ -75,8 +81,9 @@ impl<'g> Batch<'g> {
         self.gpu
     }
 
-    /// The encoder, for copies and clears between dispatches.
+    /// The encoder, for copies and clears between dispatches (ends the shared pass).
     pub fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+        self.pass = None;
         &mut self.encoder
     }
 
@@ -96,7 +103,7 @@ impl<'g> Batch<'g> {
         self.hold(src);
         self.hold(dst);
         self.note_copy();
-        self.encoder
+        self.encoder()
             .copy_buffer_to_buffer(src.raw(), 0, dst.raw(), 0, bytes);
     }
 
@@ -239,18 +246,38 @@ impl<'g> Batch<'g> {
                 beginning_of_pass_write_index: Some(s.index),
                 end_of_pass_write_index: Some(s.index + 1),
             }));
-        let mut pass = self
-            .encoder
-            .begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(kernel.entry),
-                timestamp_writes,
-            });
+        let label = Some(kernel.entry);
+        let own_pass = timestamp_writes.is_some();
+        let pass = if own_pass {
+            // Timestamps belong to a pass: a timed dispatch gets a pass of its own.
+            self.pass = Some(
+                self.encoder()
+                    .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label,
+                        timestamp_writes,
+                    })
+                    .forget_lifetime(),
+            );
+            self.pass.as_mut().expect("just opened")
+        } else {
+            let encoder = &mut self.encoder;
+            self.pass.get_or_insert_with(|| {
+                encoder
+                    .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("locomotion dispatches"),
+                        timestamp_writes: None,
+                    })
+                    .forget_lifetime()
+            })
+        };
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         if grid.iter().all(|&d| d > 0) {
             pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
         }
-        drop(pass);
+        if own_pass {
+            self.pass = None;
+        }
         self.dispatches += 1;
         self.gpu.counters.dispatch();
         if let Some(t0) = t0 {
@@ -263,7 +290,7 @@ impl<'g> Batch<'g> {
     /// An empty pass that only writes timestamps (profiler markers).
     pub(crate) fn timestamp_marker(&mut self, t: PendingTimestamp<'_>) {
         let pass = self
-            .encoder
+            .encoder()
             .begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("timestamp"),
                 timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
@@ -276,8 +303,9 @@ impl<'g> Batch<'g> {
     }
 
     /// Upload the parameters and submit everything recorded, without waiting.
-    pub fn submit(self) -> wgpu::SubmissionIndex {
+    pub fn submit(mut self) -> wgpu::SubmissionIndex {
         let t0 = Instant::now();
+        self.pass = None;
         for (buf, data) in &self.arenas {
             if !data.is_empty() {
                 self.gpu.queue.write_buffer(buf.raw(), 0, data);

@@ -65,6 +65,10 @@ struct Params {
     flags: u32,
 }
 
+/// Products up to this many FLOPs go to [`MatmulKernel::SubgroupBuffers`] even when the
+/// texture path would copy their operands as they are.
+const BUFFERS_MAX_FLOPS: f64 = 2.0 * 256.0 * 256.0 * 256.0;
+
 /// Which kernel runs the product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatmulKernel {
@@ -81,6 +85,9 @@ pub enum MatmulKernel {
     /// Packed operands read through textures, B shared across 8-invocation subgroups (CPU
     /// drivers): any shape, batch and transposes; needs subgroups of at least 8.
     Subgroup,
+    /// The subgroup kernel reading both operands straight from storage buffers, transposed
+    /// or not (CPU drivers): no packing, no padding; see [`MatmulKernel::buffers_fit`].
+    SubgroupBuffers,
 }
 
 impl MatmulKernel {
@@ -89,7 +96,9 @@ impl MatmulKernel {
     /// where the adapter and shape allow; the register-tiled kernel otherwise.
     pub fn pick(gpu: &crate::gpu::Gpu, d: &MatmulDims) -> Self {
         let cpu = gpu.cpu_kernels();
-        if cpu && Self::subgroup_fits(gpu, d) {
+        if cpu && Self::buffers_fit(gpu, d) && Self::buffers_pay(d) {
+            MatmulKernel::SubgroupBuffers
+        } else if cpu && Self::subgroup_fits(gpu, d) {
             MatmulKernel::Subgroup
         } else if cpu && Self::texture_fits(gpu, d) {
             MatmulKernel::Texture
@@ -125,6 +134,36 @@ impl MatmulKernel {
             && d.k > 0
             && d.m.max(kp).max(np / 4) <= max
             && d.batch.max(1) <= gpu.limits.max_texture_array_layers
+    }
+
+    /// Whether [`MatmulKernel::SubgroupBuffers`] can run `d` on `gpu`: subgroups of at least
+    /// 8, no empty dimension, and every operand access a whole vec4: N a multiple of 4, M
+    /// too when A is transposed, K when A is not transposed or B is.
+    pub fn buffers_fit(gpu: &crate::gpu::Gpu, d: &MatmulDims) -> bool {
+        let k_free = d.trans_a && !d.trans_b;
+        gpu.caps.subgroups
+            && gpu.caps.subgroup_min_size >= 8
+            && d.m > 0
+            && d.n > 0
+            && d.k > 0
+            && d.n.is_multiple_of(4)
+            && (!d.trans_a || d.m.is_multiple_of(4))
+            && (k_free || d.k.is_multiple_of(4))
+    }
+
+    /// Whether the buffer-reading subgroup kernel beats the packed-texture one on `d`: when
+    /// the texture path would pack an operand (a transpose, K or N not a multiple of 64, a
+    /// shared operand in a batch) or the product is small. Measured in BENCHMARKS.md
+    /// ("Training speed"): reading buffers costs the kernel about 20 % at 1024³, packing
+    /// costs the small products of the tiny model more than their multiply.
+    pub fn buffers_pay(d: &MatmulDims) -> bool {
+        let nb = d.batch.max(1);
+        let packs = d.trans_a
+            || d.trans_b
+            || !d.k.is_multiple_of(64)
+            || !d.n.is_multiple_of(64)
+            || (nb > 1 && (d.shared_a || d.shared_b));
+        packs || d.flops() <= BUFFERS_MAX_FLOPS
     }
 
     /// Whether [`MatmulKernel::Cpu`] can run `d`: K a multiple of 16, N of 4, no transposes.
@@ -192,11 +231,16 @@ pub fn matmul(
     if kernel == MatmulKernel::Subgroup {
         return subgroup::launch(batch, d, a, b, bias, c, params);
     }
+    if kernel == MatmulKernel::SubgroupBuffers {
+        return subgroup::launch_buffers(batch, d, a, b, bias, c, params);
+    }
     let (shader, entry, tile) = match kernel {
         MatmulKernel::Tiled => ("matmul", "matmul", 64),
         MatmulKernel::Naive => ("matmul", "matmul_naive", 8),
         MatmulKernel::Cpu => ("matmul_cpu", "matmul_cpu", 0),
-        MatmulKernel::Texture | MatmulKernel::Subgroup => unreachable!("handled above"),
+        MatmulKernel::Texture | MatmulKernel::Subgroup | MatmulKernel::SubgroupBuffers => {
+            unreachable!("handled above")
+        }
     };
     let grid = match kernel {
         MatmulKernel::Cpu => [d.n.div_ceil(32), d.m.div_ceil(16), d.batch.max(1)],

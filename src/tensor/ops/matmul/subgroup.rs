@@ -1,6 +1,7 @@
 //! Launcher for `shaders/matmul_subgroup.wgsl`, the CPU-driver matmul: operands are packed
 //! where needed (transposes applied, K and N zero-padded to 64) by `shaders/matmul_pack.wgsl`,
-//! copied into texture arrays, then multiplied with B shared across each subgroup.
+//! copied into texture arrays, then multiplied with B shared across each subgroup; and for
+//! `shaders/matmul_subgroup_buf.wgsl`, the same multiply reading the operands from buffers.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -157,5 +158,39 @@ pub(super) fn launch(
             c.binding(),
         ],
         Groups::Grid([d.n.div_ceil(32), d.m.div_ceil(32), nb]),
+    )
+}
+
+/// Record the buffer-reading subgroup variant (`matmul_subgroup_buf`): no packing, no
+/// textures. The caller has checked the buffer sizes; `params` carries M, N, K and the flags.
+pub(super) fn launch_buffers(
+    batch: &mut Batch,
+    d: MatmulDims,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    bias: &GpuBuffer,
+    c: &GpuBuffer,
+    params: Params,
+) -> Result<(), GpuError> {
+    // The bias binding is read as vec4s: a stand-in (no bias) must hold at least one.
+    if !super::MatmulKernel::buffers_fit(batch.gpu(), &d) || bias.bytes() < 16 {
+        return Err(GpuError::Launch {
+            kernel: "matmul_subgroup_buf".into(),
+            reason: format!(
+                "needs subgroups of at least 8, N % 4 = 0, M % 4 = 0 when A is transposed and \
+                 K % 4 = 0 unless only A is, got {d:?}"
+            ),
+        });
+    }
+    batch.dispatch(
+        // Every load is clamped inside (M, K) and (K, N) (the sizes the launcher checked),
+        // stores are guarded by M and N.
+        Kernel::new("matmul_subgroup_buf", "matmul_subgroup_buf")
+            .with("trans_a", d.trans_a as u32)
+            .with("trans_b", d.trans_b as u32)
+            .unchecked(),
+        &params,
+        &[a, b, bias, c],
+        Groups::Grid([d.n.div_ceil(32), d.m.div_ceil(32), d.batch.max(1)]),
     )
 }
