@@ -118,6 +118,17 @@ fn demo_writes_a_report_with_gifs_captions_loss_curves_and_chance() {
         .unwrap();
     assert!(c >= 1.0 / 8.0 - 1e-9, "chance R@1 {c}");
     assert_eq!(r["plan"]["steps"], 2);
+    // The benchmark is drawn from the held-out seed of the training seed, and says so.
+    let seed = r["plan"]["seed"].as_u64().unwrap();
+    assert_eq!(
+        r["plan"]["bench_seed"].as_u64(),
+        Some(locomotion::train::recipe::benchmark_seed(seed))
+    );
+    assert_ne!(r["plan"]["bench_seed"].as_u64(), Some(seed));
+    assert!(
+        md.contains(&format!("benchmark seed {}", 1000 + seed)),
+        "{md}"
+    );
     // A second demo into the same folder is refused, with --force it runs.
     fails_with(&args, "--force");
     args.push("--force");

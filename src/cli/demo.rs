@@ -52,6 +52,10 @@ pub struct DemoArgs {
     /// Motion benchmark clips per group.
     #[arg(long, default_value_t = DemoPlan::default().bench_per_group)]
     pub per_group: usize,
+    /// The motion benchmark's seed. Default: 1000 + --seed, a benchmark seed that no
+    /// training run and no tuning of the recipe ever used.
+    #[arg(long, value_name = "SEED")]
+    pub bench_seed: Option<u64>,
     /// Steps over which the backgrounds fade in from black while pre-training from scratch
     /// (default: half of --steps; 0: full backgrounds from the start).
     #[arg(long, value_name = "STEPS")]
@@ -84,6 +88,9 @@ impl DemoArgs {
             eval_clips: self.eval_clips,
             bench_groups: self.groups,
             bench_per_group: self.per_group,
+            bench_seed: self
+                .bench_seed
+                .unwrap_or(crate::train::recipe::benchmark_seed(self.seed)),
             ..DemoPlan::default()
         }
     }

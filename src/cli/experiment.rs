@@ -60,12 +60,16 @@ pub struct ExperimentArgs {
     /// Motion benchmark clips per group.
     #[arg(long, default_value_t = ExperimentPlan::default().bench_per_group)]
     pub per_group: usize,
+    /// The motion benchmark's seed, one benchmark for every run (the default is a seed no
+    /// training run and no tuning of the recipe ever used).
+    #[arg(long, value_name = "SEED", default_value_t = ExperimentPlan::default().bench_seed)]
+    pub bench_seed: u64,
     /// Steps over which the backgrounds fade in from black while pre-training from scratch
     /// (default: half of --steps; 0: full backgrounds from the start).
     #[arg(long, value_name = "STEPS")]
     pub background_fade: Option<u64>,
-    /// Clips per motion group in a pre-training batch (1: independent clips). Default: 4
-    /// when it divides --batch, else 1.
+    /// Clips per motion group in a pre-training batch (1: independent clips). Default: the
+    /// recipe's 2 when it divides --batch, else 1.
     #[arg(long, value_name = "G")]
     pub group_size: Option<usize>,
     /// No stage lines or progress bars.
@@ -103,6 +107,7 @@ impl ExperimentArgs {
             frames: self.frames.or(d.frames),
             bench_groups: self.groups,
             bench_per_group: self.per_group,
+            bench_seed: self.bench_seed,
             ..d
         })
     }

@@ -147,7 +147,7 @@ pub fn write(
          seed(s), pre-training backgrounds: {}{}. Fine-tuning uses a downstream set of {} \
          clips of held-out objects with {} captions (everyday verbs). Every model is scored \
          on the motion benchmark ({} clips in {} groups of held-out objects on held-out \
-         backgrounds, template captions) on {}.",
+         backgrounds, template captions, benchmark seed {}) on {}.",
         plan.preset,
         plan.frames
             .map_or(String::new(), |f| format!(" at {f} frames")),
@@ -161,6 +161,7 @@ pub fn write(
         plan.downstream_captions,
         first.metrics.clips,
         first.metrics.groups,
+        plan.bench_seed,
         adapter
     ));
     r.paragraph(&verdict(&table));
