@@ -64,7 +64,7 @@ fn texture_array_of(
     height: u32,
     layers: u32,
 ) -> wgpu::TextureView {
-    super::operand_texture(
+    super::texture::operand_texture(
         batch,
         buf,
         [width, height, layers],
