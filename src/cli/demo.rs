@@ -137,13 +137,16 @@ pub fn run(req: &AdapterRequest, args: &DemoArgs) -> Result<()> {
     }
     let s = run_demo(&gpu, &plan, &opts)?;
     let t2v = &s.benchmark.within_group.text_to_video;
+    let global = &s.benchmark.global.text_to_video;
     println!(
         "held-out text→video R@1 {:.1} % (chance {:.1} %); motion benchmark within-group R@1 \
-         {:.1} % (chance {:.1} %); {:.0} s",
+         {:.1} % (chance {:.1} %), global R@1 {:.1} % (chance {:.1} %); {:.0} s",
         100.0 * s.heldout.text_to_video.model.r1,
         100.0 * s.heldout.text_to_video.chance.r1,
         100.0 * t2v.model.r1,
         100.0 * t2v.chance.r1,
+        100.0 * global.model.r1,
+        100.0 * global.chance.r1,
         s.wall_s
     );
     let out = args.out.display();
