@@ -3,19 +3,50 @@
 # the GPU-relevant tests, the kernel, compositor and training benchmarks and a short demo,
 # each step's JSON and log under OUTDIR, in at most 8 minutes with a built binary.
 #
-#   scripts/gpu-check.sh OUTDIR [--quick]
+#   scripts/gpu-check.sh OUTDIR [--quick]     (the options may come in any order)
 #
 # --quick (or GPU_CHECK_QUICK=1): small sizes, for a CPU adapter such as lavapipe.
 # LOCOMOTION_BIN: the binary to run (default target/release/locomotion, built if missing and
 # cargo is here). Tests need cargo and the sources; without cargo they are skipped. A step
 # that fails or runs out of time is recorded in OUTDIR/summary.txt and the next one runs.
 set -uo pipefail
-cd "$(dirname "$0")/.."
 
-out="${1:?usage: scripts/gpu-check.sh OUTDIR [--quick]}"
+usage="usage: scripts/gpu-check.sh OUTDIR [--quick]"
+out=""
 quick="${GPU_CHECK_QUICK:-0}"
-[ "${2:-}" = "--quick" ] && quick=1
-mkdir -p "$out"
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=1 ;;
+    -h | --help)
+      echo "$usage"
+      exit 0
+      ;;
+    -*)
+      echo "error: unknown option '$arg' ($usage)" >&2
+      exit 2
+      ;;
+    *)
+      if [ -n "$out" ]; then
+        echo "error: one OUTDIR only, got '$out' and '$arg' ($usage)" >&2
+        exit 2
+      fi
+      out=$arg
+      ;;
+  esac
+done
+if [ -z "$out" ]; then
+  echo "error: no OUTDIR ($usage)" >&2
+  exit 2
+fi
+# OUTDIR is taken from where the script was called; the steps run in the repository root.
+mkdir -p "$out" || exit 2
+out=$(cd "$out" && pwd)
+# A relative LOCOMOTION_BIN is a path from where the script was called, too.
+case ${LOCOMOTION_BIN:-} in
+  /* | "") ;;
+  *) LOCOMOTION_BIN="$PWD/$LOCOMOTION_BIN" ;;
+esac
+cd "$(dirname "$0")/.."
 bin="${LOCOMOTION_BIN:-target/release/locomotion}"
 summary="$out/summary.txt"
 start=$(date +%s)

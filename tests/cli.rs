@@ -90,3 +90,36 @@ fn demo_and_experiment_help_show_the_recipe_defaults() {
         }
     }
 }
+
+/// `scripts/gpu-check.sh` refuses a missing OUTDIR, an unknown option and two OUTDIRs with one
+/// line each and exit 2, before it writes anything (a mistyped `--quick OUTDIR` order is fine).
+#[cfg(unix)]
+#[test]
+fn gpu_check_script_refuses_bad_arguments_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/gpu-check.sh");
+    for (args, needle) in [
+        (vec![], "no OUTDIR"),
+        (vec!["--bogus", "x"], "unknown option '--bogus'"),
+        (vec!["a", "b"], "one OUTDIR only"),
+    ] {
+        let out = Command::new("bash")
+            .arg(script)
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(needle),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "it wrote something"
+    );
+}
