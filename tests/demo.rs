@@ -74,6 +74,17 @@ fn demo_writes_a_report_with_gifs_captions_loss_curves_and_chance() {
     let (ok, stdout, err) = locomotion(&args);
     assert!(ok, "{err}");
     assert!(stdout.contains("report.html"), "{stdout}");
+    // The closing summary line: held-out R@1 and the benchmark's within-group and global R@1,
+    // each beside its chance level.
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("held-out text→video R@1"))
+        .unwrap_or_else(|| panic!("no summary line in {stdout}"));
+    assert!(
+        line.contains("within-group R@1") && line.contains("global R@1"),
+        "{line}"
+    );
+    assert_eq!(line.matches("(chance ").count(), 3, "{line}");
     let (html, md) = (read(&out.join("report.html")), read(&out.join("report.md")));
     // Every preview clip: its GIF exists and both reports show it beside its captions.
     let captions: Vec<serde_json::Value> = read(&out.join("data/captions.jsonl"))
