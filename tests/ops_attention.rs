@@ -7,7 +7,7 @@ mod common;
 
 use common::attention::{cpu_forward, cpu_probs};
 use common::{POISON, gpu, random, rel_err};
-use locomotion::gpu::{Batch, Gpu, Kernels};
+use locomotion::gpu::{Batch, Gpu, GpuBuffer, Kernels};
 use locomotion::tensor::ops::attention::{
     AttentionShape, attention_backward, attention_forward, attention_unfused,
     attention_unfused_backward,
@@ -82,91 +82,104 @@ fn inputs(s: &AttentionShape, seed: u64, amplitude: f32) -> Inputs {
     }
 }
 
+/// One run's GPU buffers: the inputs uploaded, every output (and `scratch` buffers of
+/// `scratch_len` floats each) filled with POISON so that an unwritten value shows.
+struct Buffers {
+    q: GpuBuffer,
+    k: GpuBuffer,
+    v: GpuBuffer,
+    dout: GpuBuffer,
+    mask: Option<GpuBuffer>,
+    o: GpuBuffer,
+    lse: GpuBuffer,
+    delta: GpuBuffer,
+    dq: GpuBuffer,
+    dk: GpuBuffer,
+    dv: GpuBuffer,
+    scratch: Vec<GpuBuffer>,
+}
+
+impl Buffers {
+    fn new(
+        g: &Gpu,
+        s: &AttentionShape,
+        x: &Inputs,
+        mask: Option<&[u32]>,
+        scratch: usize,
+        scratch_len: usize,
+    ) -> Buffers {
+        let up = |d: &[f32], w| g.upload(d, w).unwrap();
+        let poison = |n: usize, w| g.filled(4 * n as u64, POISON, w).unwrap();
+        let rows = s.rows() as usize;
+        Buffers {
+            q: up(&x.q, "q"),
+            k: up(&x.k, "k"),
+            v: up(&x.v, "v"),
+            dout: up(&x.dout, "do"),
+            mask: mask.map(|m| g.upload(m, "mask").unwrap()),
+            o: poison(x.q.len(), "o"),
+            lse: poison(rows, "lse"),
+            delta: poison(rows, "delta"),
+            dq: poison(x.q.len(), "dq"),
+            dk: poison(x.k.len(), "dk"),
+            dv: poison(x.v.len(), "dv"),
+            scratch: (0..scratch)
+                .map(|_| poison(scratch_len, "scratch"))
+                .collect(),
+        }
+    }
+
+    /// Submit `batch` and read (o, lse, dq, dk, dv) back.
+    fn finish(&self, g: &Gpu, batch: Batch) -> [Vec<f32>; 5] {
+        batch.submit_and_wait().unwrap();
+        [&self.o, &self.lse, &self.dq, &self.dk, &self.dv].map(|b| g.read::<f32>(b).unwrap())
+    }
+}
+
 /// Fused forward and backward on the GPU: (o, lse, dq, dk, dv).
 fn gpu_fused(g: &Gpu, s: &AttentionShape, x: &Inputs, mask: Option<&[u32]>) -> [Vec<f32>; 5] {
-    let up = |d: &[f32], w| g.upload(d, w).unwrap();
-    let (q, k, v, dout) = (
-        up(&x.q, "q"),
-        up(&x.k, "k"),
-        up(&x.v, "v"),
-        up(&x.dout, "do"),
-    );
-    let m = mask.map(|m| g.upload(m, "mask").unwrap());
-    let poison = |n: usize, w| g.filled(4 * n as u64, POISON, w).unwrap();
-    let rows = s.rows() as usize;
-    let (o, lse, delta) = (
-        poison(x.q.len(), "o"),
-        poison(rows, "lse"),
-        poison(rows, "delta"),
-    );
-    let (dq, dk, dv) = (
-        poison(x.q.len(), "dq"),
-        poison(x.k.len(), "dk"),
-        poison(x.v.len(), "dv"),
-    );
+    let b = Buffers::new(g, s, x, mask, 0, 0);
     let mut batch = Batch::new(g);
-    attention_forward(&mut batch, *s, &q, &k, &v, m.as_ref(), &o, &lse).unwrap();
+    let m = b.mask.as_ref();
+    attention_forward(&mut batch, *s, &b.q, &b.k, &b.v, m, &b.o, &b.lse).unwrap();
     attention_backward(
         &mut batch,
         *s,
-        &q,
-        &k,
-        &v,
-        m.as_ref(),
-        &o,
-        &dout,
-        &lse,
-        &delta,
-        [&dq, &dk, &dv],
+        &b.q,
+        &b.k,
+        &b.v,
+        m,
+        &b.o,
+        &b.dout,
+        &b.lse,
+        &b.delta,
+        [&b.dq, &b.dk, &b.dv],
     )
     .unwrap();
-    batch.submit_and_wait().unwrap();
-    [&o, &lse, &dq, &dk, &dv].map(|b| g.read::<f32>(b).unwrap())
+    b.finish(g, batch)
 }
 
 /// Unfused forward and backward on the GPU: (o, lse, dq, dk, dv).
 fn gpu_unfused(g: &Gpu, s: &AttentionShape, x: &Inputs, mask: Option<&[u32]>) -> [Vec<f32>; 5] {
-    let up = |d: &[f32], w| g.upload(d, w).unwrap();
-    let (q, k, v, dout) = (
-        up(&x.q, "q"),
-        up(&x.k, "k"),
-        up(&x.v, "v"),
-        up(&x.dout, "do"),
-    );
-    let m = mask.map(|m| g.upload(m, "mask").unwrap());
-    let poison = |n: usize, w| g.filled(4 * n as u64, POISON, w).unwrap();
-    let rows = s.rows() as usize;
-    let (scores, ds) = (
-        poison(rows * s.tk as usize, "scores"),
-        poison(rows * s.tk as usize, "ds"),
-    );
-    let (o, lse, delta) = (
-        poison(x.q.len(), "o"),
-        poison(rows, "lse"),
-        poison(rows, "delta"),
-    );
-    let (dq, dk, dv) = (
-        poison(x.q.len(), "dq"),
-        poison(x.k.len(), "dk"),
-        poison(x.v.len(), "dv"),
-    );
+    let b = Buffers::new(g, s, x, mask, 2, s.rows() as usize * s.tk as usize);
+    let (scores, ds) = (&b.scratch[0], &b.scratch[1]);
     let mut batch = Batch::new(g);
-    attention_unfused(&mut batch, *s, &q, &k, &v, m.as_ref(), &scores, &o, &lse).unwrap();
+    let m = b.mask.as_ref();
+    attention_unfused(&mut batch, *s, &b.q, &b.k, &b.v, m, scores, &b.o, &b.lse).unwrap();
     attention_unfused_backward(
         &mut batch,
         *s,
-        &q,
-        &k,
-        &v,
-        &scores,
-        &dout,
-        &ds,
-        &delta,
-        [&dq, &dk, &dv],
+        &b.q,
+        &b.k,
+        &b.v,
+        scores,
+        &b.dout,
+        ds,
+        &b.delta,
+        [&b.dq, &b.dk, &b.dv],
     )
     .unwrap();
-    batch.submit_and_wait().unwrap();
-    [&o, &lse, &dq, &dk, &dv].map(|b| g.read::<f32>(b).unwrap())
+    b.finish(g, batch)
 }
 
 /// A mask with a few absent keys per batch row; row `full` (if any) has every key absent.

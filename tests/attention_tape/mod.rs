@@ -3,9 +3,9 @@
 //! CPU reference, and sequences on the tape that take the padded route.
 
 use super::common::attention::cpu_forward;
-use super::common::{POISON, gpu, random, rel_err};
+use super::common::{gpu, random, rel_err};
 use super::{
-    Inputs, bits, cpu_backward, f32s, f64s, heads_to_tokens, inputs, lse_ref, ragged_mask,
+    Buffers, Inputs, bits, cpu_backward, f32s, f64s, heads_to_tokens, inputs, lse_ref, ragged_mask,
 };
 use locomotion::gpu::{Batch, Gpu};
 use locomotion::tensor::ops::attention::AttentionShape;
@@ -74,58 +74,29 @@ fn gpu_matmul_route(
     mask: Option<&[u32]>,
 ) -> [Vec<f32>; 5] {
     use locomotion::tensor::ops::attention::{attention_matmul_backward, attention_matmul_forward};
-    let up = |d: &[f32], w| g.upload(d, w).unwrap();
-    let (q, k, v, dout) = (
-        up(&x.q, "q"),
-        up(&x.k, "k"),
-        up(&x.v, "v"),
-        up(&x.dout, "do"),
-    );
-    let m = mask.map(|m| g.upload(m, "mask").unwrap());
-    let poison = |n: usize, w| g.filled(4 * n as u64, POISON, w).unwrap();
-    let (rows, ns) = (s.rows() as usize, s.scores_len() as usize);
-    let (probs, ds, o, lse, delta) = (
-        poison(ns, "probs"),
-        poison(ns, "ds"),
-        poison(x.q.len(), "o"),
-        poison(rows, "lse"),
-        poison(rows, "delta"),
-    );
-    let (dq, dk, dv) = (
-        poison(x.q.len(), "dq"),
-        poison(x.k.len(), "dk"),
-        poison(x.v.len(), "dv"),
-    );
+    let b = Buffers::new(g, s, x, mask, 2, s.scores_len() as usize);
+    let (probs, ds) = (&b.scratch[0], &b.scratch[1]);
     let mut batch = Batch::new(g);
+    let m = b.mask.as_ref();
     attention_matmul_forward(
-        &mut batch,
-        *s,
-        &q,
-        &k,
-        &v,
-        m.as_ref(),
-        s.tk,
-        &probs,
-        &o,
-        &lse,
+        &mut batch, *s, &b.q, &b.k, &b.v, m, s.tk, probs, &b.o, &b.lse,
     )
     .unwrap();
     attention_matmul_backward(
         &mut batch,
         *s,
-        &q,
-        &k,
-        &v,
-        &probs,
-        &o,
-        &dout,
-        &ds,
-        &delta,
-        [&dq, &dk, &dv],
+        &b.q,
+        &b.k,
+        &b.v,
+        probs,
+        &b.o,
+        &b.dout,
+        ds,
+        &b.delta,
+        [&b.dq, &b.dk, &b.dv],
     )
     .unwrap();
-    batch.submit_and_wait().unwrap();
-    [&o, &lse, &dq, &dk, &dv].map(|b| g.read::<f32>(b).unwrap())
+    b.finish(g, batch)
 }
 
 #[test]
