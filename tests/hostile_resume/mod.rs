@@ -92,24 +92,19 @@ fn resume_refuses_conflicting_flags_and_bad_moments_and_logs_each_step_once() {
     c.tensors
         .insert(name.clone(), HostTensor::new(vec![n], vec![0.0; n]));
     c.save(&ck).unwrap();
-    let o = bin()
-        .args([
-            "pretrain", "--steps", "4", "--batch", "2", "--quiet", "--resume", "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_error(&o, &[&name]);
+    let resume = || {
+        bin()
+            .args([
+                "pretrain", "--steps", "4", "--batch", "2", "--quiet", "--resume", "--out",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    assert_error(&resume(), &[&name]);
     c.tensors.remove(&name);
     c.save(&ck).unwrap();
-    let o = bin()
-        .args([
-            "pretrain", "--steps", "4", "--batch", "2", "--quiet", "--resume", "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_error(&o, &[&name]);
+    assert_error(&resume(), &[&name]);
 
     // finetune keeps the checkpoint's model: another --preset is refused, not ignored.
     let ft = dir.path().join("ft");
