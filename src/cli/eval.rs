@@ -7,7 +7,9 @@ use clap::Args;
 
 use crate::gpu::{AdapterRequest, Gpu};
 use crate::model::checkpoint::{CONFIG_FILE, CheckpointConfig};
-use crate::train::benchmark::{BenchmarkConfig, benchmark, table as benchmark_table};
+use crate::train::benchmark::{
+    BenchmarkCaptions, BenchmarkConfig, benchmark, table as benchmark_table,
+};
 use crate::train::eval::{EvalConfig, evaluate_report, report_table};
 use crate::train::trainer::CHECKPOINT_DIR;
 
@@ -40,7 +42,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Evaluate on a benchmark instead: `motion` (held-out objects and backgrounds, groups of
-    /// clips that differ only in motion, template captions; --clips and --captions unused).
+    /// clips that differ only in motion; --clips and --captions unused).
     #[arg(long, value_name = "NAME")]
     pub benchmark: Option<String>,
     /// Motion benchmark: groups (one object on one background each).
@@ -49,6 +51,11 @@ pub struct EvalArgs {
     /// Motion benchmark: clips per group, each with a different motion.
     #[arg(long, default_value_t = 4)]
     pub per_group: usize,
+    /// Motion benchmark: the captions the clips carry: `template` ("something moves …"),
+    /// `verbs` (the object named, everyday verbs from the lexicon's training part) or
+    /// `verbs-heldout` (verbs and phrases no pre-training caption contains).
+    #[arg(long, value_enum, value_name = "KIND", default_value_t = BenchmarkCaptions::Template)]
+    pub benchmark_captions: BenchmarkCaptions,
 }
 
 /// Run `eval`.
@@ -148,6 +155,7 @@ fn run_benchmark(req: &AdapterRequest, args: &EvalArgs, name: &str) -> Result<()
         per_group: args.per_group,
         batch: args.batch,
         seed: args.seed,
+        captions: args.benchmark_captions,
         progress: true,
     };
     let gpu = Gpu::new(req)?;
@@ -159,11 +167,12 @@ fn run_benchmark(req: &AdapterRequest, args: &EvalArgs, name: &str) -> Result<()
             ("per group", cfg.per_group.to_string()),
             ("batch", cfg.batch.to_string()),
             ("seed", cfg.seed.to_string()),
+            ("captions", cfg.captions.name().to_string()),
             ("adapter", gpu.summary.name.clone()),
         ],
     );
     let m = benchmark(&gpu, &args.checkpoint, &cfg)?;
-    print!("{}", benchmark_table(&m));
+    print!("{}", benchmark_table(&m, cfg.captions));
     if let Some(path) = &args.json {
         crate::util::fs::write_atomic(path, serde_json::to_string_pretty(&m)?.as_bytes())?;
         println!("wrote {}", path.display());
