@@ -35,7 +35,9 @@ trains on, typically, a downstream `generate --captions` folder given with --dat
 keeps a nested share of its clips, 0.1 inside 0.2 inside 1), or on fresh online clips without \
 --data. The optimizer and the learning-rate schedule (--lr, --warmup, --steps) start fresh; \
 the model's shape comes from the checkpoint (a --preset naming another model is refused) \
-and --weights sets the fine-tuning objective. Writes --out like pretrain: checkpoint/, tokenizer.json, metrics.jsonl. \
+and --weights sets the fine-tuning objective. The defaults are pretrain's (the recipe); `experiment` \
+fine-tunes its 100-clip downstream set with --lr 2e-4 --steps 100. \
+Writes --out like pretrain: checkpoint/, tokenizer.json, metrics.jsonl. \
 Evaluate the result with `locomotion eval --checkpoint OUT`.";
 
 /// The subcommands.
@@ -50,24 +52,28 @@ pub enum Command {
     /// Caption every clip of a manifest (motion, spatial, template) and paraphrase the motion
     /// captions; writes captions.jsonl.
     Describe(describe::DescribeArgs),
-    /// Train or inspect the text tokenizer.
+    /// Train the text tokenizer: `tokenizer train` writes a WordPiece tokenizer.json from
+    /// captions.
     #[command(subcommand)]
     Tokenizer(tokenizer::TokenizerCommand),
     /// Make a synthetic motion dataset: clips (GIF, optional PNG frames) and manifest.jsonl.
     Generate(generate::GenerateArgs),
-    /// Benchmark suites: `bench kernels` (GFLOP/s, GB/s, speedups; table and JSON) and
-    /// `bench composite` (compositor clips/s against the CPU reference).
+    /// Benchmark suites: `bench kernels` (GFLOP/s, GB/s, speedups; table and JSON),
+    /// `bench composite` (compositor clips/s against the CPU reference) and `bench train`
+    /// (whole training steps, with a per-kernel profile).
     Bench {
         #[command(subcommand)]
         which: bench::BenchCommand,
     },
     /// Probes of what the model can learn: `probe motion` (can the video encoder see the
-    /// motion? direction, speed and rotation accuracy on held-out clips beside chance).
+    /// motion? direction, speed and rotation accuracy on held-out clips beside chance, and
+    /// colour as the appearance control).
     Probe {
         #[command(subcommand)]
         which: probe::ProbeCommand,
     },
-    /// Pre-train the video-language model (VTC + VTM + MLM) on online or generated clips.
+    /// Pre-train the video-language model on online or generated clips: VTC only by default
+    /// (the recipe measured to learn on a CPU); --weights 1,1,1 adds VTM and MLM.
     Pretrain(pretrain::PretrainArgs),
     /// Fine-tune a checkpoint on a `generate` folder (fresh optimizer).
     #[command(long_about = FINETUNE_ABOUT)]
