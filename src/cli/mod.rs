@@ -8,6 +8,7 @@ pub mod eval;
 pub mod experiment;
 pub mod generate;
 pub mod info;
+pub mod merge_shards;
 pub mod paraphrases;
 pub mod pretrain;
 pub mod probe;
@@ -58,6 +59,9 @@ pub enum Command {
     Tokenizer(tokenizer::TokenizerCommand),
     /// Make a synthetic motion dataset: clips (GIF, optional PNG frames) and manifest.jsonl.
     Generate(generate::GenerateArgs),
+    /// Merge the folders of `generate --shard k/n` runs into one dataset: clips linked,
+    /// manifests and captions merged in clip order (the unsharded run's files).
+    MergeShards(merge_shards::MergeArgs),
     /// Benchmark suites: `bench kernels` (GFLOP/s, GB/s, speedups; table and JSON),
     /// `bench composite` (compositor clips/s against the CPU reference) and `bench train`
     /// (whole training steps, with a per-kernel profile).
@@ -105,6 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Describe(args) => describe::run(&args),
         Command::Tokenizer(cmd) => tokenizer::run(cmd),
         Command::Generate(args) => generate::run(&req, &args),
+        Command::MergeShards(args) => merge_shards::run(&args),
         Command::Bench { which } => bench::run(&req, which),
         Command::Probe { which } => probe::run(&req, &which),
         Command::Pretrain(args) => pretrain::run_pretrain(&req, &args),
