@@ -287,7 +287,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
         shards.len(),
         args.out.display(),
         if captions > 0 { ", captions.jsonl" } else { "" },
-        if stage_had_frames(&args.out) {
+        if args.out.join("frames").is_dir() {
             ", frames/"
         } else {
             ""
@@ -301,10 +301,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
     Ok(())
 }
 
-fn stage_had_frames(out: &Path) -> bool {
-    out.join("frames").is_dir()
-}
-
+/// The non-empty lines of `path` (the progress bar's length).
 fn count_lines(path: &Path) -> Result<u64> {
     let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut n = 0;
