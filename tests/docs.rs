@@ -2,8 +2,10 @@
 //! (fenced blocks and inline code) parses with the CLI's own clap definition: subcommands,
 //! flag names, value forms, required flags. Every subcommand has a row in README's command
 //! table, and the pages that row links to name every one of its flags. Every relative link
-//! and image path in README.md, BENCHMARKS.md and docs/*.md exists, anchors included.
-//! No GPU, no process: it reads the pages and the clap definition (CommandFactory).
+//! and image path in README.md, BENCHMARKS.md and docs/*.md exists, anchors included. The
+//! captions and paraphrases captions.md and README quote verbatim are what the binary writes.
+//! No GPU, no process: it reads the pages, the clap definition (CommandFactory) and the
+//! library's describer.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -566,4 +568,112 @@ fn the_extraction_finds_what_a_reader_sees() {
         links("![a](x.png) and [b](d/e.md#f) `[c](no)`"),
         ["x.png", "d/e.md#f"]
     );
+}
+
+/// The text after `marker` on `line`, up to the table row's closing `|`.
+fn cell_after<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    let rest = &line[line.find(marker)? + marker.len()..];
+    Some(rest.trim_end().trim_end_matches('|').trim())
+}
+
+/// docs/captions.md and README quote one clip's captions and paraphrases "verbatim": they are
+/// what the binary writes for the `generate` command captions.md names, so a change to the
+/// describer, the paraphraser or the lexicon fails here until the pages show the new text.
+#[test]
+fn quoted_captions_are_what_the_binary_writes() {
+    use locomotion::caption::records::records_for;
+    use locomotion::caption::{CaptionKind, Describer, Lexicon, Paraphraser};
+    use locomotion::cli::Command;
+
+    let page = Page::read("docs/captions.md");
+    let (prose, _) = page.split();
+    let (cmd_line, cmd) = prose
+        .iter()
+        .flat_map(|(n, l)| code_spans(l).into_iter().map(move |s| (*n, s)))
+        .find(|(_, s)| s.starts_with("locomotion generate") && s.contains("--captions"))
+        .expect("docs/captions.md names the generate command of its example clip");
+    let words = invocations(cmd).remove(0).1;
+    let argv = std::iter::once("locomotion".to_string()).chain(words);
+    let Command::Generate(args) = <Cli as clap::Parser>::try_parse_from(argv)
+        .unwrap_or_else(|e| panic!("docs/captions.md:{cmd_line}: `{cmd}`: {e}"))
+        .command
+    else {
+        panic!("docs/captions.md:{cmd_line}: `{cmd}` is not a generate command");
+    };
+    let text = page.lines.join("\n");
+    let id = &text[text.find("clip-0").expect("the example clip's id")..][..11];
+    let index: u64 = id["clip-".len()..].parse().unwrap();
+    let cfg = args.config().unwrap();
+    let (objects, backgrounds) = locomotion::cli::generate::load_libraries(&args, &cfg).unwrap();
+    let clip = locomotion::motion::sample_clip(args.seed, index, &cfg, &objects, &backgrounds);
+    let lex = Lexicon::builtin();
+    let records = records_for(
+        &clip,
+        &CaptionKind::ALL,
+        args.paraphrases,
+        args.seed,
+        &Describer::new(lex.clone()),
+        &Paraphraser::new(lex),
+    );
+    let written = |kind: CaptionKind| records.iter().find(|r| r.kind == kind).unwrap();
+    let mut failures = Vec::new();
+    let mut check = |at: String, what: &str, page: Option<&str>, binary: &str| {
+        if page != Some(binary) {
+            failures.push(format!(
+                "{at}: the {what} of {id} is not what `{cmd}` writes now\n  page:   {}\n  binary: {binary}",
+                page.unwrap_or("(missing)")
+            ));
+        }
+    };
+    for kind in CaptionKind::ALL {
+        let name = serde_json::to_value(kind).unwrap();
+        let marker = format!("| {} | ", name.as_str().unwrap());
+        let found = prose.iter().find(|(_, l)| l.contains(&marker));
+        check(
+            format!("docs/captions.md:{}", found.map_or(0, |f| f.0)),
+            &format!("{} caption", name.as_str().unwrap()),
+            found.and_then(|(_, l)| cell_after(l, &marker)),
+            &written(kind).caption,
+        );
+    }
+    let start = prose
+        .iter()
+        .position(|(_, l)| l.starts_with("Its verb-variation paraphrases"))
+        .expect("docs/captions.md lists the example's paraphrases");
+    let bullets: Vec<(usize, &str)> = prose[start + 1..]
+        .iter()
+        .skip_while(|(_, l)| l.trim().is_empty())
+        .take_while(|(_, l)| l.starts_with("- "))
+        .map(|(n, l)| (*n, &l[2..]))
+        .collect();
+    let motion = written(CaptionKind::Motion);
+    for (i, p) in motion.paraphrases.iter().enumerate() {
+        let b = bullets.get(i);
+        check(
+            format!("docs/captions.md:{}", b.map_or(prose[start].0, |b| b.0)),
+            &format!("paraphrase {}", i + 1),
+            b.map(|b| b.1),
+            p,
+        );
+    }
+    check(
+        format!("docs/captions.md:{}", prose[start].0),
+        "number of paraphrases",
+        Some(&bullets.len().to_string()),
+        &motion.paraphrases.len().to_string(),
+    );
+    // README's example row shows the same clip's motion caption beside its GIF.
+    let readme = Page::read("README.md");
+    let row = readme
+        .lines
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.contains("(docs/example.gif) | "));
+    check(
+        format!("README.md:{}", row.map_or(0, |r| r.0 + 1)),
+        "motion caption",
+        row.and_then(|(_, l)| cell_after(l, "(docs/example.gif) | ")),
+        &motion.caption,
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
