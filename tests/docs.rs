@@ -187,14 +187,18 @@ fn invocations(line: &str) -> Vec<(String, Vec<String>)> {
 }
 
 /// True when a program starting after `prefix` is run, not mentioned: at the start of the line,
-/// after `&&`, `;`, `|` or an opening quote (`sh -c '`), or after a launcher such as `mpirun`,
-/// `srun`, `time` or environment assignments.
+/// after `&&`, `;`, `|`, `do`, `then` or an opening quote (`sh -c '`), or after a launcher
+/// such as `mpirun`, `srun`, `time` or environment assignments.
 fn at_command_position(prefix: &str) -> bool {
     let p = prefix.trim_end();
     if p.is_empty() || p.ends_with("&&") || p.ends_with(';') || p.ends_with('|') {
         return true;
     }
     if p.ends_with('\'') || p.ends_with('"') || prefix.ends_with('\'') || prefix.ends_with('"') {
+        return true;
+    }
+    let last = p.split_whitespace().next_back().unwrap_or("");
+    if ["do", "then", "else", "time", "exec"].contains(&last) {
         return true;
     }
     let first = p.split_whitespace().next().unwrap_or("");
@@ -552,6 +556,11 @@ fn the_extraction_finds_what_a_reader_sees() {
     );
     let found = invocations("mpirun -np 4 target/release/locomotion pretrain --out run | tee log");
     assert_eq!(found[0].1, ["pretrain", "--out", "run"].map(String::from));
+    let found = invocations("for k in 0 1; do locomotion generate --shard $k/2; done");
+    assert_eq!(
+        found[0].1,
+        ["generate", "--shard", "$k/2"].map(String::from)
+    );
     let found = invocations("cargo run --release -- demo --out d   # a comment");
     assert_eq!(found[0].1, ["demo", "--out", "d"].map(String::from));
     assert!(invocations("cargo run --release --example report_demo -- OUT").is_empty());
