@@ -154,6 +154,29 @@ fn demo_writes_a_report_with_gifs_captions_loss_curves_and_chance() {
         md.contains(&format!("benchmark seed {}", 1000 + seed)),
         "{md}"
     );
+    // `eval --benchmark motion` with its default --bench-seed scores the very benchmark the
+    // demo scored (docs/evaluation.md's "Reproduce it" relies on it).
+    let bench = dir.path().join("bench.json");
+    let run = out.join("run");
+    let (ok, _, err) = locomotion(&[
+        "eval",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--benchmark",
+        "motion",
+        "--groups",
+        "2",
+        "--per-group",
+        "3",
+        "--json",
+        bench.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        json(&bench),
+        r["benchmark"],
+        "eval's benchmark is not the demo's"
+    );
     // A second demo into the same folder is refused, with --force it runs.
     fails_with(&args, "--force");
     args.push("--force");

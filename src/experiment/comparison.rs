@@ -111,8 +111,8 @@ impl Default for ExperimentPlan {
             downstream_captions: "paraphrase".into(),
             backgrounds: "procedural".into(),
             nonlinear: false,
-            bench_groups: 32,
-            bench_per_group: 4,
+            bench_groups: recipe::BENCHMARK_GROUPS,
+            bench_per_group: recipe::BENCHMARK_PER_GROUP,
             bench_seed: recipe::BENCHMARK_SEED,
             log_every: 10,
         }

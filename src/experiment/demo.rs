@@ -100,8 +100,8 @@ impl Default for DemoPlan {
             preview_frames: 16,
             paraphrases: 3,
             eval_clips: 64,
-            bench_groups: 32,
-            bench_per_group: 4,
+            bench_groups: recipe::BENCHMARK_GROUPS,
+            bench_per_group: recipe::BENCHMARK_PER_GROUP,
             bench_seed: recipe::benchmark_seed(0),
         }
     }
