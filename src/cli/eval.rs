@@ -49,10 +49,16 @@ pub struct EvalArgs {
     /// Motion benchmark: clips per group, each with a different motion.
     #[arg(long, default_value_t = 4)]
     pub per_group: usize,
+    /// Annotated real videos (--annotations, --videos, ...): see docs/data.md.
+    #[command(flatten)]
+    pub real: super::annotated::AnnotatedEvalArgs,
 }
 
 /// Run `eval`.
 pub fn run(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
+    if args.real.data.annotations.is_some() {
+        return super::annotated::run_eval(req, args);
+    }
     if args.rerank_vtm == Some(0) {
         anyhow::bail!("--rerank-vtm must be at least 1 (leave it out for VTC only)");
     }

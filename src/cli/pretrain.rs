@@ -126,6 +126,10 @@ pub struct FinetuneArgs {
     #[command(flatten)]
     /// The training flags.
     pub train: TrainArgs,
+    /// Fine-tune on annotated real videos instead (--annotations, --videos, ...): see
+    /// docs/data.md.
+    #[command(flatten)]
+    pub real: super::annotated::AnnotationArgs,
 }
 
 impl TrainArgs {
@@ -182,6 +186,7 @@ impl TrainArgs {
             seed: self.seed,
             data: self.data.clone(),
             fraction: self.fraction,
+            annotations: None,
             init_checkpoint: init,
             init_text: None,
             out: self.out.clone(),
@@ -318,10 +323,11 @@ fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
         } else {
             "pre-train"
         };
-        let data = cfg.data.as_ref().map_or_else(
-            || format!("online ({} captions)", cfg.captions),
-            |d| d.display().to_string(),
-        );
+        let data = match (&cfg.data, &cfg.annotations) {
+            (_, Some(a)) => format!("{} ({} pairs)", a.file.display(), a.set.pairs.len()),
+            (Some(d), None) => d.display().to_string(),
+            (None, None) => format!("online ({} captions)", cfg.captions),
+        };
         // Fine-tuning takes the model from the checkpoint; --weights sets its objective.
         let objectives = crate::util::progress::objectives(w.vtc, w.vtm, w.mlm);
         let preset = match &cfg.init_checkpoint {
@@ -418,7 +424,8 @@ pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
 /// Run `finetune`: the checkpoint's weights, a fresh optimizer and schedule.
 pub fn run_finetune(req: &AdapterRequest, args: &FinetuneArgs) -> Result<()> {
     let (ckpt, _) = crate::train::eval::checkpoint_dirs(&args.checkpoint);
-    let cfg = args.train.config(Some(ckpt.clone()))?;
+    let mut cfg = args.train.config(Some(ckpt.clone()))?;
+    cfg.annotations = super::annotated::training_data(&args.real, &args.train)?;
     // Fine-tuning continues the checkpoint's model: a --preset naming another is refused
     // rather than ignored (--weights is honoured: it sets the fine-tuning objective).
     if let Some(p) = &args.train.preset {

@@ -3,6 +3,7 @@
 
 pub mod annotations;
 pub mod clips;
+pub mod matrix_file;
 pub mod mlm;
 pub mod tokenizer;
 pub mod wordpiece;

@@ -378,6 +378,7 @@ impl Ctx<'_> {
             seed,
             data: None,
             fraction: 1.0,
+            annotations: None,
             init_checkpoint: None,
             out: self.out.join(run),
             save_every: (steps / 4).max(50),

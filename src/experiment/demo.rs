@@ -127,6 +127,7 @@ impl DemoPlan {
             seed: self.seed,
             data: None,
             fraction: 1.0,
+            annotations: None,
             init_checkpoint: None,
             out: run.to_path_buf(),
             save_every: 0,

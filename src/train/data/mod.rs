@@ -12,12 +12,14 @@
 //! evaluation sets (held-out retrieval, and the motion benchmark of clips that differ only in
 //! motion).
 
+pub mod annotated;
 pub mod folder;
 pub mod groups;
 pub mod mix;
 pub mod online;
 pub mod split;
 
+pub use annotated::{AnnotatedSource, AnnotationData};
 pub use folder::{FolderConfig, FolderSource};
 pub use groups::motion_group;
 pub use mix::{CaptionChoice, CaptionMix};
