@@ -91,6 +91,8 @@ pub fn run_eval(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
         ("--clips", args.clips.is_some()),
         ("--captions", args.captions != "motion"),
         ("--seed", args.seed != 0),
+        ("--groups", args.groups != 8),
+        ("--per-group", args.per_group != 4),
     ] {
         if given {
             bail!(
@@ -206,6 +208,11 @@ pub fn training_data(
 ) -> Result<Option<crate::train::data::AnnotationData>> {
     if args.annotations.is_some() && train.data.is_some() {
         bail!("give --annotations or --data, not both");
+    }
+    if args.annotations.is_some() && (train.backgrounds.is_some() || train.objects_dir.is_some()) {
+        bail!(
+            "--backgrounds and --objects-dir are for online clips; --annotations brings its own videos"
+        );
     }
     if args.ssv2_captions.is_some() && args.annotations.is_none() {
         bail!("--ssv2-captions needs --annotations");

@@ -49,6 +49,10 @@ pub struct EvalArgs {
     /// Motion benchmark: clips per group, each with a different motion.
     #[arg(long, default_value_t = 4)]
     pub per_group: usize,
+    /// Motion benchmark: draw it on these backgrounds (video files, GIFs, frame folders or
+    /// a folder of them, as `generate --backgrounds`) instead of the built-in held-out scenes.
+    #[arg(long, value_name = "PATH", requires = "benchmark")]
+    pub backgrounds: Option<PathBuf>,
     /// Annotated real videos (--annotations, --videos, ...): see docs/data.md.
     #[command(flatten)]
     pub real: super::annotated::AnnotatedEvalArgs,
@@ -168,7 +172,14 @@ fn run_benchmark(req: &AdapterRequest, args: &EvalArgs, name: &str) -> Result<()
             ("adapter", gpu.summary.name.clone()),
         ],
     );
-    let m = benchmark(&gpu, &args.checkpoint, &cfg)?;
+    let m = match &args.backgrounds {
+        None => benchmark(&gpu, &args.checkpoint, &cfg)?,
+        Some(p) => {
+            println!("motion benchmark backgrounds: {}", p.display());
+            let (model, tok) = crate::train::eval::load_run(&gpu, &args.checkpoint)?;
+            crate::train::benchmark::benchmark_model_on(&gpu, &model, tok, &cfg, Some(p))?
+        }
+    };
     print!("{}", benchmark_table(&m));
     if let Some(path) = &args.json {
         crate::util::fs::write_atomic(path, serde_json::to_string_pretty(&m)?.as_bytes())?;

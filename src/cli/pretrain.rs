@@ -50,6 +50,16 @@ pub struct TrainArgs {
     /// Train on a `generate` folder instead of fresh online clips.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Online clips: paste onto these backgrounds: procedural (the built-in scenes), black,
+    /// or a path (video files through ffmpeg, GIFs, frame folders, or a folder of them, as
+    /// `generate --backgrounds`), decoded once and kept on the GPU. Evaluation keeps the
+    /// built-in held-out scenes.
+    #[arg(long, value_name = "procedural|black|PATH")]
+    pub backgrounds: Option<String>,
+    /// Online clips: paste these RGBA PNG objects (as `generate --objects-dir`) instead of
+    /// the built-in training shapes. Evaluation keeps the built-in held-out objects.
+    #[arg(long, value_name = "DIR")]
+    pub objects_dir: Option<PathBuf>,
     /// The share of the folder's clips to use.
     #[arg(long, default_value_t = 1.0)]
     pub fraction: f64,
@@ -173,6 +183,17 @@ impl TrainArgs {
             model.loss_weights.vtm,
             model.loss_weights.mlm,
         ) = (w[0], w[1], w[2]);
+        if self.data.is_some() && (self.backgrounds.is_some() || self.objects_dir.is_some()) {
+            bail!("--backgrounds and --objects-dir are for online clips; --data brings its own");
+        }
+        let motion = crate::train::motion_options::MotionOptions {
+            backgrounds: match &self.backgrounds {
+                Some(b) => crate::train::motion_options::BackgroundChoice::parse(b)?,
+                None => Default::default(),
+            },
+            nonlinear: false,
+            objects: self.objects_dir.clone(),
+        };
         let from_scratch = init.is_none() && self.data.is_none();
         Ok(TrainConfig {
             model,
@@ -200,7 +221,7 @@ impl TrainArgs {
             } else {
                 0
             }),
-            motion: Default::default(),
+            motion,
             group_size: self.group_size.unwrap_or(recipe::group_size(self.batch)),
         })
     }

@@ -89,7 +89,7 @@ impl ClipReader {
             bail!("video '{}' is not a file", path.display());
         }
         let header = self.header(path, &meta);
-        if let Some(hit) = self.from_cache(&header) {
+        if let Some(hit) = self.cached_clip(&header) {
             self.cached.fetch_add(1, Ordering::Relaxed);
             return Ok(hit);
         }
@@ -151,7 +151,7 @@ impl ClipReader {
         Some(self.cache.as_ref()?.join(format!("{h:016x}.clip")))
     }
 
-    fn from_cache(&self, header: &str) -> Option<Vec<u8>> {
+    fn cached_clip(&self, header: &str) -> Option<Vec<u8>> {
         let bytes = std::fs::read(self.entry(header)?).ok()?;
         let rest = bytes.strip_prefix(MAGIC)?;
         let nl = rest.iter().position(|&b| b == b'\n')?;

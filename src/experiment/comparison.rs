@@ -171,6 +171,7 @@ impl ExperimentPlan {
         Ok(MotionOptions {
             backgrounds: BackgroundChoice::parse(&self.backgrounds)?,
             nonlinear: self.nonlinear,
+            objects: None,
         })
     }
 

@@ -19,8 +19,8 @@ use crate::gpu::Gpu;
 use crate::motion::params::{BackgroundRef, ClipParams};
 use crate::train::annotated::{SkippedVideo, one_line};
 
-const SUBSET_SALT: u64 = 0x616e_6e6f_7375_62;
-const SHUFFLE_SALT: u64 = 0x616e_6e6f_7368_75;
+const SUBSET_SALT: u64 = 0x0061_6e6e_6f73_7562;
+const SHUFFLE_SALT: u64 = 0x0061_6e6e_6f73_6875;
 
 /// Annotated videos as a stream of training batches.
 pub struct AnnotatedSource {
@@ -68,17 +68,17 @@ impl AnnotatedSource {
         rank[..keep].iter().for_each(|r| kept[r.1] = true);
         let mut skipped = Vec::new();
         let bar = crate::util::progress::bar(progress, keep as u64, "decode", "videos");
-        for v in 0..n {
-            if !kept[v] {
+        for (keep, name) in kept.iter_mut().zip(&set.videos) {
+            if !*keep {
                 continue;
             }
-            if let Err(e) = reader.rgb(&dir.join(&set.videos[v])) {
+            if let Err(e) = reader.rgb(&dir.join(name)) {
                 if !skip_bad {
                     bail!("{} (or pass --skip-bad-videos)", one_line(&e));
                 }
-                kept[v] = false;
+                *keep = false;
                 skipped.push(SkippedVideo {
-                    video: set.videos[v].clone(),
+                    video: name.clone(),
                     error: one_line(&e),
                 });
             }
