@@ -9,6 +9,8 @@ mod common;
 use std::collections::HashMap;
 use std::path::Path;
 
+use tempfile::TempDir;
+
 use common::ssv2::{MiniSsv2, have_ffmpeg, locomotion};
 use locomotion::data::matrix_file::{metadata_strings, read_matrix};
 use locomotion::model::config::ModelConfig;
@@ -42,6 +44,18 @@ fn pretrain(out: &Path) {
         motion: Default::default(),
     };
     train(&common::gpu(), &cfg).unwrap();
+}
+
+/// The mini dataset, a tiny checkpoint and an empty clip cache, each in its own folder.
+fn fixture() -> (TempDir, TempDir, TempDir, MiniSsv2) {
+    let (root, run, cache) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let data = MiniSsv2::make(root.path());
+    pretrain(run.path());
+    (root, run, cache, data)
 }
 
 fn s(p: &Path) -> &str {
@@ -113,13 +127,7 @@ fn ssv2_template_and_label_from_the_raw_json_end_to_end() {
     if !have_ffmpeg() {
         return;
     }
-    let (root, run, cache) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
-    let data = MiniSsv2::make(root.path());
-    pretrain(run.path());
+    let (root, run, cache, data) = fixture();
     let env = [("LOCOMOTION_CLIP_CACHE", cache.path())];
     let (json, sim) = (
         root.path().join("m.json"),
@@ -246,13 +254,7 @@ fn embed_and_search_scores_equal_the_saved_similarities() {
     if !have_ffmpeg() {
         return;
     }
-    let (root, run, cache) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
-    let data = MiniSsv2::make(root.path());
-    pretrain(run.path());
+    let (root, run, cache, data) = fixture();
     let env = [("LOCOMOTION_CLIP_CACHE", cache.path())];
     let sim = root.path().join("sim.safetensors");
     let (ck, ann, vids) = (s(run.path()), s(&data.ret_json), s(&data.videos));
@@ -376,13 +378,7 @@ fn finetune_trains_on_annotations_and_names_a_bad_video() {
     if !have_ffmpeg() {
         return;
     }
-    let (root, run, cache) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
-    let data = MiniSsv2::make(root.path());
-    pretrain(run.path());
+    let (root, run, cache, data) = fixture();
     let env = [("LOCOMOTION_CLIP_CACHE", cache.path())];
     let ft = root.path().join("ft");
     let finetune = |extra: &[&str]| {
@@ -432,9 +428,7 @@ fn videos_that_share_a_caption_are_not_each_others_negatives() {
     if !have_ffmpeg() {
         return;
     }
-    let (root, run) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let data = MiniSsv2::make(root.path());
-    pretrain(run.path());
+    let (_root, run, _cache, data) = fixture();
     let tok = TextTokenizer::load(&run.path().join("tokenizer.json"), 64).unwrap();
     let text = TextPipeline::new(
         tok,

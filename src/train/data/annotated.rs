@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Batch, CaptionChoice, TextPipeline, mix_seed, to_gpu};
+use super::{Batch, CaptionChoice, TextPipeline, mix_seed, upload_decoded};
 use crate::data::annotations::RetrievalSet;
 use crate::data::clips::ClipReader;
 use crate::gpu::Gpu;
@@ -168,17 +168,7 @@ impl AnnotatedSource {
             mix_seed(self.seed, step, 0x006d_6c6d),
         )?;
         host.pixels = Some(pixels);
-        let mut gb = crate::gpu::Batch::new(&self.gpu);
-        let mut out = to_gpu(
-            &self.gpu,
-            &mut gb,
-            None,
-            host,
-            (f, h, w),
-            self.shard.as_ref(),
-        )?;
-        out.submission = Some(gb.submit());
-        Ok(out)
+        upload_decoded(&self.gpu, host, (f, h, w), self.shard.as_ref())
     }
 }
 

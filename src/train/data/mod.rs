@@ -280,6 +280,20 @@ pub(crate) fn to_gpu(
     })
 }
 
+/// Upload a CPU half whose pixels were decoded on the CPU (a folder's GIFs, annotated
+/// videos) and submit it.
+pub(crate) fn upload_decoded(
+    gpu: &Gpu,
+    host: HostBatch,
+    dims: (u32, u32, u32),
+    shard: Option<&std::ops::Range<usize>>,
+) -> Result<Batch> {
+    let mut gb = crate::gpu::Batch::new(gpu);
+    let mut out = to_gpu(gpu, &mut gb, None, host, dims, shard)?;
+    out.submission = Some(gb.submit());
+    Ok(out)
+}
+
 /// The appearance group of a clip: a stable hash (FNV-1a) of its background and object ids,
 /// so clips that look alike share it on every machine.
 pub fn appearance_group(clip: &ClipParams) -> u64 {
