@@ -3,10 +3,10 @@
 //! A checkpoint is written into a hidden temporary directory and renamed into place, so an
 //! interrupted run never leaves a half-written one.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
@@ -420,20 +420,23 @@ pub enum SaveStep {
     NewMoved = 5,
 }
 
-/// 0: saves run to the end; n: a save stops dead after step n, as a kill would (tests).
-static ABORT_AFTER: AtomicU8 = AtomicU8::new(0);
+thread_local! {
+    /// 0: saves run to the end; n: a save stops dead after step n, as a kill would (tests).
+    /// Per thread, so that a test's hook never stops a save of a test running beside it.
+    static ABORT_AFTER: Cell<u8> = const { Cell::new(0) };
+}
 
-/// Tests: make every later [`Checkpoint::save`] in this process stop after `step` without
+/// Tests: make every later [`Checkpoint::save`] on this thread stop after `step` without
 /// cleaning up, as if killed there (`None` restores normal saves).
 #[doc(hidden)]
 pub fn abort_save_after(step: Option<SaveStep>) {
-    ABORT_AFTER.store(step.map_or(0, |s| s as u8), Ordering::SeqCst);
+    ABORT_AFTER.with(|a| a.set(step.map_or(0, |s| s as u8)));
 }
 
 const ABORT_MSG: &str = "checkpoint save aborted by the test hook";
 
 fn save_step(step: SaveStep) -> Result<()> {
-    if ABORT_AFTER.load(Ordering::SeqCst) == step as u8 {
+    if ABORT_AFTER.with(Cell::get) == step as u8 {
         bail!("{ABORT_MSG}");
     }
     Ok(())
