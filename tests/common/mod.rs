@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod attention;
+pub mod child;
 pub mod data;
 pub mod dist;
 pub mod loss;
