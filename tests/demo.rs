@@ -127,7 +127,7 @@ fn demo_writes_a_report_with_gifs_captions_loss_curves_and_chance() {
     let c = r["heldout"]["text_to_video"]["chance"]["r1"]
         .as_f64()
         .unwrap();
-    assert!(c >= 1.0 / 8.0 - 1e-9, "chance R@1 {c}");
+    assert!((c - 1.0 / 8.0).abs() < 1e-12, "chance R@1 {c}");
     assert_eq!(r["plan"]["steps"], 2);
     // The benchmark is drawn from the held-out seed of the training seed, and says so.
     let seed = r["plan"]["seed"].as_u64().unwrap();
@@ -303,6 +303,9 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
     for row in r["table"].as_array().unwrap() {
         let r1 = row["r1"]["mean"].as_f64().unwrap();
         assert!((0.0..=100.0).contains(&r1), "{row}");
+        // Groups of 3 motions: a caption matches one clip of its group, chance 1/3 exactly.
+        let within = row["chance_within_r1"].as_f64().unwrap();
+        assert!((within - 100.0 / 3.0).abs() < 1e-9, "{row}");
     }
     let md = read(&out.join("report.md"));
     for needle in [
