@@ -386,6 +386,38 @@ fn describe_with_an_llm_counts_rejections_in_the_output() {
         assert_eq!(r["paraphrases"].as_array().unwrap().len(), 2);
     }
     assert!(dir.path().join("llm-cache.jsonl").exists());
+
+    // --llm-batch 2 splits the 3 captions 2 + 1; --llm-cache puts the cache where it says,
+    // and a second run answers from it without a request.
+    let cache = dir.path().join("elsewhere.jsonl");
+    let mut args = vec!["describe", m, "--kind", "motion", "--llm-url", &url];
+    args.extend(["--llm-model", "tiny", "--llm-batch", "2", "--llm-cache"]);
+    args.push(cache.to_str().unwrap());
+    for _ in 0..2 {
+        let (ok, err) = locomotion(&args, None);
+        assert!(ok, "{err}");
+    }
+    assert_eq!(seen.lock().unwrap().captions_per_request, [3, 2, 1]);
+    assert!(cache.is_file(), "--llm-cache ignored");
+}
+
+#[test]
+fn describe_asks_a_failing_endpoint_llm_retries_more_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(dir.path(), &[random_clip(30)]);
+    for (retries, requests) in [("0", 1), ("2", 3)] {
+        let (url, seen) = serve(Arc::new(|_, _| (500, "{}".into())));
+        let m = manifest.to_str().unwrap();
+        let mut args = vec!["describe", m, "--llm-url", &url, "--llm-model", "tiny"];
+        args.extend(["--llm-timeout", "20", "--llm-retries", retries]);
+        let (ok, err) = locomotion(&args, None);
+        assert!(!ok && err.contains("failed after"), "{err}");
+        assert_eq!(
+            seen.lock().unwrap().requests,
+            requests,
+            "--llm-retries {retries}"
+        );
+    }
 }
 
 #[test]
