@@ -274,6 +274,11 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
         "--quiet",
         "--out",
         out.to_str().unwrap(),
+        "--bench-seed",
+        "5",
+        "--finetune-lr",
+        "7e-4",
+        "--nonlinear",
     ];
     let (ok, stdout, err) = locomotion(&args);
     assert!(ok, "{err}");
@@ -282,6 +287,16 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
         "{stdout}"
     );
     let r = json(&out.join("results.json"));
+    // The flags reach the plan, and fine-tuning steps at --finetune-lr (its last logged rate:
+    // one warm-up step, then the peak).
+    let plan = &r["plan"];
+    assert_eq!(
+        (&plan["bench_seed"], &plan["nonlinear"]),
+        (&5.into(), &true.into())
+    );
+    let ft = read(&out.join("runs/seed-0/motion-ft100/metrics.jsonl"));
+    let last: serde_json::Value = serde_json::from_str(ft.lines().last().unwrap()).unwrap();
+    assert_eq!(last["lr"].as_f64(), Some(7e-4), "{last}");
     let rows: Vec<(String, String)> = r["table"]
         .as_array()
         .unwrap()
