@@ -141,7 +141,7 @@ fn demo_writes_a_report_with_gifs_captions_loss_curves_and_chance() {
     let c = r["heldout"]["text_to_video"]["chance"]["r1"]
         .as_f64()
         .unwrap();
-    assert!(c >= 1.0 / 8.0 - 1e-9, "chance R@1 {c}");
+    assert!((c - 1.0 / 8.0).abs() < 1e-12, "chance R@1 {c}");
     assert_eq!(r["plan"]["steps"], 2);
     // The benchmark is drawn from the held-out seed of the training seed, and says so.
     let seed = r["plan"]["seed"].as_u64().unwrap();
@@ -342,6 +342,11 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
         "--quiet",
         "--out",
         out.to_str().unwrap(),
+        "--bench-seed",
+        "5",
+        "--finetune-lr",
+        "7e-4",
+        "--nonlinear",
     ];
     let (ok, stdout, err) = locomotion(&args);
     assert!(ok, "{err}");
@@ -350,6 +355,16 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
         "{stdout}"
     );
     let r = json(&out.join("results.json"));
+    // The flags reach the plan, and fine-tuning steps at --finetune-lr (its last logged rate:
+    // one warm-up step, then the peak).
+    let plan = &r["plan"];
+    assert_eq!(
+        (&plan["bench_seed"], &plan["nonlinear"]),
+        (&5.into(), &true.into())
+    );
+    let ft = read(&out.join("runs/seed-0/motion-ft100/metrics.jsonl"));
+    let last: serde_json::Value = serde_json::from_str(ft.lines().last().unwrap()).unwrap();
+    assert_eq!(last["lr"].as_f64(), Some(7e-4), "{last}");
     let rows: Vec<(String, String)> = r["table"]
         .as_array()
         .unwrap()
@@ -375,6 +390,9 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
                 .unwrap_or_else(|| panic!("{k} in {row}"));
             assert!((0.0..=100.0).contains(&v), "{row}");
         }
+        // Groups of 3 motions: a caption matches one clip of its group, chance 1/3 exactly.
+        let within = row["chance_within_r1"].as_f64().unwrap();
+        assert!((within - 100.0 / 3.0).abs() < 1e-9, "{row}");
     }
     let md = read(&out.join("report.md"));
     for needle in [

@@ -102,7 +102,11 @@ fn eval_ranks_a_generate_folder_and_rejects_one_without_captions() {
     // Every clip of the folder is a query (6 clips, none capped by a --clips default).
     assert_eq!(m["text_to_video"]["queries"], 6, "{m}");
     let chance = m["text_to_video"]["chance"]["r1"].as_f64().unwrap();
-    assert!(chance > 0.0 && chance <= 1.0 / 6.0 + 1e-9, "{m}");
+    let want = motion_caption_chance_r1(data.path());
+    assert!(
+        (chance - want).abs() < 1e-12,
+        "chance R@1 {chance}, expected {want}: {m}"
+    );
     assert_eq!(m["rerank_vtm"]["k"], 3, "{m}");
     assert_eq!(m["rerank_vtm"]["video_to_text"]["queries"], 6, "{m}");
 
@@ -160,4 +164,20 @@ fn vtm_reranking_keeps_top_one_and_orders_everything_by_vtm_when_k_is_all() {
     // On this seed VTM orders differently from VTC, so a no-op re-ranker would fail here.
     assert_ne!(want, all.vtc, "pick a seed where VTM and VTC disagree");
     assert_eq!(all.rerank_vtm.unwrap().metrics, want);
+}
+
+/// Chance R@1 of ranking `dir`'s clips by their motion captions (captions.jsonl): a random
+/// ranking puts one of the clips that share a query's caption first with probability
+/// (clips with it) / N; the figure is the mean over queries.
+fn motion_caption_chance_r1(dir: &Path) -> f64 {
+    let captions: Vec<String> = std::fs::read_to_string(dir.join("captions.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["kind"] == "motion")
+        .map(|r| r["caption"].as_str().unwrap().to_string())
+        .collect();
+    let n = captions.len() as f64;
+    let share = |c: &String| captions.iter().filter(|d| *d == c).count() as f64 / n;
+    captions.iter().map(share).sum::<f64>() / n
 }

@@ -1,8 +1,10 @@
 //! User videos through `ffmpeg`: short videos made here with ffmpeg's test sources (mp4,
 //! webm, mkv, odd sizes, a variable frame rate, a file cut in the middle) arrive resized,
 //! centre-cropped and cut to --frames; broken files are a clear error naming the file; an
-//! ffmpeg that hangs is killed at the deadline. Skipped, saying so, where ffmpeg is absent
-//! (.ci/run installs it).
+//! ffmpeg that hangs is killed at the deadline. Skipped, saying so, where ffmpeg is absent;
+//! a failure instead with LOCOMOTION_REQUIRE_FFMPEG=1 (.ci/run installs ffmpeg and sets it).
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,13 +12,19 @@ use std::time::{Duration, Instant};
 
 use locomotion::motion::backgrounds::load_video;
 
-fn have_ffmpeg() -> bool {
+/// Whether ffmpeg runs here; `test` is skipped, saying so, where it does not (a failure
+/// with LOCOMOTION_REQUIRE_FFMPEG=1, as in CI).
+fn have_ffmpeg(test: &str) -> bool {
     let ok = Command::new("ffmpeg")
         .arg("-version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("skipped: no ffmpeg on PATH (apt-get install ffmpeg)");
+        common::skip::skip(
+            test,
+            "no ffmpeg on PATH (apt-get install ffmpeg)",
+            "LOCOMOTION_REQUIRE_FFMPEG",
+        );
     }
     ok
 }
@@ -56,7 +64,7 @@ fn err_text(e: anyhow::Error) -> String {
 
 #[test]
 fn mp4_webm_and_mkv_at_odd_sizes_arrive_fitted_and_cut_to_frames() {
-    if !have_ffmpeg() {
+    if !have_ffmpeg("mp4_webm_and_mkv_at_odd_sizes_arrive_fitted_and_cut_to_frames") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -104,7 +112,7 @@ fn mp4_webm_and_mkv_at_odd_sizes_arrive_fitted_and_cut_to_frames() {
 
 #[test]
 fn a_wide_video_is_scaled_to_cover_and_its_centre_kept() {
-    if !have_ffmpeg() {
+    if !have_ffmpeg("a_wide_video_is_scaled_to_cover_and_its_centre_kept") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -146,7 +154,7 @@ fn a_wide_video_is_scaled_to_cover_and_its_centre_kept() {
 
 #[test]
 fn a_variable_frame_rate_video_decodes() {
-    if !have_ffmpeg() {
+    if !have_ffmpeg("a_variable_frame_rate_video_decodes") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -174,7 +182,7 @@ fn a_variable_frame_rate_video_decodes() {
 
 #[test]
 fn truncated_and_garbage_videos_are_errors_naming_the_file() {
-    if !have_ffmpeg() {
+    if !have_ffmpeg("truncated_and_garbage_videos_are_errors_naming_the_file") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

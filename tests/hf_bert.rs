@@ -14,8 +14,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safetensors::Dtype;
 
-const H: usize = 8;
-const I: usize = 12;
+// Every linear weight but the attention's four is non-square, and the HF [out, in] and
+// engine [in, out] layouts of the FFN differ in shape as well as in order.
+const H: usize = 6;
+const I: usize = 10;
 const LAYERS: usize = 2;
 
 /// HF name → (shape, values, dtype); values are exact in f16/bf16 where stored so.
@@ -154,6 +156,61 @@ fn tokenizer() -> TextTokenizer {
     TextTokenizer::train(&caps, 60, 10, false).unwrap()
 }
 
+/// Where each Hugging Face tensor must arrive, written out from BERT's and the engine's
+/// layouts (not from `map_hf_name`, the function under test): (HF name, engine name, whether
+/// it is a linear weight that HF stores `[out, in]`).
+fn where_each_tensor_goes() -> Vec<(String, String, bool)> {
+    let mut t: Vec<(String, String, bool)> = [
+        ("embeddings.word_embeddings.weight", "embeddings.word"),
+        (
+            "embeddings.position_embeddings.weight",
+            "embeddings.position",
+        ),
+        (
+            "embeddings.token_type_embeddings.weight",
+            "embeddings.token_type",
+        ),
+        ("embeddings.LayerNorm.weight", "embeddings.ln.gamma"),
+        ("embeddings.LayerNorm.bias", "embeddings.ln.beta"),
+    ]
+    .iter()
+    .map(|(h, e)| (format!("bert.{h}"), format!("text.{e}"), false))
+    .collect();
+    for l in 0..LAYERS {
+        let (hf, ours) = (
+            format!("bert.encoder.layer.{l}"),
+            format!("text.layers.{l}"),
+        );
+        for (h, e) in [
+            ("attention.self.query", "attn.q"),
+            ("attention.self.key", "attn.k"),
+            ("attention.self.value", "attn.v"),
+            ("attention.output.dense", "attn.out"),
+            ("intermediate.dense", "ffn.up"),
+            ("output.dense", "ffn.down"),
+        ] {
+            t.push((
+                format!("{hf}.{h}.weight"),
+                format!("{ours}.{e}.weight"),
+                true,
+            ));
+            t.push((format!("{hf}.{h}.bias"), format!("{ours}.{e}.bias"), false));
+        }
+        for (h, e) in [
+            ("attention.output.LayerNorm", "attn.ln"),
+            ("output.LayerNorm", "ffn.ln"),
+        ] {
+            t.push((
+                format!("{hf}.{h}.weight"),
+                format!("{ours}.{e}.gamma"),
+                false,
+            ));
+            t.push((format!("{hf}.{h}.bias"), format!("{ours}.{e}.beta"), false));
+        }
+    }
+    t
+}
+
 #[test]
 fn import_maps_names_transposes_linears_and_converts_half_precision() {
     let dir = tempfile::tempdir().unwrap();
@@ -167,24 +224,37 @@ fn import_maps_names_transposes_linears_and_converts_half_precision() {
         5 + LAYERS * 16,
         "only the encoder's tensors are kept"
     );
-    for (name, (shape, vals, _)) in &hf {
-        let Some(mapped) = map_hf_name(name) else {
-            assert!(name.contains("pooler"), "{name} was dropped");
+    let table = where_each_tensor_goes();
+    assert_eq!(table.len(), m.weights.len(), "only the table's tensors");
+    for (hf_name, engine, linear) in &table {
+        let (shape, vals, _) = &hf[hf_name];
+        let t = m
+            .weights
+            .get(engine)
+            .unwrap_or_else(|| panic!("{hf_name} should arrive as {engine}"));
+        if !linear {
+            assert_eq!((&t.shape, &t.data), (shape, vals), "{hf_name} → {engine}");
             continue;
-        };
-        let t = &m.weights[&mapped.name];
-        if mapped.transpose {
-            let (o, i) = (shape[0], shape[1]);
-            assert_eq!(t.shape, [i, o], "{name}");
-            for r in 0..o {
-                for c in 0..i {
-                    assert_eq!(t.data[c * o + r], vals[r * i + c], "{name}[{r},{c}]");
-                }
-            }
-        } else {
-            assert_eq!((&t.shape, &t.data), (shape, vals), "{name}");
+        }
+        // HF computes y = x·Wᵀ + b with W [out, in]; the engine's x·W' must give the same y.
+        let (o, i) = (shape[0], shape[1]);
+        assert_eq!(t.shape, [i, o], "{hf_name} → {engine} is [in, out]");
+        let x: Vec<f32> = (0..i).map(|k| 0.25 + k as f32 * 0.5).collect();
+        for r in 0..o {
+            let hf_y: f64 = (0..i).map(|k| vals[r * i + k] as f64 * x[k] as f64).sum();
+            let ours: f64 = (0..i).map(|k| x[k] as f64 * t.data[k * o + r] as f64).sum();
+            assert!(
+                (hf_y - ours).abs() < 1e-9,
+                "{hf_name} → {engine}: output {r}"
+            );
         }
     }
+    assert!(
+        m.weights
+            .keys()
+            .all(|k| table.iter().any(|(_, e, _)| e == k)),
+        "an imported tensor the table does not name"
+    );
     // --init-text: the imported weights are exactly the model's text.* parameters.
     let mut cfg = ModelConfig::preset("tiny").unwrap();
     m.init_text(&mut cfg).unwrap();
@@ -285,7 +355,7 @@ fn unusable_folders_give_errors_naming_the_file_and_tensor() {
     assert!(e.contains("hidden_act"), "{e}");
     let e = load_err(&|c| c["intermediate_size"] = 16.into(), None);
     assert!(
-        e.contains("text.layers.0.ffn.up.weight") && e.contains("[8, 12]"),
+        e.contains("text.layers.0.ffn.up.weight") && e.contains("[6, 10]"),
         "{e}"
     );
     let dir = tempfile::tempdir().unwrap();

@@ -3,12 +3,14 @@
 //! tokenizers) answers a corpus of truncated, mutated and oversized files made here with an
 //! error, never a panic, within a time and memory bound.
 
+mod alloc_meter;
 mod hostile;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use hostile::{Rng, err_text, peak_rss, readers, tiny_checkpoint, variants};
+use alloc_meter::peak_allocated;
+use hostile::{Rng, err_text, readers, tiny_checkpoint, variants};
 use locomotion::caption::Lexicon;
 use locomotion::cli::generate::check_budget;
 use locomotion::model::checkpoint::{Checkpoint, HostTensor, SaveStep, abort_save_after};
@@ -66,6 +68,10 @@ fn png_declaring(w: u32, h: u32, dw: u32, dh: u32) -> Vec<u8> {
     bytes
 }
 
+/// A bound on wall-clock time that holds on a 2-core machine loaded 8-deep: only a reader
+/// that hangs or does pathological work exceeds it (memory is measured, not timed).
+const LOADED: Duration = Duration::from_secs(30);
+
 // ---------------------------------------------------------------- declared sizes
 
 #[test]
@@ -74,18 +80,16 @@ fn a_gif_declaring_a_huge_or_empty_screen_is_refused_before_allocating() {
     let huge = dir.path().join("huge.gif");
     std::fs::write(&huge, gif_with_screen(65_535, 65_535)).unwrap();
     assert_eq!(std::fs::metadata(&huge).unwrap().len(), 35);
-    let (t0, rss0) = (Instant::now(), peak_rss());
-    let e = err_text(load_video(&huge, 32, 32, 16).unwrap_err());
+    let t0 = Instant::now();
+    let (got, held) = peak_allocated(|| load_video(&huge, 32, 32, 16));
+    let e = err_text(got.unwrap_err());
     assert!(
         e.contains("huge.gif") && e.contains("65535x65535"),
         "names the file and its size: {e}"
     );
-    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
-    assert!(
-        peak_rss() < rss0 + (256 << 20),
-        "allocated {} MiB",
-        (peak_rss() - rss0) >> 20
-    );
+    // One frame of that screen is 16 GiB: refused before allocating, it holds a few KiB.
+    assert!(held < 1 << 20, "allocated {} KiB", held >> 10);
+    assert!(t0.elapsed() < LOADED, "{:?}", t0.elapsed());
     // The whole folder route (generate --backgrounds) stops at the same check.
     let e = err_text(BackgroundLibrary::from_path(dir.path(), 32, 32, 16).unwrap_err());
     assert!(e.contains("65535x65535"), "{e}");
@@ -114,14 +118,26 @@ fn png_frames_and_sprites_declaring_gigapixels_are_refused_by_name() {
     )
     .unwrap();
     let t0 = Instant::now();
-    let e = err_text(load_video(&frames, 32, 32, 4).unwrap_err());
+    let (got, held) = peak_allocated(|| load_video(&frames, 32, 32, 4));
+    let e = err_text(got.unwrap_err());
     assert!(e.contains("0000.png") && e.contains("100000x100000"), "{e}");
+    assert!(
+        held < 1 << 20,
+        "allocated {} KiB for a refused frame",
+        held >> 10
+    );
     let sprites = dir.path().join("sprites");
     std::fs::create_dir(&sprites).unwrap();
     std::fs::write(sprites.join("red_car.png"), png_declaring(4, 4, 9000, 20)).unwrap();
-    let e = err_text(ObjectLibrary::from_dir(&sprites).unwrap_err());
+    let (got, held) = peak_allocated(|| ObjectLibrary::from_dir(&sprites));
+    let e = err_text(got.unwrap_err());
     assert!(e.contains("red_car.png") && e.contains("9000x20"), "{e}");
-    assert!(t0.elapsed() < Duration::from_secs(2));
+    assert!(
+        held < 1 << 20,
+        "allocated {} KiB for a refused sprite",
+        held >> 10
+    );
+    assert!(t0.elapsed() < LOADED);
     // A frame folder of many frames is read fitted, one source frame at a time.
     for t in 1..6 {
         image::RgbaImage::from_pixel(640, 480, image::Rgba([0, 0, 255, 255]))
@@ -233,6 +249,7 @@ fn every_reader_refuses_truncated_mutated_and_oversized_files_without_panicking(
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let (mut tried, mut panics, mut slow, mut accepted_bad) =
         (0, Vec::new(), Vec::new(), Vec::new());
+    let mut most = 0usize;
     let start = Instant::now();
     for r in readers(work.path()) {
         let text = r.file.ends_with(".json") || r.file.ends_with(".jsonl");
@@ -254,10 +271,11 @@ fn every_reader_refuses_truncated_mutated_and_oversized_files_without_panicking(
         {
             tried += 1;
             let t0 = Instant::now();
-            let got = case(&bytes);
-            if t0.elapsed() > Duration::from_secs(5) {
+            let (got, held) = peak_allocated(|| case(&bytes));
+            if t0.elapsed() > LOADED {
                 slow.push(format!("{} / {label}: {:?}", r.name, t0.elapsed()));
             }
+            most = most.max(held);
             match got {
                 Err(_) => panics.push(format!("{} / {label}", r.name)),
                 Ok(Ok(())) if must_fail => accepted_bad.push(format!("{} / {label}", r.name)),
@@ -270,16 +288,16 @@ fn every_reader_refuses_truncated_mutated_and_oversized_files_without_panicking(
         }
     }
     eprintln!(
-        "fuzz: {tried} cases in {:.1} s, {} panics, {} slow, peak RSS {} MiB",
+        "fuzz: {tried} cases in {:.1} s, {} panics, {} slow, at most {} MiB held by one case",
         start.elapsed().as_secs_f64(),
         panics.len(),
         slow.len(),
-        peak_rss() >> 20
+        most >> 20
     );
     assert!(panics.is_empty(), "panicked: {panics:?}");
-    assert!(slow.is_empty(), "over 5 s: {slow:?}");
+    assert!(slow.is_empty(), "over {LOADED:?}: {slow:?}");
     assert!(accepted_bad.is_empty(), "accepted: {accepted_bad:?}");
-    assert!(peak_rss() < 2 << 30, "peak RSS {} MiB", peak_rss() >> 20);
+    assert!(most < 256 << 20, "a case held {} MiB", most >> 20);
 }
 
 #[test]

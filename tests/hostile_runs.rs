@@ -194,21 +194,22 @@ fn generate_checks_its_memory_budget_before_any_work_and_streams_its_clips() {
     assert!(!out.exists());
 
     // A billion clips: clips appear at once and memory stays flat (it held an index per clip).
-    let mut child = bin()
-        .args([
-            "generate",
-            "--size",
-            "16",
-            "--frames",
-            "2",
-            "--clips",
-            "1000000000",
-        ])
-        .arg("--out")
-        .arg(&out)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // Ended when dropped, also when an assertion below fails.
+    let mut child = common::child::Reaped::spawn(
+        bin()
+            .args([
+                "generate",
+                "--size",
+                "16",
+                "--frames",
+                "2",
+                "--clips",
+                "1000000000",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .stderr(Stdio::null()),
+    );
     let stage = out.join(".partial").join("clips");
     let t0 = Instant::now();
     while fs::read_dir(&stage).map_or(0, |d| d.count()) < 40 {
@@ -216,7 +217,7 @@ fn generate_checks_its_memory_budget_before_any_work_and_streams_its_clips() {
             t0.elapsed() < Duration::from_secs(90),
             "no clips streamed out"
         );
-        assert!(child.try_wait().unwrap().is_none(), "generate ended");
+        assert!(child.try_wait().is_none(), "generate ended");
         std::thread::sleep(Duration::from_millis(100));
     }
     let status = fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
@@ -225,8 +226,7 @@ fn generate_checks_its_memory_budget_before_any_work_and_streams_its_clips() {
         .find(|l| l.starts_with("VmHWM:"))
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
     assert!(peak_kb < 1 << 20, "peak RSS {} MiB", peak_kb >> 10);
 }
 
@@ -313,4 +313,5 @@ fn flags_out_of_range_are_refused_before_any_work_and_a_closed_stdout_is_a_clean
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
 
+mod common;
 mod hostile_resume;

@@ -6,6 +6,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::child::Reaped;
 use locomotion::model::checkpoint::Checkpoint;
 
 fn pretrain(out: &Path, steps: &str, resume: bool) -> Command {
@@ -36,17 +39,20 @@ fn metrics_lines(out: &Path) -> usize {
 #[test]
 fn ctrl_c_saves_a_checkpoint_exits_cleanly_and_the_run_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let child = pretrain(dir.path(), "1000", false)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Ended when dropped, so a failed assertion leaves no run behind.
+    let mut child = Reaped::spawn(
+        pretrain(dir.path(), "1000", false)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let start = Instant::now();
     while metrics_lines(dir.path()) == 0 {
+        // A first step takes seconds; the bound only stops a hung run, at any load.
         assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no step logged within a minute"
+            start.elapsed() < Duration::from_secs(600),
+            "no step logged within 10 minutes"
         );
+        assert!(child.try_wait().is_none(), "pretrain ended before a step");
         std::thread::sleep(Duration::from_millis(50));
     }
     let kill = Command::new("kill")
@@ -54,7 +60,7 @@ fn ctrl_c_saves_a_checkpoint_exits_cleanly_and_the_run_resumes() {
         .status()
         .unwrap();
     assert!(kill.success());
-    let out = child.wait_with_output().unwrap();
+    let out = child.wait_with_output();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -7,11 +7,14 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use locomotion::data::mlm::MlmConfig;
+use locomotion::data::tokenizer::TextTokenizer;
 use locomotion::model::checkpoint::{Checkpoint, adam_m_name};
 use locomotion::model::config::ModelConfig;
 use locomotion::train::benchmark::{BenchmarkConfig, benchmark};
+use locomotion::train::data::{CaptionMix, EvalSet, LibrarySplit, TextPipeline};
 use locomotion::train::eval::{EvalConfig, evaluate};
-use locomotion::train::trainer::{StepRecord, TrainConfig, train};
+use locomotion::train::trainer::{StepRecord, TrainConfig, generation, train};
 
 fn config(out: &Path, steps: u64) -> TrainConfig {
     TrainConfig {
@@ -90,7 +93,27 @@ fn a_short_run_writes_checkpoints_and_metrics() {
     };
     let m = evaluate(&common::gpu(), dir.path(), &cfg).unwrap();
     assert_eq!(m.text_to_video.queries, 6);
-    assert!(m.text_to_video.chance.r1 > 0.0 && m.text_to_video.chance.r1 < 0.5);
+    let want = heldout_chance_r1(dir.path(), &cfg);
+    let got = m.text_to_video.chance.r1;
+    assert!(
+        (got - want).abs() < 1e-12,
+        "chance R@1 {got}, expected {want}"
+    );
+}
+
+/// Chance R@1 of `eval`'s held-out set, from its captions: a random ranking puts one of the
+/// clips that share a query's caption first with probability (clips with it) / N, and the
+/// figure is the mean over queries. The set is rebuilt here as `eval` builds it.
+fn heldout_chance_r1(run: &Path, cfg: &EvalConfig) -> f64 {
+    let model = ModelConfig::preset("tiny").unwrap();
+    let g = generation(&model);
+    let tok = TextTokenizer::load(&run.join("tokenizer.json"), 64).unwrap();
+    let mix = CaptionMix::parse(&cfg.captions).unwrap();
+    let text = TextPipeline::new(tok, mix, MlmConfig::default());
+    let set = EvalSet::retrieval(cfg.seed, cfg.clips, &g, &LibrarySplit::builtin(&g), &text);
+    let n = set.captions.len() as f64;
+    let share = |c: &String| set.captions.iter().filter(|d| *d == c).count() as f64 / n;
+    set.captions.iter().map(share).sum::<f64>() / n
 }
 
 #[test]
@@ -217,6 +240,9 @@ fn pretraining_with_the_defaults_learns_motion() {
         (128, 128),
         "every group holds 4 motions"
     );
+    // Each query's caption matches one clip of its group of 4: chance is exactly 1/4, the
+    // p of the binomial bound below.
+    assert_eq!(w.chance.r1, 0.25, "within-group chance");
     let hits = (w.model.r1 * w.queries as f64).round() as usize;
     let k = 49;
     let p = binomial_tail(w.queries, 0.25, k);

@@ -207,10 +207,8 @@ fn vtc_vtm_and_mlm_losses_train_every_parameter_of_the_model_on(g: Gpu) {
         .forward(&tape, &pair_text, &pair_mask, &pair_video)
         .unwrap();
     let fused_cls = first_rows(&tape, &fused, 2 * b, l).unwrap();
-    assert_eq!(
-        heads.vtm_logits(&tape, &fused_cls).unwrap().shape().dims(),
-        [2 * b, 2]
-    );
+    let vtm_logits = heads.vtm_logits(&tape, &fused_cls).unwrap();
+    assert_eq!(vtm_logits.shape().dims(), [2 * b, 2]);
     let labels: Vec<u32> = (0..2 * b).map(|i| u32::from(i < b)).collect();
     let vtm = heads.vtm(&tape, &fused_cls, &labels).unwrap();
 
@@ -236,24 +234,28 @@ fn vtc_vtm_and_mlm_losses_train_every_parameter_of_the_model_on(g: Gpu) {
         .iter()
         .map(|t| t.to_vec().unwrap()[0])
         .collect();
-    // Untrained: near chance for each (ln B for VTC, ln 2 for VTM, ln V for MLM).
-    let chance = [
-        (b as f32).ln(),
-        2f32.ln(),
-        (cfg.text.vocab_size as f32).ln(),
+    // Each loss is exactly what its inputs give: symmetric InfoNCE of the similarities at
+    // the initial logit scale 1/0.07, and the mean cross-entropy of the VTM and MLM logits
+    // over their labels.
+    let scale = 1.0 / cfg.heads.temperature;
+    let sim = vtc.sim.to_vec().unwrap();
+    let want = [
+        cpu_nce_without_duplicates(&sim, b, scale, &["0", "1", "2"]),
+        cpu_cross_entropy(&vtm_logits.to_vec().unwrap(), 2, &labels),
+        cpu_cross_entropy(&logits.to_vec().unwrap(), cfg.text.vocab_size, &targets),
     ];
-    // VTC's centred embeddings of a tiny batch are far from uniform (three centred points
-    // sum to zero, so their cosines are near −½): only its bound, ln B + 2/τ, holds.
-    let bound = (b as f32).ln() + 2.0 / cfg.heads.temperature as f32;
-    assert!(
-        parts[0].is_finite() && parts[0] > 0.0 && parts[0] < bound,
-        "VTC {} outside (0, {bound})",
-        parts[0]
-    );
-    for (got, want) in parts.iter().zip(chance).skip(1) {
+    for ((got, want), name) in parts.iter().zip(want).zip(["VTC", "VTM", "MLM"]) {
         assert!(
-            got.is_finite() && (got - want).abs() < 0.5 * want,
-            "loss {got} vs chance {want}"
+            (*got as f64 - want).abs() < 1e-5 * want.max(1.0),
+            "{name} {got}, expected {want}"
+        );
+    }
+    // Untrained: VTM and MLM start near chance (ln 2, ln V).
+    let vocab = cfg.text.vocab_size as f32;
+    for (got, uniform) in [(parts[1], 2f32.ln()), (parts[2], vocab.ln())] {
+        assert!(
+            (got - uniform).abs() < 0.5 * uniform,
+            "{got} vs chance {uniform}"
         );
     }
     let total = add(&tape, &add(&tape, &vtc.loss, &vtm).unwrap(), &mlm).unwrap();
@@ -344,6 +346,27 @@ fn cpu_nce_without_duplicates(sim: &[f32], b: usize, scale: f64, captions: &[&st
         }
     }
     loss / (2 * b) as f64
+}
+
+/// Mean cross-entropy of `logits` `[rows, classes]` over the rows whose label is not
+/// IGNORE_INDEX, in f64.
+fn cpu_cross_entropy(logits: &[f32], classes: usize, labels: &[u32]) -> f64 {
+    let (mut sum, mut n) = (0.0, 0);
+    for (row, &label) in logits.chunks(classes).zip(labels) {
+        if label == IGNORE_INDEX {
+            continue;
+        }
+        let top = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x as f64));
+        let lse = top
+            + row
+                .iter()
+                .map(|&x| (x as f64 - top).exp())
+                .sum::<f64>()
+                .ln();
+        sum += lse - row[label as usize] as f64;
+        n += 1;
+    }
+    sum / n as f64
 }
 
 #[test]

@@ -3,10 +3,12 @@
 #![allow(dead_code)]
 
 pub mod attention;
+pub mod child;
 pub mod data;
 pub mod dist;
 pub mod loss;
 pub mod minilm;
+pub mod skip;
 pub mod ssv2;
 pub mod vlm;
 
