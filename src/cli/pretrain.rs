@@ -103,6 +103,11 @@ pub struct TrainArgs {
     /// with --devices, every rank runs a replica on each of the devices it names.
     #[arg(long, value_name = "none|mpi", default_value = "none")]
     pub distributed: String,
+    /// Train even when many captions are longer than the model's text length (their ends,
+    /// often the last segment's direction, are cut). Without it a run where more than 5 % of
+    /// the captions sampled from its first batches are cut is refused.
+    #[arg(long)]
+    pub allow_truncated_captions: bool,
 }
 
 /// `locomotion pretrain` flags.
@@ -197,6 +202,7 @@ impl TrainArgs {
             }),
             motion: Default::default(),
             group_size: self.group_size.unwrap_or(recipe::group_size(self.batch)),
+            allow_truncated_captions: self.allow_truncated_captions,
         })
     }
 }
@@ -377,6 +383,16 @@ fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
             .join(crate::train::trainer::CHECKPOINT_DIR)
             .display()
     );
+    let t = &s.truncation;
+    if t.truncated > 0 {
+        println!(
+            "{} of the {} captions trained on ({:.1} %) were cut to the {} tokens the model reads",
+            t.truncated,
+            t.texts,
+            100.0 * t.share(),
+            t.max_len
+        );
+    }
     Ok(())
 }
 

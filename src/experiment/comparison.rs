@@ -197,6 +197,9 @@ pub struct ExperimentOptions {
     pub out: PathBuf,
     /// No stage lines or progress bars.
     pub quiet: bool,
+    /// Train even when many captions are cut to the text length
+    /// ([`crate::train::config::TrainConfig::allow_truncated_captions`]).
+    pub allow_truncated_captions: bool,
 }
 
 /// One model's benchmark result.
@@ -241,6 +244,7 @@ pub fn run_all(
         plan,
         out,
         progress: !opts.quiet,
+        allow_truncated_captions: opts.allow_truncated_captions,
     };
     let mut results = Vec::new();
     for seed in 0..plan.seeds {
@@ -362,6 +366,7 @@ struct Ctx<'a> {
     plan: &'a ExperimentPlan,
     out: &'a Path,
     progress: bool,
+    allow_truncated_captions: bool,
 }
 
 impl Ctx<'_> {
@@ -389,6 +394,7 @@ impl Ctx<'_> {
             group_size: self.plan.group_size,
             motion: MotionOptions::default(),
             init_text: None,
+            allow_truncated_captions: self.allow_truncated_captions,
         })
     }
 

@@ -137,6 +137,7 @@ impl DemoPlan {
             background_fade_steps: self.background_fade,
             group_size: self.group_size,
             motion: Default::default(),
+            allow_truncated_captions: false,
             init_text: None,
         })
     }
@@ -189,6 +190,9 @@ pub struct DemoOptions {
     pub force: bool,
     /// No stage lines or progress bars.
     pub quiet: bool,
+    /// Train even when many captions are cut to the text length
+    /// ([`crate::train::config::TrainConfig::allow_truncated_captions`]).
+    pub allow_truncated_captions: bool,
 }
 
 /// What the demo measured (also written as results.json).
@@ -256,7 +260,13 @@ pub fn run_demo(gpu: &Gpu, plan: &DemoPlan, opts: &DemoOptions) -> Result<DemoSu
         plan.captions,
         run.display()
     ));
-    let summary = train(gpu, &plan.train_config(&run, progress)?)?;
+    let summary = train(
+        gpu,
+        &TrainConfig {
+            allow_truncated_captions: opts.allow_truncated_captions,
+            ..plan.train_config(&run, progress)?
+        },
+    )?;
     if summary.interrupted {
         bail!(
             "pre-training was interrupted at step {}; the checkpoint is in {}",
@@ -355,6 +365,12 @@ fn write_report(out: &Path, s: &DemoSummary, clips: Vec<crate::report::Clip>) ->
              in and reach full strength, which can lift the loss."
         ),
     )?;
+    let cut = records.last().map_or(0.0, |r| r.truncated_share);
+    r.paragraph(&format!(
+        "Captions cut to the model's text length: {:.1} % of those trained on (truncated_share \
+         in run/metrics.jsonl); a cut caption loses its end, often the last segment's motion.",
+        100.0 * cut
+    ));
     r.heading(2, "Retrieval on held-out clips");
     r.paragraph(&format!(
         "{} clips of held-out objects on held-out backgrounds, queried with their motion \
