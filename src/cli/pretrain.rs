@@ -438,11 +438,9 @@ pub fn run_finetune(req: &AdapterRequest, args: &FinetuneArgs) -> Result<()> {
     // Fine-tuning continues the checkpoint's model: a --preset naming another is refused
     // rather than ignored (--weights is honoured: it sets the fine-tuning objective).
     if let Some(p) = &args.train.preset {
-        let path = ckpt.join(crate::model::checkpoint::CONFIG_FILE);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("--checkpoint: cannot read {}", path.display()))?;
-        let stored: crate::model::checkpoint::CheckpointConfig = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a valid checkpoint config", path.display()))?;
+        let stored = crate::model::checkpoint::Checkpoint::locate(&ckpt)
+            .and_then(|dir| crate::model::checkpoint::Checkpoint::read_config(&dir))
+            .context("--checkpoint")?;
         let mut arch = cfg.model.clone();
         arch.loss_weights = stored.model.loss_weights;
         arch.text.vocab_size = stored.model.text.vocab_size;

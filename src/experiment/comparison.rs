@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::dataset::{DatasetSpec, write_dataset};
 use super::stage::{Stages, create_dir, non_empty};
 use crate::gpu::Gpu;
-use crate::model::checkpoint::{CONFIG_FILE, CheckpointConfig};
+use crate::model::checkpoint::{CONFIG_FILE, Checkpoint};
 use crate::model::config::ModelConfig;
 use crate::train::benchmark::{BenchmarkConfig, BenchmarkMetrics, benchmark};
 use crate::train::data::{CaptionMix, LibrarySplit};
@@ -445,15 +445,13 @@ impl Ctx<'_> {
 
 /// The step of the checkpoint in a run folder, if it has one.
 fn checkpoint_step(run: &Path) -> Result<Option<u64>> {
-    let path = run.join(CHECKPOINT_DIR).join(CONFIG_FILE);
-    if !path.is_file() {
-        return Ok(None);
+    // A save interrupted between its renames counts too: the resume puts it back.
+    match Checkpoint::locate(&run.join(CHECKPOINT_DIR)) {
+        Ok(dir) if dir.join(CONFIG_FILE).is_file() => {
+            Ok(Some(Checkpoint::read_config(&dir)?.state.step))
+        }
+        _ => Ok(None),
     }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let c: CheckpointConfig = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a checkpoint config", path.display()))?;
-    Ok(Some(c.state.step))
 }
 
 fn one() -> usize {

@@ -55,9 +55,10 @@ pub fn start(gpu: &Gpu, cfg: &TrainConfig, writer: bool) -> Result<Start> {
         None
     };
     let init = match &cfg.init_checkpoint {
-        Some(dir) => {
-            Some(Checkpoint::load(dir).with_context(|| format!("--checkpoint {}", dir.display()))?)
-        }
+        Some(dir) => Some(
+            Checkpoint::load_newest(dir)
+                .with_context(|| format!("--checkpoint {}", dir.display()))?,
+        ),
         None => None,
     };
     // A resumed run already holds the imported encoder in its checkpoint.
