@@ -15,6 +15,7 @@ use crate::train::recipe;
 use crate::train::trainer::{
     TrainConfig, TrainSummary, train_devices, train_devices_across, train_replica,
 };
+use crate::util::run_lock::RunLock;
 
 /// Flags shared by pretrain and finetune.
 #[derive(Debug, Clone, Args)]
@@ -317,6 +318,11 @@ fn run_training(launch: &Launch, cfg: &TrainConfig) -> Result<TrainSummary> {
 fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
     let gpus = &launch.gpus;
     let writer = launch.writer();
+    // One run per --out: a second is refused before it touches the first one's files.
+    let lock = match writer {
+        true => Some(RunLock::acquire(&cfg.out, "--out")?),
+        false => None,
+    };
     if cfg.progress && writer {
         let w = &cfg.model.loss_weights;
         let stage = if cfg.init_checkpoint.is_some() {
@@ -357,6 +363,7 @@ fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
     let s = match run_training(&launch, cfg) {
         Ok(s) => s,
         Err(e) => {
+            drop(lock);
             if writer {
                 remove_failed_output(cfg);
             }

@@ -26,6 +26,7 @@ use crate::train::eval::{EvalConfig, evaluate_model, load_run};
 use crate::train::metrics::RetrievalMetrics;
 use crate::train::recipe;
 use crate::train::trainer::{METRICS_FILE, TrainConfig, train};
+use crate::util::run_lock::RunLock;
 
 /// What the demo does: sizes, and every training hyper-parameter in one place.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -218,6 +219,7 @@ pub struct DemoSummary {
 pub fn run_demo(gpu: &Gpu, plan: &DemoPlan, opts: &DemoOptions) -> Result<DemoSummary> {
     plan.check()?;
     let out = &opts.out;
+    let _lock = RunLock::acquire(out, "--out")?;
     if non_empty(out)? && !opts.force {
         bail!(
             "--out {} is not empty: choose another --out or add --force to write over it",
