@@ -7,9 +7,9 @@ mod hostile;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use hostile::{err_text, peak_rss, tiny_checkpoint};
+use hostile::{assert_error, bin, err_text, peak_rss, tiny_checkpoint};
 use locomotion::model::checkpoint::{
     Checkpoint, CheckpointConfig, FORMAT_VERSION, HostTensor, SaveStep, TensorMap, abort_save_after,
 };
@@ -66,22 +66,34 @@ fn edit_config(dir: &Path, path: &[&str], v: serde_json::Value) {
     fs::write(&file, serde_json::to_string_pretty(&j).unwrap()).unwrap();
 }
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_locomotion"))
+/// `eval` of `target` on 4 held-out clips.
+fn eval(target: &Path) -> Output {
+    bin()
+        .args(["eval", "--clips", "4", "--batch", "2", "--checkpoint"])
+        .arg(target)
+        .output()
+        .unwrap()
 }
 
-/// Exit 1 with one `error:` line holding every word, and no panic.
-fn assert_error(o: &Output, words: &[&str]) {
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "exit {:?}: {e}", o.status);
-    assert!(!e.contains("panicked"), "{e}");
-    let line = e
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_else(|| panic!("{e}"));
-    for w in words {
-        assert!(line.contains(w), "'{w}' missing from: {line}");
-    }
+/// A one-step VTC fine-tuning of `run` into `out`.
+fn finetune(run: &Path, out: &Path, extra: &[&str]) -> Output {
+    bin()
+        .args([
+            "finetune",
+            "--steps",
+            "1",
+            "--batch",
+            "2",
+            "--weights",
+            "1,0,0",
+        ])
+        .args(["--quiet", "--checkpoint"])
+        .arg(run)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
 }
 
 const SIZES: [&[&str]; 19] = [
@@ -121,7 +133,7 @@ fn every_size_in_a_checkpoint_config_is_bounded_before_anything_is_allocated() {
                 Some(&"tubelet") => serde_json::json!([huge, 8, 8]),
                 _ => serde_json::json!(huge),
             };
-            edit_config(&ck, &field[..], v);
+            edit_config(&ck, field, v);
             let e = err_text(Checkpoint::load(&ck).unwrap_err());
             let name = field[1..].join(".");
             assert!(
@@ -200,30 +212,11 @@ fn eval_and_finetune_refuse_a_checkpoint_config_raised_to_a_billion_layers() {
         &["model", "video", "num_layers"],
         serde_json::json!(1u64 << 30),
     );
-    let o = bin()
-        .args(["eval", "--clips", "4", "--batch", "2", "--checkpoint"])
-        .arg(&run)
-        .output()
-        .unwrap();
     assert_error(
-        &o,
+        &eval(&run),
         &["config.json", "video.num_layers", "1073741824", "limit"],
     );
-    let o = bin()
-        .args([
-            "finetune",
-            "--steps",
-            "1",
-            "--batch",
-            "2",
-            "--quiet",
-            "--checkpoint",
-        ])
-        .arg(&run)
-        .arg("--out")
-        .arg(dir.path().join("ft"))
-        .output()
-        .unwrap();
+    let o = finetune(&run, &dir.path().join("ft"), &[]);
     assert_error(&o, &["config.json", "video.num_layers"]);
     assert!(
         !dir.path().join("ft").exists(),
@@ -319,11 +312,7 @@ fn eval_and_finetune_read_a_run_whose_save_was_killed_between_its_renames() {
     fs::create_dir(run.join(".checkpoint.tmp-4242")).unwrap();
     fs::write(run.join(".checkpoint.tmp-4242/model.safetensors"), b"half").unwrap();
     for target in [run.clone(), run.join("checkpoint")] {
-        let o = bin()
-            .args(["eval", "--clips", "4", "--batch", "2", "--checkpoint"])
-            .arg(&target)
-            .output()
-            .unwrap();
+        let o = eval(&target);
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success(), "{}: {e}", target.display());
     }
@@ -332,36 +321,14 @@ fn eval_and_finetune_read_a_run_whose_save_was_killed_between_its_renames() {
         "eval moved it"
     );
     assert!(!run.join("checkpoint").exists());
-    let o = bin()
-        .args([
-            "finetune",
-            "--steps",
-            "1",
-            "--batch",
-            "2",
-            "--weights",
-            "1,0,0",
-            "--quiet",
-        ])
-        .args([
-            "--allow-truncated-captions",
-            "--preset",
-            "tiny",
-            "--checkpoint",
-        ])
-        .arg(&run)
-        .arg("--out")
-        .arg(dir.path().join("ft"))
-        .output()
-        .unwrap();
+    let extra = ["--allow-truncated-captions", "--preset", "tiny"];
+    let o = finetune(&run, &dir.path().join("ft"), &extra);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     // Only the unfinished one: the error says what is there.
     fs::remove_dir_all(run.join(".checkpoint.old-4242")).unwrap();
-    let o = bin()
-        .args(["eval", "--clips", "4", "--checkpoint"])
-        .arg(&run)
-        .output()
-        .unwrap();
-    assert_error(&o, &[".checkpoint.tmp-4242", "no complete checkpoint"]);
+    assert_error(
+        &eval(&run),
+        &[".checkpoint.tmp-4242", "no complete checkpoint"],
+    );
 }

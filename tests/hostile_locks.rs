@@ -4,30 +4,15 @@
 //! of a killed run.
 #![cfg(unix)]
 
+mod hostile;
+
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use hostile::{assert_error, bin};
 use locomotion::util::run_lock::{LOCK_FILE, RunLock};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_locomotion"))
-}
-
-/// Exit 1 with one `error:` line holding every word, and no panic.
-fn assert_error(o: &Output, words: &[&str]) {
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "exit {:?}: {e}", o.status);
-    assert!(!e.contains("panicked"), "{e}");
-    let line = e
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_else(|| panic!("{e}"));
-    for w in words {
-        assert!(line.contains(w), "'{w}' missing from: {line}");
-    }
-}
 
 #[test]
 fn a_second_run_into_a_held_out_is_refused_naming_the_folder_and_the_holder() {

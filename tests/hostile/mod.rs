@@ -37,6 +37,27 @@ pub fn err_text(e: anyhow::Error) -> String {
         .join(": ")
 }
 
+// ---------------------------------------------------------------- the binary
+
+/// The `locomotion` binary.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_locomotion"))
+}
+
+/// The run failed with exit 1 and one `error:` line holding every one of `words`, no panic.
+pub fn assert_error(o: &std::process::Output, words: &[&str]) {
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "exit {:?}: {e}", o.status);
+    assert!(!e.contains("panicked"), "{e}");
+    let line = e
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line in {e}"));
+    for w in words {
+        assert!(line.contains(w), "'{w}' missing from: {line}");
+    }
+}
+
 // ---------------------------------------------------------------- checkpoint saves
 
 pub fn tiny_checkpoint(step: u64, value: f32) -> Checkpoint {
