@@ -107,19 +107,50 @@ fn pretrain(out: &std::path::Path, steps: u32, batch: u32, extra: &[&str]) -> st
         .unwrap()
 }
 
+/// A `generate --captions` folder of 8 clips whose first 6 motion captions are rewritten to
+/// run past any text length (each the clip's caption 40 times over).
+fn folder_with_long_captions(dir: &std::path::Path) -> std::path::PathBuf {
+    let data = dir.join("data");
+    let o = Command::new(env!("CARGO_BIN_EXE_locomotion"))
+        .args(["generate", "--clips", "8", "--size", "32", "--frames", "8"])
+        .args(["--captions", "--out"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let path = data.join("captions.jsonl");
+    let mut long = 0;
+    let lines: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut r: serde_json::Value = serde_json::from_str(l).unwrap();
+            if r["kind"] == "motion" && long < 6 {
+                long += 1;
+                let c = r["caption"].as_str().unwrap().to_string();
+                r["caption"] = vec![c; 40].join(" ").into();
+            }
+            r.to_string()
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    data
+}
+
 #[test]
 fn a_run_whose_captions_are_often_cut_is_refused_unless_allowed_and_counts_them() {
     let dir = tempfile::tempdir().unwrap();
-    // The tiny preset reads 32 tokens; its paraphrases run to 48.
+    let data = folder_with_long_captions(dir.path());
+    let data = data.to_str().unwrap();
     let refused = dir.path().join("refused");
-    let o = pretrain(&refused, 1, 2, &["--captions", "paraphrase", "--quiet"]);
+    let o = pretrain(&refused, 1, 4, &["--data", data, "--quiet"]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(!e.contains("panicked"), "{e}");
     let line = e.lines().find(|l| l.starts_with("error: ")).unwrap();
     for w in [
-        "of 256 captions",
-        "32 tokens",
+        "6 of 8 captions",
+        "tokens the model reads",
         "the longest is",
         "--allow-truncated-captions",
     ] {
@@ -128,28 +159,25 @@ fn a_run_whose_captions_are_often_cut_is_refused_unless_allowed_and_counts_them(
     assert!(!refused.exists(), "a refused run leaves no --out");
 
     let out = dir.path().join("allowed");
-    let o = pretrain(
-        &out,
-        2,
-        8,
-        &["--captions", "paraphrase", "--allow-truncated-captions"],
-    );
+    let o = pretrain(&out, 2, 4, &["--data", data, "--allow-truncated-captions"]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{e}");
     // The warning comes before training: the first line the run writes to stderr.
     let first = e.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     assert!(
         first.starts_with("warning: ")
-            && first.contains("of 256 captions")
+            && first.contains("6 of 8 captions")
             && first.contains("the longest is"),
         "{e}"
     );
+    // Two batches of 4 are the 8 clips once: 6 of the 8 captions trained on were cut.
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     let last: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
-    let share = last["truncated_share"].as_f64().unwrap();
-    assert!(share > 0.0 && share < 1.0, "{metrics}");
+    assert_eq!(last["truncated_share"].as_f64(), Some(0.75), "{metrics}");
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains("6 of the 8 captions trained on"), "{said}");
 
-    // Motion captions fit the tiny preset: no warning, a share of 0.
+    // Motion captions made online fit the tiny preset: no warning, a share of 0.
     let fits = dir.path().join("fits");
     let o = pretrain(&fits, 1, 2, &["--captions", "motion", "--quiet"]);
     let e = String::from_utf8_lossy(&o.stderr);

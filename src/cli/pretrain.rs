@@ -106,7 +106,7 @@ pub struct TrainArgs {
     pub distributed: String,
     /// Train even when many captions are longer than the model's text length (their ends,
     /// often the last segment's direction, are cut). Without it a run where more than 5 % of
-    /// the captions sampled from its first batches are cut is refused.
+    /// the captions sampled before training are cut is refused.
     #[arg(long)]
     pub allow_truncated_captions: bool,
 }

@@ -73,5 +73,6 @@ pub struct TrainConfig {
 /// often its last segment's direction and rotation.
 pub const MAX_TRUNCATED_SHARE: f64 = 0.05;
 
-/// Captions sampled from a run's first batches to count the cut ones before it trains.
+/// Captions sampled from a run's first batches (or its folder's first clips) to count the
+/// cut ones before it trains.
 pub const CAPTION_SAMPLE: usize = 256;

@@ -345,7 +345,7 @@ fn check_truncation(cfg: &TrainConfig, t: &Truncation, writer: bool) -> Result<(
         return Ok(());
     }
     let said = format!(
-        "{} of {} captions sampled from the run's first batches ({:.1} %) are longer than the {} tokens the model reads (the longest is {} tokens): their ends are cut",
+        "{} of {} captions sampled before training ({:.1} %) are longer than the {} tokens the model reads (the longest is {} tokens): their ends are cut",
         t.truncated,
         t.texts,
         100.0 * t.share(),
