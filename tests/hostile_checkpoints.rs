@@ -9,13 +9,10 @@ use std::fs;
 use std::path::Path;
 use std::process::Output;
 
-use hostile::{assert_error, bin, err_text, peak_rss, tiny_checkpoint};
-use locomotion::model::checkpoint::{
-    Checkpoint, CheckpointConfig, FORMAT_VERSION, HostTensor, SaveStep, TensorMap, abort_save_after,
-};
+use hostile::{assert_error, bin, err_text, model_checkpoint, peak_rss, tiny_checkpoint};
+use locomotion::model::checkpoint::{Checkpoint, SaveStep, abort_save_after};
 use locomotion::model::config::ModelConfig;
 use locomotion::model::hf_bert::HfBert;
-use locomotion::model::params::model_parameter_shapes;
 use locomotion::train::trainer::train_tokenizer;
 
 /// Held by every test that saves: the save-abort hook is global to this process.
@@ -33,19 +30,7 @@ fn model_run(run: &Path, step: u64) {
     let tok = train_tokenizer(&model, 0).unwrap();
     tok.save(&run.join("tokenizer.json")).unwrap();
     model.text.vocab_size = tok.vocab_size();
-    let mut tensors = TensorMap::new();
-    for (i, (name, shape)) in model_parameter_shapes(&model).into_iter().enumerate() {
-        let n: usize = shape.iter().product();
-        let data = (0..n).map(|k| ((k + i) % 7) as f32 * 0.01).collect();
-        tensors.insert(name, HostTensor::new(shape, data));
-    }
-    let mut ck = tiny_checkpoint(step, 0.0);
-    ck.config = CheckpointConfig {
-        format_version: FORMAT_VERSION,
-        model,
-        state: ck.config.state,
-    };
-    ck.tensors = tensors;
+    let ck = model_checkpoint(model, step);
     let _saving = saves();
     ck.save(&run.join("checkpoint")).unwrap();
 }

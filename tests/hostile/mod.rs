@@ -85,6 +85,22 @@ pub fn tiny_checkpoint(step: u64, value: f32) -> Checkpoint {
     }
 }
 
+/// A whole checkpoint of `model` (every parameter, small values, no optimizer moments).
+pub fn model_checkpoint(model: ModelConfig, step: u64) -> Checkpoint {
+    let mut ck = tiny_checkpoint(step, 0.0);
+    ck.tensors = locomotion::model::params::model_parameter_shapes(&model)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, shape))| {
+            let n: usize = shape.iter().product();
+            let data = (0..n).map(|k| ((k + i) % 7) as f32 * 0.01).collect();
+            (name, HostTensor::new(shape, data))
+        })
+        .collect();
+    ck.config.model = model;
+    ck
+}
+
 // ---------------------------------------------------------------- the fuzz corpus
 
 /// How a reader is run on a folder holding its file.
@@ -170,6 +186,11 @@ pub fn readers(work: &Path) -> Vec<Reader> {
         .collect();
     let ckdir = work.join("seed-checkpoint");
     tiny_checkpoint(3, 0.5).save(&ckdir).unwrap();
+    let whole = work.join("seed-model-checkpoint");
+    model_checkpoint(ModelConfig::preset("tiny").unwrap(), 3)
+        .save(&whole)
+        .unwrap();
+    let hf_config = serde_json::to_vec_pretty(&ModelConfig::preset("small").unwrap().text).unwrap();
     let corpus: Vec<String> = clips
         .iter()
         .flat_map(|c| CaptionKind::ALL.map(|k| describe(c, k)))
@@ -250,6 +271,25 @@ pub fn readers(work: &Path) -> Vec<Reader> {
                 std::fs::read(ckdir.join("model.safetensors")).unwrap(),
             )],
             read: Box::new(|d| Checkpoint::load(d).map(drop)),
+        },
+        Reader {
+            name: "whole model's checkpoint config",
+            file: "config.json",
+            valid: std::fs::read(whole.join("config.json")).unwrap(),
+            beside: vec![(
+                "model.safetensors",
+                std::fs::read(whole.join("model.safetensors")).unwrap(),
+            )],
+            read: Box::new(|d| Checkpoint::load_newest(d).map(drop)),
+        },
+        Reader {
+            name: "Hugging Face config",
+            file: "config.json",
+            valid: hf_config,
+            beside: vec![],
+            read: Box::new(|d| {
+                locomotion::model::hf_bert::read_hf_config(&d.join("config.json")).map(drop)
+            }),
         },
         Reader {
             name: "tokenizer",
