@@ -123,3 +123,75 @@ fn gpu_check_script_refuses_bad_arguments_before_any_work() {
         "it wrote something"
     );
 }
+
+/// `pretrain --config FILE`: a model config or a checkpoint's config.json trains that model
+/// (with --weights' loss weights); a bad field is named before anything is written, and
+/// --preset beside it is refused.
+#[test]
+fn pretrain_config_file_trains_that_model_and_names_a_bad_field() {
+    use locomotion::model::config::ModelConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |p: &str| dir.path().join(p).to_string_lossy().into_owned();
+    let mut model = ModelConfig::preset("tiny").unwrap();
+    model.text.intermediate_size = 96;
+    let wrapped = serde_json::json!({ "format_version": 1, "model": model, "state": {} });
+    std::fs::write(path("ckpt.json"), wrapped.to_string()).unwrap();
+    let env = [("NODEVICE_SELECT", "1")];
+    let (ok, _, err) = locomotion(
+        &[
+            "pretrain",
+            "--config",
+            &path("ckpt.json"),
+            "--steps",
+            "1",
+            "--batch",
+            "2",
+            "--quiet",
+            "--out",
+            &path("run"),
+        ],
+        &env,
+    );
+    assert!(ok, "{err}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("run/checkpoint/config.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["model"]["text"]["intermediate_size"], 96);
+    assert_eq!(
+        saved["model"]["loss_weights"]["vtm"], 0.0,
+        "--weights 1,0,0 applies"
+    );
+
+    let mut bad = serde_json::to_value(ModelConfig::preset("tiny").unwrap()).unwrap();
+    bad["text"]["num_attention_heads"] = 3.into();
+    std::fs::write(path("bad.json"), bad.to_string()).unwrap();
+    let (ok, _, err) = locomotion(
+        &[
+            "pretrain",
+            "--config",
+            &path("bad.json"),
+            "--out",
+            &path("never"),
+        ],
+        &env,
+    );
+    assert!(!ok && err.contains("text.num_attention_heads"), "{err}");
+    assert!(err.contains("bad.json"), "{err}");
+    assert!(
+        !dir.path().join("never").exists(),
+        "a refused run wrote --out"
+    );
+    let (ok, _, err) = locomotion(
+        &[
+            "pretrain",
+            "--config",
+            &path("bad.json"),
+            "--preset",
+            "tiny",
+            "--out",
+            &path("x"),
+        ],
+        &env,
+    );
+    assert!(!ok && err.contains("--preset"), "{err}");
+}

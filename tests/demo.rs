@@ -9,7 +9,9 @@ use std::process::Command;
 
 use locomotion::model::config::ModelConfig;
 use locomotion::model::locomotion::LocoModel;
-use locomotion::train::benchmark::{BenchmarkConfig, benchmark_model};
+use locomotion::train::benchmark::{
+    BenchmarkCaptions, BenchmarkConfig, benchmark_captions, benchmark_model,
+};
 use locomotion::train::data::{EvalSet, LibrarySplit};
 use locomotion::train::eval::caption_groups;
 use locomotion::train::motion_options::{BackgroundChoice, MotionOptions};
@@ -85,6 +87,14 @@ fn demo_writes_a_report_with_gifs_captions_loss_curves_and_chance() {
         "{line}"
     );
     assert_eq!(line.matches("(chance ").count(), 3, "{line}");
+    // Then the same benchmark with verb captions, chance beside each.
+    for kind in ["verbs", "verbs-heldout"] {
+        let l = stdout
+            .lines()
+            .find(|l| l.contains(&format!("with {kind} captions: within-group R@1")))
+            .unwrap_or_else(|| panic!("no {kind} line in {stdout}"));
+        assert!(l.contains("(chance 33.3 %)"), "{l}");
+    }
     let (html, md) = (read(&out.join("report.html")), read(&out.join("report.md")));
     // Every preview clip: its GIF exists and both reports show it beside its captions.
     let captions: Vec<serde_json::Value> = read(&out.join("data/captions.jsonl"))
@@ -123,6 +133,10 @@ fn demo_writes_a_report_with_gifs_captions_loss_curves_and_chance() {
     // Retrieval tables with a chance column; held-out chance R@1 is 1/8 (captions distinct).
     assert!(md.contains("| chance |"), "{md}");
     assert!(md.contains("Motion benchmark") && md.contains("Within group"));
+    assert!(
+        md.contains("Verb captions") && md.contains("| verbs-heldout |"),
+        "{md}"
+    );
     let r = json(&out.join("results.json"));
     let c = r["heldout"]["text_to_video"]["chance"]["r1"]
         .as_f64()
@@ -139,6 +153,29 @@ fn demo_writes_a_report_with_gifs_captions_loss_curves_and_chance() {
     assert!(
         md.contains(&format!("benchmark seed {}", 1000 + seed)),
         "{md}"
+    );
+    // `eval --benchmark motion` with its default --bench-seed scores the very benchmark the
+    // demo scored (docs/evaluation.md's "Reproduce it" relies on it).
+    let bench = dir.path().join("bench.json");
+    let run = out.join("run");
+    let (ok, _, err) = locomotion(&[
+        "eval",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--benchmark",
+        "motion",
+        "--groups",
+        "2",
+        "--per-group",
+        "3",
+        "--json",
+        bench.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        json(&bench),
+        r["benchmark"],
+        "eval's benchmark is not the demo's"
     );
     // A second demo into the same folder is refused, with --force it runs.
     fails_with(&args, "--force");
@@ -159,9 +196,10 @@ fn motion_benchmark_chance_is_one_over_the_candidates_and_metrics_are_shares() {
         per_group: 4,
         batch: 5,
         seed: 11,
+        captions: BenchmarkCaptions::Template,
         progress: false,
     };
-    let m = benchmark_model(&gpu, &model, tok, &bench).unwrap();
+    let m = benchmark_model(&gpu, &model, tok.clone(), &bench).unwrap();
     let g = generation(&cfg);
     let set = EvalSet::motion_benchmark(11, 3, 4, &g, &LibrarySplit::builtin(&g));
     let n = set.clips.len();
@@ -194,6 +232,30 @@ fn motion_benchmark_chance_is_one_over_the_candidates_and_metrics_are_shares() {
         assert!(d.model.r1 <= d.model.r5 && d.model.r5 <= d.model.r10);
         assert!(d.model.median_rank >= 1.0 && d.model.median_rank <= n as f64);
     }
+    // The verb captions score the same clips: their own captions, the same within-group
+    // chance (one match among 4), a global chance from their own caption texts.
+    for kind in [BenchmarkCaptions::Verbs, BenchmarkCaptions::VerbsHeldout] {
+        let caps = benchmark_captions(&set.clips, &set.captions, kind, 11);
+        assert_eq!(caps.len(), n);
+        assert!(
+            caps.iter().zip(&set.captions).all(|(v, t)| v != t),
+            "{caps:?}"
+        );
+        let cfg = BenchmarkConfig {
+            captions: kind,
+            ..bench.clone()
+        };
+        let v = benchmark_model(&gpu, &model, tok.clone(), &cfg).unwrap();
+        assert_eq!((v.clips, v.groups), (n, 3));
+        assert!((v.within_group.text_to_video.chance.r1 - 0.25).abs() < 1e-12);
+        let groups = caption_groups(&caps);
+        let expected: f64 = (0..n)
+            .map(|i| groups.iter().filter(|&&g| g == groups[i]).count() as f64 / n as f64)
+            .sum::<f64>()
+            / n as f64;
+        assert!((v.global.text_to_video.chance.r1 - expected).abs() < 1e-12);
+        assert_ne!(v, m, "{kind:?} scored exactly as the template captions");
+    }
 }
 
 #[test]
@@ -206,19 +268,22 @@ fn eval_benchmark_motion_prints_chance_beside_every_figure() {
     ]);
     assert!(ok, "{err}");
     let js = dir.path().join("bench.json");
-    let (ok, out, err) = locomotion(&[
-        "eval",
-        "--checkpoint",
-        run_s,
-        "--benchmark",
-        "motion",
-        "--groups",
-        "2",
-        "--per-group",
-        "5",
-        "--json",
-        js.to_str().unwrap(),
-    ]);
+    let bench = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--checkpoint",
+            run_s,
+            "--benchmark",
+            "motion",
+            "--groups",
+            "2",
+            "--per-group",
+            "5",
+        ];
+        args.extend(extra);
+        locomotion(&args)
+    };
+    let (ok, out, err) = bench(&["--json", js.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(out.contains("within group"), "{out}");
     // 5 clips per group: within-group chance R@1 is 20.0 %, printed in every direction row.
@@ -233,6 +298,9 @@ fn eval_benchmark_motion_prints_chance_beside_every_figure() {
         .as_f64()
         .unwrap();
     assert!((c - 0.2).abs() < 1e-12, "within-group chance {c}");
+    let (ok, out, err) = bench(&["--benchmark-captions", "verbs-heldout"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("(verbs-heldout captions)"), "{out}");
     fails_with(
         &["eval", "--checkpoint", run_s, "--benchmark", "ssv2"],
         "--benchmark",
@@ -301,8 +369,12 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
         }
     }
     for row in r["table"].as_array().unwrap() {
-        let r1 = row["r1"]["mean"].as_f64().unwrap();
-        assert!((0.0..=100.0).contains(&r1), "{row}");
+        for k in ["r1", "within_r1_verbs", "within_r1_verbs_heldout"] {
+            let v = row[k]["mean"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{k} in {row}"));
+            assert!((0.0..=100.0).contains(&v), "{row}");
+        }
     }
     let md = read(&out.join("report.md"));
     for needle in [
@@ -311,6 +383,8 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
         "| chance |",
         "r1.png",
         "within_r1.png",
+        "| verbs held out |",
+        "Do verb paraphrases help",
     ] {
         assert!(md.contains(needle), "{needle} not in report.md");
     }

@@ -207,6 +207,7 @@ fn pretraining_with_the_defaults_learns_motion() {
         per_group: 4,
         batch: 16,
         seed: 11,
+        captions: Default::default(),
         progress: false,
     };
     let m = benchmark(&common::gpu(), dir.path(), &bench).unwrap();

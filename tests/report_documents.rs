@@ -138,7 +138,7 @@ fn report_write_into_missing_folder_names_it() {
 
 #[test]
 fn the_experiment_verdict_follows_the_numbers() {
-    use locomotion::experiment::comparison_report::{Row, Spread, verdict};
+    use locomotion::experiment::comparison_report::{Row, Spread, paraphrase_verdict, verdict};
     let row = |pre: &str, ft: &str, within: (f64, f64), global: (f64, f64)| Row {
         pretrain: pre.into(),
         finetune: ft.into(),
@@ -153,6 +153,8 @@ fn the_experiment_verdict_follows_the_numbers() {
             mean: within.0,
             std: within.1,
         }),
+        within_r1_verbs: None,
+        within_r1_verbs_heldout: None,
         chance_r1: 2.0,
         chance_within_r1: 25.0,
     };
@@ -185,4 +187,31 @@ fn the_experiment_verdict_follows_the_numbers() {
         "{v}"
     );
     assert_eq!(verdict(&rows[..2]), "No motion-vs-spatial comparison ran.");
+    // The paraphrase verdict: each caption kind's gap in points, judged by the spread.
+    let spread = |mean, std| Some(Spread { mean, std });
+    let mut para = row(
+        "motion + paraphrase",
+        "no fine-tuning",
+        (50.0, 2.0),
+        (3.0, 1.0),
+    );
+    (para.within_r1_verbs, para.within_r1_verbs_heldout) = (spread(40.0, 1.0), spread(30.0, 3.0));
+    let mut motion = rows[2].clone();
+    (motion.within_r1_verbs, motion.within_r1_verbs_heldout) =
+        (spread(30.0, 2.0), spread(29.0, 2.0));
+    let v = paraphrase_verdict(&[motion.clone(), para]);
+    assert!(
+        v.contains("template captions: motion + paraphrase 50.0 ± 2.0 % is within the seeds' spread of motion 54.9 ± 5.2 % (-4.9 points)"),
+        "{v}"
+    );
+    assert!(v.contains("verbs captions: motion + paraphrase 40.0 ± 1.0 % beats motion 30.0 ± 2.0 % (+10.0 points)"), "{v}");
+    assert!(
+        v.contains("verbs held out captions: motion + paraphrase 30.0 ± 3.0 % is within"),
+        "{v}"
+    );
+    assert!(v.contains("+5.7") && v.contains("chance 25.0 %"), "{v}");
+    assert_eq!(
+        paraphrase_verdict(&[motion]),
+        "No paraphrase-vs-motion comparison ran."
+    );
 }

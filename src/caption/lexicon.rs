@@ -11,7 +11,9 @@ use serde::Deserialize;
 use super::phrases::{Cue, PhraseTable, STRUCTURAL_CONNECTORS};
 use crate::motion::params::{Category, Direction, Easing, Rotation, ScaleChange, Speed, Turn};
 
+mod split;
 mod verb;
+pub use split::{HELDOUT_MIN_LIST, HeldOutPhrases, LexiconPart};
 pub use verb::Verb;
 
 /// The built-in lexicon, embedded at compile time.

@@ -15,5 +15,5 @@ pub mod stats;
 
 pub use describe::{CaptionKind, Describer, describe};
 pub use facts::{FactParser, ObjectFacts, PathFact, SegmentFacts, facts_of, parse_facts};
-pub use lexicon::Lexicon;
-pub use paraphrase::{Paraphraser, Paraphrases};
+pub use lexicon::{Lexicon, LexiconPart};
+pub use paraphrase::{Paraphraser, Paraphrases, Style};

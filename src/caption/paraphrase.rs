@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::describe::{Describer, capitalise, join_and};
 use super::facts::{FactParser, facts_of};
-use super::lexicon::{Lexicon, Verb};
+use super::lexicon::{Lexicon, LexiconPart, Verb};
 use crate::motion::params::{
     Category, ClipParams, Easing, ObjectMotion, PathShape, Rotation, ScaleChange, Segment, Speed,
     Turn,
@@ -24,12 +24,24 @@ pub struct Paraphrases {
     pub rejected: usize,
 }
 
+/// How a paraphraser phrases a clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Varied subjects, structures ("first, …", "…, before …ing"), verbs and synonyms: the
+    /// pre-training paraphrases.
+    Varied,
+    /// The verb benchmark's everyday phrasing: "the {object}", a verb that carries the speed
+    /// where the lexicon has one ("zooms", "creeps"), one clause per segment.
+    Verbs,
+}
+
 /// The lexicon paraphraser.
 #[derive(Debug, Clone)]
 pub struct Paraphraser {
     lex: Lexicon,
     parser: FactParser,
     describer: Describer,
+    style: Style,
 }
 
 impl Default for Paraphraser {
@@ -44,13 +56,32 @@ fn pick<'a, T>(rng: &mut ChaCha8Rng, list: &'a [T]) -> &'a T {
 }
 
 impl Paraphraser {
-    /// A paraphraser drawing on `lex`.
+    /// A paraphraser drawing on the training part of `lex`: it never writes a held-out
+    /// phrase (see [`LexiconPart`]); it reads every phrase of `lex` back.
     pub fn new(lex: Lexicon) -> Paraphraser {
         Paraphraser {
             parser: FactParser::new(&lex),
             describer: Describer::new(lex.clone()),
-            lex,
+            lex: lex.part(LexiconPart::Training),
+            style: Style::Varied,
         }
+    }
+
+    /// The verb benchmark's captioner: [`Style::Verbs`] with the non-canonical phrases of
+    /// `part` of `lex` (never the template's own words where the list has others).
+    pub fn verbs(lex: Lexicon, part: LexiconPart) -> Paraphraser {
+        Paraphraser {
+            parser: FactParser::new(&lex),
+            describer: Describer::new(lex.clone()),
+            lex: lex.part(part).part(LexiconPart::NonCanonical),
+            style: Style::Verbs,
+        }
+    }
+
+    /// One fact-checked caption of `clip` in this paraphraser's style (the same for the same
+    /// `seed`), or `None` when no candidate states exactly the clip's facts.
+    pub fn caption(&self, clip: &ClipParams, seed: u64) -> Option<String> {
+        self.paraphrase_checked(clip, 1, seed).texts.pop()
     }
 
     /// The fact parser for this lexicon's phrases.
@@ -107,18 +138,20 @@ impl Paraphraser {
         let name = &o.object.name;
         let head = name.rsplit(' ').next().unwrap_or(name);
         let subject = match rng.random_range(0..4) {
+            _ if self.style == Style::Verbs => format!("the {name}"),
             0 => format!("{} {name}", super::describe::article(name)),
             1 if head != name => format!("the {head}"),
             _ => format!("the {name}"),
         };
-        let mut s = if o.segments.len() > 1 && rng.random_bool(0.2) {
+        let varied = self.style == Style::Varied;
+        let mut s = if varied && o.segments.len() > 1 && rng.random_bool(0.2) {
             format!("first, {subject} ")
         } else {
             format!("{subject} ")
         };
         for (i, seg) in o.segments.iter().enumerate() {
             if i > 0 {
-                if !seg.still && rng.random_bool(0.25) {
+                if varied && !seg.still && rng.random_bool(0.25) {
                     s.push_str(", before ");
                     s.push_str(&self.segment(seg, o.object.category, true, rng));
                     continue;
@@ -181,8 +214,14 @@ impl Paraphraser {
         }
         // A speed verb carries the speed class itself; other verbs need an adverb.
         let speed_verbs = lex.speed_verbs.get(&s.speed).filter(|v| !v.is_empty());
+        let verbs_first = self.style == Style::Verbs;
         let (verb, adv) = match (rng.random_range(0..5), speed_verbs) {
             (0, Some(v)) => (form(pick(rng, v)), None),
+            (_, Some(v)) if verbs_first => (form(pick(rng, v)), None),
+            (_, None) if verbs_first => (
+                form(pick(rng, lex.verbs_for(cat))),
+                Some(self.adverb(s.speed, rng)),
+            ),
             (1, _) => (
                 form(pick(rng, &lex.generic_verbs)),
                 Some(self.adverb(s.speed, rng)),

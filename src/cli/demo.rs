@@ -154,6 +154,15 @@ pub fn run(req: &AdapterRequest, args: &DemoArgs) -> Result<()> {
         100.0 * global.chance.r1,
         s.wall_s
     );
+    for v in &s.verb_benchmarks {
+        let w = &v.metrics.within_group.text_to_video;
+        println!(
+            "  with {} captions: within-group R@1 {:.1} % (chance {:.1} %)",
+            v.captions.name(),
+            100.0 * w.model.r1,
+            100.0 * w.chance.r1
+        );
+    }
     let out = args.out.display();
     println!(
         "wrote {out}/report.html, report.md, losses.svg/png, results.json, data/ (clips, \

@@ -69,7 +69,8 @@ pub struct GenerateArgs {
     /// Every rotating segment turns at least this many degrees.
     #[arg(long, default_value_t = 20.0, value_name = "DEG")]
     pub min_turn: f32,
-    /// Shortest segment in frames (0: half the frames, 2 to 4: one segment in an 8-frame clip).
+    /// Shortest segment in frames (0: half the frames, at least 2 and at most 4, so an
+    /// 8-frame clip holds one segment and a 16-frame clip up to three).
     #[arg(long, default_value_t = 0, value_name = "FRAMES")]
     pub min_segment_frames: u32,
     /// Clips composited per GPU submission.

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod experiment;
 pub mod generate;
 pub mod info;
+pub mod merge_shards;
 pub mod paraphrases;
 pub mod pretrain;
 pub mod probe;
@@ -35,7 +36,9 @@ trains on, typically, a downstream `generate --captions` folder given with --dat
 keeps a nested share of its clips, 0.1 inside 0.2 inside 1), or on fresh online clips without \
 --data. The optimizer and the learning-rate schedule (--lr, --warmup, --steps) start fresh; \
 the model's shape comes from the checkpoint (a --preset naming another model is refused) \
-and --weights sets the fine-tuning objective. Writes --out like pretrain: checkpoint/, tokenizer.json, metrics.jsonl. \
+and --weights sets the fine-tuning objective. The defaults are pretrain's (the recipe); `experiment` \
+fine-tunes its 100-clip downstream set with --lr 2e-4 --steps 100. \
+Writes --out like pretrain: checkpoint/, tokenizer.json, metrics.jsonl. \
 Evaluate the result with `locomotion eval --checkpoint OUT`.";
 
 /// The subcommands.
@@ -50,24 +53,31 @@ pub enum Command {
     /// Caption every clip of a manifest (motion, spatial, template) and paraphrase the motion
     /// captions; writes captions.jsonl.
     Describe(describe::DescribeArgs),
-    /// Train or inspect the text tokenizer.
+    /// Train the text tokenizer: `tokenizer train` writes a WordPiece tokenizer.json from
+    /// captions.
     #[command(subcommand)]
     Tokenizer(tokenizer::TokenizerCommand),
     /// Make a synthetic motion dataset: clips (GIF, optional PNG frames) and manifest.jsonl.
     Generate(generate::GenerateArgs),
-    /// Benchmark suites: `bench kernels` (GFLOP/s, GB/s, speedups; table and JSON) and
-    /// `bench composite` (compositor clips/s against the CPU reference).
+    /// Merge the folders of `generate --shard k/n` runs into one dataset: clips linked,
+    /// manifests and captions merged in clip order (the unsharded run's files).
+    MergeShards(merge_shards::MergeArgs),
+    /// Benchmark suites: `bench kernels` (GFLOP/s, GB/s, speedups; table and JSON),
+    /// `bench composite` (compositor clips/s against the CPU reference) and `bench train`
+    /// (whole training steps, with a per-kernel profile).
     Bench {
         #[command(subcommand)]
         which: bench::BenchCommand,
     },
     /// Probes of what the model can learn: `probe motion` (can the video encoder see the
-    /// motion? direction, speed and rotation accuracy on held-out clips beside chance).
+    /// motion? direction, speed and rotation accuracy on held-out clips beside chance, and
+    /// colour as the appearance control).
     Probe {
         #[command(subcommand)]
         which: probe::ProbeCommand,
     },
-    /// Pre-train the video-language model (VTC + VTM + MLM) on online or generated clips.
+    /// Pre-train the video-language model on online or generated clips: VTC only by default
+    /// (the recipe measured to learn on a CPU); --weights 1,1,1 adds VTM and MLM.
     Pretrain(pretrain::PretrainArgs),
     /// Fine-tune a checkpoint on a `generate` folder (fresh optimizer).
     #[command(long_about = FINETUNE_ABOUT)]
@@ -99,6 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Describe(args) => describe::run(&args),
         Command::Tokenizer(cmd) => tokenizer::run(cmd),
         Command::Generate(args) => generate::run(&req, &args),
+        Command::MergeShards(args) => merge_shards::run(&args),
         Command::Bench { which } => bench::run(&req, which),
         Command::Probe { which } => probe::run(&req, &which),
         Command::Pretrain(args) => pretrain::run_pretrain(&req, &args),

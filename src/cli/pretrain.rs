@@ -121,6 +121,25 @@ pub struct PretrainArgs {
     /// model.safetensors, tokenizer.json); its tokenizer becomes the run's.
     #[arg(long, value_name = "DIR")]
     pub init_text: Option<PathBuf>,
+    /// The model from a JSON file instead of --preset: a model config (a preset's fields:
+    /// video, text, cross, heads, loss_weights) or a checkpoint's config.json, whose "model"
+    /// is taken. Validated before anything runs (an error names the field); --weights
+    /// replaces its loss weights.
+    #[arg(long, value_name = "FILE", conflicts_with = "preset")]
+    pub config: Option<PathBuf>,
+}
+
+/// The model config in `path`: a bare model config or a checkpoint's config.json.
+fn model_config_file(path: &std::path::Path) -> Result<ModelConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--config: cannot read {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("--config {} is not JSON", path.display()))?;
+    let model = match value.get("model") {
+        Some(m) => m.to_string(),
+        None => text,
+    };
+    ModelConfig::from_json(&model).with_context(|| format!("--config {}", path.display()))
 }
 
 /// `locomotion finetune` flags.
@@ -431,11 +450,21 @@ fn remove_failed_output(cfg: &TrainConfig) {
 pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
     let mut cfg = args.train.config(None)?;
     cfg.init_text = args.init_text.clone();
-    report(
-        launch(req, &args.train)?,
-        &cfg,
-        args.train.preset.as_deref().unwrap_or(recipe::PRESET),
-    )
+    let preset = match &args.config {
+        Some(path) => {
+            let weights = cfg.model.loss_weights;
+            cfg.model = model_config_file(path)?;
+            cfg.model.loss_weights = weights;
+            path.display().to_string()
+        }
+        None => args
+            .train
+            .preset
+            .as_deref()
+            .unwrap_or(recipe::PRESET)
+            .into(),
+    };
+    report(launch(req, &args.train)?, &cfg, &preset)
 }
 
 /// Run `finetune`: the checkpoint's weights, a fresh optimizer and schedule.

@@ -16,7 +16,8 @@ use crate::train::trainer::generation;
 #[derive(Debug, Subcommand)]
 pub enum ProbeCommand {
     /// Train the video encoder to classify the first segment's direction, speed and
-    /// rotation; report held-out accuracy beside chance.
+    /// rotation, and the object's colour as the appearance control; report held-out
+    /// accuracy beside chance.
     Motion(ProbeArgs),
 }
 
@@ -39,7 +40,8 @@ pub struct ProbeArgs {
     /// Every moving segment travels at least this many pixels (0: the paper's speeds only).
     #[arg(long, default_value_t = 3.0, value_name = "PX")]
     pub min_travel: f32,
-    /// Shortest segment in frames (0: half the frames, 2 to 4: one segment in an 8-frame clip).
+    /// Shortest segment in frames (0: half the frames, at least 2 and at most 4, so an
+    /// 8-frame clip holds one segment and a 16-frame clip up to three).
     #[arg(long, default_value_t = 0, value_name = "FRAMES")]
     pub min_segment_frames: u32,
     /// Optimizer steps.

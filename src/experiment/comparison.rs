@@ -18,7 +18,9 @@ use super::stage::{Stages, create_dir, non_empty};
 use crate::gpu::Gpu;
 use crate::model::checkpoint::{CONFIG_FILE, Checkpoint};
 use crate::model::config::ModelConfig;
-use crate::train::benchmark::{BenchmarkConfig, BenchmarkMetrics, benchmark};
+use crate::train::benchmark::{
+    BenchmarkCaptions, BenchmarkConfig, BenchmarkMetrics, CaptionedBenchmark, benchmark,
+};
 use crate::train::data::{CaptionMix, LibrarySplit};
 use crate::train::motion_options::{BackgroundChoice, MotionOptions};
 use crate::train::recipe;
@@ -109,8 +111,8 @@ impl Default for ExperimentPlan {
             downstream_captions: "paraphrase".into(),
             backgrounds: "procedural".into(),
             nonlinear: false,
-            bench_groups: 32,
-            bench_per_group: 4,
+            bench_groups: recipe::BENCHMARK_GROUPS,
+            bench_per_group: recipe::BENCHMARK_PER_GROUP,
             bench_seed: recipe::BENCHMARK_SEED,
             log_every: 10,
         }
@@ -174,12 +176,13 @@ impl ExperimentPlan {
         })
     }
 
-    fn benchmark(&self) -> BenchmarkConfig {
+    fn benchmark(&self, captions: BenchmarkCaptions) -> BenchmarkConfig {
         BenchmarkConfig {
             groups: self.bench_groups,
             per_group: self.bench_per_group,
             batch: 16,
             seed: self.bench_seed,
+            captions,
             progress: false,
         }
     }
@@ -213,8 +216,11 @@ pub struct RunResult {
     pub finetune: String,
     /// The run's folder, relative to --out.
     pub run: String,
-    /// Its motion benchmark metrics.
+    /// Its motion benchmark metrics (template captions).
     pub metrics: BenchmarkMetrics,
+    /// The same benchmark with verb captions (`verbs`, `verbs-heldout`).
+    #[serde(default)]
+    pub verbs: Vec<CaptionedBenchmark>,
 }
 
 /// Run (or continue) every run of the experiment (the report is [`super::run_experiment`]'s
@@ -420,26 +426,52 @@ impl Ctx<'_> {
                 );
             }
         }
-        let cached = cfg.out.join("benchmark.json");
-        let metrics = match std::fs::read_to_string(&cached) {
-            Ok(text) => serde_json::from_str(&text)
-                .with_context(|| format!("{} is corrupt: delete it", cached.display()))?,
-            Err(_) => {
-                let m = benchmark(self.gpu, &cfg.out, &self.plan.benchmark())?;
-                crate::util::fs::write_atomic(
-                    &cached,
-                    serde_json::to_string_pretty(&m)?.as_bytes(),
-                )?;
-                m
-            }
-        };
+        let metrics = self.scored(&cfg.out, "benchmark.json", || {
+            benchmark(
+                self.gpu,
+                &cfg.out,
+                &self.plan.benchmark(BenchmarkCaptions::Template),
+            )
+        })?;
+        let verbs = self.scored(&cfg.out, "benchmark-verbs.json", || {
+            [BenchmarkCaptions::Verbs, BenchmarkCaptions::VerbsHeldout]
+                .into_iter()
+                .map(|captions| {
+                    let metrics = benchmark(self.gpu, &cfg.out, &self.plan.benchmark(captions))?;
+                    Ok(CaptionedBenchmark { captions, metrics })
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
         Ok(RunResult {
             seed,
             pretrain: pretrain.into(),
             finetune: finetune.into(),
             run: run.into(),
             metrics,
+            verbs,
         })
+    }
+
+    /// The score stored in `run/file`, or `score()` stored there now.
+    fn scored<T: Serialize + serde::de::DeserializeOwned>(
+        &self,
+        run: &Path,
+        file: &str,
+        score: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let cached = run.join(file);
+        match std::fs::read_to_string(&cached) {
+            Ok(text) => serde_json::from_str(&text)
+                .with_context(|| format!("{} is corrupt: delete it", cached.display())),
+            Err(_) => {
+                let m = score()?;
+                crate::util::fs::write_atomic(
+                    &cached,
+                    serde_json::to_string_pretty(&m)?.as_bytes(),
+                )?;
+                Ok(m)
+            }
+        }
     }
 }
 

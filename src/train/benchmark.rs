@@ -1,6 +1,7 @@
 //! The motion benchmark (this engine's stand-in for SSv2-Template): held-out objects on
 //! held-out backgrounds, in groups of clips that share their appearance and differ only in
-//! motion, each captioned by its `template` caption ("something moves left, then …").
+//! motion, each captioned by its `template` caption ("something moves left, then …"), or by
+//! one of two verb captions of the same clips ([`BenchmarkCaptions`]).
 //!
 //! Two rankings: **global** (every caption against every clip; a caption matches every clip
 //! with the same template text, and chance accounts for that) and **within group** (a caption
@@ -12,17 +13,80 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::data::{CaptionChoice, CaptionMix, EvalSet, LibrarySplit, TextPipeline};
+use super::data::{CaptionChoice, CaptionMix, EvalSet, LibrarySplit, TextPipeline, mix_seed};
 use super::eval::{caption_groups, embed_set, load_run, similarity};
 use super::metrics::{DirectionMetrics, RetrievalMetrics, RetrievalTargets, retrieval_metrics};
 use super::motion_options::generation;
+use crate::caption::{Lexicon, LexiconPart, Paraphraser};
 use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::TextTokenizer;
 use crate::gpu::Gpu;
 use crate::model::locomotion::LocoModel;
 use crate::motion::Compositor;
+use crate::motion::params::ClipParams;
 
-/// The benchmark's size and seed.
+/// Which captions the benchmark's clips carry (`--benchmark-captions`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum BenchmarkCaptions {
+    /// "Something moves quickly to the left …": the describer's template (like SSv2-Template).
+    #[default]
+    Template,
+    /// Everyday phrasing with the object named, a verb carrying what the template says with an
+    /// adverb ("the ring zooms rightward"), from the lexicon's training part (like SSv2-Label).
+    Verbs,
+    /// The same from the lexicon's held-out part, which no pre-training caption contains
+    /// ("the ring shoots leftward"; see `caption::LexiconPart`).
+    VerbsHeldout,
+}
+
+impl BenchmarkCaptions {
+    /// All three, in report order.
+    pub const ALL: [BenchmarkCaptions; 3] = [
+        BenchmarkCaptions::Template,
+        BenchmarkCaptions::Verbs,
+        BenchmarkCaptions::VerbsHeldout,
+    ];
+
+    /// The flag value ("template", "verbs", "verbs-heldout").
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchmarkCaptions::Template => "template",
+            BenchmarkCaptions::Verbs => "verbs",
+            BenchmarkCaptions::VerbsHeldout => "verbs-heldout",
+        }
+    }
+}
+
+/// The captions of `clips` in `kind` (`templates` are the clips' own template captions),
+/// each drawn from (`seed`, its place) and fact-checked against its clip. A clip no verb
+/// caption fits (none so far) keeps its template caption.
+pub fn benchmark_captions(
+    clips: &[ClipParams],
+    templates: &[String],
+    kind: BenchmarkCaptions,
+    seed: u64,
+) -> Vec<String> {
+    let part = match kind {
+        BenchmarkCaptions::Template => return templates.to_vec(),
+        BenchmarkCaptions::Verbs => LexiconPart::Training,
+        BenchmarkCaptions::VerbsHeldout => LexiconPart::HeldOut,
+    };
+    let p = Paraphraser::verbs(Lexicon::builtin(), part);
+    clips
+        .iter()
+        .zip(templates)
+        .enumerate()
+        .map(|(i, (c, t))| {
+            p.caption(c, mix_seed(seed, i as u64, 0x7665_7262))
+                .unwrap_or_else(|| t.clone())
+        })
+        .collect()
+}
+
+/// The benchmark's size, seed and captions.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct BenchmarkConfig {
     /// Groups (one object on one background each).
@@ -33,6 +97,9 @@ pub struct BenchmarkConfig {
     pub batch: usize,
     /// Seed of the benchmark clips (mixed so they never meet training clips).
     pub seed: u64,
+    /// The captions the clips carry.
+    #[serde(default)]
+    pub captions: BenchmarkCaptions,
     /// Show a progress bar.
     #[serde(skip)]
     pub progress: bool,
@@ -45,6 +112,7 @@ impl Default for BenchmarkConfig {
             per_group: 4,
             batch: 16,
             seed: 0,
+            captions: BenchmarkCaptions::Template,
             progress: true,
         }
     }
@@ -62,6 +130,15 @@ pub struct BenchmarkMetrics {
     /// Each caption against its own group's clips only (R@k and mean rank are averaged over
     /// all queries; the median rank is the median of the groups' medians).
     pub within_group: RetrievalMetrics,
+}
+
+/// A benchmark result with the captions it was scored with.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct CaptionedBenchmark {
+    /// The captions the clips carried.
+    pub captions: BenchmarkCaptions,
+    /// What the model scored.
+    pub metrics: BenchmarkMetrics,
 }
 
 /// Load the run at `path` and evaluate it on the motion benchmark.
@@ -93,7 +170,8 @@ pub fn benchmark_model(
     );
     let g = generation(&model.cfg);
     let split = LibrarySplit::builtin(&g);
-    let set = EvalSet::motion_benchmark(cfg.seed, cfg.groups, cfg.per_group, &g, &split);
+    let mut set = EvalSet::motion_benchmark(cfg.seed, cfg.groups, cfg.per_group, &g, &split);
+    set.captions = benchmark_captions(&set.clips, &set.captions, cfg.captions, cfg.seed);
     anyhow::ensure!(
         set.clips.len() >= 2,
         "the motion benchmark has {} clips: raise --groups or --per-group",
@@ -194,13 +272,14 @@ fn pool(parts: impl Iterator<Item = DirectionMetrics>) -> DirectionMetrics {
 }
 
 /// Both rankings as a printed table, chance beside each figure.
-pub fn table(m: &BenchmarkMetrics) -> String {
+pub fn table(m: &BenchmarkMetrics, captions: BenchmarkCaptions) -> String {
     format!(
-        "motion benchmark: {} clips in {} groups (template captions)\n\
+        "motion benchmark: {} clips in {} groups ({} captions)\n\
          global (every caption against every clip):\n{}\
          within group (only motion tells the clips apart):\n{}",
         m.clips,
         m.groups,
+        captions.name(),
         super::eval::table(&m.global),
         super::eval::table(&m.within_group)
     )

@@ -36,6 +36,12 @@ pub const GROUP_SIZE: usize = 2;
 /// from every choice made on benchmark numbers.
 pub const BENCHMARK_SEED: u64 = 1000;
 
+/// Motion benchmark groups that `demo`, `experiment` and `eval --benchmark motion` score
+/// (one object on one background each): 32 groups of [`BENCHMARK_PER_GROUP`], 128 clips.
+pub const BENCHMARK_GROUPS: usize = 32;
+/// Clips per motion benchmark group, each with a different motion (chance R@1 1/4).
+pub const BENCHMARK_PER_GROUP: usize = 4;
+
 /// The held-out benchmark seed of a run trained with `seed`.
 pub fn benchmark_seed(seed: u64) -> u64 {
     BENCHMARK_SEED.wrapping_add(seed)

@@ -14,7 +14,7 @@ use super::data::{
 use super::init_text::load_init_text;
 use super::motion_options::generation;
 use super::optim::AdamW;
-use crate::caption::{CaptionKind, describe};
+use crate::caption::{CaptionKind, Lexicon, LexiconPart, Paraphraser, describe};
 use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::{TextTokenizer, Truncation};
 use crate::gpu::Gpu;
@@ -259,23 +259,40 @@ impl Source {
     }
 }
 
-/// A WordPiece vocabulary trained on every caption kind of clips from the training libraries.
+/// Lexicon paraphrases per clip in the tokenizer's corpus.
+const TOKENIZER_PARAPHRASES: usize = 3;
+
+/// A WordPiece vocabulary trained on what pre-training captions can say: every caption kind
+/// and lexicon paraphrases of clips from the training libraries, plus every phrase of the
+/// lexicon's training part, so that no paraphrase word falls apart into letters (the
+/// held-out part stays out: its words are new to the model, as they are meant to be).
 pub fn train_tokenizer(cfg: &ModelConfig, seed: u64) -> Result<TextTokenizer> {
     let g = generation(cfg);
     let split = LibrarySplit::builtin(&g);
+    let paraphraser = Paraphraser::default();
     let mut corpus = Vec::new();
     for i in 0..400 {
-        let c = sample_clip(
-            mix_seed(seed, i, 0x746f6b),
-            i,
-            &g,
-            &split.train_objects,
-            &split.train_backgrounds,
-        );
+        let s = mix_seed(seed, i, 0x746f6b);
+        let c = sample_clip(s, i, &g, &split.train_objects, &split.train_backgrounds);
         for k in CaptionKind::ALL {
             corpus.push(describe(&c, k));
         }
+        corpus.extend(paraphraser.paraphrase(&c, TOKENIZER_PARAPHRASES, s));
     }
+    let training = Lexicon::builtin().part(LexiconPart::Training);
+    corpus.extend(training.phrases().into_iter().map(|(p, _)| p));
+    corpus.extend(
+        training
+            .category_verbs
+            .values()
+            .chain([
+                &training.generic_verbs,
+                &training.rotation_verbs,
+                &training.curve_verbs,
+            ])
+            .flatten()
+            .flat_map(|v| [v.third.clone(), v.gerund.clone()]),
+    );
     let max_len = cfg.text.max_position_embeddings.min(64);
     TextTokenizer::train(&corpus, cfg.text.vocab_size, max_len, false)
 }
