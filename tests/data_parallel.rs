@@ -33,6 +33,7 @@ fn config(out: &Path) -> TrainConfig {
         seed: 11,
         data: None,
         fraction: 1.0,
+        annotations: None,
         init_checkpoint: None,
         init_text: None,
         out: out.to_path_buf(),

@@ -453,6 +453,7 @@ fn black_backgrounds_replace_the_training_scenes_only() {
     let black = MotionOptions {
         backgrounds: BackgroundChoice::Black,
         nonlinear: true,
+        objects: None,
     };
     let split = black.split(&g).unwrap();
     assert_eq!(split.train_backgrounds.len(), 1);

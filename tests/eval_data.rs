@@ -25,6 +25,7 @@ fn pretrain(out: &Path) {
         seed: 5,
         data: None,
         fraction: 1.0,
+        annotations: None,
         init_checkpoint: None,
         init_text: None,
         out: out.to_path_buf(),

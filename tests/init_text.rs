@@ -28,6 +28,7 @@ fn config(out: &Path, init_text: &Path) -> TrainConfig {
         seed: 3,
         data: None,
         fraction: 1.0,
+        annotations: None,
         init_checkpoint: None,
         init_text: Some(init_text.to_path_buf()),
         out: out.to_path_buf(),

@@ -26,6 +26,7 @@ fn config(out: &Path, steps: u64) -> TrainConfig {
         seed: 7,
         data: None,
         fraction: 1.0,
+        annotations: None,
         init_checkpoint: None,
         init_text: None,
         out: out.to_path_buf(),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::experiment::{DemoOptions, DemoPlan, run_demo};
@@ -71,6 +71,14 @@ pub struct DemoArgs {
     /// length and lose their end (refused otherwise).
     #[arg(long)]
     pub allow_truncated_captions: bool,
+    /// Pre-train on these backgrounds: procedural (the built-in scenes), black, or a path
+    /// (video files through ffmpeg, GIFs, frame folders, or a folder of them), as pretrain's
+    /// --backgrounds.
+    #[arg(long, value_name = "procedural|black|PATH")]
+    pub backgrounds: Option<String>,
+    /// Pre-train with these RGBA PNG objects, as pretrain's --objects-dir.
+    #[arg(long, value_name = "DIR")]
+    pub objects_dir: Option<PathBuf>,
 }
 
 impl DemoArgs {
@@ -102,7 +110,19 @@ impl DemoArgs {
 
 /// Run `demo`.
 pub fn run(req: &AdapterRequest, args: &DemoArgs) -> Result<()> {
-    let plan = args.plan();
+    let mut plan = args.plan();
+    plan.motion = crate::train::motion_options::MotionOptions {
+        backgrounds: match &args.backgrounds {
+            Some(b) => crate::train::motion_options::BackgroundChoice::parse(b)?,
+            None => Default::default(),
+        },
+        nonlinear: false,
+        objects: args.objects_dir.clone(),
+    };
+    if let Some(dir) = &plan.motion.objects {
+        crate::motion::ObjectLibrary::from_dir(dir)
+            .with_context(|| format!("--objects-dir {}", dir.display()))?;
+    }
     // Flag errors before the (slow) device opens, the benchmark's too: they would otherwise
     // surface only after generating and training.
     plan.check()?;
@@ -128,6 +148,7 @@ pub fn run(req: &AdapterRequest, args: &DemoArgs) -> Result<()> {
                 ("steps", plan.steps.to_string()),
                 ("batch", plan.batch.to_string()),
                 ("group size", plan.group_size.to_string()),
+                ("backgrounds", plan.motion.backgrounds.name()),
                 ("lr", format!("{} (warm-up {})", plan.lr, plan.warmup)),
                 (
                     "objectives",

@@ -62,10 +62,20 @@ pub struct EvalArgs {
     /// seed no training run and no tuning of the recipe ever used).
     #[arg(long, value_name = "SEED")]
     pub bench_seed: Option<u64>,
+    /// Motion benchmark: draw it on these backgrounds (video files, GIFs, frame folders or
+    /// a folder of them, as `generate --backgrounds`) instead of the built-in held-out scenes.
+    #[arg(long, value_name = "PATH", requires = "benchmark")]
+    pub backgrounds: Option<PathBuf>,
+    /// Annotated real videos (--annotations, --videos, ...): see docs/data.md.
+    #[command(flatten)]
+    pub real: super::annotated::AnnotatedEvalArgs,
 }
 
 /// Run `eval`.
 pub fn run(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
+    if args.real.data.annotations.is_some() {
+        return super::annotated::run_eval(req, args);
+    }
     if args.rerank_vtm == Some(0) {
         anyhow::bail!("--rerank-vtm must be at least 1 (leave it out for VTC only)");
     }
@@ -177,7 +187,14 @@ fn run_benchmark(req: &AdapterRequest, args: &EvalArgs, name: &str) -> Result<()
             ("adapter", gpu.summary.name.clone()),
         ],
     );
-    let m = benchmark(&gpu, &args.checkpoint, &cfg)?;
+    let m = match &args.backgrounds {
+        None => benchmark(&gpu, &args.checkpoint, &cfg)?,
+        Some(p) => {
+            println!("motion benchmark backgrounds: {}", p.display());
+            let (model, tok) = crate::train::eval::load_run(&gpu, &args.checkpoint)?;
+            crate::train::benchmark::benchmark_model_on(&gpu, &model, tok, &cfg, Some(p))?
+        }
+    };
     print!("{}", benchmark_table(&m, cfg.captions));
     if let Some(path) = &args.json {
         crate::util::fs::write_atomic(path, serde_json::to_string_pretty(&m)?.as_bytes())?;

@@ -1,8 +1,10 @@
 //! The `locomotion` command line (clap): one module per subcommand.
 
+pub mod annotated;
 pub mod bench;
 pub mod demo;
 pub mod describe;
+pub mod embed;
 pub mod entry;
 pub mod eval;
 pub mod experiment;
@@ -84,6 +86,10 @@ pub enum Command {
     Finetune(pretrain::FinetuneArgs),
     /// Text→video and video→text retrieval of a checkpoint on held-out clips.
     Eval(eval::EvalArgs),
+    /// Embed videos or texts with a checkpoint: a safetensors index (`embeddings`, ids, kind).
+    Embed(embed::EmbedArgs),
+    /// Rank an `embed` index against a text (video index) or a video (text index).
+    Search(embed::SearchArgs),
     /// The whole pipeline in minutes on built-in data: preview clips, a short pre-training,
     /// retrieval on held-out clips and the motion benchmark, report.html and report.md.
     Demo(demo::DemoArgs),
@@ -115,6 +121,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pretrain(args) => pretrain::run_pretrain(&req, &args),
         Command::Finetune(args) => pretrain::run_finetune(&req, &args),
         Command::Eval(args) => eval::run(&req, &args),
+        Command::Embed(args) => embed::run_embed(&req, &args),
+        Command::Search(args) => embed::run_search(&req, &args),
         Command::Demo(args) => demo::run(&req, &args),
         Command::Experiment(args) => experiment::run(&req, &args),
     }

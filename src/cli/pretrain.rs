@@ -51,6 +51,16 @@ pub struct TrainArgs {
     /// Train on a `generate` folder instead of fresh online clips.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Online clips: paste onto these backgrounds: procedural (the built-in scenes), black,
+    /// or a path (video files through ffmpeg, GIFs, frame folders, or a folder of them, as
+    /// `generate --backgrounds`), decoded once and kept on the GPU. Evaluation keeps the
+    /// built-in held-out scenes.
+    #[arg(long, value_name = "procedural|black|PATH")]
+    pub backgrounds: Option<String>,
+    /// Online clips: paste these RGBA PNG objects (as `generate --objects-dir`) instead of
+    /// the built-in training shapes. Evaluation keeps the built-in held-out objects.
+    #[arg(long, value_name = "DIR")]
+    pub objects_dir: Option<PathBuf>,
     /// The share of the folder's clips to use.
     #[arg(long, default_value_t = 1.0)]
     pub fraction: f64,
@@ -151,6 +161,10 @@ pub struct FinetuneArgs {
     #[command(flatten)]
     /// The training flags.
     pub train: TrainArgs,
+    /// Fine-tune on annotated real videos instead (--annotations, --videos, ...): see
+    /// docs/data.md.
+    #[command(flatten)]
+    pub real: super::annotated::AnnotationArgs,
 }
 
 impl TrainArgs {
@@ -194,6 +208,17 @@ impl TrainArgs {
             model.loss_weights.vtm,
             model.loss_weights.mlm,
         ) = (w[0], w[1], w[2]);
+        if self.data.is_some() && (self.backgrounds.is_some() || self.objects_dir.is_some()) {
+            bail!("--backgrounds and --objects-dir are for online clips; --data brings its own");
+        }
+        let motion = crate::train::motion_options::MotionOptions {
+            backgrounds: match &self.backgrounds {
+                Some(b) => crate::train::motion_options::BackgroundChoice::parse(b)?,
+                None => Default::default(),
+            },
+            nonlinear: false,
+            objects: self.objects_dir.clone(),
+        };
         let from_scratch = init.is_none() && self.data.is_none();
         Ok(TrainConfig {
             model,
@@ -207,6 +232,7 @@ impl TrainArgs {
             seed: self.seed,
             data: self.data.clone(),
             fraction: self.fraction,
+            annotations: None,
             init_checkpoint: init,
             init_text: None,
             out: self.out.clone(),
@@ -220,7 +246,7 @@ impl TrainArgs {
             } else {
                 0
             }),
-            motion: Default::default(),
+            motion,
             group_size: self.group_size.unwrap_or(recipe::group_size(self.batch)),
             allow_truncated_captions: self.allow_truncated_captions,
         })
@@ -349,10 +375,11 @@ fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
         } else {
             "pre-train"
         };
-        let data = cfg.data.as_ref().map_or_else(
-            || format!("online ({} captions)", cfg.captions),
-            |d| d.display().to_string(),
-        );
+        let data = match (&cfg.data, &cfg.annotations) {
+            (_, Some(a)) => format!("{} ({} pairs)", a.file.display(), a.set.pairs.len()),
+            (Some(d), None) => d.display().to_string(),
+            (None, None) => format!("online ({} captions)", cfg.captions),
+        };
         // Fine-tuning takes the model from the checkpoint; --weights sets its objective.
         let objectives = crate::util::progress::objectives(w.vtc, w.vtm, w.mlm);
         let preset = match &cfg.init_checkpoint {
@@ -470,7 +497,8 @@ pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
 /// Run `finetune`: the checkpoint's weights, a fresh optimizer and schedule.
 pub fn run_finetune(req: &AdapterRequest, args: &FinetuneArgs) -> Result<()> {
     let (ckpt, _) = crate::train::eval::checkpoint_dirs(&args.checkpoint);
-    let cfg = args.train.config(Some(ckpt.clone()))?;
+    let mut cfg = args.train.config(Some(ckpt.clone()))?;
+    cfg.annotations = super::annotated::training_data(&args.real, &args.train)?;
     // Fine-tuning continues the checkpoint's model: a --preset naming another is refused
     // rather than ignored (--weights is honoured: it sets the fine-tuning objective).
     if let Some(p) = &args.train.preset {

@@ -1,6 +1,9 @@
 //! Data for the text side of the model: the tokenizer and MLM masking, plus the atomic file
 //! writes every output file goes through.
 
+pub mod annotations;
+pub mod clips;
+pub mod matrix_file;
 pub mod mlm;
 pub mod tokenizer;
 pub mod wordpiece;

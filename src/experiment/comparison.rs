@@ -173,6 +173,7 @@ impl ExperimentPlan {
         Ok(MotionOptions {
             backgrounds: BackgroundChoice::parse(&self.backgrounds)?,
             nonlinear: self.nonlinear,
+            objects: None,
         })
     }
 
@@ -389,6 +390,7 @@ impl Ctx<'_> {
             seed,
             data: None,
             fraction: 1.0,
+            annotations: None,
             init_checkpoint: None,
             out: self.out.join(run),
             save_every: (steps / 4).max(50),

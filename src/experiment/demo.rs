@@ -26,6 +26,7 @@ use crate::train::benchmark::{
 use crate::train::data::CaptionMix;
 use crate::train::eval::{EvalConfig, evaluate_model, load_run};
 use crate::train::metrics::RetrievalMetrics;
+use crate::train::motion_options::MotionOptions;
 use crate::train::recipe;
 use crate::train::trainer::{METRICS_FILE, TrainConfig, train};
 use crate::util::run_lock::RunLock;
@@ -75,6 +76,10 @@ pub struct DemoPlan {
     pub bench_per_group: usize,
     /// The motion benchmark's seed (default: the recipe's held-out seed for `seed`).
     pub bench_seed: u64,
+    /// Pre-training's backgrounds and objects (`--backgrounds`, `--objects-dir`); the
+    /// previews, held-out retrieval and the benchmark keep the built-in ones.
+    #[serde(skip)]
+    pub motion: MotionOptions,
 }
 
 impl Default for DemoPlan {
@@ -104,6 +109,7 @@ impl Default for DemoPlan {
             bench_groups: recipe::BENCHMARK_GROUPS,
             bench_per_group: recipe::BENCHMARK_PER_GROUP,
             bench_seed: recipe::benchmark_seed(0),
+            motion: MotionOptions::default(),
         }
     }
 }
@@ -130,6 +136,7 @@ impl DemoPlan {
             seed: self.seed,
             data: None,
             fraction: 1.0,
+            annotations: None,
             init_checkpoint: None,
             out: run.to_path_buf(),
             save_every: 0,
@@ -139,7 +146,7 @@ impl DemoPlan {
             progress,
             background_fade_steps: self.background_fade,
             group_size: self.group_size,
-            motion: Default::default(),
+            motion: self.motion.clone(),
             allow_truncated_captions: false,
             init_text: None,
         })
@@ -363,13 +370,30 @@ fn verb_table(template: &BenchmarkMetrics, verbs: &[CaptionedBenchmark]) -> Tabl
     t
 }
 
+/// Which objects and backgrounds pre-training pasted, in a sentence.
+fn libraries(m: &MotionOptions) -> String {
+    if *m == MotionOptions::default() {
+        return "Only built-in objects and backgrounds are used.".into();
+    }
+    let objects = m
+        .objects
+        .as_ref()
+        .map_or("the built-in objects".to_string(), |d| {
+            format!("the objects of {}", d.display())
+        });
+    format!(
+        "Pre-training pasted {objects} onto {} backgrounds; the previews, held-out retrieval and the motion benchmark use built-in held-out ones.",
+        m.backgrounds.name()
+    )
+}
+
 fn write_report(out: &Path, s: &DemoSummary, clips: Vec<crate::report::Clip>) -> Result<()> {
     let p = &s.plan;
     let mut r = Report::new("LocoMotion demo");
     r.paragraph(&format!(
         "The {} preset pre-trained for {} steps of batch {} on online synthetic clips with \
          {} captions (loss weights VTC {} / VTM {} / MLM {}, lr {}, seed {}) on {}: {:.1} \
-         clips/s, {:.0} s for the whole demo. Only built-in objects and backgrounds are used.",
+         clips/s, {:.0} s for the whole demo. {}",
         p.preset,
         p.steps,
         p.batch,
@@ -381,7 +405,8 @@ fn write_report(out: &Path, s: &DemoSummary, clips: Vec<crate::report::Clip>) ->
         p.seed,
         s.adapter,
         s.clips_per_s,
-        s.wall_s
+        s.wall_s,
+        libraries(&p.motion)
     ));
     r.heading(2, "Generated clips");
     r.paragraph(

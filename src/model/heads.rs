@@ -86,6 +86,16 @@ impl Heads {
         Ok((v, t))
     }
 
+    /// The raw VTC projection of video [CLS] states `[B, Hv]` alone, `[B, embed_dim]`.
+    pub fn vtc_video_projection(&self, tape: &Tape, video_cls: &Tensor) -> Result<Tensor> {
+        self.params.linear(tape, video_cls, "heads.vtc.video_proj")
+    }
+
+    /// The raw VTC projection of pooled text states `[B, H]` alone, `[B, embed_dim]`.
+    pub fn vtc_text_projection(&self, tape: &Tape, text_cls: &Tensor) -> Result<Tensor> {
+        self.params.linear(tape, text_cls, "heads.vtc.text_proj")
+    }
+
     /// Unit-norm VTC embeddings of a training batch, each `[B, embed_dim]`: the projections,
     /// centred on the batch mean when `heads.center` is set, then L2-normalised.
     pub fn vtc_embeddings(

@@ -4,6 +4,8 @@
 
 use anyhow::{Result, bail};
 
+mod embed;
+
 use super::checkpoint::TensorMap;
 use super::config::ModelConfig;
 use super::cross::CrossEncoder;

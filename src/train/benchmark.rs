@@ -22,8 +22,8 @@ use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::TextTokenizer;
 use crate::gpu::Gpu;
 use crate::model::locomotion::LocoModel;
-use crate::motion::Compositor;
 use crate::motion::params::ClipParams;
+use crate::motion::{BackgroundLibrary, Compositor};
 
 /// Which captions the benchmark's clips carry (`--benchmark-captions`).
 #[derive(
@@ -155,6 +155,18 @@ pub fn benchmark_model(
     tok: TextTokenizer,
     cfg: &BenchmarkConfig,
 ) -> Result<BenchmarkMetrics> {
+    benchmark_model_on(gpu, model, tok, cfg, None)
+}
+
+/// The motion benchmark drawn on `backgrounds` (the user's, `eval --benchmark motion
+/// --backgrounds PATH`) instead of the built-in held-out scenes; objects stay the held-out ones.
+pub fn benchmark_model_on(
+    gpu: &Gpu,
+    model: &LocoModel,
+    tok: TextTokenizer,
+    cfg: &BenchmarkConfig,
+    backgrounds: Option<&Path>,
+) -> Result<BenchmarkMetrics> {
     anyhow::ensure!(cfg.groups >= 1, "--groups must be at least 1");
     anyhow::ensure!(
         cfg.per_group >= 2,
@@ -169,7 +181,11 @@ pub fn benchmark_model(
         MlmConfig::default(),
     );
     let g = generation(&model.cfg);
-    let split = LibrarySplit::builtin(&g);
+    let mut split = LibrarySplit::builtin(&g);
+    if let Some(p) = backgrounds {
+        split.heldout_backgrounds = BackgroundLibrary::from_path(p, g.height, g.width, g.frames)
+            .with_context(|| format!("--backgrounds {}", p.display()))?;
+    }
     let mut set = EvalSet::motion_benchmark(cfg.seed, cfg.groups, cfg.per_group, &g, &split);
     set.captions = benchmark_captions(&set.clips, &set.captions, cfg.captions, cfg.seed);
     anyhow::ensure!(

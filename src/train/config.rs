@@ -36,6 +36,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// A `generate` folder instead of online clips.
     pub data: Option<PathBuf>,
+    /// Train on annotated real videos instead (`finetune --annotations`); `fraction` applies.
+    pub annotations: Option<super::data::AnnotationData>,
     /// The share of the folder's clips to use.
     pub fraction: f64,
     /// Start from this checkpoint's weights with a fresh optimizer (fine-tuning).

@@ -121,6 +121,58 @@ pub fn retrieval_metrics(
     })
 }
 
+/// Metrics of the row-major `[n_text, n_video]` `sim` when text t matches video v iff
+/// `(t, v)` is in `pairs` (several videos per text and several texts per video): a query's
+/// rank is the best rank of any of its matches, as Singularity's `itm_eval` ranks; ties
+/// pessimistic, as everywhere here.
+pub fn retrieval_metrics_pairs(
+    sim: &[f32],
+    n_text: usize,
+    n_video: usize,
+    pairs: &[(usize, usize)],
+) -> Result<RetrievalMetrics> {
+    if sim.len() != n_text * n_video {
+        bail!(
+            "similarity matrix has {} values, expected {n_text}×{n_video}",
+            sim.len()
+        );
+    }
+    if let Some(i) = sim.iter().position(|s| !s.is_finite()) {
+        bail!(
+            "similarity [{}, {}] is not finite",
+            i / n_video,
+            i % n_video
+        );
+    }
+    let (mut t2v, mut v2t) = (vec![Vec::new(); n_text], vec![Vec::new(); n_video]);
+    for &(t, v) in pairs {
+        if t >= n_text || v >= n_video {
+            bail!("match ({t}, {v}) is outside the {n_text}×{n_video} matrix");
+        }
+        t2v[t].push(v);
+        v2t[v].push(t);
+    }
+    t2v.iter_mut()
+        .chain(v2t.iter_mut())
+        .for_each(|l| l.sort_unstable());
+    let text_to_video = direction(
+        n_text,
+        n_video,
+        |q, c| sim[q * n_video + c],
+        |q, c| t2v[q].binary_search(&c).is_ok(),
+    )?;
+    let video_to_text = direction(
+        n_video,
+        n_text,
+        |q, c| sim[c * n_video + q],
+        |q, c| v2t[q].binary_search(&c).is_ok(),
+    )?;
+    Ok(RetrievalMetrics {
+        text_to_video,
+        video_to_text,
+    })
+}
+
 fn direction(
     n_query: usize,
     n_cand: usize,

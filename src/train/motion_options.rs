@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::data::LibrarySplit;
 use crate::model::config::ModelConfig;
-use crate::motion::{BackgroundLibrary, GenConfig};
+use crate::motion::{BackgroundLibrary, GenConfig, ObjectLibrary};
 
 /// Where the online clips' backgrounds come from.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,6 +57,9 @@ pub struct MotionOptions {
     pub backgrounds: BackgroundChoice,
     /// Arcs and circles besides straight segments.
     pub nonlinear: bool,
+    /// The user's RGBA PNG objects to train on (`--objects-dir`) instead of the built-in
+    /// training shapes; evaluation keeps the built-in held-out objects.
+    pub objects: Option<PathBuf>,
 }
 
 impl MotionOptions {
@@ -72,6 +75,10 @@ impl MotionOptions {
     /// black or user background library is used whole for training.
     pub fn split(&self, g: &GenConfig) -> Result<LibrarySplit> {
         let mut split = LibrarySplit::builtin(g);
+        if let Some(dir) = &self.objects {
+            split.train_objects = ObjectLibrary::from_dir(dir)
+                .with_context(|| format!("--objects-dir {}", dir.display()))?;
+        }
         match &self.backgrounds {
             BackgroundChoice::Procedural => {}
             BackgroundChoice::Black => {

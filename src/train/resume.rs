@@ -17,6 +17,9 @@ pub fn store_flags(cfg: &TrainConfig, extra: &mut Map<String, Value>) {
         "data".into(),
         cfg.data.as_ref().map(|d| d.display().to_string()).into(),
     );
+    if let Some(a) = &cfg.annotations {
+        extra.insert("annotations".into(), a.file.display().to_string().into());
+    }
     extra.insert("fraction".into(), cfg.fraction.into());
     extra.insert("weight_decay".into(), cfg.weight_decay.into());
     extra.insert("clip_norm".into(), cfg.clip_norm.into());
@@ -79,6 +82,19 @@ pub fn check_flags(cfg: &TrainConfig, stored: &CheckpointConfig) -> Result<()> {
             let show = |s: Option<&str>| s.map_or("(online clips)".to_string(), str::to_string);
             return Err(conflict("--data", show(given.as_deref()), show(d.as_str())));
         }
+    }
+    let given = cfg
+        .annotations
+        .as_ref()
+        .map(|a| a.file.display().to_string());
+    if extra.get("annotations").and_then(Value::as_str) != given.as_deref() {
+        let show = |s: Option<&str>| s.map_or("(none)".to_string(), str::to_string);
+        let stored = extra.get("annotations").and_then(Value::as_str);
+        return Err(conflict(
+            "--annotations",
+            show(given.as_deref()),
+            show(stored),
+        ));
     }
     for (flag, key, given) in [
         ("--fraction", "fraction", cfg.fraction),

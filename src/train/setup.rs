@@ -8,13 +8,14 @@ use anyhow::{Context, Result, bail};
 
 use super::config::{CHECKPOINT_DIR, TOKENIZER_FILE, TrainConfig};
 use super::data::{
-    Batch, CaptionMix, FolderConfig, FolderSource, LibrarySplit, OnlineConfig, OnlineSource,
-    TextPipeline, mix_seed,
+    AnnotatedSource, Batch, CaptionMix, FolderConfig, FolderSource, LibrarySplit, OnlineConfig,
+    OnlineSource, TextPipeline, mix_seed,
 };
 use super::init_text::load_init_text;
 use super::motion_options::generation;
 use super::optim::AdamW;
 use crate::caption::{CaptionKind, Lexicon, LexiconPart, Paraphraser, describe};
+use crate::data::clips::ClipReader;
 use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::{TextTokenizer, Truncation};
 use crate::gpu::Gpu;
@@ -167,6 +168,8 @@ pub enum Source {
     Online(Box<OnlineSource>),
     /// A `generate` folder.
     Folder(Box<FolderSource>),
+    /// Annotated real videos.
+    Annotated(Box<AnnotatedSource>),
 }
 
 impl Source {
@@ -184,6 +187,24 @@ impl Source {
             MlmConfig::default(),
         );
         let g = cfg.motion.generation(model_cfg);
+        if let Some(a) = &cfg.annotations {
+            let cache = crate::data::clips::default_cache_dir();
+            let reader = ClipReader::new(g.frames, g.height, g.width, cache);
+            let src = AnnotatedSource::new(
+                gpu,
+                a.set.clone(),
+                a.videos.clone(),
+                reader,
+                text,
+                (cfg.seed, cfg.batch, cfg.fraction),
+                a.skip_bad_videos,
+                cfg.progress,
+            )?;
+            for s in &src.skipped {
+                println!("skipped {}: {}", s.video, s.error);
+            }
+            return Ok(Source::Annotated(Box::new(src)));
+        }
         Ok(match &cfg.data {
             None => {
                 let split = cfg.motion.split(&g)?;
@@ -222,6 +243,7 @@ impl Source {
         match self {
             Source::Online(s) => s.batch(step),
             Source::Folder(s) => s.batch(step),
+            Source::Annotated(s) => s.batch(step),
         }
     }
 
@@ -230,6 +252,7 @@ impl Source {
         match self {
             Source::Online(s) => s.set_shard(range),
             Source::Folder(s) => s.set_shard(range),
+            Source::Annotated(s) => s.set_shard(range),
         }
     }
 
@@ -247,6 +270,7 @@ impl Source {
                 Ok(t)
             }
             Source::Folder(s) => s.caption_truncation(n),
+            Source::Annotated(s) => s.caption_truncation(n),
         }
     }
 
@@ -254,7 +278,7 @@ impl Source {
     pub fn data_seconds(&self) -> f64 {
         match self {
             Source::Online(s) => s.data_time().as_secs_f64(),
-            Source::Folder(_) => 0.0,
+            Source::Folder(_) | Source::Annotated(_) => 0.0,
         }
     }
 }

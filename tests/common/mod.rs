@@ -7,6 +7,7 @@ pub mod data;
 pub mod dist;
 pub mod loss;
 pub mod minilm;
+pub mod ssv2;
 pub mod vlm;
 
 use locomotion::gpu::Gpu;

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use locomotion::caption::{CaptionKind, Lexicon, describe};
 use locomotion::cli::generate::write_gif;
+use locomotion::data::annotations::{Ssv2Captions, read_annotations};
+use locomotion::data::matrix_file::{read_matrix, write_matrix};
 use locomotion::data::tokenizer::TextTokenizer;
 use locomotion::model::checkpoint::{
     Checkpoint, CheckpointConfig, FORMAT_VERSION, HostTensor, TensorMap, TrainingState,
@@ -190,6 +192,15 @@ pub fn readers(work: &Path) -> Vec<Reader> {
     model_checkpoint(ModelConfig::preset("tiny").unwrap(), 3)
         .save(&whole)
         .unwrap();
+    let embeddings = work.join("seed-embeddings.safetensors");
+    write_matrix(
+        &embeddings,
+        "embeddings",
+        (2, 3),
+        &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+        [("ids".to_string(), "[\"a.mp4\",\"b.mp4\"]".to_string())].into(),
+    )
+    .unwrap();
     let hf_config = serde_json::to_vec_pretty(&ModelConfig::preset("small").unwrap().text).unwrap();
     let corpus: Vec<String> = clips
         .iter()
@@ -290,6 +301,48 @@ pub fn readers(work: &Path) -> Vec<Reader> {
             read: Box::new(|d| {
                 locomotion::model::hf_bert::read_hf_config(&d.join("config.json")).map(drop)
             }),
+        },
+        Reader {
+            name: "retrieval annotations (VindLU JSON)",
+            file: "annotations.json",
+            valid: br#"[{"video": "a.mp4", "caption": "A ball rolls left."},
+ {"video": ["b.mp4", "c.webm"], "caption": "Something moves up, then right"}]"#
+                .to_vec(),
+            beside: vec![],
+            read: Box::new(|d| read_annotations(&d.join("annotations.json"), None).map(drop)),
+        },
+        Reader {
+            name: "Something-Something v2 JSON",
+            file: "ssv2.json",
+            valid: br#"[{"id": "1", "label": "pushing a pen from left to right", "template": "Pushing [something] from left to right", "placeholders": ["a pen"]},
+ {"id": "2", "label": "Dropping a cup.", "template": "Dropping [something]", "placeholders": ["a cup"]}]"#
+                .to_vec(),
+            beside: vec![],
+            read: Box::new(|d| {
+                read_annotations(&d.join("ssv2.json"), Some(Ssv2Captions::Template)).map(drop)
+            }),
+        },
+        Reader {
+            name: "annotations JSONL",
+            file: "pairs.jsonl",
+            valid: b"{\"video\": \"x.webm\", \"caption\": \"a ball rolls left\"}\n{\"video\": \"y.webm\", \"caption\": \"second\"}\n"
+                .to_vec(),
+            beside: vec![],
+            read: Box::new(|d| read_annotations(&d.join("pairs.jsonl"), None).map(drop)),
+        },
+        Reader {
+            name: "annotations CSV",
+            file: "pairs.csv",
+            valid: b"caption,video\n\"a ball, rolling \"\"left\"\"\",x.webm\nsecond,y.webm\n".to_vec(),
+            beside: vec![],
+            read: Box::new(|d| read_annotations(&d.join("pairs.csv"), None).map(drop)),
+        },
+        Reader {
+            name: "embeddings file",
+            file: "embeddings.safetensors",
+            valid: std::fs::read(&embeddings).unwrap(),
+            beside: vec![],
+            read: Box::new(|d| read_matrix(&d.join("embeddings.safetensors"), "embeddings").map(drop)),
         },
         Reader {
             name: "tokenizer",

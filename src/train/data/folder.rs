@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Batch, CaptionChoice, TextPipeline, mix_seed, to_gpu};
+use super::{Batch, CaptionChoice, TextPipeline, mix_seed, upload_decoded};
 use crate::caption::CaptionKind;
 use crate::caption::records::{CaptionRecord, read_manifest};
 use crate::data::tokenizer::Truncation;
@@ -185,17 +185,12 @@ impl FolderSource {
             mix_seed(self.cfg.seed, step, 0x006d_6c6d),
         )?;
         host.pixels = Some(pixels);
-        let mut gb = crate::gpu::Batch::new(&self.gpu);
-        let mut out = to_gpu(
+        upload_decoded(
             &self.gpu,
-            &mut gb,
-            None,
             host,
             (self.cfg.frames, self.cfg.height, self.cfg.width),
             self.shard.as_ref(),
-        )?;
-        out.submission = Some(gb.submit());
-        Ok(out)
+        )
     }
 
     /// The caption each clip gets (sample `i` drawing from `seeds[i]`): the stored one when

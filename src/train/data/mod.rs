@@ -12,12 +12,14 @@
 //! evaluation sets (held-out retrieval, and the motion benchmark of clips that differ only in
 //! motion).
 
+pub mod annotated;
 pub mod folder;
 pub mod groups;
 pub mod mix;
 pub mod online;
 pub mod split;
 
+pub use annotated::{AnnotatedSource, AnnotationData};
 pub use folder::{FolderConfig, FolderSource};
 pub use groups::motion_group;
 pub use mix::{CaptionChoice, CaptionMix};
@@ -281,6 +283,20 @@ pub(crate) fn to_gpu(
         submission: None,
         _staged: staged,
     })
+}
+
+/// Upload a CPU half whose pixels were decoded on the CPU (a folder's GIFs, annotated
+/// videos) and submit it.
+pub(crate) fn upload_decoded(
+    gpu: &Gpu,
+    host: HostBatch,
+    dims: (u32, u32, u32),
+    shard: Option<&std::ops::Range<usize>>,
+) -> Result<Batch> {
+    let mut gb = crate::gpu::Batch::new(gpu);
+    let mut out = to_gpu(gpu, &mut gb, None, host, dims, shard)?;
+    out.submission = Some(gb.submit());
+    Ok(out)
 }
 
 /// The appearance group of a clip: a stable hash (FNV-1a) of its background and object ids,
