@@ -123,7 +123,21 @@ fn missing_or_misshapen_tensors_are_named() {
         HostTensor::new(vec![2, 32], vec![0.5; 64]),
     );
     c.save(&path).unwrap();
-    let back = Checkpoint::load(&path).unwrap();
+    // A shape that contradicts config.json is refused as it loads, by field and tensor.
+    let e = err(&path);
+    assert!(
+        e.contains("video.hidden_size") && e.contains("video.cls") && e.contains("[2, 32]"),
+        "{e}"
+    );
+    // Past the load (a caller's own expectations), `get` names the tensor and both shapes.
+    c.tensors
+        .insert("video.cls".into(), HostTensor::new(vec![64], vec![0.5; 64]));
+    c.save(&path).unwrap();
+    let mut back = Checkpoint::load(&path).unwrap();
+    back.tensors.insert(
+        "video.cls".into(),
+        HostTensor::new(vec![2, 32], vec![0.5; 64]),
+    );
     let e = back
         .get("text.layers.1.ffn.up.weight", &[64, 256])
         .unwrap_err()

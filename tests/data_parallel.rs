@@ -45,6 +45,7 @@ fn config(out: &Path) -> TrainConfig {
         background_fade_steps: 0,
         group_size: 3,
         motion: Default::default(),
+        allow_truncated_captions: false,
     }
 }
 

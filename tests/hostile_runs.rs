@@ -6,12 +6,11 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_locomotion"))
-}
+mod hostile;
+use hostile::{assert_error, bin};
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().unwrap()
@@ -19,20 +18,6 @@ fn run(args: &[&str]) -> Output {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The run failed with exit 1 and one `error:` line mentioning every one of `words`.
-fn assert_error(o: &Output, words: &[&str]) {
-    let e = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "exit {:?}: {e}", o.status);
-    assert!(!e.contains("panicked"), "{e}");
-    let line = e
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_else(|| panic!("no error line in {e}"));
-    for w in words {
-        assert!(line.contains(w), "'{w}' missing from: {line}");
-    }
 }
 
 fn generate(out: &Path, clips: &str, extra: &[&str]) -> Output {

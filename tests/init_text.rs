@@ -40,6 +40,7 @@ fn config(out: &Path, init_text: &Path) -> TrainConfig {
         background_fade_steps: 0,
         group_size: 1,
         motion: Default::default(),
+        allow_truncated_captions: false,
     }
 }
 

@@ -41,6 +41,7 @@ fn config(out: &Path, steps: u64) -> TrainConfig {
         background_fade_steps: 0,
         group_size: 1,
         motion: Default::default(),
+        allow_truncated_captions: false,
     }
 }
 

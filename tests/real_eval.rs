@@ -42,6 +42,7 @@ fn pretrain(out: &Path) {
         background_fade_steps: 0,
         group_size: 1,
         motion: Default::default(),
+        allow_truncated_captions: false,
     };
     train(&common::gpu(), &cfg).unwrap();
 }

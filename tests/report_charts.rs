@@ -146,6 +146,7 @@ fn record(step: u64, vtc: f32, mlm: f32) -> StepRecord {
         grad_norm: 1.0 + step as f32 / 100.0,
         clips_per_s: 10.0,
         data_time_share: 0.1,
+        truncated_share: 0.0,
     }
 }
 

@@ -67,6 +67,10 @@ pub struct DemoArgs {
     /// No stage lines or progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Train even when more than 5 % of the captions are longer than the model's text
+    /// length and lose their end (refused otherwise).
+    #[arg(long)]
+    pub allow_truncated_captions: bool,
     /// Pre-train on these backgrounds: procedural (the built-in scenes), black, or a path
     /// (video files through ffmpeg, GIFs, frame folders, or a folder of them), as pretrain's
     /// --backgrounds.
@@ -132,6 +136,7 @@ pub fn run(req: &AdapterRequest, args: &DemoArgs) -> Result<()> {
         out: args.out.clone(),
         force: args.force,
         quiet: args.quiet,
+        allow_truncated_captions: args.allow_truncated_captions,
     };
     let gpu = Gpu::new(req)?;
     if !args.quiet {

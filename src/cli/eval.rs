@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::gpu::{AdapterRequest, Gpu};
-use crate::model::checkpoint::{CONFIG_FILE, CheckpointConfig};
+use crate::model::checkpoint::{CONFIG_FILE, Checkpoint};
 use crate::train::benchmark::{
     BenchmarkCaptions, BenchmarkConfig, benchmark, table as benchmark_table,
 };
@@ -84,11 +84,7 @@ pub fn run(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
     }
     let ckpt = check_checkpoint(&args.checkpoint)?;
     if args.rerank_vtm.is_some() {
-        let path = ckpt.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let stored: CheckpointConfig = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a valid checkpoint config", path.display()))?;
+        let stored = Checkpoint::read_config(&ckpt)?;
         if stored.model.loss_weights.vtm == 0.0 {
             anyhow::bail!(
                 "--rerank-vtm: {} was trained with VTM weight 0, so its VTM head is untrained and would re-rank with noise: leave --rerank-vtm out",
@@ -138,8 +134,12 @@ pub fn run(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
 /// `path` is a folder holding runs (a demo's --out holds run/).
 pub fn check_checkpoint(path: &std::path::Path) -> Result<PathBuf> {
     let (ckpt, _) = crate::train::eval::checkpoint_dirs(path);
-    if ckpt.join(CONFIG_FILE).is_file() {
-        return Ok(ckpt);
+    let found = Checkpoint::locate(&ckpt);
+    let elsewhere = found.as_ref().is_ok_and(|p| *p != ckpt);
+    if elsewhere || ckpt.join(CONFIG_FILE).is_file() || ckpt.ends_with(CHECKPOINT_DIR) {
+        // A run's checkpoint, or what an interrupted save left of it: loading it (or the
+        // error saying what lies there) tells the rest.
+        return found.with_context(|| format!("--checkpoint {}", path.display()));
     }
     let inner: Vec<String> = std::fs::read_dir(path)
         .map(|rd| {

@@ -76,6 +76,10 @@ pub struct ExperimentArgs {
     /// No stage lines or progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Train even when more than 5 % of the captions are longer than the model's text
+    /// length and lose their end (refused otherwise).
+    #[arg(long)]
+    pub allow_truncated_captions: bool,
 }
 
 impl ExperimentArgs {
@@ -131,6 +135,7 @@ pub fn run(req: &AdapterRequest, args: &ExperimentArgs) -> Result<()> {
     let opts = ExperimentOptions {
         out: args.out.clone(),
         quiet: args.quiet,
+        allow_truncated_captions: args.allow_truncated_captions,
     };
     let gpu = Gpu::new(req)?;
     if !args.quiet {

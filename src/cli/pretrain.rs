@@ -15,6 +15,7 @@ use crate::train::recipe;
 use crate::train::trainer::{
     TrainConfig, TrainSummary, train_devices, train_devices_across, train_replica,
 };
+use crate::util::run_lock::RunLock;
 
 /// Flags shared by pretrain and finetune.
 #[derive(Debug, Clone, Args)]
@@ -113,6 +114,11 @@ pub struct TrainArgs {
     /// with --devices, every rank runs a replica on each of the devices it names.
     #[arg(long, value_name = "none|mpi", default_value = "none")]
     pub distributed: String,
+    /// Train even when many captions are longer than the model's text length (their ends,
+    /// often the last segment's direction, are cut). Without it a run where more than 5 % of
+    /// the captions sampled before training are cut is refused.
+    #[arg(long)]
+    pub allow_truncated_captions: bool,
 }
 
 /// `locomotion pretrain` flags.
@@ -242,6 +248,7 @@ impl TrainArgs {
             }),
             motion,
             group_size: self.group_size.unwrap_or(recipe::group_size(self.batch)),
+            allow_truncated_captions: self.allow_truncated_captions,
         })
     }
 }
@@ -356,6 +363,11 @@ fn run_training(launch: &Launch, cfg: &TrainConfig) -> Result<TrainSummary> {
 fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
     let gpus = &launch.gpus;
     let writer = launch.writer();
+    // One run per --out: a second is refused before it touches the first one's files.
+    let lock = match writer {
+        true => Some(RunLock::acquire(&cfg.out, "--out")?),
+        false => None,
+    };
     if cfg.progress && writer {
         let w = &cfg.model.loss_weights;
         let stage = if cfg.init_checkpoint.is_some() {
@@ -397,6 +409,7 @@ fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
     let s = match run_training(&launch, cfg) {
         Ok(s) => s,
         Err(e) => {
+            drop(lock);
             if writer {
                 remove_failed_output(cfg);
             }
@@ -423,6 +436,16 @@ fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
             .join(crate::train::trainer::CHECKPOINT_DIR)
             .display()
     );
+    let t = &s.truncation;
+    if t.truncated > 0 {
+        println!(
+            "{} of the {} captions trained on ({:.1} %) were cut to the {} tokens the model reads",
+            t.truncated,
+            t.texts,
+            100.0 * t.share(),
+            t.max_len
+        );
+    }
     Ok(())
 }
 
@@ -479,11 +502,9 @@ pub fn run_finetune(req: &AdapterRequest, args: &FinetuneArgs) -> Result<()> {
     // Fine-tuning continues the checkpoint's model: a --preset naming another is refused
     // rather than ignored (--weights is honoured: it sets the fine-tuning objective).
     if let Some(p) = &args.train.preset {
-        let path = ckpt.join(crate::model::checkpoint::CONFIG_FILE);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("--checkpoint: cannot read {}", path.display()))?;
-        let stored: crate::model::checkpoint::CheckpointConfig = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a valid checkpoint config", path.display()))?;
+        let stored = crate::model::checkpoint::Checkpoint::locate(&ckpt)
+            .and_then(|dir| crate::model::checkpoint::Checkpoint::read_config(&dir))
+            .context("--checkpoint")?;
         let mut arch = cfg.model.clone();
         arch.loss_weights = stored.model.loss_weights;
         arch.text.vocab_size = stored.model.text.vocab_size;

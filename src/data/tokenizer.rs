@@ -44,6 +44,37 @@ impl EncodedBatch {
     }
 }
 
+/// How many texts were longer than the model reads and cut to its length.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Truncation {
+    /// Texts encoded.
+    pub texts: u64,
+    /// Texts cut to the max length (their end never reaches the model).
+    pub truncated: u64,
+    /// Tokens of the longest text, `[CLS]` and `[SEP]` included, before any cut.
+    pub longest: usize,
+    /// The max length the texts were cut to.
+    pub max_len: usize,
+}
+
+impl Truncation {
+    /// Both counts together.
+    pub fn add(&mut self, other: &Truncation) {
+        self.texts += other.texts;
+        self.truncated += other.truncated;
+        self.longest = self.longest.max(other.longest);
+        self.max_len = self.max_len.max(other.max_len);
+    }
+
+    /// The share of texts cut (0 when none were encoded).
+    pub fn share(&self) -> f64 {
+        match self.texts {
+            0 => 0.0,
+            n => self.truncated as f64 / n as f64,
+        }
+    }
+}
+
 /// The ids of the special tokens the model and MLM masking need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpecialIds {
@@ -220,6 +251,19 @@ impl TextTokenizer {
 
     /// Encode texts as `[CLS] … [SEP]`, truncated and padded to `max_len`.
     pub fn encode_batch<S: AsRef<str>>(&self, texts: &[S]) -> Result<EncodedBatch> {
+        Ok(self.encode_batch_counted(texts)?.0)
+    }
+
+    /// How many of `texts` are longer than `max_len` tokens, and the longest one's length.
+    pub fn truncation<S: AsRef<str>>(&self, texts: &[S]) -> Result<Truncation> {
+        Ok(self.encode_batch_counted(texts)?.1)
+    }
+
+    /// [`TextTokenizer::encode_batch`], with the count of texts it cut.
+    pub fn encode_batch_counted<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+    ) -> Result<(EncodedBatch, Truncation)> {
         let inputs: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
         let encs = self
             .inner
@@ -234,7 +278,26 @@ impl TextTokenizer {
             token_types: Vec::with_capacity(b * l),
             special_mask: Vec::with_capacity(b * l),
         };
+        let mut cut = Truncation {
+            texts: b as u64,
+            max_len: l,
+            ..Truncation::default()
+        };
         for e in &encs {
+            // A cut text's rest is in its overflowing pieces (each with its own specials
+            // and padding): its length is every real, non-special token plus [CLS] [SEP].
+            let words = |e: &tokenizers::Encoding| {
+                e.get_attention_mask()
+                    .iter()
+                    .zip(e.get_special_tokens_mask())
+                    .filter(|&(&a, &s)| a == 1 && s == 0)
+                    .count()
+            };
+            let n = words(e) + e.get_overflowing().iter().map(words).sum::<usize>() + 2;
+            if !e.get_overflowing().is_empty() {
+                cut.truncated += 1;
+            }
+            cut.longest = cut.longest.max(n);
             debug_assert_eq!(e.get_ids().len(), l);
             out.ids.extend_from_slice(e.get_ids());
             out.attention_mask.extend_from_slice(e.get_attention_mask());
@@ -242,7 +305,7 @@ impl TextTokenizer {
             out.special_mask
                 .extend_from_slice(e.get_special_tokens_mask());
         }
-        Ok(out)
+        Ok((out, cut))
     }
 }
 

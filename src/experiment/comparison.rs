@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::dataset::{DatasetSpec, write_dataset};
 use super::stage::{Stages, create_dir, non_empty};
 use crate::gpu::Gpu;
-use crate::model::checkpoint::{CONFIG_FILE, CheckpointConfig};
+use crate::model::checkpoint::{CONFIG_FILE, Checkpoint};
 use crate::model::config::ModelConfig;
 use crate::train::benchmark::{
     BenchmarkCaptions, BenchmarkConfig, BenchmarkMetrics, CaptionedBenchmark, benchmark,
@@ -201,6 +201,9 @@ pub struct ExperimentOptions {
     pub out: PathBuf,
     /// No stage lines or progress bars.
     pub quiet: bool,
+    /// Train even when many captions are cut to the text length
+    /// ([`crate::train::config::TrainConfig::allow_truncated_captions`]).
+    pub allow_truncated_captions: bool,
 }
 
 /// One model's benchmark result.
@@ -248,6 +251,7 @@ pub fn run_all(
         plan,
         out,
         progress: !opts.quiet,
+        allow_truncated_captions: opts.allow_truncated_captions,
     };
     let mut results = Vec::new();
     for seed in 0..plan.seeds {
@@ -369,6 +373,7 @@ struct Ctx<'a> {
     plan: &'a ExperimentPlan,
     out: &'a Path,
     progress: bool,
+    allow_truncated_captions: bool,
 }
 
 impl Ctx<'_> {
@@ -397,6 +402,7 @@ impl Ctx<'_> {
             group_size: self.plan.group_size,
             motion: MotionOptions::default(),
             init_text: None,
+            allow_truncated_captions: self.allow_truncated_captions,
         })
     }
 
@@ -473,15 +479,13 @@ impl Ctx<'_> {
 
 /// The step of the checkpoint in a run folder, if it has one.
 fn checkpoint_step(run: &Path) -> Result<Option<u64>> {
-    let path = run.join(CHECKPOINT_DIR).join(CONFIG_FILE);
-    if !path.is_file() {
-        return Ok(None);
+    // A save interrupted between its renames counts too: the resume puts it back.
+    match Checkpoint::locate(&run.join(CHECKPOINT_DIR)) {
+        Ok(dir) if dir.join(CONFIG_FILE).is_file() => {
+            Ok(Some(Checkpoint::read_config(&dir)?.state.step))
+        }
+        _ => Ok(None),
     }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let c: CheckpointConfig = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a checkpoint config", path.display()))?;
-    Ok(Some(c.state.step))
 }
 
 fn one() -> usize {

@@ -29,6 +29,7 @@ use crate::train::metrics::RetrievalMetrics;
 use crate::train::motion_options::MotionOptions;
 use crate::train::recipe;
 use crate::train::trainer::{METRICS_FILE, TrainConfig, train};
+use crate::util::run_lock::RunLock;
 
 /// What the demo does: sizes, and every training hyper-parameter in one place.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -146,6 +147,7 @@ impl DemoPlan {
             background_fade_steps: self.background_fade,
             group_size: self.group_size,
             motion: self.motion.clone(),
+            allow_truncated_captions: false,
             init_text: None,
         })
     }
@@ -198,6 +200,9 @@ pub struct DemoOptions {
     pub force: bool,
     /// No stage lines or progress bars.
     pub quiet: bool,
+    /// Train even when many captions are cut to the text length
+    /// ([`crate::train::config::TrainConfig::allow_truncated_captions`]).
+    pub allow_truncated_captions: bool,
 }
 
 /// What the demo measured (also written as results.json).
@@ -225,6 +230,7 @@ pub struct DemoSummary {
 pub fn run_demo(gpu: &Gpu, plan: &DemoPlan, opts: &DemoOptions) -> Result<DemoSummary> {
     plan.check()?;
     let out = &opts.out;
+    let _lock = RunLock::acquire(out, "--out")?;
     if non_empty(out)? && !opts.force {
         bail!(
             "--out {} is not empty: choose another --out or add --force to write over it",
@@ -267,7 +273,13 @@ pub fn run_demo(gpu: &Gpu, plan: &DemoPlan, opts: &DemoOptions) -> Result<DemoSu
         plan.captions,
         run.display()
     ));
-    let summary = train(gpu, &plan.train_config(&run, progress)?)?;
+    let summary = train(
+        gpu,
+        &TrainConfig {
+            allow_truncated_captions: opts.allow_truncated_captions,
+            ..plan.train_config(&run, progress)?
+        },
+    )?;
     if summary.interrupted {
         bail!(
             "pre-training was interrupted at step {}; the checkpoint is in {}",
@@ -422,6 +434,12 @@ fn write_report(out: &Path, s: &DemoSummary, clips: Vec<crate::report::Clip>) ->
              in and reach full strength, which can lift the loss."
         ),
     )?;
+    let cut = records.last().map_or(0.0, |r| r.truncated_share);
+    r.paragraph(&format!(
+        "Captions cut to the model's text length: {:.1} % of those trained on (truncated_share \
+         in run/metrics.jsonl); a cut caption loses its end, often the last segment's motion.",
+        100.0 * cut
+    ));
     r.heading(2, "Retrieval on held-out clips");
     r.paragraph(&format!(
         "{} clips of held-out objects on held-out backgrounds, queried with their motion \

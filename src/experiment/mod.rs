@@ -20,6 +20,8 @@ pub fn run_experiment(
     plan: &ExperimentPlan,
     opts: &ExperimentOptions,
 ) -> anyhow::Result<Vec<comparison::RunResult>> {
+    // One run per --out: the lock covers every run and the report.
+    let _lock = crate::util::run_lock::RunLock::acquire(&opts.out, "--out")?;
     let (results, mut stages) = comparison::run_all(gpu, plan, opts)?;
     stages.next(&format!("write the report → {}", opts.out.display()));
     comparison_report::write(&opts.out, plan, &gpu.summary.name, &results)?;

@@ -50,9 +50,12 @@ pub fn non_empty(dir: &Path) -> Result<bool> {
     if !dir.exists() {
         return Ok(false);
     }
-    let mut entries =
+    let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot read --out {}", dir.display()))?;
-    Ok(entries.next().is_some())
+    // The run's own lock file is not content.
+    Ok(entries
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name() != crate::util::run_lock::LOCK_FILE))
 }
 
 /// Create `dir` (and its parents), naming it on failure.

@@ -9,11 +9,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use safetensors::{Dtype, tensor::TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::config::ModelConfig;
+use super::leftovers::Found;
 use super::params::ParamShape;
+pub use super::safetensors_read::{
+    ShapeMap, read_safetensors, read_safetensors_checked, read_safetensors_where,
+};
 use crate::train::schedule::LrSchedule;
 
 /// The weights file inside a checkpoint directory.
@@ -63,6 +67,29 @@ pub struct TrainingState {
     /// Anything else a trainer needs to resume (RNG words, caption mixture…).
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl TrainingState {
+    /// Check the stored run settings against the limits the flags that set them have; the
+    /// error names the field.
+    pub fn validate(&self) -> Result<()> {
+        for (field, v) in [
+            ("state.schedule.base_lr", self.schedule.base_lr),
+            ("state.schedule.final_lr", self.schedule.final_lr),
+        ] {
+            if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+                bail!("{field} must be a number from 0 to 1, got {v}");
+            }
+        }
+        if self.optimizer_step > self.step {
+            bail!(
+                "state.optimizer_step ({}) is above state.step ({}): a run takes one optimizer step per step",
+                self.optimizer_step,
+                self.step
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The contents of `config.json`.
@@ -170,45 +197,20 @@ impl Checkpoint {
 
     /// Put back the checkpoint an interrupted [`Checkpoint::save`] may have left beside
     /// `dir` (its hidden `.name.tmp-*` and `.name.old-*` siblings): the newest complete one
-    /// (highest step) ends up at `dir` and the leftovers are removed. Returns whether `dir`
-    /// now holds a checkpoint.
+    /// (highest step, as [`Checkpoint::locate`] finds it) ends up at `dir` and the leftovers
+    /// are removed. Returns whether `dir` now holds a checkpoint.
     pub fn recover(dir: &Path) -> Result<bool> {
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "checkpoint".into());
-        let parent = parent_of(dir);
-        let mut leftovers: Vec<PathBuf> = match std::fs::read_dir(&parent) {
-            Ok(rd) => rd
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| {
-                    let f = p.file_name().unwrap_or_default().to_string_lossy();
-                    f.starts_with(&format!(".{name}.tmp-"))
-                        || f.starts_with(&format!(".{name}.old-"))
-                })
-                .collect(),
-            Err(_) => return Ok(false),
-        };
-        if leftovers.is_empty() {
+        let found = Found::look(dir);
+        if found.leftovers.is_empty() {
             return Ok(dir.join(CONFIG_FILE).is_file());
         }
-        leftovers.sort();
-        let step_of = |p: &Path| Self::load(p).ok().map(|c| c.config.state.step);
-        let current = if dir.is_dir() { step_of(dir) } else { None };
-        let best = leftovers
-            .iter()
-            .filter_map(|p| step_of(p).map(|s| (s, p.clone())))
-            .max_by_key(|(s, _)| *s);
-        if let Some((step, path)) = best
-            && current.is_none_or(|c| step > c)
-        {
+        if let Some(path) = found.newest().filter(|p| p.as_path() != dir) {
             if dir.exists() {
                 std::fs::remove_dir_all(dir).with_context(|| {
                     format!("cannot clear the broken checkpoint {}", dir.display())
                 })?;
             }
-            std::fs::rename(&path, dir).with_context(|| {
+            std::fs::rename(path, dir).with_context(|| {
                 format!(
                     "cannot move the saved checkpoint {} back to {}",
                     path.display(),
@@ -217,23 +219,60 @@ impl Checkpoint {
             })?;
         }
         if dir.join(CONFIG_FILE).is_file() {
-            for p in leftovers.iter().filter(|p| p.exists()) {
+            for p in found.leftovers.iter().filter(|p| p.exists()) {
                 let _ = std::fs::remove_dir_all(p);
             }
-            sync_dir(&parent);
+            sync_dir(&parent_of(dir));
             return Ok(true);
         }
         Ok(false)
     }
 
-    /// Read a checkpoint directory; errors name the file and, for tensors, the tensor.
-    pub fn load(dir: &Path) -> Result<Self> {
-        if !dir.is_dir() {
+    /// Where the newest complete checkpoint meant for `dir` is, without moving anything:
+    /// `dir` itself, or the `.name.tmp-*` / `.name.old-*` sibling an interrupted save left
+    /// (the one [`Checkpoint::recover`] would put back). Every reader goes through here, so
+    /// a read-only command loads what a resume would. When there is none, the error says
+    /// what was found.
+    pub fn locate(dir: &Path) -> Result<PathBuf> {
+        let found = Found::look(dir);
+        if let Some(p) = found.newest() {
+            return Ok(p.clone());
+        }
+        if dir.is_dir() {
+            // Broken, not missing: loading it says what is wrong.
+            return Ok(dir.to_path_buf());
+        }
+        if found.leftovers.is_empty() {
             bail!(
-                "checkpoint {} not found (expected a directory)",
+                "checkpoint {} not found (expected a directory with {CONFIG_FILE} and {WEIGHTS_FILE})",
                 dir.display()
             );
         }
+        let names: Vec<String> = found
+            .leftovers
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        bail!(
+            "no complete checkpoint at {}: only the unfinished save {} beside it (no {CONFIG_FILE}, or one that does not load); nothing can repair it: train again without --resume",
+            dir.display(),
+            names.join(", ")
+        )
+    }
+
+    /// [`Checkpoint::load`] of the newest complete checkpoint [`Checkpoint::locate`] finds.
+    pub fn load_newest(dir: &Path) -> Result<Self> {
+        Self::load(&Self::locate(dir)?)
+    }
+
+    /// Read and validate a checkpoint's `config.json` alone: its format version, the model
+    /// config against the stated limits and the training state. The error names the file.
+    pub fn read_config(dir: &Path) -> Result<CheckpointConfig> {
         let cfg_path = dir.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&cfg_path)
             .with_context(|| format!("cannot read {}", cfg_path.display()))?;
@@ -253,9 +292,38 @@ impl Checkpoint {
         config
             .model
             .validate()
+            .and_then(|_| config.state.validate())
             .with_context(|| format!("{}", cfg_path.display()))?;
+        Ok(config)
+    }
+
+    /// Read a checkpoint directory; errors name the file and, for tensors, the tensor. The
+    /// config is checked against the stated limits and against the weights file's own
+    /// shapes before any tensor is converted.
+    pub fn load(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            bail!(
+                "checkpoint {} not found (expected a directory)",
+                dir.display()
+            );
+        }
+        let config = Self::read_config(dir)?;
         let file = dir.join(WEIGHTS_FILE);
-        let tensors = read_safetensors(&file, false)?;
+        let cfg_path = dir.join(CONFIG_FILE);
+        let tensors = read_safetensors_checked(
+            &file,
+            false,
+            |_| true,
+            |shapes| {
+                super::pinned::check(&config.model, shapes).with_context(|| {
+                    format!(
+                        "{} does not describe {}",
+                        cfg_path.display(),
+                        file.display()
+                    )
+                })
+            },
+        )?;
         for (name, t) in &tensors {
             if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
                 bail!(
@@ -346,65 +414,6 @@ impl Checkpoint {
     }
 }
 
-/// Read every tensor of a safetensors file as f32. With `convert`, f16, bf16 and f64 are
-/// converted; without it, any dtype but f32 is an error naming the tensor.
-pub fn read_safetensors(path: &Path, convert: bool) -> Result<TensorMap> {
-    read_safetensors_where(path, convert, |_| true)
-}
-
-/// [`read_safetensors`] limited to the tensors whose name passes `keep` (the others are not
-/// converted, so they may have any dtype).
-pub fn read_safetensors_where(
-    path: &Path,
-    convert: bool,
-    keep: impl Fn(&str) -> bool,
-) -> Result<TensorMap> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let st = SafeTensors::deserialize(&bytes)
-        .map_err(|e| anyhow!("{} is not a valid safetensors file: {e}", path.display()))?;
-    let mut out = TensorMap::new();
-    for (name, view) in st.tensors() {
-        if !keep(&name) {
-            continue;
-        }
-        let data = to_f32(&view, convert)
-            .map_err(|e| anyhow!("{}: tensor {name}: {e}", path.display()))?;
-        out.insert(
-            name,
-            HostTensor {
-                shape: view.shape().to_vec(),
-                data,
-            },
-        );
-    }
-    Ok(out)
-}
-
-fn to_f32(view: &TensorView<'_>, convert: bool) -> Result<Vec<f32>> {
-    let raw = view.data();
-    let le2 = |c: &[u8]| u16::from_le_bytes([c[0], c[1]]);
-    Ok(match view.dtype() {
-        Dtype::F32 => raw
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        Dtype::F16 if convert => raw
-            .chunks_exact(2)
-            .map(|c| half::f16::from_bits(le2(c)).to_f32())
-            .collect(),
-        Dtype::BF16 if convert => raw
-            .chunks_exact(2)
-            .map(|c| half::bf16::from_bits(le2(c)).to_f32())
-            .collect(),
-        Dtype::F64 if convert => raw
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
-            .collect(),
-        other if convert => bail!("dtype {other:?} is not a floating-point type"),
-        other => bail!("dtype is {other:?}, checkpoints hold f32 only"),
-    })
-}
-
 /// The filesystem steps of [`Checkpoint::save`], in order (see [`abort_save_after`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SaveStep {
@@ -461,7 +470,7 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-fn parent_of(path: &Path) -> PathBuf {
+pub(super) fn parent_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

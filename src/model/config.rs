@@ -168,6 +168,8 @@ fn temp() -> f64 {
     0.07
 }
 
+pub use super::limits;
+
 /// The preset names, smallest first.
 pub const PRESETS: [&str; 3] = ["tiny", "small", "base"];
 
@@ -248,13 +250,22 @@ impl ModelConfig {
     pub fn validate(&self) -> Result<()> {
         self.video.validate()?;
         self.text.validate("text")?;
-        positive("cross.num_layers", self.cross.num_layers)?;
-        positive(
+        within(
+            "cross.num_layers",
+            self.cross.num_layers,
+            limits::MAX_LAYERS,
+        )?;
+        within(
             "cross.cross_attention_freq",
             self.cross.cross_attention_freq,
+            limits::MAX_LAYERS,
         )?;
-        positive("heads.embed_dim", self.heads.embed_dim)?;
-        positive("heads.vtm_hard_negatives", self.heads.vtm_hard_negatives)?;
+        within("heads.embed_dim", self.heads.embed_dim, limits::MAX_HIDDEN)?;
+        within(
+            "heads.vtm_hard_negatives",
+            self.heads.vtm_hard_negatives,
+            limits::MAX_HARD_NEGATIVES,
+        )?;
         let t = self.heads.temperature;
         if !(t.is_finite() && t > 0.0 && t <= 1.0) {
             bail!("heads.temperature must be in (0, 1], got {t}");
@@ -267,6 +278,14 @@ impl ModelConfig {
             if !(w.is_finite() && w >= 0.0) {
                 bail!("{name} must be a finite non-negative number, got {w}");
             }
+        }
+        // Every size is bounded above, so the count cannot overflow; it bounds the total.
+        let n = self.parameter_count() as u64;
+        if n > limits::MAX_PARAMETERS {
+            bail!(
+                "the model has {n} parameters, over the limit of {}: lower a width or a layer count",
+                limits::MAX_PARAMETERS
+            );
         }
         Ok(())
     }
@@ -312,17 +331,21 @@ impl VideoEncoderConfig {
 
     /// Check the encoder's sizes; the error names the field.
     pub fn validate(&self) -> Result<()> {
-        for (name, v) in [
-            ("video.frames", self.frames),
-            ("video.height", self.height),
-            ("video.width", self.width),
-            ("video.channels", self.channels),
-            ("video.hidden_size", self.hidden_size),
-            ("video.num_layers", self.num_layers),
-            ("video.num_heads", self.num_heads),
-            ("video.mlp_ratio", self.mlp_ratio),
+        for (name, v, max) in [
+            ("video.frames", self.frames, limits::MAX_FRAMES),
+            ("video.height", self.height, limits::MAX_SIDE),
+            ("video.width", self.width, limits::MAX_SIDE),
+            ("video.channels", self.channels, limits::MAX_CHANNELS),
+            ("video.hidden_size", self.hidden_size, limits::MAX_HIDDEN),
+            ("video.num_layers", self.num_layers, limits::MAX_LAYERS),
+            ("video.num_heads", self.num_heads, limits::MAX_HEADS),
+            (
+                "video.mlp_ratio",
+                self.mlp_ratio,
+                limits::MAX_INTERMEDIATE / self.hidden_size.max(1),
+            ),
         ] {
-            positive(name, v)?;
+            within(name, v, max)?;
         }
         let dims = [
             ("frames", self.frames),
@@ -370,16 +393,36 @@ impl BertConfig {
 
     /// Check the fields; `prefix` names where the config came from ("text", a file).
     pub fn validate(&self, prefix: &str) -> Result<()> {
-        for (name, v) in [
-            ("vocab_size", self.vocab_size),
-            ("hidden_size", self.hidden_size),
-            ("num_hidden_layers", self.num_hidden_layers),
-            ("num_attention_heads", self.num_attention_heads),
-            ("intermediate_size", self.intermediate_size),
-            ("max_position_embeddings", self.max_position_embeddings),
-            ("type_vocab_size", self.type_vocab_size),
+        for (name, v, max) in [
+            ("vocab_size", self.vocab_size, limits::MAX_VOCAB),
+            ("hidden_size", self.hidden_size, limits::MAX_HIDDEN),
+            (
+                "num_hidden_layers",
+                self.num_hidden_layers,
+                limits::MAX_LAYERS,
+            ),
+            (
+                "num_attention_heads",
+                self.num_attention_heads,
+                limits::MAX_HEADS,
+            ),
+            (
+                "intermediate_size",
+                self.intermediate_size,
+                limits::MAX_INTERMEDIATE,
+            ),
+            (
+                "max_position_embeddings",
+                self.max_position_embeddings,
+                limits::MAX_POSITIONS,
+            ),
+            (
+                "type_vocab_size",
+                self.type_vocab_size,
+                limits::MAX_TOKEN_TYPES,
+            ),
         ] {
-            positive(&format!("{prefix}.{name}"), v)?;
+            within(&format!("{prefix}.{name}"), v, max)?;
         }
         divides(
             prefix,
@@ -406,6 +449,15 @@ impl BertConfig {
 fn positive(name: &str, v: usize) -> Result<()> {
     if v == 0 {
         bail!("{name} must be at least 1, got 0");
+    }
+    Ok(())
+}
+
+/// `v` must be 1 to `max` (a stated limit of [`limits`]).
+fn within(name: &str, v: usize, max: usize) -> Result<()> {
+    positive(name, v)?;
+    if v > max {
+        bail!("{name} is {v}, over the limit of {max}");
     }
     Ok(())
 }

@@ -65,4 +65,16 @@ pub struct TrainConfig {
     /// Online clips: clips per motion group (1: independent clips; see
     /// [`OnlineConfig::group_size`]).
     pub group_size: usize,
+    /// Train even when more than [`MAX_TRUNCATED_SHARE`] of the captions are longer than
+    /// the text length and lose their end (`--allow-truncated-captions`).
+    pub allow_truncated_captions: bool,
 }
+
+/// The share of captions longer than the model's text length above which a run is refused
+/// unless [`TrainConfig::allow_truncated_captions`]: the cut end of a motion caption is
+/// often its last segment's direction and rotation.
+pub const MAX_TRUNCATED_SHARE: f64 = 0.05;
+
+/// Captions sampled from a run's first batches (or its folder's first clips) to count the
+/// cut ones before it trains.
+pub const CAPTION_SAMPLE: usize = 256;

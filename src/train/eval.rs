@@ -68,9 +68,18 @@ pub struct Reranked {
     pub metrics: RetrievalMetrics,
 }
 
-/// A checkpoint directory given either as the run's `--out` or its `checkpoint/` inside.
+/// A checkpoint directory given either as the run's `--out` or its `checkpoint/` inside
+/// (a run whose save was interrupted may hold only the save's hidden leftovers: see
+/// [`Checkpoint::locate`]).
 pub fn checkpoint_dirs(path: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    if path.join(CHECKPOINT_DIR).is_dir() {
+    let leftover = |p: &Path| {
+        let prefix = format!(".{CHECKPOINT_DIR}.");
+        std::fs::read_dir(p).is_ok_and(|rd| {
+            rd.filter_map(|e| e.ok())
+                .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        })
+    };
+    if path.join(CHECKPOINT_DIR).is_dir() || leftover(path) {
         (path.join(CHECKPOINT_DIR), path.to_path_buf())
     } else {
         let run = path.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -92,8 +101,8 @@ pub fn evaluate_report(gpu: &Gpu, path: &Path, cfg: &EvalConfig) -> Result<EvalR
 /// A checkpoint's model and its run's tokenizer.
 pub fn load_run(gpu: &Gpu, path: &Path) -> Result<(LocoModel, TextTokenizer)> {
     let (ckpt_dir, run) = checkpoint_dirs(path);
-    let ck =
-        Checkpoint::load(&ckpt_dir).with_context(|| format!("--checkpoint {}", path.display()))?;
+    let ck = Checkpoint::load_newest(&ckpt_dir)
+        .with_context(|| format!("--checkpoint {}", path.display()))?;
     let mcfg = ck.config.model.clone();
     let tok_path = run.join(TOKENIZER_FILE);
     let tok = TextTokenizer::load(&tok_path, mcfg.text.max_position_embeddings.min(64))?;

@@ -17,7 +17,7 @@ use super::optim::AdamW;
 use crate::caption::{CaptionKind, Lexicon, LexiconPart, Paraphraser, describe};
 use crate::data::clips::ClipReader;
 use crate::data::mlm::MlmConfig;
-use crate::data::tokenizer::TextTokenizer;
+use crate::data::tokenizer::{TextTokenizer, Truncation};
 use crate::gpu::Gpu;
 use crate::model::checkpoint::{Checkpoint, WEIGHTS_FILE, adam_m_name, adam_v_name};
 use crate::model::config::ModelConfig;
@@ -56,9 +56,10 @@ pub fn start(gpu: &Gpu, cfg: &TrainConfig, writer: bool) -> Result<Start> {
         None
     };
     let init = match &cfg.init_checkpoint {
-        Some(dir) => {
-            Some(Checkpoint::load(dir).with_context(|| format!("--checkpoint {}", dir.display()))?)
-        }
+        Some(dir) => Some(
+            Checkpoint::load_newest(dir)
+                .with_context(|| format!("--checkpoint {}", dir.display()))?,
+        ),
         None => None,
     };
     // A resumed run already holds the imported encoder in its checkpoint.
@@ -252,6 +253,24 @@ impl Source {
             Source::Online(s) => s.set_shard(range),
             Source::Folder(s) => s.set_shard(range),
             Source::Annotated(s) => s.set_shard(range),
+        }
+    }
+
+    /// How many captions of the run's first batches (at least `n` captions, from `step` on)
+    /// are longer than the text length: measured on the CPU before training, so the
+    /// warning comes in the run's first lines.
+    pub fn caption_truncation(&self, step: u64, n: usize) -> Result<Truncation> {
+        match self {
+            Source::Online(s) => {
+                let b = s.config().batch_size.max(1);
+                let mut t = Truncation::default();
+                for k in 0..n.div_ceil(b) as u64 {
+                    t.add(&s.host_batch(step + k)?.truncation);
+                }
+                Ok(t)
+            }
+            Source::Folder(s) => s.caption_truncation(n),
+            Source::Annotated(s) => s.caption_truncation(n),
         }
     }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
+use super::config::{CAPTION_SAMPLE, MAX_TRUNCATED_SHARE};
 pub use super::config::{CHECKPOINT_DIR, METRICS_FILE, TOKENIZER_FILE, TrainConfig};
 use super::data::CaptionMix;
 use super::metrics::MetricsLog;
@@ -18,6 +19,7 @@ pub use super::setup::train_tokenizer;
 use super::setup::{Source, Start};
 pub use super::state::snapshot;
 use super::state::{Replica, train_step, training_means};
+use crate::data::tokenizer::Truncation;
 use crate::dist::{Collective, Shard};
 use crate::gpu::Gpu;
 use crate::model::checkpoint::{Checkpoint, CheckpointConfig, FORMAT_VERSION, TrainingState};
@@ -45,6 +47,10 @@ pub struct StepRecord {
     pub clips_per_s: f64,
     /// Share of wall time spent preparing data on the host.
     pub data_time_share: f64,
+    /// Share of the captions trained on so far (since the run or resume started) that were
+    /// longer than the text length and cut.
+    #[serde(default)]
+    pub truncated_share: f64,
 }
 
 /// What a finished run reports.
@@ -58,6 +64,8 @@ pub struct TrainSummary {
     pub clips_per_s: f64,
     /// The buffer pool's peak bytes.
     pub peak_bytes: u64,
+    /// The captions this invocation trained on that were cut to the text length.
+    pub truncation: Truncation,
     /// True when Ctrl-C or `stop_after` ended it early.
     pub interrupted: bool,
     /// Share of this invocation's wall time spent summing gradients across replicas (0 on
@@ -218,6 +226,12 @@ pub fn train_replica(gpu: &Gpu, cfg: &TrainConfig, shard: Option<Shard>) -> Resu
     let sched = schedule(cfg);
     let mut source = Source::open(gpu, cfg, &model_cfg, tokenizer)?;
     source.set_shard(shard.as_ref().map(|s| s.range.clone()));
+    check_truncation(
+        cfg,
+        &source.caption_truncation(step, CAPTION_SAMPLE)?,
+        writer,
+    )?;
+    let mut cut = Truncation::default();
     let metrics = cfg.out.join(METRICS_FILE);
     let mut log = if writer {
         if cfg.resume {
@@ -253,11 +267,13 @@ pub fn train_replica(gpu: &Gpu, cfg: &TrainConfig, shard: Option<Shard>) -> Resu
             shard: s,
             extra: &stop_flag,
         });
+        let batch = source.batch(step)?;
+        cut.add(&batch.global.as_ref().unwrap_or(&batch.host).truncation);
         let out = train_step(
             gpu,
             &model,
             &mut optim,
-            source.batch(step)?,
+            batch,
             (cfg.seed, step),
             lr as f32,
             replica,
@@ -283,6 +299,7 @@ pub fn train_replica(gpu: &Gpu, cfg: &TrainConfig, shard: Option<Shard>) -> Resu
                 grad_norm: optim.grad_norm()?,
                 clips_per_s: ((step - first) as usize * cfg.batch) as f64 / wall,
                 data_time_share: (source.data_seconds() / wall).min(1.0),
+                truncated_share: cut.share(),
             };
             bar.set_message(trained_losses(
                 &model_cfg.loss_weights,
@@ -317,7 +334,34 @@ pub fn train_replica(gpu: &Gpu, cfg: &TrainConfig, shard: Option<Shard>) -> Resu
         peak_bytes: gpu.pool.stats().peak_bytes,
         interrupted,
         allreduce_share: allreduce / wall,
+        truncation: cut,
     })
+}
+
+/// Warn (the writer) when sampled captions are longer than the text length, and refuse when
+/// more than [`MAX_TRUNCATED_SHARE`] are, unless the run accepts it.
+fn check_truncation(cfg: &TrainConfig, t: &Truncation, writer: bool) -> Result<()> {
+    if t.truncated == 0 {
+        return Ok(());
+    }
+    let said = format!(
+        "{} of {} captions sampled before training ({:.1} %) are longer than the {} tokens the model reads (the longest is {} tokens): their ends are cut",
+        t.truncated,
+        t.texts,
+        100.0 * t.share(),
+        t.max_len,
+        t.longest
+    );
+    if t.share() > MAX_TRUNCATED_SHARE && !cfg.allow_truncated_captions {
+        bail!(
+            "{said}, over the {:.0} % a run accepts: choose shorter --captions or a preset with a longer text, or add --allow-truncated-captions",
+            100.0 * MAX_TRUNCATED_SHARE
+        );
+    }
+    if writer {
+        eprintln!("warning: {said}; metrics.jsonl counts them (truncated_share)");
+    }
+    Ok(())
 }
 
 /// The step's VTC, VTM, MLM and total losses read back; a loss that is not finite stops the

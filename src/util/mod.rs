@@ -4,3 +4,4 @@ pub mod fs;
 pub mod limits;
 pub mod out_folder;
 pub mod progress;
+pub mod run_lock;

@@ -3,13 +3,13 @@
 //! place only when the run succeeds. A failed run leaves nothing of its own behind; a
 //! forced run leaves nothing of the old one.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-/// The lock file: held (an OS file lock) while a run writes the folder.
-pub const LOCK_FILE: &str = ".locomotion.lock";
+pub use super::run_lock::LOCK_FILE;
+use super::run_lock::RunLock;
 /// The staging folder a run writes into before its outputs are moved into place.
 pub const STAGE_DIR: &str = ".partial";
 
@@ -18,7 +18,7 @@ pub struct OutFolder {
     root: PathBuf,
     stage: PathBuf,
     /// Held for the run's life; dropping it releases the lock.
-    lock: Option<File>,
+    lock: Option<RunLock>,
     /// The run created `root`, so a failed run removes it.
     created: bool,
     committed: bool,
@@ -30,8 +30,6 @@ impl OutFolder {
     /// one holding `owned` entries is refused unless `force`, which replaces them on commit.
     pub fn open(root: &Path, flag: &str, owned: &[&str], force: bool) -> Result<Self> {
         let created = !root.exists();
-        fs::create_dir_all(root)
-            .with_context(|| format!("cannot create {flag} {}", root.display()))?;
         let mut me = Self {
             root: root.to_path_buf(),
             stage: root.join(STAGE_DIR),
@@ -39,28 +37,8 @@ impl OutFolder {
             created,
             committed: false,
         };
-        let lock_path = root.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .with_context(|| format!("cannot create the lock file {}", lock_path.display()))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                // Not ours: the other run's lock file and folder stay.
-                me.created = false;
-                bail!(
-                    "{flag} {} is being written by another run (it holds {LOCK_FILE}): wait for it to finish or choose another {flag}",
-                    root.display()
-                );
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()));
-            }
-        }
-        me.lock = Some(file);
+        // Refused: the other run's lock file and folder stay.
+        me.lock = Some(RunLock::acquire(root, flag)?);
         // A stage left by a killed run is ours to clear now that we hold the lock.
         if me.stage.exists() {
             fs::remove_dir_all(&me.stage)
@@ -124,14 +102,13 @@ impl OutFolder {
 
 impl Drop for OutFolder {
     fn drop(&mut self) {
-        if self.lock.is_none() {
+        let Some(lock) = self.lock.take() else {
             return;
-        }
+        };
         if !self.committed {
             let _ = fs::remove_dir_all(&self.stage);
         }
-        // Unlinked while still locked: a run that opened it meanwhile still sees it locked.
-        let _ = fs::remove_file(self.root.join(LOCK_FILE));
+        drop(lock);
         if self.created && !self.committed {
             let _ = fs::remove_dir(&self.root);
         }

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use locomotion::caption::{CaptionKind, Lexicon, describe};
 use locomotion::cli::generate::write_gif;
+use locomotion::data::annotations::{Ssv2Captions, read_annotations};
+use locomotion::data::matrix_file::{read_matrix, write_matrix};
 use locomotion::data::tokenizer::TextTokenizer;
 use locomotion::model::checkpoint::{
     Checkpoint, CheckpointConfig, FORMAT_VERSION, HostTensor, TensorMap, TrainingState,
@@ -37,6 +39,27 @@ pub fn err_text(e: anyhow::Error) -> String {
         .join(": ")
 }
 
+// ---------------------------------------------------------------- the binary
+
+/// The `locomotion` binary.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_locomotion"))
+}
+
+/// The run failed with exit 1 and one `error:` line holding every one of `words`, no panic.
+pub fn assert_error(o: &std::process::Output, words: &[&str]) {
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "exit {:?}: {e}", o.status);
+    assert!(!e.contains("panicked"), "{e}");
+    let line = e
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line in {e}"));
+    for w in words {
+        assert!(line.contains(w), "'{w}' missing from: {line}");
+    }
+}
+
 // ---------------------------------------------------------------- checkpoint saves
 
 pub fn tiny_checkpoint(step: u64, value: f32) -> Checkpoint {
@@ -62,6 +85,22 @@ pub fn tiny_checkpoint(step: u64, value: f32) -> Checkpoint {
         },
         tensors,
     }
+}
+
+/// A whole checkpoint of `model` (every parameter, small values, no optimizer moments).
+pub fn model_checkpoint(model: ModelConfig, step: u64) -> Checkpoint {
+    let mut ck = tiny_checkpoint(step, 0.0);
+    ck.tensors = locomotion::model::params::model_parameter_shapes(&model)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, shape))| {
+            let n: usize = shape.iter().product();
+            let data = (0..n).map(|k| ((k + i) % 7) as f32 * 0.01).collect();
+            (name, HostTensor::new(shape, data))
+        })
+        .collect();
+    ck.config.model = model;
+    ck
 }
 
 // ---------------------------------------------------------------- the fuzz corpus
@@ -149,6 +188,20 @@ pub fn readers(work: &Path) -> Vec<Reader> {
         .collect();
     let ckdir = work.join("seed-checkpoint");
     tiny_checkpoint(3, 0.5).save(&ckdir).unwrap();
+    let whole = work.join("seed-model-checkpoint");
+    model_checkpoint(ModelConfig::preset("tiny").unwrap(), 3)
+        .save(&whole)
+        .unwrap();
+    let embeddings = work.join("seed-embeddings.safetensors");
+    write_matrix(
+        &embeddings,
+        "embeddings",
+        (2, 3),
+        &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+        [("ids".to_string(), "[\"a.mp4\",\"b.mp4\"]".to_string())].into(),
+    )
+    .unwrap();
+    let hf_config = serde_json::to_vec_pretty(&ModelConfig::preset("small").unwrap().text).unwrap();
     let corpus: Vec<String> = clips
         .iter()
         .flat_map(|c| CaptionKind::ALL.map(|k| describe(c, k)))
@@ -229,6 +282,67 @@ pub fn readers(work: &Path) -> Vec<Reader> {
                 std::fs::read(ckdir.join("model.safetensors")).unwrap(),
             )],
             read: Box::new(|d| Checkpoint::load(d).map(drop)),
+        },
+        Reader {
+            name: "whole model's checkpoint config",
+            file: "config.json",
+            valid: std::fs::read(whole.join("config.json")).unwrap(),
+            beside: vec![(
+                "model.safetensors",
+                std::fs::read(whole.join("model.safetensors")).unwrap(),
+            )],
+            read: Box::new(|d| Checkpoint::load_newest(d).map(drop)),
+        },
+        Reader {
+            name: "Hugging Face config",
+            file: "config.json",
+            valid: hf_config,
+            beside: vec![],
+            read: Box::new(|d| {
+                locomotion::model::hf_bert::read_hf_config(&d.join("config.json")).map(drop)
+            }),
+        },
+        Reader {
+            name: "retrieval annotations (VindLU JSON)",
+            file: "annotations.json",
+            valid: br#"[{"video": "a.mp4", "caption": "A ball rolls left."},
+ {"video": ["b.mp4", "c.webm"], "caption": "Something moves up, then right"}]"#
+                .to_vec(),
+            beside: vec![],
+            read: Box::new(|d| read_annotations(&d.join("annotations.json"), None).map(drop)),
+        },
+        Reader {
+            name: "Something-Something v2 JSON",
+            file: "ssv2.json",
+            valid: br#"[{"id": "1", "label": "pushing a pen from left to right", "template": "Pushing [something] from left to right", "placeholders": ["a pen"]},
+ {"id": "2", "label": "Dropping a cup.", "template": "Dropping [something]", "placeholders": ["a cup"]}]"#
+                .to_vec(),
+            beside: vec![],
+            read: Box::new(|d| {
+                read_annotations(&d.join("ssv2.json"), Some(Ssv2Captions::Template)).map(drop)
+            }),
+        },
+        Reader {
+            name: "annotations JSONL",
+            file: "pairs.jsonl",
+            valid: b"{\"video\": \"x.webm\", \"caption\": \"a ball rolls left\"}\n{\"video\": \"y.webm\", \"caption\": \"second\"}\n"
+                .to_vec(),
+            beside: vec![],
+            read: Box::new(|d| read_annotations(&d.join("pairs.jsonl"), None).map(drop)),
+        },
+        Reader {
+            name: "annotations CSV",
+            file: "pairs.csv",
+            valid: b"caption,video\n\"a ball, rolling \"\"left\"\"\",x.webm\nsecond,y.webm\n".to_vec(),
+            beside: vec![],
+            read: Box::new(|d| read_annotations(&d.join("pairs.csv"), None).map(drop)),
+        },
+        Reader {
+            name: "embeddings file",
+            file: "embeddings.safetensors",
+            valid: std::fs::read(&embeddings).unwrap(),
+            beside: vec![],
+            read: Box::new(|d| read_matrix(&d.join("embeddings.safetensors"), "embeddings").map(drop)),
         },
         Reader {
             name: "tokenizer",

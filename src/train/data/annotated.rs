@@ -126,6 +126,18 @@ impl AnnotatedSource {
         &self.reader
     }
 
+    /// How many of the first `n` pairs' captions are longer than the text length (nothing
+    /// is decoded).
+    pub fn caption_truncation(&self, n: usize) -> Result<crate::data::tokenizer::Truncation> {
+        let captions: Vec<&str> = self
+            .pairs
+            .iter()
+            .take(n)
+            .map(|&(c, _)| self.set.captions[c].as_str())
+            .collect();
+        self.text.tokenizer.truncation(&captions)
+    }
+
     /// Batch `step`: sample `i` is position `step·B + i` of the concatenated epoch orders.
     pub fn batch(&self, step: u64) -> Result<Batch> {
         let (b, n) = (self.batch_size as u64, self.pairs.len() as u64);

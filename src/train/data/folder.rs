@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use super::{Batch, CaptionChoice, TextPipeline, mix_seed, upload_decoded};
 use crate::caption::CaptionKind;
 use crate::caption::records::{CaptionRecord, read_manifest};
+use crate::data::tokenizer::Truncation;
 use crate::gpu::Gpu;
 use crate::motion::backgrounds::load_video;
 use crate::motion::composite::{IMAGENET_MEAN, IMAGENET_STD};
@@ -175,21 +176,7 @@ impl FolderSource {
             seeds.push(mix_seed(e.params.seed, epoch, SAMPLE_SALT));
             clips.push(e.params.clone());
         }
-        let (choices, captions): (Vec<_>, Vec<_>) = clips
-            .iter()
-            .zip(&seeds)
-            .map(|(c, &s)| {
-                let choice = self.text.mix.draw(s);
-                let stored = self.stored_caption(&c.id, choice, s);
-                let text = stored.unwrap_or_else(|| {
-                    self.text
-                        .captions(std::slice::from_ref(c), &[s])
-                        .1
-                        .remove(0)
-                });
-                (choice, text)
-            })
-            .unzip();
+        let (choices, captions) = self.captions_of(&clips, &seeds);
         let mut host = self.text.host_batch(
             step,
             clips,
@@ -204,6 +191,44 @@ impl FolderSource {
             (self.cfg.frames, self.cfg.height, self.cfg.width),
             self.shard.as_ref(),
         )
+    }
+
+    /// The caption each clip gets (sample `i` drawing from `seeds[i]`): the stored one when
+    /// captions.jsonl has it, else made now.
+    fn captions_of(
+        &self,
+        clips: &[crate::motion::params::ClipParams],
+        seeds: &[u64],
+    ) -> (Vec<CaptionChoice>, Vec<String>) {
+        clips
+            .iter()
+            .zip(seeds)
+            .map(|(c, &s)| {
+                let choice = self.text.mix.draw(s);
+                let stored = self.stored_caption(&c.id, choice, s);
+                let text = stored.unwrap_or_else(|| {
+                    self.text
+                        .captions(std::slice::from_ref(c), &[s])
+                        .1
+                        .remove(0)
+                });
+                (choice, text)
+            })
+            .unzip()
+    }
+
+    /// How many of the first `n` clips' captions (as the first epoch draws them) are
+    /// longer than the text length, without decoding any video.
+    pub fn caption_truncation(&self, n: usize) -> Result<Truncation> {
+        let picked = &self.entries[..n.min(self.len())];
+        let clips: Vec<_> = picked.iter().map(|e| e.params.clone()).collect();
+        let seeds: Vec<u64> = picked
+            .iter()
+            .map(|e| mix_seed(e.params.seed, 0, SAMPLE_SALT))
+            .collect();
+        self.text
+            .tokenizer
+            .truncation(&self.captions_of(&clips, &seeds).1)
     }
 
     /// The caption captions.jsonl holds for `id` under `choice`, if any.

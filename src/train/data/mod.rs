@@ -30,7 +30,7 @@ use anyhow::Result;
 
 use crate::caption::{Describer, Lexicon, Paraphraser};
 use crate::data::mlm::{MlmConfig, mask_tokens};
-use crate::data::tokenizer::{EncodedBatch, TextTokenizer};
+use crate::data::tokenizer::{EncodedBatch, TextTokenizer, Truncation};
 use crate::gpu::{Gpu, GpuBuffer};
 use crate::motion::Compositor;
 use crate::motion::composite::{IMAGENET_MEAN, IMAGENET_STD, Output, Staged};
@@ -53,6 +53,9 @@ pub struct HostBatch {
     pub captions: Vec<String>,
     /// Token ids, attention mask and token types, `[B, L]`.
     pub text: EncodedBatch,
+    /// How many of the captions were cut to the text length L (the whole batch's; empty
+    /// in a data-parallel replica's part).
+    pub truncation: Truncation,
     /// MLM input ids `[B, L]`.
     pub mlm_ids: Vec<u32>,
     /// MLM targets `[B, L]`: the original id where masked, [`IGNORE_INDEX`] elsewhere (the
@@ -99,6 +102,7 @@ impl HostBatch {
                 token_types: rows(&self.text.token_types),
                 special_mask: rows(&self.text.special_mask),
             },
+            truncation: Truncation::default(),
             mlm_ids: rows(&self.mlm_ids),
             mlm_labels: rows(&self.mlm_labels),
             pixels: self.pixels.take(),
@@ -200,7 +204,7 @@ impl TextPipeline {
         captions: Vec<String>,
         mlm_seed: u64,
     ) -> Result<HostBatch> {
-        let text = self.tokenizer.encode_batch(&captions)?;
+        let (text, truncation) = self.tokenizer.encode_batch_counted(&captions)?;
         let masked = mask_tokens(
             &text,
             &self.tokenizer.special_ids(),
@@ -220,6 +224,7 @@ impl TextPipeline {
             choices,
             captions,
             text,
+            truncation,
             mlm_ids: masked.ids,
             mlm_labels,
             pixels: None,
