@@ -10,6 +10,7 @@ pub mod eval;
 pub mod experiment;
 pub mod generate;
 pub mod info;
+pub mod launch;
 pub mod merge_shards;
 pub mod paraphrases;
 pub mod pretrain;
