@@ -3,6 +3,7 @@
 //! levels, resuming, and one-line errors. Every run is tiny (2 steps, a handful of clips).
 
 mod common;
+mod demo_experiment;
 
 use std::path::Path;
 use std::process::Command;
@@ -317,114 +318,6 @@ fn eval_benchmark_motion_prints_chance_beside_every_figure() {
         ],
         "--per-group",
     );
-}
-
-#[test]
-fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("exp");
-    let args = [
-        "experiment",
-        "--seeds",
-        "1",
-        "--steps",
-        "2",
-        "--finetune-steps",
-        "2",
-        "--batch",
-        "4",
-        "--downstream-clips",
-        "6",
-        "--groups",
-        "2",
-        "--per-group",
-        "3",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-        "--bench-seed",
-        "5",
-        "--finetune-lr",
-        "7e-4",
-        "--nonlinear",
-    ];
-    let (ok, stdout, err) = locomotion(&args);
-    assert!(ok, "{err}");
-    assert!(
-        stdout.contains("motion") && stdout.contains("spatial"),
-        "{stdout}"
-    );
-    let r = json(&out.join("results.json"));
-    // The flags reach the plan, and fine-tuning steps at --finetune-lr (its last logged rate:
-    // one warm-up step, then the peak).
-    let plan = &r["plan"];
-    assert_eq!(
-        (&plan["bench_seed"], &plan["nonlinear"]),
-        (&5.into(), &true.into())
-    );
-    let ft = read(&out.join("runs/seed-0/motion-ft100/metrics.jsonl"));
-    let last: serde_json::Value = serde_json::from_str(ft.lines().last().unwrap()).unwrap();
-    assert_eq!(last["lr"].as_f64(), Some(7e-4), "{last}");
-    let rows: Vec<(String, String)> = r["table"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            (
-                row["pretrain"].as_str().unwrap().to_string(),
-                row["finetune"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    for pre in ["spatial", "motion", "motion + paraphrase", "scratch"] {
-        for ft in ["no fine-tuning", "100 % data", "20 % data"] {
-            let want = !(pre == "scratch" && ft == "no fine-tuning");
-            let has = rows.iter().any(|(p, f)| p == pre && f == ft);
-            assert_eq!(has, want, "row {pre} / {ft} in {rows:?}");
-        }
-    }
-    for row in r["table"].as_array().unwrap() {
-        for k in ["r1", "within_r1_verbs", "within_r1_verbs_heldout"] {
-            let v = row[k]["mean"]
-                .as_f64()
-                .unwrap_or_else(|| panic!("{k} in {row}"));
-            assert!((0.0..=100.0).contains(&v), "{row}");
-        }
-        // Groups of 3 motions: a caption matches one clip of its group, chance 1/3 exactly.
-        let within = row["chance_within_r1"].as_f64().unwrap();
-        assert!((within - 100.0 / 3.0).abs() < 1e-9, "{row}");
-    }
-    let md = read(&out.join("report.md"));
-    for needle in [
-        "motion + paraphrase",
-        "scratch",
-        "| chance |",
-        "r1.png",
-        "within_r1.png",
-        "| verbs held out |",
-        "Do verb paraphrases help",
-    ] {
-        assert!(md.contains(needle), "{needle} not in report.md");
-    }
-    for f in [
-        "r1.svg",
-        "r1.png",
-        "within_r1.svg",
-        "report.html",
-        "downstream/manifest.jsonl",
-    ] {
-        assert!(out.join(f).is_file(), "{f} missing");
-    }
-    // The same command again: every run is finished, nothing retrains.
-    let log = out.join("runs/seed-0/pretrain-motion/metrics.jsonl");
-    let before = std::fs::metadata(&log).unwrap().modified().unwrap();
-    let (ok, _, err) = locomotion(&args);
-    assert!(ok, "{err}");
-    assert_eq!(std::fs::metadata(&log).unwrap().modified().unwrap(), before);
-    // Other settings in the same folder are refused.
-    let mut other = args.to_vec();
-    other[4] = "3";
-    fails_with(&other, "other settings");
 }
 
 #[test]
