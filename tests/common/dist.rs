@@ -33,8 +33,11 @@ pub fn zero_gradient(name: &str) -> bool {
 }
 
 /// The tensors of two checkpoints that differ by more than 1e-3 of the tensor's largest
-/// value or, for tensors that stay near 0, by more than 1 % of the farthest AdamW can move a
+/// value or, for tensors that stay near 0, by more than 5 % of the farthest AdamW can move a
 /// value in the run (`steps · lr`): a wrong gradient moves most values by about lr a step.
+/// (1 % was too tight: Adam turns float-level differences in a near-zero gradient, summed
+/// in another order across ranks, into up to lr a step; `video.ln_final.beta`, whose VTC
+/// gradient the batch centring cancels, moved 2.5 % of the reach under MPI.)
 /// The [`zero_gradient`] ones may differ by up to `steps · lr`, their moments by anything.
 pub fn weight_gaps(a: &Path, b: &Path, (steps, lr): (u64, f64)) -> Vec<String> {
     let (a, b) = (
@@ -59,7 +62,7 @@ pub fn weight_gaps(a: &Path, b: &Path, (steps, lr): (u64, f64)) -> Vec<String> {
         let ok = match (zero_gradient(name), moment) {
             (true, true) => true,
             (true, false) => gap <= reach,
-            (false, _) => gap <= (1e-3 * scale).max(0.01 * reach),
+            (false, _) => gap <= (1e-3 * scale).max(0.05 * reach),
         };
         if !ok {
             bad.push(format!("{name} by {gap} (largest value {scale})"));
