@@ -25,27 +25,10 @@ fn config(out: &Path) -> TrainConfig {
         model,
         steps: 4,
         batch: 6,
-        lr: 3e-4,
-        weight_decay: 0.02,
         warmup: 1,
-        clip_norm: 1.0,
-        captions: "motion".into(),
         seed: 11,
-        data: None,
-        fraction: 1.0,
-        annotations: None,
-        init_checkpoint: None,
-        init_text: None,
-        out: out.to_path_buf(),
-        save_every: 0,
-        log_every: 1,
-        resume: false,
-        stop_after: None,
-        progress: false,
-        background_fade_steps: 0,
         group_size: 3,
-        motion: Default::default(),
-        allow_truncated_captions: false,
+        ..common::tiny_run(out)
     }
 }
 

@@ -6,39 +6,13 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use locomotion::model::config::ModelConfig;
 use locomotion::train::eval::{EvalConfig, encode_set, load_run, report_model, vtm_pair_scores};
 use locomotion::train::metrics::retrieval_metrics;
-use locomotion::train::trainer::{TrainConfig, train};
+use locomotion::train::trainer::train;
 
 /// A tiny checkpoint after two steps (enough for the heads to be trained parameters).
 fn pretrain(out: &Path) {
-    let cfg = TrainConfig {
-        model: ModelConfig::preset("tiny").unwrap(),
-        steps: 2,
-        batch: 2,
-        lr: 3e-4,
-        weight_decay: 0.02,
-        warmup: 0,
-        clip_norm: 1.0,
-        captions: "motion".into(),
-        seed: 5,
-        data: None,
-        fraction: 1.0,
-        annotations: None,
-        init_checkpoint: None,
-        init_text: None,
-        out: out.to_path_buf(),
-        save_every: 0,
-        log_every: 1,
-        resume: false,
-        stop_after: None,
-        progress: false,
-        background_fade_steps: 0,
-        group_size: 1,
-        motion: Default::default(),
-        allow_truncated_captions: false,
-    };
+    let cfg = common::tiny_run(out);
     train(&common::gpu(), &cfg).unwrap();
 }
 

@@ -16,31 +16,11 @@ use locomotion::train::trainer::{TrainConfig, train};
 
 fn config(out: &Path, init_text: &Path) -> TrainConfig {
     TrainConfig {
-        model: ModelConfig::preset("tiny").unwrap(),
-        steps: 2,
-        batch: 2,
         // So small that two AdamW steps leave the imported weights as they were (|Δ| ~ 1e-12).
         lr: 1e-12,
-        weight_decay: 0.02,
-        warmup: 0,
-        clip_norm: 1.0,
-        captions: "motion".into(),
         seed: 3,
-        data: None,
-        fraction: 1.0,
-        annotations: None,
-        init_checkpoint: None,
         init_text: Some(init_text.to_path_buf()),
-        out: out.to_path_buf(),
-        save_every: 0,
-        log_every: 1,
-        resume: false,
-        stop_after: None,
-        progress: false,
-        background_fade_steps: 0,
-        group_size: 1,
-        motion: Default::default(),
-        allow_truncated_captions: false,
+        ..common::tiny_run(out)
     }
 }
 

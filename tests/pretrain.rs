@@ -18,30 +18,12 @@ use locomotion::train::trainer::{StepRecord, TrainConfig, generation, train};
 
 fn config(out: &Path, steps: u64) -> TrainConfig {
     TrainConfig {
-        model: ModelConfig::preset("tiny").unwrap(),
         steps,
         batch: 4,
-        lr: 3e-4,
-        weight_decay: 0.02,
         warmup: 1,
-        clip_norm: 1.0,
-        captions: "motion".into(),
         seed: 7,
-        data: None,
-        fraction: 1.0,
-        annotations: None,
-        init_checkpoint: None,
-        init_text: None,
-        out: out.to_path_buf(),
         save_every: 2,
-        log_every: 1,
-        resume: false,
-        stop_after: None,
-        progress: false,
-        background_fade_steps: 0,
-        group_size: 1,
-        motion: Default::default(),
-        allow_truncated_captions: false,
+        ..common::tiny_run(out)
     }
 }
 

@@ -13,37 +13,12 @@ use tempfile::TempDir;
 
 use common::ssv2::{MiniSsv2, have_ffmpeg, locomotion};
 use locomotion::data::matrix_file::{metadata_strings, read_matrix};
-use locomotion::model::config::ModelConfig;
-use locomotion::train::trainer::{TrainConfig, train};
+
+use locomotion::train::trainer::train;
 
 /// A tiny checkpoint after two steps.
 fn pretrain(out: &Path) {
-    let cfg = TrainConfig {
-        model: ModelConfig::preset("tiny").unwrap(),
-        steps: 2,
-        batch: 2,
-        lr: 3e-4,
-        weight_decay: 0.02,
-        warmup: 0,
-        clip_norm: 1.0,
-        captions: "motion".into(),
-        seed: 5,
-        data: None,
-        fraction: 1.0,
-        annotations: None,
-        init_checkpoint: None,
-        init_text: None,
-        out: out.to_path_buf(),
-        save_every: 0,
-        log_every: 1,
-        resume: false,
-        stop_after: None,
-        progress: false,
-        background_fade_steps: 0,
-        group_size: 1,
-        motion: Default::default(),
-        allow_truncated_captions: false,
-    };
+    let cfg = common::tiny_run(out);
     train(&common::gpu(), &cfg).unwrap();
 }
 

@@ -13,6 +13,8 @@ pub mod ssv2;
 pub mod vlm;
 
 use locomotion::gpu::Gpu;
+use locomotion::model::config::ModelConfig;
+use locomotion::train::trainer::TrainConfig;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -51,4 +53,35 @@ pub const POISON: u32 = 0x7fc0_dead;
 /// discrete GPU takes runs in the normal `cargo test`.
 pub fn gpu_path() -> Gpu {
     gpu().with_kernels(locomotion::gpu::Kernels::Gpu)
+}
+
+/// A tiny run into `out` the tests change field by field: the tiny preset, 2 steps of batch
+/// 2, lr 3e-4, no warm-up, motion captions, seed 5, no fade, independent clips, quiet.
+pub fn tiny_run(out: &std::path::Path) -> TrainConfig {
+    TrainConfig {
+        model: ModelConfig::preset("tiny").unwrap(),
+        steps: 2,
+        batch: 2,
+        lr: 3e-4,
+        weight_decay: 0.02,
+        warmup: 0,
+        clip_norm: 1.0,
+        captions: "motion".into(),
+        seed: 5,
+        data: None,
+        fraction: 1.0,
+        annotations: None,
+        init_checkpoint: None,
+        init_text: None,
+        out: out.to_path_buf(),
+        save_every: 0,
+        log_every: 1,
+        resume: false,
+        stop_after: None,
+        progress: false,
+        background_fade_steps: 0,
+        group_size: 1,
+        motion: Default::default(),
+        allow_truncated_captions: false,
+    }
 }
