@@ -209,7 +209,7 @@ pub fn readers(work: &Path) -> Vec<Reader> {
     let tok = TextTokenizer::train(&corpus, 200, 32, false).unwrap();
     tok.save(&work.join("seed-tokenizer.json")).unwrap();
     let model = serde_json::to_vec_pretty(&ModelConfig::preset("tiny").unwrap()).unwrap();
-    vec![
+    let mut readers = vec![
         Reader {
             name: "background GIF",
             file: "bg.gif",
@@ -351,7 +351,51 @@ pub fn readers(work: &Path) -> Vec<Reader> {
             beside: vec![],
             read: Box::new(|d| TextTokenizer::load(&d.join("tokenizer.json"), 32).map(drop)),
         },
-    ]
+    ];
+    // A video of a folder `eval --annotations` reads, through the ffmpeg route.
+    if let Some(video) = tiny_webm(work) {
+        readers.push(Reader {
+            name: "video (webm, through ffmpeg)",
+            file: "clip.webm",
+            valid: video,
+            beside: vec![],
+            read: Box::new(|d| {
+                locomotion::data::clips::ClipReader::new(4, 16, 16, None)
+                    .rgb(&d.join("clip.webm"))
+                    .map(drop)
+            }),
+        });
+    }
+    readers
+}
+
+/// An 8-frame 32² webm made by ffmpeg, or `None` (said on stderr) where ffmpeg is missing;
+/// with `LOCOMOTION_REQUIRE_FFMPEG` set a missing ffmpeg fails instead.
+fn tiny_webm(work: &Path) -> Option<Vec<u8>> {
+    let out = work.join("seed-clip.webm");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=32x32:rate=8",
+        ])
+        .args(["-frames:v", "8", "-c:v", "libvpx"])
+        .arg(&out)
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        return Some(std::fs::read(&out).unwrap());
+    }
+    assert!(
+        std::env::var_os("LOCOMOTION_REQUIRE_FFMPEG").is_none(),
+        "LOCOMOTION_REQUIRE_FFMPEG is set but ffmpeg could not make a webm"
+    );
+    eprintln!("SKIP hostile video reader: no ffmpeg (install it to fuzz the video route)");
+    None
 }
 
 /// Each case: (label, bytes, must the reader refuse it).
