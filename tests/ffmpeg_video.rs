@@ -10,38 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::ssv2::{ffmpeg, have_ffmpeg};
 use locomotion::motion::backgrounds::load_video;
-
-/// Whether ffmpeg runs here; `test` is skipped, saying so, where it does not (a failure
-/// with LOCOMOTION_REQUIRE_FFMPEG=1, as in CI).
-fn have_ffmpeg(test: &str) -> bool {
-    let ok = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        common::skip::skip(
-            test,
-            "no ffmpeg on PATH (apt-get install ffmpeg)",
-            "LOCOMOTION_REQUIRE_FFMPEG",
-        );
-    }
-    ok
-}
-
-/// Run ffmpeg with `args` (quiet, overwriting), panicking with its message on failure.
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-y", "-v", "error", "-nostdin"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// `frames` frames of ffmpeg's moving test pattern at `w`×`h`, encoded with `codec`.
 fn testsrc(dir: &Path, name: &str, w: u32, h: u32, frames: u32, codec: &[&str]) -> PathBuf {

@@ -51,7 +51,7 @@ fn material(root: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 
 #[test]
 fn user_backgrounds_and_objects_replace_the_training_libraries_only() {
-    if !have_ffmpeg() {
+    if !have_ffmpeg("user_backgrounds_and_objects_replace_the_training_libraries_only") {
         return;
     }
     let root = tempfile::tempdir().unwrap();
@@ -77,7 +77,7 @@ fn user_backgrounds_and_objects_replace_the_training_libraries_only() {
 
 #[test]
 fn pretrain_on_user_material_and_a_benchmark_on_given_backgrounds() {
-    if !have_ffmpeg() {
+    if !have_ffmpeg("pretrain_on_user_material_and_a_benchmark_on_given_backgrounds") {
         return;
     }
     let root = tempfile::tempdir().unwrap();

@@ -146,7 +146,7 @@ fn metrics_equal_a_hand_computed_ranking_with_ties_and_several_ground_truths() {
 
 #[test]
 fn frames_arrive_middle_sampled_resized_and_cropped() {
-    if !have_ffmpeg() {
+    if !have_ffmpeg("frames_arrive_middle_sampled_resized_and_cropped") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -178,7 +178,7 @@ fn frames_arrive_middle_sampled_resized_and_cropped() {
 
 #[test]
 fn the_cache_is_used_the_second_time_and_ignored_after_the_file_changes() {
-    if !have_ffmpeg() {
+    if !have_ffmpeg("the_cache_is_used_the_second_time_and_ignored_after_the_file_changes") {
         return;
     }
     let root = tempfile::tempdir().unwrap();
@@ -217,7 +217,7 @@ fn the_cache_is_used_the_second_time_and_ignored_after_the_file_changes() {
 
 #[test]
 fn bad_videos_are_errors_naming_the_file() {
-    if !have_ffmpeg() {
+    if !have_ffmpeg("bad_videos_are_errors_naming_the_file") {
         return;
     }
     let root = tempfile::tempdir().unwrap();

@@ -100,7 +100,7 @@ fn check_direction(json: &serde_json::Value, ranks: &[f64]) {
 
 #[test]
 fn ssv2_template_and_label_from_the_raw_json_end_to_end() {
-    if !have_ffmpeg() {
+    if !have_ffmpeg("ssv2_template_and_label_from_the_raw_json_end_to_end") {
         return;
     }
     let (root, run, cache, data) = fixture();
@@ -227,7 +227,7 @@ fn ssv2_template_and_label_from_the_raw_json_end_to_end() {
 
 #[test]
 fn embed_and_search_scores_equal_the_saved_similarities() {
-    if !have_ffmpeg() {
+    if !have_ffmpeg("embed_and_search_scores_equal_the_saved_similarities") {
         return;
     }
     let (root, run, cache, data) = fixture();
@@ -351,7 +351,7 @@ fn embed_and_search_scores_equal_the_saved_similarities() {
 
 #[test]
 fn finetune_trains_on_annotations_and_names_a_bad_video() {
-    if !have_ffmpeg() {
+    if !have_ffmpeg("finetune_trains_on_annotations_and_names_a_bad_video") {
         return;
     }
     let (root, run, cache, data) = fixture();
@@ -401,7 +401,7 @@ fn videos_that_share_a_caption_are_not_each_others_negatives() {
     use locomotion::data::tokenizer::TextTokenizer;
     use locomotion::model::locomotion::{DUPLICATE_PENALTY, duplicate_caption_mask};
     use locomotion::train::data::{AnnotatedSource, CaptionMix, TextPipeline};
-    if !have_ffmpeg() {
+    if !have_ffmpeg("videos_that_share_a_caption_are_not_each_others_negatives") {
         return;
     }
     let (_root, run, _cache, data) = fixture();

@@ -21,14 +21,19 @@ pub struct MiniSsv2 {
     pub bad: [String; 2],
 }
 
-/// True when ffmpeg runs (the tests that need it say they skipped otherwise).
-pub fn have_ffmpeg() -> bool {
+/// Whether ffmpeg runs here; `test` is skipped, saying so, where it does not (a failure
+/// with LOCOMOTION_REQUIRE_FFMPEG=1, as in CI).
+pub fn have_ffmpeg(test: &str) -> bool {
     let ok = Command::new("ffmpeg")
         .arg("-version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("skipped: no ffmpeg on PATH (apt-get install ffmpeg)");
+        super::skip::skip(
+            test,
+            "no ffmpeg on PATH (apt-get install ffmpeg)",
+            "LOCOMOTION_REQUIRE_FFMPEG",
+        );
     }
     ok
 }
