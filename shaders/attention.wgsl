@@ -35,9 +35,9 @@ struct Params {
     d: u32,
     has_mask: u32,
     scale: f32,
-    _pad: u32,
+    stage: u32,
     tokens_major: u32,
-    _pad1: u32,
+    keys: u32,
     _pad2: u32,
     _pad3: u32,
 }

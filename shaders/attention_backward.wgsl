@@ -35,7 +35,7 @@ struct Params {
     scale: f32,
     stage: u32,
     tokens_major: u32,
-    _pad1: u32,
+    keys: u32,
     _pad2: u32,
     _pad3: u32,
 }

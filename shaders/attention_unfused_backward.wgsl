@@ -21,6 +21,11 @@ struct Params {
     has_mask: u32,
     scale: f32,
     stage: u32,
+    // Read by the fused kernels only: this one takes (B, H, T, D) and every key.
+    tokens_major: u32,
+    keys: u32,
+    _pad2: u32,
+    _pad3: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

@@ -1,4 +1,12 @@
-//! The WGSL sources under `shaders/`, embedded at build time (see `build.rs`).
+//! The WGSL sources under `shaders/`, embedded at build time (see `build.rs`), and the Rust
+//! parameter struct each one reads at binding 0.
+
+use crate::gpu::{KernelParams, ParamsLayout};
+use crate::motion::composite;
+use crate::tensor::ops::{
+    adamw, attention, elementwise, embedding, frame_diff, gather, layernorm, loss, matmul,
+    negatives, normalize, permute, prepend_cls, reduce, softmax, tubelet, unary,
+};
 
 include!(concat!(env!("OUT_DIR"), "/shaders.rs"));
 
@@ -6,3 +14,31 @@ include!(concat!(env!("OUT_DIR"), "/shaders.rs"));
 pub fn source(name: &str) -> Option<&'static str> {
     SHADERS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
 }
+
+/// Every kernel parameter struct (defined with `kernel_params!`, which names its shaders).
+/// `tests/kernel_params.rs` checks each shader's uniform struct against its entry here: a new
+/// kernel adds one line.
+pub const KERNEL_PARAMS: &[ParamsLayout] = &[
+    adamw::AdamParams::LAYOUT,
+    adamw::NormParams::LAYOUT,
+    attention::Params::LAYOUT,
+    attention::matmul_route::PadParams::LAYOUT,
+    composite::Params::LAYOUT,
+    elementwise::Params::LAYOUT,
+    embedding::Params::LAYOUT,
+    frame_diff::Params::LAYOUT,
+    gather::Params::LAYOUT,
+    layernorm::Params::LAYOUT,
+    loss::CeParams::LAYOUT,
+    loss::NceParams::LAYOUT,
+    matmul::Params::LAYOUT,
+    matmul::subgroup::PackParams::LAYOUT,
+    negatives::Params::LAYOUT,
+    normalize::Params::LAYOUT,
+    permute::Params::LAYOUT,
+    prepend_cls::Params::LAYOUT,
+    reduce::Params::LAYOUT,
+    softmax::Params::LAYOUT,
+    tubelet::Params::LAYOUT,
+    unary::Params::LAYOUT,
+];

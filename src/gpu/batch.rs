@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use super::{Gpu, GpuBuffer, GpuError, Kernel};
+use super::{Gpu, GpuBuffer, GpuError, Kernel, KernelParams};
 
 /// How many workgroups a dispatch launches.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +30,22 @@ pub fn fold_linear(n: u64, max: u32) -> Option<[u32; 3]> {
         return None;
     }
     Some([x as u32, y as u32, 1])
+}
+
+/// Fail unless `P` is declared (by `kernel_params!`) as the parameters of `kernel`'s shader:
+/// the layout `tests/kernel_params.rs` checks against that shader is the one bound.
+fn declared_for<P: KernelParams>(kernel: Kernel) -> Result<(), GpuError> {
+    if P::LAYOUT.shaders.contains(&kernel.shader) {
+        return Ok(());
+    }
+    Err(GpuError::Launch {
+        kernel: format!("{}::{}", kernel.shader, kernel.entry),
+        reason: format!(
+            "{} is not declared as this shader's parameters (it is for {:?})",
+            P::LAYOUT.rust,
+            P::LAYOUT.shaders
+        ),
+    })
 }
 
 const ARENA_BYTES: u64 = 64 * 1024;
@@ -156,13 +172,14 @@ impl<'g> Batch<'g> {
 
     /// Record one dispatch of `kernel`: `params` at binding 0 (uniform), `buffers` at
     /// bindings 1.. in order.
-    pub fn dispatch<P: bytemuck::Pod>(
+    pub fn dispatch<P: KernelParams>(
         &mut self,
         kernel: Kernel,
         params: &P,
         buffers: &[&GpuBuffer],
         groups: Groups,
     ) -> Result<(), GpuError> {
+        declared_for::<P>(kernel)?;
         for b in buffers {
             self.hold(b);
         }
@@ -173,13 +190,14 @@ impl<'g> Batch<'g> {
 
     /// Like [`Batch::dispatch`] with arbitrary resources (texture views, buffer slices) at
     /// bindings 1.. in order.
-    pub fn dispatch_resources<P: bytemuck::Pod>(
+    pub fn dispatch_resources<P: KernelParams>(
         &mut self,
         kernel: Kernel,
         params: &P,
         resources: &[wgpu::BindingResource<'_>],
         groups: Groups,
     ) -> Result<(), GpuError> {
+        declared_for::<P>(kernel)?;
         self.dispatch_inner(kernel, bytemuck::bytes_of(params), resources, groups, None)
     }
 

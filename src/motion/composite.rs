@@ -3,7 +3,7 @@
 //! model's normalised input tensor [B, T, 3, H, W]: a background pass over every pixel,
 //! then an object pass over only the tiles objects touch (see `shaders/composite.wgsl`).
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use super::atlas::{Atlas, FrameTables};
 use super::backgrounds::BackgroundLibrary;
@@ -36,15 +36,15 @@ impl Output {
     }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    width: u32,
-    height: u32,
-    count: u32,
-    base: u32,
-    mean: [f32; 4],
-    inv_std: [f32; 4],
+kernel_params! {
+    pub(crate) struct Params for ["composite"] {
+        width: u32,
+        height: u32,
+        count: u32,
+        base: u32,
+        mean: [f32; 4],
+        inv_std: [f32; 4],
+    }
 }
 
 /// The per-batch tables on the GPU: keep it alive until the batch that reads them has been

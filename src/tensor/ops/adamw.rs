@@ -3,8 +3,8 @@
 //! GPU buffer that AdamW reads, so a training step needs no readback; the norm sits beside it
 //! for logging.
 
+use crate::gpu::kernel_params;
 use anyhow::{Result, bail};
-use bytemuck::{Pod, Zeroable};
 
 use super::check::need;
 use crate::gpu::{Batch, Gpu, GpuBuffer, Groups, Kernel};
@@ -40,17 +40,17 @@ impl Default for AdamW {
     }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct AdamParams {
-    n: u32,
-    lr: f32,
-    beta1: f32,
-    beta2: f32,
-    eps: f32,
-    weight_decay: f32,
-    bc1: f32,
-    bc2: f32,
+kernel_params! {
+    pub(crate) struct AdamParams for ["adamw"] {
+        n: u32,
+        lr: f32,
+        beta1: f32,
+        beta2: f32,
+        eps: f32,
+        weight_decay: f32,
+        bc1: f32,
+        bc2: f32,
+    }
 }
 
 /// Record one AdamW step `step` (counted from 1) over `n` elements: updates `param`, `m` and
@@ -110,13 +110,13 @@ pub fn unclipped(gpu: &Gpu) -> Result<GpuBuffer> {
 
 // ------------------------------------------------------------------------ gradient clipping
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct NormParams {
-    n: u32,
-    offset: u32,
-    max_norm: f32,
-    _pad: u32,
+kernel_params! {
+    pub(crate) struct NormParams for ["grad_norm"] {
+        n: u32,
+        offset: u32,
+        max_norm: f32,
+        _pad: u32,
+    }
 }
 
 /// Number of f32 partial sums [`clip_grad_norm`] needs for gradients of these lengths.

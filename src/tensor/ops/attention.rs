@@ -7,13 +7,13 @@
 //! optional key padding mask is (B, Tk) u32 with nonzero = key present. Rows whose keys are
 //! all masked produce o = 0 and receive no gradient.
 
+use crate::gpu::kernel_params;
 use anyhow::{Result, bail};
-use bytemuck::{Pod, Zeroable};
 
 use super::check::{need, storage_buffers};
 use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
 
-mod matmul_route;
+pub(crate) mod matmul_route;
 pub use matmul_route::{
     MATMUL_ROUTE_MIN_SCORES, attention_matmul_backward, attention_matmul_forward, matmul_route,
     pad_heads, padded, unpad_heads,
@@ -205,21 +205,27 @@ impl AttentionShape {
     }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    b: u32,
-    h: u32,
-    tq: u32,
-    tk: u32,
-    d: u32,
-    has_mask: u32,
-    scale: f32,
-    stage: u32,
-    tokens_major: u32,
-    /// Keys from this one on are padding (the matmul route's rows kernels; Tk elsewhere).
-    keys: u32,
-    _pad: [u32; 2],
+kernel_params! {
+    pub(crate) struct Params for [
+        "attention",
+        "attention_backward",
+        "attention_rows",
+        "attention_unfused",
+        "attention_unfused_backward",
+    ] {
+        b: u32,
+        h: u32,
+        tq: u32,
+        tk: u32,
+        d: u32,
+        has_mask: u32,
+        scale: f32,
+        stage: u32,
+        tokens_major: u32,
+        /// Keys from this one on are padding (the matmul route's rows kernels; Tk elsewhere).
+        keys: u32,
+        _pad: [u32; 2],
+    }
 }
 
 // ---------------------------------------------------------------------------- fused forward

@@ -1,6 +1,6 @@
 //! Launchers for `shaders/elementwise.wgsl` over flat f32 buffers, and the add ops of the tape.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use super::forward;
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
@@ -17,13 +17,13 @@ pub enum Binary {
     Axpby(f32, f32),
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    n: u32,
-    alpha: f32,
-    beta: f32,
-    period: u32,
+kernel_params! {
+    pub(crate) struct Params for ["elementwise"] {
+        n: u32,
+        alpha: f32,
+        beta: f32,
+        period: u32,
+    }
 }
 
 /// Record `out = op(x, y)` over the first `n` elements; x, y, out are (n,).

@@ -1,18 +1,18 @@
 //! Launchers for `shaders/embedding.wgsl`: a gather forward and a deterministic, race-free
 //! backward (tokens grouped by id on the host), and the tape op.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    n: u32,
-    v: u32,
-    c: u32,
-    _pad: u32,
+kernel_params! {
+    pub(crate) struct Params for ["embedding"] {
+        n: u32,
+        v: u32,
+        c: u32,
+        _pad: u32,
+    }
 }
 
 /// Tokens grouped by id: `order` lists token positions id by id, `offsets[v]..offsets[v+1]`

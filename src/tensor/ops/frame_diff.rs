@@ -3,19 +3,19 @@
 //! `video.frame_differences`). One memory-bound pass each way; the gradient is the same
 //! difference taken forward in time.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use super::forward;
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    batch: u32,
-    frames: u32,
-    features: u32,
-    dir: u32,
+kernel_params! {
+    pub(crate) struct Params for ["frame_diff"] {
+        batch: u32,
+        frames: u32,
+        features: u32,
+        dir: u32,
+    }
 }
 
 /// Record `y = x[t] − x[t − 1]` (frame 0 kept) over `[b, t, f]` or, with `backward`, the

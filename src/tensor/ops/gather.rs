@@ -2,18 +2,18 @@
 //! buffer (written by another kernel, e.g. the hard-negative draw), with a deterministic
 //! backward that needs no host-side grouping, and the tape op.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    n: u32,
-    v: u32,
-    c: u32,
-    _pad: u32,
+kernel_params! {
+    pub(crate) struct Params for ["gather"] {
+        n: u32,
+        v: u32,
+        c: u32,
+        _pad: u32,
+    }
 }
 
 fn params(n: usize, v: usize, c: usize) -> Params {

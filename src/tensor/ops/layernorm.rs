@@ -1,17 +1,17 @@
 //! Launchers for `shaders/layernorm.wgsl` (fused forward and backward) and the tape op.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor, TensorError};
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    rows: u32,
-    c: u32,
-    eps: f32,
-    _pad: u32,
+kernel_params! {
+    pub(crate) struct Params for ["layernorm"] {
+        rows: u32,
+        c: u32,
+        eps: f32,
+        _pad: u32,
+    }
 }
 
 /// The row count, width and epsilon of one layer norm.

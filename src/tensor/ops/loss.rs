@@ -3,8 +3,8 @@
 //! and `shaders/info_nce_backward.wgsl`, for VTC). Forward and backward are fused kernels over
 //! flat f32 buffers; every reduction runs in a fixed order, so results are deterministic.
 
+use crate::gpu::kernel_params;
 use anyhow::{Result, bail};
-use bytemuck::{Pod, Zeroable};
 
 use super::check::need;
 use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
@@ -12,13 +12,13 @@ use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
 /// The usual ignore index of MLM labels (positions that are not masked).
 pub const IGNORE_INDEX: u32 = u32::MAX;
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct CeParams {
-    n: u32,
-    c: u32,
-    ignore: u32,
-    stage: u32,
+kernel_params! {
+    pub(crate) struct CeParams for ["loss"] {
+        n: u32,
+        c: u32,
+        ignore: u32,
+        stage: u32,
+    }
 }
 
 fn check_ce(n: u32, c: u32) -> Result<()> {
@@ -120,12 +120,12 @@ pub fn cross_entropy_backward(
 
 // ---------------------------------------------------------------------------------- InfoNCE
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct NceParams {
-    b: u32,
-    stage: u32,
-    _pad: [u32; 2],
+kernel_params! {
+    pub(crate) struct NceParams for ["info_nce", "info_nce_backward"] {
+        b: u32,
+        stage: u32,
+        _pad: [u32; 2],
+    }
 }
 
 fn nce_params(b: u32, stage: u32) -> Result<NceParams> {

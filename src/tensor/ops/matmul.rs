@@ -3,12 +3,12 @@
 //! `subgroup`, `matmul_subgroup.wgsl` for CPU drivers), the kernel choice, and the autograd
 //! rule.
 
-mod subgroup;
+pub(crate) mod subgroup;
 mod texture;
 
 use texture::matmul_texture;
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
@@ -55,17 +55,23 @@ impl MatmulDims {
     }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    batch: u32,
-    stride_a: u32,
-    stride_b: u32,
-    stride_c: u32,
-    flags: u32,
+kernel_params! {
+    pub(crate) struct Params for [
+        "matmul",
+        "matmul_cpu",
+        "matmul_subgroup",
+        "matmul_subgroup_buf",
+        "matmul_tex",
+    ] {
+        m: u32,
+        n: u32,
+        k: u32,
+        batch: u32,
+        stride_a: u32,
+        stride_b: u32,
+        stride_c: u32,
+        flags: u32,
+    }
 }
 
 /// Products up to this many FLOPs go to [`MatmulKernel::SubgroupBuffers`] even when the

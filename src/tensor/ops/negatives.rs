@@ -2,18 +2,18 @@
 //! VTC similarity matrix, as the row indices of the 3B VTM pairs (see the shader), so a
 //! training step reads nothing back to pick them.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tensor, TensorError};
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    b: u32,
-    inv_tau: f32,
-    seed_lo: u32,
-    seed_hi: u32,
+kernel_params! {
+    pub(crate) struct Params for ["hard_negatives"] {
+        b: u32,
+        inv_tau: f32,
+        seed_lo: u32,
+        seed_hi: u32,
+    }
 }
 
 /// Record the draw over `sim` (b, b) into `text_rows` and `video_rows` (3b u32 each).

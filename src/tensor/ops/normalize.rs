@@ -2,7 +2,7 @@
 //! normalisation, which puts the VTC embeddings on the unit sphere so that their dot products
 //! are cosine similarities.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use super::forward;
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
@@ -11,13 +11,13 @@ use crate::tensor::{Result, Tape, Tensor};
 /// The norm below which a row is divided by this instead (torch's `F.normalize` default).
 pub const NORMALIZE_EPS: f32 = 1e-12;
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    rows: u32,
-    dim: u32,
-    eps: f32,
-    _pad: u32,
+kernel_params! {
+    pub(crate) struct Params for ["l2_normalize", "l2_normalize_backward"] {
+        rows: u32,
+        dim: u32,
+        eps: f32,
+        _pad: u32,
+    }
 }
 
 fn params(rows: usize, dim: usize) -> Params {

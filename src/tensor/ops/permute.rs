@@ -1,18 +1,18 @@
 //! Launcher for `shaders/permute.wgsl` (swap axes 1 and 2 of a 4-D tensor) and its tape op:
 //! how attention heads are split from and merged back into the hidden dimension.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    a: u32,
-    b: u32,
-    c: u32,
-    d: u32,
+kernel_params! {
+    pub(crate) struct Params for ["permute"] {
+        a: u32,
+        b: u32,
+        c: u32,
+        d: u32,
+    }
 }
 
 /// Record y = x with axes 1 and 2 swapped; x is (a, b, c, d), y is (a, c, b, d).

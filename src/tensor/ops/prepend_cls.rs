@@ -1,19 +1,19 @@
 //! Launchers for `shaders/prepend_cls.wgsl` and its backward, and the tape op that puts a
 //! learned [CLS] token in front of every sequence of a batch (ViT's classification token).
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use super::forward;
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    batch: u32,
-    tokens: u32,
-    dim: u32,
-    _pad: u32,
+kernel_params! {
+    pub(crate) struct Params for ["prepend_cls", "prepend_cls_backward"] {
+        batch: u32,
+        tokens: u32,
+        dim: u32,
+        _pad: u32,
+    }
 }
 
 fn params(b: usize, n: usize, d: usize) -> Params {

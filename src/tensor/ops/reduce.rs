@@ -1,6 +1,6 @@
 //! Launchers for `shaders/reduce.wgsl` (sum, mean, max over one axis) and their tape ops.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor, TensorError};
@@ -16,13 +16,13 @@ pub enum Reduce {
     Max,
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    outer: u32,
-    axis: u32,
-    inner: u32,
-    op: u32,
+kernel_params! {
+    pub(crate) struct Params for ["reduce"] {
+        outer: u32,
+        axis: u32,
+        inner: u32,
+        op: u32,
+    }
 }
 
 fn params(op: Reduce, outer: usize, axis: usize, inner: usize) -> Params {

@@ -1,18 +1,18 @@
 //! Launchers for `shaders/softmax.wgsl` (fused, stable softmax and log-softmax over the last
 //! dimension) and their tape ops.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor};
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    rows: u32,
-    c: u32,
-    log: u32,
-    _pad: u32,
+kernel_params! {
+    pub(crate) struct Params for ["softmax"] {
+        rows: u32,
+        c: u32,
+        log: u32,
+        _pad: u32,
+    }
 }
 
 fn params(rows: usize, c: usize, log: bool) -> Params {

@@ -4,7 +4,7 @@
 //! rearrangement's gradient is its inverse scatter (col2im); tubelets do not overlap, so that
 //! scatter has no races and needs no atomics.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use super::forward;
 use super::matmul::matmul_op;
@@ -28,17 +28,17 @@ pub struct TubeletGrid {
     pub tubelet: [usize; 3],
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    batch: u32,
-    frames: u32,
-    channels: u32,
-    height: u32,
-    width: u32,
-    tt: u32,
-    ph: u32,
-    pw: u32,
+kernel_params! {
+    pub(crate) struct Params for ["tubelet"] {
+        batch: u32,
+        frames: u32,
+        channels: u32,
+        height: u32,
+        width: u32,
+        tt: u32,
+        ph: u32,
+        pw: u32,
+    }
 }
 
 impl TubeletGrid {

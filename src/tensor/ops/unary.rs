@@ -1,20 +1,20 @@
 //! Launchers for `shaders/unary.wgsl` (scale, GELU, tanh, dropout, accumulate) and the tape
 //! ops built on them.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use super::elementwise::{self, Binary};
 use super::forward;
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor};
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    n: u32,
-    alpha: f32,
-    beta: f32,
-    seed: u32,
+kernel_params! {
+    pub(crate) struct Params for ["unary"] {
+        n: u32,
+        alpha: f32,
+        beta: f32,
+        seed: u32,
+    }
 }
 
 /// Record unary `entry` over the first `n` elements: x is read, out written; x, out are (n,).

@@ -2,8 +2,8 @@
 //! scores in global memory, the products on the fastest matmul and the row-wise softmax and
 //! gradient terms in `shaders/attention_rows.wgsl`.
 
+use crate::gpu::kernel_params;
 use anyhow::{Result, bail};
-use bytemuck::{Pod, Zeroable};
 
 use super::super::check::need;
 use super::super::matmul::{MatmulDims, MatmulKernel, matmul};
@@ -47,16 +47,16 @@ pub fn padded(shape: &AttentionShape) -> AttentionShape {
     }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct PadParams {
-    b: u32,
-    h: u32,
-    t: u32,
-    t4: u32,
-    d: u32,
-    tokens_major: u32,
-    _pad: [u32; 2],
+kernel_params! {
+    pub(crate) struct PadParams for ["attention_pad"] {
+        b: u32,
+        h: u32,
+        t: u32,
+        t4: u32,
+        d: u32,
+        tokens_major: u32,
+        _pad: [u32; 2],
+    }
 }
 
 /// Record `y` (B, H, T4, D) = `x` with zero rows from T on (`attention_pad.wgsl`); `x` is

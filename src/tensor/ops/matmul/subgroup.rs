@@ -3,21 +3,21 @@
 //! copied into texture arrays, then multiplied with B shared across each subgroup; and for
 //! `shaders/matmul_subgroup_buf.wgsl`, the same multiply reading the operands from buffers.
 
-use bytemuck::{Pod, Zeroable};
+use crate::gpu::kernel_params;
 
 use super::{MatmulDims, Params};
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct PackParams {
-    rows: u32,
-    cols: u32,
-    prows: u32,
-    pcols: u32,
-    stride: u32,
-    trans: u32,
-    _pad: [u32; 2],
+kernel_params! {
+    pub(crate) struct PackParams for ["matmul_pack"] {
+        rows: u32,
+        cols: u32,
+        prows: u32,
+        pcols: u32,
+        stride: u32,
+        trans: u32,
+        _pad: [u32; 2],
+    }
 }
 
 /// Record `out[b] = op(x[b])` padded to (prows, pcols) for every batch element.
