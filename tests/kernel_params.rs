@@ -141,3 +141,17 @@ fn a_dispatch_with_another_shaders_parameters_is_refused() {
     batch.submit();
     assert_eq!(gpu.read::<f32>(&y).unwrap(), [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
 }
+
+#[test]
+fn parameters_elsewhere_than_binding_zero_fail() {
+    let src = source("permute").unwrap();
+    let moved = src.replacen("@binding(0) var<uniform>", "@binding(7) var<uniform>", 1);
+    assert!(moved != src, "permute.wgsl has no uniform at binding 0");
+    let failures = check_shader("permute", &moved, KERNEL_PARAMS);
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].contains("belong at @group(0) @binding(0)"),
+        "{}",
+        failures[0]
+    );
+}

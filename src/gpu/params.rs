@@ -103,6 +103,16 @@ pub fn check_shader(stem: &str, source: &str, registry: &[ParamsLayout]) -> Vec<
             None => "without a binding".into(),
         };
         let here = format!("{stem}.wgsl {at}");
+        let at_zero = global
+            .binding
+            .as_ref()
+            .is_some_and(|b| (b.group, b.binding) == (0, 0));
+        if !at_zero {
+            failures.push(format!(
+                "{here}: kernel parameters belong at @group(0) @binding(0), where \
+                 Batch::dispatch binds them"
+            ));
+        }
         let naga::TypeInner::Struct { members, span } = &module.types[global.ty].inner else {
             failures.push(format!("{here}: the uniform is not a struct"));
             continue;
