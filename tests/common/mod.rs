@@ -7,6 +7,7 @@ pub mod child;
 pub mod data;
 pub mod dist;
 pub mod loss;
+pub mod matmul;
 pub mod minilm;
 pub mod skip;
 pub mod ssv2;
