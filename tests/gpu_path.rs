@@ -116,8 +116,9 @@ fn a_tiny_model_step_agrees_between_the_cpu_and_gpu_kernel_variants() {
             assert!(norm(b) < 1e-5 * largest, "{name}: zero on one variant only");
         } else if a.iter().any(|&x| x != 0.0) {
             // Attention on the CPU variants (fused below 16 x 16 scores, else as matmuls on
-            // the subgroup kernel) against the GPU variants (as matmuls on SGEMM): rounding apart, amplified by the contrastive temperature (measured up to 1.5e-3;
-            // a wrong kernel is off by order 1).
+            // the subgroup kernel) against the GPU variants (as matmuls on SGEMM): rounding
+            // apart, amplified by the contrastive temperature (measured up to 1.5e-3; a
+            // wrong kernel is off by order 1).
             let e = rel_err(b, a);
             assert!(
                 e < 5e-3,
