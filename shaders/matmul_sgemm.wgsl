@@ -59,103 +59,68 @@ const SB: u32 = 17u; // vec4s per k-row of the B tile: 64 floats + 4 of padding
 var<workgroup> a_tile: array<vec4<f32>, 528>; // [2 buffers][BK][SA]
 var<workgroup> b_tile: array<vec4<f32>, 272>; // [2 buffers][BK][SB]
 
-fn a_at(i: u32) -> f32 {
-    return a[i >> 2u][i & 3u];
-}
-
-fn b_at(i: u32) -> f32 {
-    return b[i >> 2u][i & 3u];
-}
-
-// This thread's vec4 of the A tile at (m0, k0): along M when A is transposed (k = lid / 32,
-// m = 4 * (lid % 32)), along K otherwise (m = lid / 2, k = 4 * (lid % 2)). Zeros outside
-// (M, kend).
-fn load_a(abase: u32, m0: u32, k0: u32, kend: u32, lid: u32) -> vec4<f32> {
+// Four consecutive elements of A from index i, the first `count` of them inside the matrix
+// (zeros past them): one vec4 load with `vec_a`, where count is then 0 or at least 4.
+fn a_run(i: u32, count: u32) -> vec4<f32> {
     var v = vec4<f32>(0.0);
-    if trans_a {
-        let kk = k0 + lid / 32u;
-        let row = m0 + 4u * (lid % 32u);
-        let i = abase + kk * p.m + row;
-        if kk >= kend {
-            return v;
-        }
-        if vec_a {
-            // M % 4 = 0 and row % 4 = 0: the whole vec4 is inside the row or outside.
-            if row < p.m {
-                v = a[i >> 2u];
-            }
-            return v;
-        }
-        for (var j = 0u; j < 4u; j++) {
-            if row + j < p.m {
-                v[j] = a_at(i + j);
-            }
-        }
-        return v;
-    }
-    let row = m0 + lid / 2u;
-    let kk = k0 + 4u * (lid % 2u);
-    let i = abase + row * p.k + kk;
-    if row >= p.m {
-        return v;
-    }
     if vec_a {
-        // kend is K (a multiple of 4 here) or a multiple of BK: whole vec4 in or out.
-        if kk < kend {
+        if count >= 4u {
             v = a[i >> 2u];
         }
         return v;
     }
-    for (var j = 0u; j < 4u; j++) {
-        if kk + j < kend {
-            v[j] = a_at(i + j);
-        }
+    for (var j = 0u; j < min(count, 4u); j++) {
+        v[j] = a[(i + j) >> 2u][(i + j) & 3u];
     }
     return v;
+}
+
+// The same for B, with `vec_b`.
+fn b_run(i: u32, count: u32) -> vec4<f32> {
+    var v = vec4<f32>(0.0);
+    if vec_b {
+        if count >= 4u {
+            v = b[i >> 2u];
+        }
+        return v;
+    }
+    for (var j = 0u; j < min(count, 4u); j++) {
+        v[j] = b[(i + j) >> 2u][(i + j) & 3u];
+    }
+    return v;
+}
+
+// How many of n - x elements remain from x (0 past the end).
+fn left(x: u32, n: u32) -> u32 {
+    return select(0u, n - x, x < n);
+}
+
+// This thread's vec4 of the A tile at (m0, k0): along M when A is transposed (k = lid / 32,
+// m = 4 * (lid % 32)), along K otherwise (m = lid / 2, k = 4 * (lid % 2)). Zeros outside
+// (M, kend): kend is K or a multiple of BK, so with whole-vec4 loads a vec4 is all inside or
+// all outside.
+fn load_a(abase: u32, m0: u32, k0: u32, kend: u32, lid: u32) -> vec4<f32> {
+    if trans_a {
+        let kk = k0 + lid / 32u;
+        let row = m0 + 4u * (lid % 32u);
+        return a_run(abase + kk * p.m + row, select(0u, left(row, p.m), kk < kend));
+    }
+    let row = m0 + lid / 2u;
+    let kk = k0 + 4u * (lid % 2u);
+    return a_run(abase + row * p.k + kk, select(0u, left(kk, kend), row < p.m));
 }
 
 // This thread's vec4 of the B tile at (k0, n0), threads 0..128: along K when B is transposed
 // (n = lid / 2, k = 4 * (lid % 2)), along N otherwise (k = lid / 16, n = 4 * (lid % 16)).
 fn load_b(bbase: u32, k0: u32, n0: u32, kend: u32, lid: u32) -> vec4<f32> {
-    var v = vec4<f32>(0.0);
     if trans_b {
         let col = n0 + lid / 2u;
         let kk = k0 + 4u * (lid % 2u);
-        let i = bbase + col * p.k + kk;
-        if col >= p.n {
-            return v;
-        }
-        if vec_b {
-            if kk < kend {
-                v = b[i >> 2u];
-            }
-            return v;
-        }
-        for (var j = 0u; j < 4u; j++) {
-            if kk + j < kend {
-                v[j] = b_at(i + j);
-            }
-        }
-        return v;
+        return b_run(bbase + col * p.k + kk, select(0u, left(kk, kend), col < p.n));
     }
     let kk = k0 + lid / 16u;
     let col = n0 + 4u * (lid % 16u);
-    let i = bbase + kk * p.n + col;
-    if kk >= kend {
-        return v;
-    }
-    if vec_b {
-        if col < p.n {
-            v = b[i >> 2u];
-        }
-        return v;
-    }
-    for (var j = 0u; j < 4u; j++) {
-        if col + j < p.n {
-            v[j] = b_at(i + j);
-        }
-    }
-    return v;
+    return b_run(bbase + kk * p.n + col, select(0u, left(col, p.n), kk < kend));
 }
 
 // Store this thread's loaded vec4s into workgroup buffer `s`, k-major.

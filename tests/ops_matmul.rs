@@ -6,7 +6,7 @@
 mod common;
 mod gradcheck;
 
-use common::matmul::{cpu_matmul, run_case};
+use common::matmul::{cpu_linear, cpu_matmul, run_case};
 use common::{gpu, random, rel_err};
 use gradcheck::{check, input};
 use locomotion::gpu::Batch;
@@ -145,13 +145,7 @@ fn matmul_gradients_match_finite_differences() {
         &g,
         &[input(&[2, 5, 7], 1), input(&[7, 3], 2), input(&[3], 3)],
         |t, x| matmul_op(t, &x[0], &x[1], Some(&x[2]), false).unwrap(),
-        |x| {
-            let mut o = cpu_matmul(&x[0], &x[1], 1, 10, 7, 3, true, false);
-            for (i, v) in o.iter_mut().enumerate() {
-                *v += x[2][i % 3];
-            }
-            o
-        },
+        |x| cpu_linear(x, 10, 7, 3),
         1e-3,
     );
     // K and N multiples of 64: on a CPU adapter the tape picks the buffer-reading subgroup
@@ -169,13 +163,7 @@ fn matmul_gradients_match_finite_differences() {
         &g,
         &[input(&[3, 64], 11), input(&[64, 64], 12), input(&[64], 13)],
         |t, x| matmul_op(t, &x[0], &x[1], Some(&x[2]), false).unwrap(),
-        |x| {
-            let mut o = cpu_matmul(&x[0], &x[1], 1, 3, 64, 64, true, false);
-            for (i, v) in o.iter_mut().enumerate() {
-                *v += x[2][i % 64];
-            }
-            o
-        },
+        |x| cpu_linear(x, 3, 64, 64),
         1e-3,
     );
     // Multiples of 4 off the 32 x 32 block: (2, 5, 12) @ (12, 8) + bias forward, and both
@@ -194,13 +182,7 @@ fn matmul_gradients_match_finite_differences() {
         &g,
         &[input(&[2, 5, 12], 21), input(&[12, 8], 22), input(&[8], 23)],
         |t, x| matmul_op(t, &x[0], &x[1], Some(&x[2]), false).unwrap(),
-        |x| {
-            let mut o = cpu_matmul(&x[0], &x[1], 1, 10, 12, 8, true, false);
-            for (i, v) in o.iter_mut().enumerate() {
-                *v += x[2][i % 8];
-            }
-            o
-        },
+        |x| cpu_linear(x, 10, 12, 8),
         1e-3,
     );
     // Batched with B transposed in multiples of 4 (the buffer kernel on a CPU adapter):

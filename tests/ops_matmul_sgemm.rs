@@ -7,7 +7,7 @@
 mod common;
 mod gradcheck;
 
-use common::matmul::{cpu_matmul, run_case};
+use common::matmul::{cpu_linear, cpu_matmul, run_case};
 use common::{gpu_path, rel_err};
 use gradcheck::{check, input};
 use locomotion::tensor::ops::matmul::sgemm_splits;
@@ -111,13 +111,7 @@ fn sgemm_gradients_match_finite_differences() {
         &g,
         &[input(&[2, 150, 5], 1), input(&[5, 3], 2), input(&[3], 3)],
         |t, x| matmul_op(t, &x[0], &x[1], Some(&x[2]), false).unwrap(),
-        |x| {
-            let mut o = cpu_matmul(&x[0], &x[1], 1, 300, 5, 3, true, false);
-            for (i, v) in o.iter_mut().enumerate() {
-                *v += x[2][i % 3];
-            }
-            o
-        },
+        |x| cpu_linear(x, 300, 5, 3),
         1e-3,
     );
     // Batched with B transposed, as attention scores are: (3, 7, 6) @ (3, 5, 6)^T

@@ -78,6 +78,15 @@ pub fn cpu_matmul(
     out
 }
 
+/// x[0] (rows, k) @ x[1] (k, n) + x[2] (n,) in f64: a linear layer's gradient-check reference.
+pub fn cpu_linear(x: &[Vec<f64>], rows: usize, k: usize, n: usize) -> Vec<f64> {
+    let mut o = cpu_matmul(&x[0], &x[1], 1, rows, k, n, true, false);
+    for (i, v) in o.iter_mut().enumerate() {
+        *v += x[2][i % n];
+    }
+    o
+}
+
 /// Random operands for `d` from `seed` (B one shared matrix when `d.shared_b`), the product
 /// recorded by `launch(batch, a, b, bias, c)` into a poisoned C (a random one when
 /// `accumulate`), with a bias when `use_bias`: (what the kernel wrote, the f64 reference).
