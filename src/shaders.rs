@@ -33,6 +33,7 @@ pub const KERNEL_PARAMS: &[ParamsLayout] = &[
     loss::NceParams::LAYOUT,
     matmul::Params::LAYOUT,
     matmul::subgroup::PackParams::LAYOUT,
+    matmul::sgemm::Params::LAYOUT,
     negatives::Params::LAYOUT,
     normalize::Params::LAYOUT,
     permute::Params::LAYOUT,

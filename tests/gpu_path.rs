@@ -1,18 +1,23 @@
 //! The path a discrete GPU takes, run on whatever adapter is here (lavapipe in CI): the GPU
-//! kernel variants forced (tiled matmul, one query row per thread, 64-thread layer norm), a
-//! whole tiny-model step against the CPU variants, one training step of the `small` preset,
-//! the kernel choice setting, and kernels that size their tiles from the adapter's
-//! workgroup-memory limit.
+//! kernel variants forced (`LOCOMOTION_KERNELS=gpu`: SGEMM matmul, attention as matmuls
+//! while the scores fit, 64-thread layer norm), a whole tiny-model step against the CPU
+//! variants, one training step of the `small` preset, the kernel choice setting, the
+//! attention route, and kernels that size their tiles from the adapter's workgroup-memory
+//! limit.
 
 mod common;
 
-use common::{gpu, gpu_path, random, rel_err};
+use common::{VARIANT_ULPS, assert_within_ulps, gpu, gpu_path, random, rel_err};
 use locomotion::gpu::{Batch, Gpu, Kernels};
 use locomotion::model::config::{LossWeights, ModelConfig};
 use locomotion::model::locomotion::{LocoModel, PairBatch};
 use locomotion::tensor::ops::adamw;
-use locomotion::tensor::ops::attention::{AttentionShape, attention_backward, attention_forward};
+use locomotion::tensor::ops::attention::{
+    AttentionShape, GPU_ROUTE_MAX_SCORE_BYTES, attention_backward, attention_forward, matmul_route,
+    padded,
+};
 use locomotion::tensor::ops::loss::IGNORE_INDEX;
+use locomotion::tensor::ops::matmul::{MatmulDims, MatmulKernel};
 use locomotion::tensor::{Tape, Tensor};
 use locomotion::train::optim::AdamW;
 
@@ -79,6 +84,12 @@ fn one_step(g: &Gpu, cfg: &ModelConfig, b: usize, l: usize) -> ([f32; 4], Vec<(S
 fn a_tiny_model_step_agrees_between_the_cpu_and_gpu_kernel_variants() {
     let g = gpu();
     let cfg = ModelConfig::preset("tiny").unwrap();
+    // The GPU variants' step runs the SGEMM kernel (its linear layers, forward and back).
+    let linear = MatmulDims::new(3 * 65, 64, 64);
+    assert_eq!(
+        MatmulKernel::pick(&gpu_path(), &linear),
+        MatmulKernel::Sgemm
+    );
     let (cpu_losses, cpu_grads) = one_step(&g.with_kernels(Kernels::Cpu), &cfg, 3, 9);
     let (gpu_losses, gpu_grads) = one_step(&gpu_path(), &cfg, 3, 9);
     // The matmul variants sum in different orders: close, not identical.
@@ -104,9 +115,10 @@ fn a_tiny_model_step_agrees_between_the_cpu_and_gpu_kernel_variants() {
         if norm(a) < 1e-6 * largest {
             assert!(norm(b) < 1e-5 * largest, "{name}: zero on one variant only");
         } else if a.iter().any(|&x| x != 0.0) {
-            // Attention as matmuls (CPU variants) against the fused kernel (GPU variants):
-            // rounding apart, amplified by the contrastive temperature (measured up to 1.5e-3;
-            // a wrong kernel is off by order 1).
+            // Attention on the CPU variants (fused below 16 x 16 scores, else as matmuls on
+            // the subgroup kernel) against the GPU variants (as matmuls on SGEMM): rounding
+            // apart, amplified by the contrastive temperature (measured up to 1.5e-3; a
+            // wrong kernel is off by order 1).
             let e = rel_err(b, a);
             assert!(
                 e < 5e-3,
@@ -206,8 +218,8 @@ fn the_kernel_choice_setting() {
     assert!(!g.with_kernels(Kernels::Gpu).cpu_kernels());
 }
 
-/// Attention forward and backward at `s` on `g`: (o, dq, dk, dv) as bits.
-fn attention_bits(g: &Gpu, s: AttentionShape) -> anyhow::Result<Vec<Vec<u32>>> {
+/// Attention forward and backward at `s` on `g`: (o, dq, dk, dv).
+fn attention_outputs(g: &Gpu, s: AttentionShape) -> anyhow::Result<Vec<Vec<f32>>> {
     let nq = (s.rows() * s.head_dim) as usize;
     let nk = (s.batch * s.heads * s.tk * s.head_dim) as usize;
     let up = |n: usize, seed| g.upload(&random(n, seed), "input").unwrap();
@@ -233,29 +245,51 @@ fn attention_bits(g: &Gpu, s: AttentionShape) -> anyhow::Result<Vec<Vec<u32>>> {
     b.submit_and_wait()?;
     Ok([&o, &dq, &dk, &dv]
         .iter()
-        .map(|x| {
-            g.read::<f32>(x)
-                .unwrap()
-                .iter()
-                .map(|v| v.to_bits())
-                .collect()
-        })
+        .map(|x| g.read::<f32>(x).unwrap())
         .collect())
 }
 
 #[test]
 fn attention_sizes_its_tiles_from_the_adapters_workgroup_memory() {
     // D = 64 needs 16.25 KiB for the backward's 32-row tiles; an adapter with WebGPU's
-    // minimum of 16 KiB gets 16-row tiles, which sum in the same order: the same bits.
+    // minimum of 16 KiB gets 16-row tiles, which sum in the same order: the same values up
+    // to how each pipeline contracts a * b + c (VARIANT_ULPS).
     let s = AttentionShape::new(2, 2, 45, 38, 64);
     for base in [gpu(), gpu_path()] {
-        let want = attention_bits(&base, s).unwrap();
+        let want = attention_outputs(&base, s).unwrap();
         let mut small = base.clone();
         small.limits.max_compute_workgroup_storage_size = 16384;
-        assert_eq!(attention_bits(&small, s).unwrap(), want);
+        let got = attention_outputs(&small, s).unwrap();
+        for (i, name) in ["o", "dq", "dk", "dv"].iter().enumerate() {
+            let what = format!("{name} with 16-row tiles");
+            assert_within_ulps(&got[i], &want[i], VARIANT_ULPS, &what);
+        }
         let mut tiny = base.clone();
         tiny.limits.max_compute_workgroup_storage_size = 1024;
-        let e = attention_bits(&tiny, s).unwrap_err().to_string();
+        let e = attention_outputs(&tiny, s).unwrap_err().to_string();
         assert!(e.contains("workgroup memory"), "{e}");
     }
+}
+
+#[test]
+fn gpus_run_attention_as_matmuls_while_the_scores_fit() {
+    // The fused kernels keep per-thread arrays indexed at run time (spilled on GPUs): the
+    // GPU path takes the matmul route (SGEMM products) wherever the scores fit.
+    let g = gpu_path();
+    // `small`'s video self-attention at batch 32: 393 tokens, 6 heads of 64 (120 MB).
+    assert!(matmul_route(&g, &AttentionShape::new(32, 6, 393, 393, 64)));
+    // Short sequences too, which CPU drivers keep on the fused kernels.
+    let short = AttentionShape::new(2, 2, 5, 7, 8);
+    assert!(matmul_route(&g, &short));
+    assert!(!matmul_route(&g.with_kernels(Kernels::Cpu), &short));
+    // `base`'s 1569 video tokens at batch 32: 3.8 GB of scores a layer, the fused kernels.
+    let base = AttentionShape::new(32, 12, 1569, 1569, 64);
+    assert!(4 * padded(&base).scores_len() > GPU_ROUTE_MAX_SCORE_BYTES);
+    assert!(!matmul_route(&g, &base));
+    // D not a multiple of 4, or scores beyond one storage binding: the fused kernels.
+    assert!(!matmul_route(&g, &AttentionShape::new(2, 2, 33, 33, 6)));
+    let s = AttentionShape::new(2, 2, 64, 64, 8);
+    let mut narrow = g.clone();
+    narrow.limits.max_storage_buffer_binding_size = 4 * padded(&s).scores_len() - 4;
+    assert!(matmul_route(&g, &s) && !matmul_route(&narrow, &s));
 }

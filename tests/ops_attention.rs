@@ -6,7 +6,7 @@
 mod common;
 
 use common::attention::{cpu_forward, cpu_probs};
-use common::{POISON, gpu, random, rel_err};
+use common::{POISON, VARIANT_ULPS, assert_within_ulps, gpu, random, rel_err};
 use locomotion::gpu::{Batch, Gpu, GpuBuffer, Kernels};
 use locomotion::tensor::ops::attention::{
     AttentionShape, attention_backward, attention_forward, attention_unfused,
@@ -257,7 +257,8 @@ fn bits(v: &[f32]) -> Vec<u32> {
 
 fn check_all(s: AttentionShape, seed: u64, mask: Option<Vec<u32>>, amplitude: f32) {
     // Both kernel variants (CPU drivers': register-blocked; GPUs': one row per thread) and
-    // both layouts compute the same operations in the same order: bit-identical results.
+    // both layouts compute the same operations in the same order: equal up to how each
+    // pipeline contracts a * b + c (VARIANT_ULPS).
     let g = gpu();
     let x = inputs(&s, seed, amplitude);
     let m = mask.as_deref();
@@ -269,10 +270,11 @@ fn check_all(s: AttentionShape, seed: u64, mask: Option<Vec<u32>>, amplitude: f3
             ("(B, T, H, D)", gpu_fused_tokens_major(&gv, &s, &x, m)),
         ] {
             for (i, name) in ["o", "lse", "dq", "dk", "dv"].iter().enumerate() {
-                assert_eq!(
-                    bits(&got[i]),
-                    bits(&base[i]),
-                    "{s:?}: {name} of the {variant:?} variant over {layout} differs"
+                assert_within_ulps(
+                    &got[i],
+                    &base[i],
+                    VARIANT_ULPS,
+                    &format!("{s:?}: {name} of the {variant:?} variant over {layout}"),
                 );
             }
         }

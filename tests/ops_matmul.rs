@@ -1,52 +1,16 @@
-//! Matmul (tiled, naive and, where the adapter has subgroups, the subgroup kernel) against a
-//! CPU reference on shapes that are not multiples of the 64x64 (or 32x32) tile, with batches,
-//! transposed operands, bias and accumulation; its gradient check.
+//! Matmul (SGEMM, tiled, naive and, where the adapter has subgroups, the subgroup kernel)
+//! against a CPU reference on shapes that are not multiples of the 128x64, 64x64 (or 32x32)
+//! tile, with batches, transposed operands, bias and accumulation; its gradient check. The
+//! SGEMM kernel's split-K and GPU-path tests are in ops_matmul_sgemm.rs.
 
 mod common;
 mod gradcheck;
 
-use common::{POISON, gpu, random, rel_err};
+use common::matmul::{cpu_linear, cpu_matmul, run_case};
+use common::{gpu, random, rel_err};
 use gradcheck::{check, input};
 use locomotion::gpu::Batch;
 use locomotion::tensor::ops::matmul::{MatmulDims, MatmulKernel, matmul, matmul_op};
-
-/// C = op(A) @ op(B) (+ bias) (+ C0) in f64, per batch element.
-fn reference(
-    d: &MatmulDims,
-    a: &[f32],
-    b: &[f32],
-    bias: Option<&[f32]>,
-    c0: Option<&[f32]>,
-) -> Vec<f32> {
-    let (m, n, k) = (d.m as usize, d.n as usize, d.k as usize);
-    let mut out = vec![0f32; d.batch as usize * m * n];
-    for z in 0..d.batch as usize {
-        let ab = if d.shared_a { 0 } else { z * m * k };
-        let bb = if d.shared_b { 0 } else { z * k * n };
-        for i in 0..m {
-            for j in 0..n {
-                let mut s = 0f64;
-                for l in 0..k {
-                    let av = if d.trans_a {
-                        a[ab + l * m + i]
-                    } else {
-                        a[ab + i * k + l]
-                    };
-                    let bv = if d.trans_b {
-                        b[bb + j * k + l]
-                    } else {
-                        b[bb + l * n + j]
-                    };
-                    s += av as f64 * bv as f64;
-                }
-                let o = z * m * n + i * n + j;
-                s += bias.map_or(0.0, |bs| bs[j] as f64) + c0.map_or(0.0, |c| c[o] as f64);
-                out[o] = s as f32;
-            }
-        }
-    }
-    out
-}
 
 #[test]
 fn matmul_matches_reference_on_odd_shapes() {
@@ -54,7 +18,11 @@ fn matmul_matches_reference_on_odd_shapes() {
     let mut seed = 10;
     // The subgroup kernel runs wherever the adapter allows it (lavapipe does), and a CPU
     // adapter that allows it must pick it.
-    let mut kernels = vec![MatmulKernel::Tiled, MatmulKernel::Naive];
+    let mut kernels = vec![
+        MatmulKernel::Sgemm,
+        MatmulKernel::Tiled,
+        MatmulKernel::Naive,
+    ];
     if MatmulKernel::subgroup_fits(&g, &MatmulDims::new(1, 1, 1)) {
         kernels.push(MatmulKernel::Subgroup);
         kernels.push(MatmulKernel::SubgroupBuffers);
@@ -107,46 +75,11 @@ fn matmul_matches_reference_on_odd_shapes() {
                     continue;
                 }
                 d.shared_b = seed % 3 == 0;
-                let bsize = if d.shared_b {
-                    k * n
-                } else {
-                    batch as usize * k * n
-                };
-                let a = random(batch as usize * m * k, seed);
-                let b = random(bsize, seed + 1000);
-                let bias = random(n, seed + 2000);
-                let c0 = random(batch as usize * m * n, seed + 3000);
-                let use_bias = seed % 2 == 0;
-                let accumulate = seed % 5 == 0;
-                let ba = g.upload(&a, "a").unwrap();
-                let bb = g.upload(&b, "b").unwrap();
-                let bbias = g.upload(&bias, "bias").unwrap();
-                let c = if accumulate {
-                    g.upload(&c0, "c").unwrap()
-                } else {
-                    g.filled(4 * c0.len() as u64, POISON, "c").unwrap()
-                };
-                let mut bt = Batch::new(&g);
-                matmul(
-                    &mut bt,
-                    kernel,
-                    d,
-                    &ba,
-                    &bb,
-                    use_bias.then_some(&bbias),
-                    &c,
-                    accumulate,
-                )
-                .unwrap();
-                bt.submit_and_wait().unwrap();
-                let got: Vec<f32> = g.read(&c).unwrap();
-                let want = reference(
-                    &d,
-                    &a,
-                    &b,
-                    use_bias.then_some(bias.as_slice()),
-                    accumulate.then_some(c0.as_slice()),
-                );
+                let (use_bias, accumulate) = (seed % 2 == 0, seed % 5 == 0);
+                let (got, want) =
+                    run_case(&g, d, seed, use_bias, accumulate, |bt, a, b, bias, c| {
+                        matmul(bt, kernel, d, a, b, bias, c, accumulate)
+                    });
                 let e = rel_err(&got, &want);
                 assert!(
                     e < 1e-5,
@@ -174,39 +107,11 @@ fn cpu_driver_matmul_matches_reference_on_edge_tiles() {
         d.batch = batch;
         d.shared_b = shared;
         assert!(MatmulKernel::cpu_fits(&d));
-        let bsize = if shared {
-            k * n
-        } else {
-            batch as usize * k * n
-        };
-        let a = random(batch as usize * m * k, seed);
-        let b = random(bsize, seed + 1);
-        let bias = random(n, seed + 2);
-        let c0 = random(batch as usize * m * n, seed + 3);
         let accumulate = i % 2 == 1;
-        let ba = g.upload(&a, "a").unwrap();
-        let bb = g.upload(&b, "b").unwrap();
-        let bbias = g.upload(&bias, "bias").unwrap();
-        let c = if accumulate {
-            g.upload(&c0, "c").unwrap()
-        } else {
-            g.filled(4 * c0.len() as u64, POISON, "c").unwrap()
-        };
-        let mut bt = Batch::new(&g);
-        matmul(
-            &mut bt,
-            MatmulKernel::Cpu,
-            d,
-            &ba,
-            &bb,
-            Some(&bbias),
-            &c,
-            accumulate,
-        )
-        .unwrap();
-        bt.submit_and_wait().unwrap();
-        let want = reference(&d, &a, &b, Some(&bias), accumulate.then_some(c0.as_slice()));
-        let e = rel_err(&g.read::<f32>(&c).unwrap(), &want);
+        let (got, want) = run_case(&g, d, seed, true, accumulate, |bt, a, b, bias, c| {
+            matmul(bt, MatmulKernel::Cpu, d, a, b, bias, c, accumulate)
+        });
+        let e = rel_err(&got, &want);
         assert!(e < 1e-5, "m{m} n{n} k{k} b{batch}: rel err {e}");
     }
     let mut d = MatmulDims::new(4, 4, 15);
@@ -232,38 +137,6 @@ fn cpu_driver_matmul_matches_reference_on_edge_tiles() {
     assert!(e.to_string().contains("B holds 256 bytes but"), "{e}");
 }
 
-#[allow(clippy::too_many_arguments)]
-fn cpu_matmul(
-    a: &[f64],
-    b: &[f64],
-    batch: usize,
-    m: usize,
-    k: usize,
-    n: usize,
-    shared: bool,
-    tb: bool,
-) -> Vec<f64> {
-    let mut out = vec![0.0; batch * m * n];
-    for z in 0..batch {
-        let bb = if shared { 0 } else { z * k * n };
-        for i in 0..m {
-            for j in 0..n {
-                out[z * m * n + i * n + j] = (0..k)
-                    .map(|l| {
-                        let bv = if tb {
-                            b[bb + j * k + l]
-                        } else {
-                            b[bb + l * n + j]
-                        };
-                        a[z * m * k + i * k + l] * bv
-                    })
-                    .sum();
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn matmul_gradients_match_finite_differences() {
     let g = gpu();
@@ -272,13 +145,7 @@ fn matmul_gradients_match_finite_differences() {
         &g,
         &[input(&[2, 5, 7], 1), input(&[7, 3], 2), input(&[3], 3)],
         |t, x| matmul_op(t, &x[0], &x[1], Some(&x[2]), false).unwrap(),
-        |x| {
-            let mut o = cpu_matmul(&x[0], &x[1], 1, 10, 7, 3, true, false);
-            for (i, v) in o.iter_mut().enumerate() {
-                *v += x[2][i % 3];
-            }
-            o
-        },
+        |x| cpu_linear(x, 10, 7, 3),
         1e-3,
     );
     // K and N multiples of 64: on a CPU adapter the tape picks the buffer-reading subgroup
@@ -296,13 +163,7 @@ fn matmul_gradients_match_finite_differences() {
         &g,
         &[input(&[3, 64], 11), input(&[64, 64], 12), input(&[64], 13)],
         |t, x| matmul_op(t, &x[0], &x[1], Some(&x[2]), false).unwrap(),
-        |x| {
-            let mut o = cpu_matmul(&x[0], &x[1], 1, 3, 64, 64, true, false);
-            for (i, v) in o.iter_mut().enumerate() {
-                *v += x[2][i % 64];
-            }
-            o
-        },
+        |x| cpu_linear(x, 3, 64, 64),
         1e-3,
     );
     // Multiples of 4 off the 32 x 32 block: (2, 5, 12) @ (12, 8) + bias forward, and both
@@ -321,13 +182,7 @@ fn matmul_gradients_match_finite_differences() {
         &g,
         &[input(&[2, 5, 12], 21), input(&[12, 8], 22), input(&[8], 23)],
         |t, x| matmul_op(t, &x[0], &x[1], Some(&x[2]), false).unwrap(),
-        |x| {
-            let mut o = cpu_matmul(&x[0], &x[1], 1, 10, 12, 8, true, false);
-            for (i, v) in o.iter_mut().enumerate() {
-                *v += x[2][i % 8];
-            }
-            o
-        },
+        |x| cpu_linear(x, 10, 12, 8),
         1e-3,
     );
     // Batched with B transposed in multiples of 4 (the buffer kernel on a CPU adapter):
@@ -382,42 +237,11 @@ fn texture_matmul_matches_reference_on_edge_tiles() {
         let seed = 700 + i as u64;
         let d = MatmulDims::new(m, n, k);
         assert!(MatmulKernel::texture_fits(&g, &d));
-        let a = random(m * k, seed);
-        let b = random(k * n, seed + 1);
-        let bias = random(n, seed + 2);
-        let c0 = random(m * n, seed + 3);
-        let accumulate = i == 1;
-        let use_bias = i != 0;
-        let ba = g.upload(&a, "a").unwrap();
-        let bb = g.upload(&b, "b").unwrap();
-        let bbias = g.upload(&bias, "bias").unwrap();
-        let c = if accumulate {
-            g.upload(&c0, "c").unwrap()
-        } else {
-            g.filled(4 * c0.len() as u64, POISON, "c").unwrap()
-        };
-        let mut bt = Batch::new(&g);
-        let bias_arg = use_bias.then_some(&bbias);
-        matmul(
-            &mut bt,
-            MatmulKernel::Texture,
-            d,
-            &ba,
-            &bb,
-            bias_arg,
-            &c,
-            accumulate,
-        )
-        .unwrap();
-        bt.submit_and_wait().unwrap();
-        let want = reference(
-            &d,
-            &a,
-            &b,
-            use_bias.then_some(bias.as_slice()),
-            accumulate.then_some(c0.as_slice()),
-        );
-        let e = rel_err(&g.read::<f32>(&c).unwrap(), &want);
+        let (accumulate, use_bias) = (i == 1, i != 0);
+        let (got, want) = run_case(&g, d, seed, use_bias, accumulate, |bt, a, b, bias, c| {
+            matmul(bt, MatmulKernel::Texture, d, a, b, bias, c, accumulate)
+        });
+        let e = rel_err(&got, &want);
         assert!(e < 1e-5, "m{m} n{n} k{k}: rel err {e}");
     }
     let mut d = MatmulDims::new(8, 64, 64);

@@ -5,7 +5,7 @@
 mod common;
 mod gradcheck;
 
-use common::{POISON, gpu, random, rel_err};
+use common::{POISON, VARIANT_ULPS, assert_within_ulps, gpu, random, rel_err};
 use gradcheck::{check, input};
 use locomotion::gpu::Batch;
 use locomotion::tensor::ops::embedding::{embedding, group_by_id};
@@ -227,10 +227,11 @@ fn layer_norm_both_ways(
 }
 
 #[test]
-fn layer_norm_row_kernels_match_the_workgroup_kernels_bit_for_bit() {
+fn layer_norm_row_kernels_match_the_workgroup_kernels() {
     use locomotion::gpu::Kernels;
     // CPU drivers run one row per invocation (C a multiple of 4), GPUs 64 threads a row; the
-    // row kernels add the partial sums in the workgroup kernels' order, so every bit agrees.
+    // row kernels add the partial sums in the workgroup kernels' order, so they agree up to
+    // how each pipeline contracts a * b + c (VARIANT_ULPS).
     let g = gpu();
     let (cpu, gpu_path) = (g.with_kernels(Kernels::Cpu), g.with_kernels(Kernels::Gpu));
     for (rows, c) in [(37, 132), (5, 64), (9, 20), (3, 768), (2, 4), (11, 200)] {
@@ -243,9 +244,12 @@ fn layer_norm_row_kernels_match_the_workgroup_kernels_bit_for_bit() {
                 a[i].iter().all(|&v| v != POISON),
                 "{rows}x{c}: {name} not written"
             );
-            assert_eq!(
-                a[i], b[i],
-                "{rows}x{c}: {name} differs between the kernel variants"
+            let f = |v: &[u32]| v.iter().map(|&x| f32::from_bits(x)).collect::<Vec<_>>();
+            assert_within_ulps(
+                &f(&b[i]),
+                &f(&a[i]),
+                VARIANT_ULPS,
+                &format!("{rows}x{c}: {name} between the kernel variants"),
             );
         }
         // And both against the f64 reference.

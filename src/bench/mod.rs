@@ -9,6 +9,7 @@ pub mod devices;
 pub mod encoder;
 pub mod kernels;
 pub mod losses;
+pub mod matmul;
 pub mod train;
 pub mod train_report;
 

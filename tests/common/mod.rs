@@ -7,6 +7,7 @@ pub mod child;
 pub mod data;
 pub mod dist;
 pub mod loss;
+pub mod matmul;
 pub mod minilm;
 pub mod skip;
 pub mod ssv2;
@@ -45,12 +46,33 @@ pub fn rel_err(a: &[f32], b: &[f32]) -> f64 {
     (num / den.max(1e-300)).sqrt()
 }
 
+/// The stated tolerance of comparisons between kernel variants that add in the same order:
+/// they may still differ in the last bits, because a driver may contract `a * b + c` into
+/// one fused multiply-add in one pipeline and not in another (GPU drivers do, per pipeline).
+/// In units in the last place of the compared tensor's largest magnitude.
+pub const VARIANT_ULPS: f32 = 64.0;
+
+/// Assert that `got` and `want` (same length, all finite) differ element by element by at
+/// most `ulps` units in the last place of `want`'s largest magnitude; `what` names them.
+pub fn assert_within_ulps(got: &[f32], want: &[f32], ulps: f32, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let bound = ulps * f32::EPSILON * scale;
+    for (i, (&x, &y)) in got.iter().zip(want).enumerate() {
+        assert!(
+            x.is_finite() && y.is_finite() && (x - y).abs() <= bound,
+            "{what}: element {i} is {x}, against {y} (bound {bound:e}: {ulps} ulp of {scale})"
+        );
+    }
+}
+
 /// A quiet-NaN bit pattern used to poison output buffers.
 pub const POISON: u32 = 0x7fc0_dead;
 
-/// The shared device with launchers picking the GPU kernel variants (tiled matmul, one query
-/// row per thread, 64-thread layer norm) whatever the adapter: on lavapipe, the path a
-/// discrete GPU takes runs in the normal `cargo test`.
+/// The shared device with launchers picking the GPU kernel variants (SGEMM matmul, attention
+/// as matmuls while the scores fit, 64-thread layer norm) whatever the adapter, as
+/// `LOCOMOTION_KERNELS=gpu` does: on lavapipe, the path a discrete GPU takes runs in the
+/// normal `cargo test`.
 pub fn gpu_path() -> Gpu {
     gpu().with_kernels(locomotion::gpu::Kernels::Gpu)
 }

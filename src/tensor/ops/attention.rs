@@ -15,8 +15,8 @@ use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
 
 pub(crate) mod matmul_route;
 pub use matmul_route::{
-    MATMUL_ROUTE_MIN_SCORES, attention_matmul_backward, attention_matmul_forward, matmul_route,
-    pad_heads, padded, unpad_heads,
+    GPU_ROUTE_MAX_SCORE_BYTES, MATMUL_ROUTE_MIN_SCORES, attention_matmul_backward,
+    attention_matmul_forward, matmul_route, pad_heads, padded, unpad_heads,
 };
 
 /// Largest head dimension the fused kernels hold in registers.

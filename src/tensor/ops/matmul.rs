@@ -1,11 +1,13 @@
 //! Launchers for the matmul shaders: batched matmul with transposed operands, fused bias and
-//! accumulation (`matmul.wgsl`: tiled and naive; `matmul_cpu.wgsl`, `matmul_tex.wgsl` and, in
-//! `subgroup`, `matmul_subgroup.wgsl` for CPU drivers), the kernel choice, and the autograd
-//! rule.
+//! accumulation (in `sgemm`, `matmul_sgemm.wgsl` for GPUs; `matmul.wgsl`: tiled and naive,
+//! kept for comparison; `matmul_cpu.wgsl`, `matmul_tex.wgsl` and, in `subgroup`,
+//! `matmul_subgroup.wgsl` for CPU drivers), the kernel choice, and the autograd rule.
 
+pub(crate) mod sgemm;
 pub(crate) mod subgroup;
 mod texture;
 
+pub use sgemm::sgemm_splits;
 use texture::matmul_texture;
 
 use crate::gpu::kernel_params;
@@ -81,7 +83,12 @@ const BUFFERS_MAX_FLOPS: f64 = 2.0 * 256.0 * 256.0 * 256.0;
 /// Which kernel runs the product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatmulKernel {
-    /// 64x64 workgroup tiles with 8x8 register blocks (the one to use).
+    /// The GPU kernel (the standard SGEMM recipe): 128x64 tiles for 256 threads, 8x4
+    /// outputs a thread, double-buffered k-major tiles, vec4 loads where rows allow, split-K
+    /// with a fixed-order sum for small M x N grids ([`sgemm_splits`]).
+    Sgemm,
+    /// 64x64 workgroup tiles with 8x8 register blocks, 64 threads: the GPU kernel before
+    /// [`MatmulKernel::Sgemm`], kept for comparison.
     Tiled,
     /// One thread per output, no reuse: the benchmark's baseline.
     Naive,
@@ -102,7 +109,7 @@ pub enum MatmulKernel {
 impl MatmulKernel {
     /// The fastest kernel for `d` on `gpu`: with the CPU-driver variants (see
     /// [`crate::gpu::Kernels`]) the subgroup kernel, else the texture one, else the vec4 one,
-    /// where the adapter and shape allow; the register-tiled kernel otherwise.
+    /// where the adapter and shape allow; the SGEMM kernel otherwise (GPU variants).
     pub fn pick(gpu: &crate::gpu::Gpu, d: &MatmulDims) -> Self {
         let cpu = gpu.cpu_kernels();
         if cpu && Self::buffers_fit(gpu, d) && Self::buffers_pay(d) {
@@ -114,7 +121,7 @@ impl MatmulKernel {
         } else if cpu && Self::cpu_fits(d) {
             MatmulKernel::Cpu
         } else {
-            MatmulKernel::Tiled
+            MatmulKernel::Sgemm
         }
     }
 
@@ -199,24 +206,7 @@ pub fn matmul(
             reason: format!("needs K % 16 = 0, N % 4 = 0 and no transposes, got {d:?}"),
         });
     }
-    // The kernels run without wgpu's bounds checks, so buffers too small for the dimensions
-    // must be refused here rather than read past their end.
-    let (m, n, k, nb) = (d.m as u64, d.n as u64, d.k as u64, d.batch.max(1) as u64);
-    let need = |shared: bool| if shared { 1 } else { nb };
-    let short = [
-        ("A", a.bytes(), 4 * need(d.shared_a) * m * k),
-        ("B", b.bytes(), 4 * need(d.shared_b) * k * n),
-        ("C", c.bytes(), 4 * nb * m * n),
-        ("bias", bias.map_or(u64::MAX, |x| x.bytes()), 4 * n),
-    ]
-    .into_iter()
-    .find(|&(_, have, want)| have < want);
-    if let Some((which, have, want)) = short {
-        return Err(GpuError::Launch {
-            kernel: "matmul".into(),
-            reason: format!("{which} holds {have} bytes but {d:?} needs {want}"),
-        });
-    }
+    check_buffers(&d, a, b, bias, c)?;
     let flags = d.trans_a as u32
         | (d.trans_b as u32) << 1
         | (bias.is_some() as u32) << 2
@@ -234,6 +224,10 @@ pub fn matmul(
     batch.gpu().counters.flops(d.flops());
     // The bias binding must exist even when unused; `a` stands in (never read then).
     let bias = bias.unwrap_or(a);
+    if kernel == MatmulKernel::Sgemm {
+        let splits = sgemm_splits(batch.gpu(), &d);
+        return sgemm::launch(batch, d, a, b, bias, c, flags, splits);
+    }
     if kernel == MatmulKernel::Texture {
         return matmul_texture(batch, d, a, b, bias, c, flags);
     }
@@ -247,7 +241,10 @@ pub fn matmul(
         MatmulKernel::Tiled => ("matmul", "matmul", 64),
         MatmulKernel::Naive => ("matmul", "matmul_naive", 8),
         MatmulKernel::Cpu => ("matmul_cpu", "matmul_cpu", 0),
-        MatmulKernel::Texture | MatmulKernel::Subgroup | MatmulKernel::SubgroupBuffers => {
+        MatmulKernel::Sgemm
+        | MatmulKernel::Texture
+        | MatmulKernel::Subgroup
+        | MatmulKernel::SubgroupBuffers => {
             unreachable!("handled above")
         }
     };
@@ -263,6 +260,53 @@ pub fn matmul(
         &[a, b, bias, c],
         Groups::Grid(grid),
     )
+}
+
+/// Refuse buffers smaller than `d` needs: the kernels run without wgpu's bounds checks, so
+/// they must not read past an end.
+fn check_buffers(
+    d: &MatmulDims,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    c: &GpuBuffer,
+) -> std::result::Result<(), GpuError> {
+    let (m, n, k, nb) = (d.m as u64, d.n as u64, d.k as u64, d.batch.max(1) as u64);
+    let need = |shared: bool| if shared { 1 } else { nb };
+    let short = [
+        ("A", a.bytes(), 4 * need(d.shared_a) * m * k),
+        ("B", b.bytes(), 4 * need(d.shared_b) * k * n),
+        ("C", c.bytes(), 4 * nb * m * n),
+        ("bias", bias.map_or(u64::MAX, |x| x.bytes()), 4 * n),
+    ]
+    .into_iter()
+    .find(|&(_, have, want)| have < want);
+    if let Some((which, have, want)) = short {
+        return Err(GpuError::Launch {
+            kernel: "matmul".into(),
+            reason: format!("{which} holds {have} bytes but {d:?} needs {want}"),
+        });
+    }
+    Ok(())
+}
+
+/// [`matmul`] on the SGEMM kernel with `splits` K-splits chosen by the caller (1: none),
+/// where [`matmul`] takes [`sgemm_splits`]: to test and measure the split-K path.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_sgemm(
+    batch: &mut Batch,
+    d: MatmulDims,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    c: &GpuBuffer,
+    accumulate: bool,
+    splits: u32,
+) -> std::result::Result<(), GpuError> {
+    check_buffers(&d, a, b, bias, c)?;
+    batch.gpu().counters.flops(d.flops());
+    let flags = (bias.is_some() as u32) << 2 | (accumulate as u32) << 3;
+    sgemm::launch(batch, d, a, b, bias.unwrap_or(a), c, flags, splits)
 }
 
 /// `a @ op(b) (+ bias)` on the tape. a is (.., M, K). b is either one matrix (K, N) shared by

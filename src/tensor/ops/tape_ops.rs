@@ -246,10 +246,11 @@ fn fused_attention(
     )
 }
 
-/// [`fused_attention`] as matmuls ([`attention_matmul_forward`]; CPU drivers): q, k, v are
-/// copied heads-major with Tq and Tk padded to multiples of 4 ([`pad_heads`]; no copy for
-/// heads-major inputs already a multiple of 4), and the rule keeps the probabilities and the
-/// copies for the backward, whose gradients go back to the inputs' layout ([`unpad_heads`]).
+/// [`fused_attention`] as matmuls ([`attention_matmul_forward`]; where: [`matmul_route`]):
+/// q, k, v are copied heads-major with Tq and Tk padded to multiples of 4 ([`pad_heads`];
+/// no copy for heads-major inputs already a multiple of 4), and the rule keeps the
+/// probabilities and the copies for the backward, whose gradients go back to the inputs'
+/// layout ([`unpad_heads`]).
 fn matmul_attention(
     tape: &Tape,
     mut batch: Batch<'_>,

@@ -1,4 +1,5 @@
-//! Attention as matmuls (CPU drivers): q, k, v padded heads-major to a multiple of 4 rows,
+//! Attention as matmuls (CPU drivers from mid-sized scores, GPUs wherever the scores fit one
+//! binding; see [`matmul_route`]): q, k, v padded heads-major to a multiple of 4 rows,
 //! scores in global memory, the products on the fastest matmul and the row-wise softmax and
 //! gradient terms in `shaders/attention_rows.wgsl`.
 
@@ -16,11 +17,26 @@ use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
 /// with the fused kernels, in alternating runs on one machine (BENCHMARKS.md).
 pub const MATMUL_ROUTE_MIN_SCORES: u64 = 16 * 16;
 
-/// Whether attention at `shape` runs as matmuls on `gpu` (see [`attention_matmul_forward`]):
-/// with the CPU-driver kernels, where the register-blocked kernel's workgroup-memory reads
-/// cost most and the subgroup matmul is several times faster (score matrices of at least
-/// [`MATMUL_ROUTE_MIN_SCORES`]); D a multiple of 4 and the padded score matrix within one
-/// storage binding. Sequences are padded to a multiple of 4 ([`pad_heads`]).
+/// The largest score matrix (bytes, padded) one attention call keeps in memory on the GPU
+/// path: every layer keeps its probabilities until the backward, so 12 layers at this size
+/// hold 3 GiB.
+pub const GPU_ROUTE_MAX_SCORE_BYTES: u64 = 256 << 20;
+
+/// Whether attention at `shape` runs as matmuls on `gpu` (see [`attention_matmul_forward`]),
+/// which needs D a multiple of 4 and the padded score matrix within one storage binding
+/// (sequences are padded to a multiple of 4, [`pad_heads`]):
+/// - with the CPU-driver kernels, from score matrices of [`MATMUL_ROUTE_MIN_SCORES`]: there
+///   the register-blocked kernel's workgroup-memory reads cost most and the subgroup matmul
+///   is several times faster;
+/// - with the GPU kernels, while the scores take at most [`GPU_ROUTE_MAX_SCORE_BYTES`]. The
+///   fused kernels keep per-thread arrays indexed at run time (`attention.wgsl`: two
+///   64-vec4 arrays and 128 floats a thread; the backward four 64-vec4 arrays, over NVIDIA's
+///   255 registers), which GPUs spill to memory, while the route is SGEMM products (no
+///   per-thread arrays, the GPU matmul's tiles) around a row-wise softmax. Its price is the
+///   probabilities kept for the backward, B·H·Tq·Tk floats a layer: 120 MB for `small` at
+///   batch 32 (393 video tokens), 3.8 GB for `base` (1569 tokens), which takes the fused
+///   kernels instead.
+///
 /// `LOCOMOTION_ATTENTION=blocked|rows` keeps the fused kernels, `=matmul` takes this route
 /// wherever D and the binding size allow.
 pub fn matmul_route(gpu: &crate::gpu::Gpu, shape: &AttentionShape) -> bool {
@@ -30,10 +46,8 @@ pub fn matmul_route(gpu: &crate::gpu::Gpu, shape: &AttentionShape) -> bool {
     match std::env::var("LOCOMOTION_ATTENTION").as_deref() {
         Ok("blocked") | Ok("rows") => false,
         Ok("matmul") => fits,
-        _ => {
-            fits && gpu.cpu_kernels()
-                && padded.tq as u64 * padded.tk as u64 >= MATMUL_ROUTE_MIN_SCORES
-        }
+        _ if !gpu.cpu_kernels() => fits && 4 * padded.scores_len() <= GPU_ROUTE_MAX_SCORE_BYTES,
+        _ => fits && padded.tq as u64 * padded.tk as u64 >= MATMUL_ROUTE_MIN_SCORES,
     }
 }
 
