@@ -46,6 +46,41 @@ fn adapter_flag_and_variable_pick_the_adapter_and_the_flag_wins() {
 }
 
 #[test]
+fn every_command_that_opens_a_device_takes_the_global_adapter_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let absent = "zz-no-such-adapter";
+    let (g, p, d, e) = (out("g"), out("p"), out("d"), out("e"));
+    let commands: [Vec<&str>; 7] = [
+        vec![
+            "generate", "--clips", "1", "--size", "16", "--frames", "2", "--out", &g,
+        ],
+        vec![
+            "pretrain", "--steps", "1", "--batch", "2", "--quiet", "--out", &p,
+        ],
+        vec!["demo", "--steps", "1", "--quiet", "--out", &d],
+        vec![
+            "experiment",
+            "--seeds",
+            "1",
+            "--steps",
+            "1",
+            "--quiet",
+            "--out",
+            &e,
+        ],
+        vec!["probe", "motion", "--steps", "1", "--quiet"],
+        vec!["bench", "kernels", "--quick"],
+        vec!["bench", "composite", "--clips", "1"],
+    ];
+    for args in commands {
+        let all = [&args[..], &["--adapter", absent]].concat();
+        let e = one_line_error(&locomotion(&all, &[]));
+        assert!(e.contains(absent), "{args:?}: {e}");
+    }
+}
+
+#[test]
 fn shader_dir_replaces_the_embedded_shaders() {
     let empty = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();

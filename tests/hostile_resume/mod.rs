@@ -77,7 +77,11 @@ fn resume_refuses_conflicting_flags_and_bad_moments_and_logs_each_step_once() {
     let config = out.join("checkpoint").join("config.json");
     let text = fs::read_to_string(&config).unwrap();
     assert!(text.contains("\"nonlinear\": false"), "{text}");
-    fs::write(&config, text.replace("\"nonlinear\": false", "\"nonlinear\": true")).unwrap();
+    fs::write(
+        &config,
+        text.replace("\"nonlinear\": false", "\"nonlinear\": true"),
+    )
+    .unwrap();
     let o = pretrain(&out, &[], &["--resume"]);
     assert_error(&o, &["--nonlinear false", "conflicts", "true"]);
     fs::write(&config, text).unwrap();
