@@ -3,7 +3,7 @@
 //! the fastest round of each (GPU timestamps). `cargo run --release --example
 //! attention_variants -- [rounds]`.
 
-use locomotion::gpu::{Batch, Gpu, Profiler};
+use locomotion::gpu::{AttentionChoice, AttentionRoute, Batch, Gpu, Profiler};
 use locomotion::tensor::ops::attention::{AttentionShape, attention_backward, attention_forward};
 
 fn main() -> anyhow::Result<()> {
@@ -30,16 +30,26 @@ fn main() -> anyhow::Result<()> {
             AttentionShape::new(8, 4, 256, 256, 32).tokens_major(),
         ),
     ];
-    let configs: [(&str, &str, &str); 7] = [
-        ("blocked (default)", "blocked", ""),
-        ("blocked 16x4 / 32x2", "blocked", "16,4,32,2"),
-        ("blocked 8x4 / 8x2", "blocked", "8,4,8,2"),
-        ("blocked 8x4 / 16x2", "blocked", "8,4,16,2"),
-        ("blocked 8x4 / 8x4", "blocked", "8,4,8,4"),
-        ("blocked 16x2 / 16x2", "blocked", "16,2,16,2"),
-        ("rows (GPUs)", "rows", ""),
+    let (blocked, rows) = (AttentionRoute::Blocked, AttentionRoute::Rows);
+    let configs: [(&str, AttentionRoute, Option<[u32; 4]>); 7] = [
+        ("blocked (default)", blocked, None),
+        ("blocked 16x4 / 32x2", blocked, Some([16, 4, 32, 2])),
+        ("blocked 8x4 / 8x2", blocked, Some([8, 4, 8, 2])),
+        ("blocked 8x4 / 16x2", blocked, Some([8, 4, 16, 2])),
+        ("blocked 8x4 / 8x4", blocked, Some([8, 4, 8, 4])),
+        ("blocked 16x2 / 16x2", blocked, Some([16, 2, 16, 2])),
+        ("rows (GPUs)", rows, None),
     ];
-    let mut prof = Profiler::new(&gpu, false);
+    // One profiler per variant, on the same device with that attention choice.
+    let mut profs: Vec<Profiler> = configs
+        .iter()
+        .map(|&(_, route, blocks)| {
+            Profiler::new(
+                &gpu.with_attention(AttentionChoice { route, blocks }),
+                false,
+            )
+        })
+        .collect();
     let mut best = vec![[f64::INFINITY; 2]; shapes.len() * configs.len()];
     for round in 0..rounds {
         for (si, (_, s)) in shapes.iter().enumerate() {
@@ -55,12 +65,7 @@ fn main() -> anyhow::Result<()> {
             let st = |n: usize| gpu.pool.storage(4 * n as u64, "out").unwrap();
             let (o, lse, delta) = (st(nq), st(s.rows() as usize), st(s.rows() as usize));
             let (dq, dk, dv) = (st(nq), st(nk), st(nk));
-            for (ci, (_, variant, block)) in configs.iter().enumerate() {
-                // SAFETY: single-threaded example; nothing else reads the environment now.
-                unsafe {
-                    std::env::set_var("LOCOMOTION_ATTENTION", variant);
-                    std::env::set_var("LOCOMOTION_ATTENTION_BLOCK", block);
-                }
+            for (ci, prof) in profs.iter_mut().enumerate() {
                 let f = prof.time("forward", 5, |b: &mut Batch| {
                     attention_forward(b, *s, &q, &k, &v, None, &o, &lse)
                         .map_err(|e| locomotion::gpu::GpuError::Readback(e.to_string()))

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use hostile::child::Reaped;
 use hostile::{assert_error, bin};
 use locomotion::util::run_lock::{LOCK_FILE, RunLock};
 
@@ -61,15 +62,16 @@ fn a_second_run_into_a_held_out_is_refused_naming_the_folder_and_the_holder() {
 fn the_lock_file_of_a_killed_run_does_not_block_the_next() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let mut child = bin()
-        .args([
-            "pretrain", "--steps", "100000", "--batch", "2", "--quiet", "--out",
-        ])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // Reaped: a failing assertion below ends the 100000-step run instead of orphaning it.
+    let mut child = Reaped::spawn(
+        bin()
+            .args([
+                "pretrain", "--steps", "100000", "--batch", "2", "--quiet", "--out",
+            ])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     let lock = out.join(LOCK_FILE);
     let start = Instant::now();
     let holder = child.id().to_string();
@@ -78,7 +80,7 @@ fn the_lock_file_of_a_killed_run_does_not_block_the_next() {
             start.elapsed() < Duration::from_secs(120),
             "the run never took its lock"
         );
-        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        assert!(child.try_wait().is_none(), "the run ended early");
         std::thread::sleep(Duration::from_millis(50));
     }
     // While it runs, a second run is refused with its id.
@@ -88,8 +90,7 @@ fn the_lock_file_of_a_killed_run_does_not_block_the_next() {
         .output()
         .unwrap();
     assert_error(&o, &[&format!("process {holder}")]);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     assert!(lock.is_file(), "a killed run leaves its lock file");
     let next = RunLock::acquire(&out, "--out").unwrap();
     assert_eq!(

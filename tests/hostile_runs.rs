@@ -180,7 +180,7 @@ fn generate_checks_its_memory_budget_before_any_work_and_streams_its_clips() {
 
     // A billion clips: clips appear at once and memory stays flat (it held an index per clip).
     // Ended when dropped, also when an assertion below fails.
-    let mut child = common::child::Reaped::spawn(
+    let mut child = hostile::child::Reaped::spawn(
         bin()
             .args([
                 "generate",
@@ -298,5 +298,4 @@ fn flags_out_of_range_are_refused_before_any_work_and_a_closed_stdout_is_a_clean
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
 
-mod common;
 mod hostile_resume;

@@ -48,6 +48,12 @@ pub struct CompositeRow {
     pub side: u32,
     /// Objects per clip.
     pub objects: u32,
+    /// Clips in each timed GPU batch.
+    pub gpu_clips: usize,
+    /// Clips in each timed CPU reference run.
+    pub cpu_clips: usize,
+    /// Timed GPU batches and CPU reference runs.
+    pub iters: u32,
     /// GPU compositor to RGBA8 frames, wall clock.
     pub gpu_rgba8_clips_per_s: f64,
     /// GPU compositor to the normalised tensor, wall clock.
@@ -161,6 +167,9 @@ pub fn run(gpu: &Gpu, opts: &CompositeBench) -> anyhow::Result<Vec<CompositeRow>
             frames: opts.frames,
             side,
             objects: n_obj,
+            gpu_clips: clips.len(),
+            cpu_clips: cpu_set.len(),
+            iters,
             gpu_rgba8_clips_per_s: rgba,
             gpu_normalized_clips_per_s: normalized,
             cpu_clips_per_s: cpu,

@@ -96,13 +96,21 @@ impl RowProfile {
             t.host_per_submit_s * 1e6,
             t.host_total_s * 1e3
         );
+        // Names carry their specialisation constants: the column is as wide as the longest.
+        let w = t
+            .kernels
+            .iter()
+            .map(|k| k.kernel.len())
+            .max()
+            .unwrap_or(0)
+            .max(44);
         s += &format!(
-            "  {:<44} {:>6} {:>10} {:>7} {:>10}\n",
+            "  {:<w$} {:>6} {:>10} {:>7} {:>10}\n",
             "kernel", "count", "GPU ms", "share", "host ms"
         );
         for k in &t.kernels {
             s += &format!(
-                "  {:<44} {:>6} {:>10} {:>7} {:>10.2}\n",
+                "  {:<w$} {:>6} {:>10} {:>7} {:>10.2}\n",
                 k.kernel,
                 k.count,
                 ms(k.gpu_s),

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::gpu::{self, AdapterRequest, AdapterSummary, Caps, Gpu};
+use crate::gpu::{self, AdapterRequest, AdapterSummary, AttentionChoice, Caps, Gpu, Kernels};
 
 /// Key limits worth printing.
 #[derive(Debug, Serialize)]
@@ -23,6 +23,21 @@ pub struct Info {
     pub chosen: AdapterSummary,
     pub caps: Caps,
     pub limits: KeyLimits,
+    /// The kernel choices the device opened with (see [`crate::gpu::AttentionChoice`]).
+    pub choices: Choices,
+}
+
+/// Which kernels run, as the environment settings resolved.
+#[derive(Debug, Serialize)]
+pub struct Choices {
+    /// `LOCOMOTION_KERNELS`.
+    pub kernels: Kernels,
+    /// `LOCOMOTION_ATTENTION` and `LOCOMOTION_ATTENTION_BLOCK`.
+    pub attention: AttentionChoice,
+    /// The attention kernels that run, in words.
+    pub attention_kernels: String,
+    /// `WGPU_POWER_PREF`.
+    pub power_preference: String,
 }
 
 /// Gather the report for the adapter `req` selects.
@@ -33,6 +48,12 @@ pub fn gather(req: &AdapterRequest) -> anyhow::Result<Info> {
         .collect();
     let g = Gpu::new(req)?;
     let l = &g.limits;
+    let choices = Choices {
+        kernels: g.kernels,
+        attention: g.attention,
+        attention_kernels: attention_kernels(&g),
+        power_preference: format!("{:?}", gpu::power_preference()?),
+    };
     Ok(Info {
         version: env!("CARGO_PKG_VERSION"),
         adapters,
@@ -46,6 +67,7 @@ pub fn gather(req: &AdapterRequest) -> anyhow::Result<Info> {
             max_compute_invocations_per_workgroup: l.max_compute_invocations_per_workgroup,
             max_storage_buffers_per_shader_stage: l.max_storage_buffers_per_shader_stage,
         },
+        choices,
     })
 }
 
@@ -90,7 +112,41 @@ pub fn run(req: &AdapterRequest, json: bool) -> anyhow::Result<()> {
         l.max_compute_invocations_per_workgroup,
         l.max_storage_buffers_per_shader_stage
     );
+    let k = &info.choices;
+    println!(
+        "kernels: {} variants (LOCOMOTION_KERNELS); attention: {} (LOCOMOTION_ATTENTION, LOCOMOTION_ATTENTION_BLOCK); power preference: {} (WGPU_POWER_PREF)",
+        format!("{:?}", k.kernels).to_lowercase(),
+        k.attention_kernels,
+        k.power_preference
+    );
     Ok(())
+}
+
+/// The attention kernels `g` runs, as its choice resolves (what the launchers read).
+fn attention_kernels(g: &Gpu) -> String {
+    use crate::tensor::ops::attention::{
+        AttentionKernel, GPU_ROUTE_MAX_SCORE_BYTES, MATMUL_ROUTE_MIN_SCORES,
+    };
+    let fused = match AttentionKernel::pick(g) {
+        AttentionKernel::Blocked => "fused blocked",
+        AttentionKernel::Rows => "fused rows",
+    };
+    let blocks = match g.attention.blocks {
+        Some([a, b, c, d]) => format!(" ({a}x{b} forward, {c}x{d} backward)"),
+        None => " (blocks by shape)".into(),
+    };
+    let route = match g.attention.route {
+        gpu::AttentionRoute::Matmul => "matmuls where D allows, else ".into(),
+        gpu::AttentionRoute::Auto if g.cpu_kernels() => {
+            format!("matmuls from {MATMUL_ROUTE_MIN_SCORES} scores, else ")
+        }
+        gpu::AttentionRoute::Auto => format!(
+            "matmuls while the scores take at most {} MiB, else ",
+            GPU_ROUTE_MAX_SCORE_BYTES >> 20
+        ),
+        _ => String::new(),
+    };
+    format!("{route}{fused}{blocks}")
 }
 
 fn yes(b: bool) -> &'static str {

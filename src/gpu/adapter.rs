@@ -65,14 +65,15 @@ pub fn discover() -> Vec<wgpu::Adapter> {
     }
 }
 
-/// Rank for the default choice: lower is better. Real GPUs first, in the order the power
-/// preference asks; then virtual GPUs; then CPU adapters; then unknown ones.
-fn rank(t: wgpu::DeviceType, pref: wgpu::PowerPreference) -> u8 {
+/// Rank for the default choice: lower is better. Real GPUs first, the discrete one first
+/// unless the power preference asks for the integrated one (`none`: wgpu's order); then
+/// virtual GPUs; then CPU adapters; then unknown ones.
+pub fn rank(t: wgpu::DeviceType, pref: wgpu::PowerPreference) -> u8 {
     use wgpu::DeviceType::*;
+    use wgpu::PowerPreference::*;
     match (t, pref) {
-        (IntegratedGpu, wgpu::PowerPreference::LowPower) => 0,
-        (DiscreteGpu, _) => 0,
-        (IntegratedGpu, _) => 1,
+        (IntegratedGpu, HighPerformance) | (DiscreteGpu, LowPower) => 1,
+        (IntegratedGpu | DiscreteGpu, _) => 0,
         (VirtualGpu, _) => 2,
         (Cpu, _) => 3,
         (Other, _) => 4,
@@ -84,6 +85,7 @@ pub fn choose(
     adapters: Vec<wgpu::Adapter>,
     req: &AdapterRequest,
 ) -> Result<wgpu::Adapter, GpuError> {
+    let pref = super::power_preference()?;
     let wanted = req
         .name
         .clone()
@@ -106,7 +108,6 @@ pub fn choose(
         (None, Ok(b)) if !b.is_empty() => format!(" for WGPU_BACKEND={b}"),
         _ => String::new(),
     };
-    let pref = wgpu::PowerPreference::from_env().unwrap_or(wgpu::PowerPreference::HighPerformance);
     let mut candidates: Vec<wgpu::Adapter> = match &wanted {
         Some(n) => {
             let n = n.to_lowercase();

@@ -299,8 +299,9 @@ impl<'g> Batch<'g> {
         self.dispatches += 1;
         self.gpu.counters.dispatch();
         if let Some(t0) = t0 {
-            let name = format!("{}::{}", kernel.shader, kernel.entry);
-            self.gpu.trace.dispatched(name, t0.elapsed(), slot.as_ref());
+            self.gpu
+                .trace
+                .dispatched(kernel.trace_name(), t0.elapsed(), slot.as_ref());
         }
         Ok(())
     }

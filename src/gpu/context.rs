@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use serde::Serialize;
 
 use super::adapter::{self, AdapterRequest, AdapterSummary};
+use super::choices::{AttentionChoice, Kernels};
 use super::trace::{Counters, TraceState};
 use super::{BufferPool, GpuError, PipelineCache};
 
@@ -23,50 +24,6 @@ pub struct Caps {
     pub subgroup_max_size: u32,
 }
 
-/// Which kernel variants the launchers pick: those tuned for CPU drivers (packed-texture and
-/// subgroup matmul, register-blocked attention, one-row-per-invocation layer norm) or those
-/// for GPUs (tiled workgroup-memory matmul, one query row per thread, one workgroup per row).
-/// `LOCOMOTION_KERNELS=cpu|gpu|auto` sets it (auto, the default: by the adapter's type), so
-/// the path a discrete GPU takes can be run, and tested, on a CPU adapter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kernels {
-    /// Variants for CPU drivers (lavapipe, WARP, SwiftShader).
-    Cpu,
-    /// Variants for GPUs.
-    Gpu,
-}
-
-impl Kernels {
-    /// The choice `LOCOMOTION_KERNELS` asks for on an adapter of `device_type` (as wgpu
-    /// spells it: "Cpu", "DiscreteGpu", ...).
-    pub fn from_env(device_type: &str) -> Result<Self, GpuError> {
-        Self::choose(
-            std::env::var("LOCOMOTION_KERNELS").ok().as_deref(),
-            device_type,
-        )
-    }
-
-    /// The choice a `LOCOMOTION_KERNELS` value (None: unset) means on `device_type`.
-    pub fn choose(setting: Option<&str>, device_type: &str) -> Result<Self, GpuError> {
-        let auto = if device_type == "Cpu" {
-            Kernels::Cpu
-        } else {
-            Kernels::Gpu
-        };
-        match setting.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("") | Some("auto") => Ok(auto),
-            Some("cpu") => Ok(Kernels::Cpu),
-            Some("gpu") => Ok(Kernels::Gpu),
-            Some(_) => Err(GpuError::Setting {
-                name: "LOCOMOTION_KERNELS",
-                value: setting.unwrap_or_default().to_string(),
-                choices: "cpu, gpu, auto",
-            }),
-        }
-    }
-}
-
 /// An open device with everything kernels need; cheap to clone.
 #[derive(Clone)]
 pub struct Gpu {
@@ -78,6 +35,8 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
     /// The kernel variants launchers pick (see [`Kernels`]).
     pub kernels: Kernels,
+    /// How attention runs (see [`AttentionChoice`]).
+    pub attention: AttentionChoice,
     pub pool: BufferPool,
     pub pipelines: Arc<PipelineCache>,
     /// Readbacks so far ([`Gpu::read`] calls, every clone counting together): how tests see
@@ -133,6 +92,7 @@ impl Gpu {
         };
         let pool = BufferPool::new(device.clone(), queue.clone(), &limits);
         let kernels = Kernels::from_env(&summary.device_type)?;
+        let attention = AttentionChoice::from_env()?;
         Ok(Self {
             adapter,
             device,
@@ -141,6 +101,7 @@ impl Gpu {
             caps,
             limits,
             kernels,
+            attention,
             pool,
             pipelines: Arc::default(),
             readbacks: Arc::default(),
@@ -164,6 +125,15 @@ impl Gpu {
     pub fn with_kernels(&self, kernels: Kernels) -> Gpu {
         Gpu {
             kernels,
+            ..self.clone()
+        }
+    }
+
+    /// The same device with attention running as `attention` says (kernel development:
+    /// compare variants on one device, as `LOCOMOTION_ATTENTION*` would across runs).
+    pub fn with_attention(&self, attention: AttentionChoice) -> Gpu {
+        Gpu {
+            attention,
             ..self.clone()
         }
     }

@@ -45,6 +45,13 @@ pub enum GpuError {
         value: String,
         choices: &'static str,
     },
+    /// A setting whose value has the wrong form.
+    #[error("{name}={value} is not {expected}")]
+    SettingFormat {
+        name: &'static str,
+        value: String,
+        expected: String,
+    },
     /// A collective operation between data-parallel replicas failed (a replica stopped, or
     /// did not arrive in time).
     #[error("{0}")]

@@ -3,6 +3,7 @@
 
 mod adapter;
 mod batch;
+mod choices;
 mod context;
 mod error;
 mod params;
@@ -12,9 +13,12 @@ mod profiler;
 mod readback;
 mod trace;
 
-pub use adapter::{AdapterRequest, AdapterSummary, choose, discover};
+pub use adapter::{AdapterRequest, AdapterSummary, choose, discover, rank};
 pub use batch::{Batch, Groups, fold_linear};
-pub use context::{Caps, Gpu, Kernels};
+pub use choices::{
+    AttentionChoice, AttentionRoute, Kernels, power_preference, power_preference_of,
+};
+pub use context::{Caps, Gpu};
 pub use error::GpuError;
 pub(crate) use params::kernel_params;
 pub use params::{KernelParams, ParamsField, ParamsLayout, check_shader, is_padding};

@@ -52,6 +52,23 @@ impl Kernel {
         self
     }
 
+    /// `shader::entry` and its override constants, `attention::forward[TPW=8,DV=8,R=4]`: how
+    /// step traces and profiles name the kernel that ran.
+    pub fn trace_name(&self) -> String {
+        let set: Vec<String> = self
+            .overrides
+            .iter()
+            .filter(|(n, _)| !n.is_empty())
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        let name = format!("{}::{}", self.shader, self.entry);
+        if set.is_empty() {
+            name
+        } else {
+            format!("{name}[{}]", set.join(","))
+        }
+    }
+
     /// The same kernel compiled without runtime bounds checks: the kernel's own guards must
     /// keep every access in range.
     pub const fn unchecked(self) -> Self {

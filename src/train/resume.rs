@@ -25,6 +25,7 @@ pub fn store_flags(cfg: &TrainConfig, extra: &mut Map<String, Value>) {
     extra.insert("clip_norm".into(), cfg.clip_norm.into());
     extra.insert("background_fade".into(), cfg.background_fade_steps.into());
     extra.insert("group_size".into(), cfg.group_size.into());
+    extra.insert("nonlinear".into(), cfg.motion.nonlinear.into());
 }
 
 const MAY_CHANGE: &str = "resume with the run's own flags; only --steps (to extend it), --save-every, --log-every and --quiet may change";
@@ -111,6 +112,11 @@ pub fn check_flags(cfg: &TrainConfig, stored: &CheckpointConfig) -> Result<()> {
         && g != cfg.group_size as u64
     {
         return Err(conflict("--group-size", cfg.group_size, g));
+    }
+    if let Some(n) = extra.get("nonlinear").and_then(Value::as_bool)
+        && n != cfg.motion.nonlinear
+    {
+        return Err(conflict("--nonlinear", cfg.motion.nonlinear, n));
     }
     let (w, sw) = (&cfg.model.loss_weights, &stored.model.loss_weights);
     if w != sw {

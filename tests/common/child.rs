@@ -27,6 +27,13 @@ impl Reaped {
         self.child().try_wait().unwrap()
     }
 
+    /// End it at once with SIGKILL (nothing runs on its side: what a crash leaves) and wait.
+    pub fn kill(mut self) {
+        let mut c = self.0.take().unwrap();
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+
     /// Wait for it to end and collect what it wrote to piped stdout and stderr.
     pub fn wait_with_output(mut self) -> Output {
         self.0.take().unwrap().wait_with_output().unwrap()

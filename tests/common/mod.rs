@@ -4,6 +4,7 @@
 
 pub mod attention;
 pub mod child;
+pub mod cli;
 pub mod data;
 pub mod dist;
 pub mod loss;

@@ -1,7 +1,7 @@
 //! `locomotion experiment`: every condition tabled and charted with chance, the verb caption
 //! columns and verdicts, finished runs skipped, other settings refused.
 
-use super::{fails_with, json, locomotion, read};
+use super::{eval_benchmark, fails_with, json, locomotion, read};
 
 #[test]
 fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
@@ -45,6 +45,28 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
     assert_eq!(
         (&plan["bench_seed"], &plan["nonlinear"]),
         (&5.into(), &true.into())
+    );
+    // --nonlinear reaches the pre-training runs' data (the trainer stores what it generated
+    // with), not the fine-tuning runs on the downstream folder.
+    let nonlinear = |run: &str| {
+        let c = json(&out.join(format!("runs/seed-0/{run}/checkpoint/config.json")));
+        c["state"]["extra"]["nonlinear"].clone()
+    };
+    assert_eq!(nonlinear("pretrain-motion"), true);
+    assert_eq!(nonlinear("motion-ft100"), false);
+    // --bench-seed: the benchmark each run scored is seed 5's, not the default seed's.
+    let pre = out.join("runs/seed-0/pretrain-motion");
+    let scored = json(&pre.join("benchmark.json"));
+    assert_eq!(
+        eval_benchmark(&pre, Some(5)),
+        scored,
+        "--bench-seed 5 ignored"
+    );
+    let default = locomotion::train::recipe::BENCHMARK_SEED;
+    assert_ne!(
+        eval_benchmark(&pre, Some(default)),
+        scored,
+        "seeds 5 and {default} score alike"
     );
     let ft = read(&out.join("runs/seed-0/motion-ft100/metrics.jsonl"));
     let last: serde_json::Value = serde_json::from_str(ft.lines().last().unwrap()).unwrap();

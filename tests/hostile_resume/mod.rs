@@ -72,6 +72,19 @@ fn resume_refuses_conflicting_flags_and_bad_moments_and_logs_each_step_once() {
     assert_error(&o, &["--weights"]);
     let o = pretrain(&out, &[("--preset", "small")], &["--resume"]);
     assert_error(&o, &["--preset"]);
+    // A run that trained on curved paths (experiment --nonlinear) is not resumed on straight
+    // ones: the stored generation option is checked too.
+    let config = out.join("checkpoint").join("config.json");
+    let text = fs::read_to_string(&config).unwrap();
+    assert!(text.contains("\"nonlinear\": false"), "{text}");
+    fs::write(
+        &config,
+        text.replace("\"nonlinear\": false", "\"nonlinear\": true"),
+    )
+    .unwrap();
+    let o = pretrain(&out, &[], &["--resume"]);
+    assert_error(&o, &["--nonlinear false", "conflicts", "true"]);
+    fs::write(&config, text).unwrap();
 
     // A save killed between its two renames: the checkpoint sits in a hidden sibling.
     let ck = out.join("checkpoint");

@@ -11,7 +11,7 @@ use crate::gpu::kernel_params;
 use anyhow::{Result, bail};
 
 use super::check::{need, storage_buffers};
-use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
+use crate::gpu::{AttentionRoute, Batch, GpuBuffer, Groups, Kernel};
 
 pub(crate) mod matmul_route;
 pub use matmul_route::{
@@ -35,11 +35,11 @@ pub enum AttentionKernel {
 
 impl AttentionKernel {
     /// The variant for `gpu`'s kernel choice ([`crate::gpu::Kernels`]);
-    /// `LOCOMOTION_ATTENTION=blocked|rows` overrides it (to compare them on one machine).
+    /// `LOCOMOTION_ATTENTION=blocked|rows` overrides it ([`crate::gpu::AttentionChoice`]).
     pub fn pick(gpu: &crate::gpu::Gpu) -> Self {
-        match std::env::var("LOCOMOTION_ATTENTION").as_deref() {
-            Ok("blocked") => AttentionKernel::Blocked,
-            Ok("rows") => AttentionKernel::Rows,
+        match gpu.attention.route {
+            AttentionRoute::Blocked => AttentionKernel::Blocked,
+            AttentionRoute::Rows => AttentionKernel::Rows,
             _ if gpu.cpu_kernels() => AttentionKernel::Blocked,
             _ => AttentionKernel::Rows,
         }
@@ -49,9 +49,9 @@ impl AttentionKernel {
     /// sequences take 8-thread workgroups (32 rows), so that a workgroup computes few rows
     /// past the end (at 65 tokens, 96 instead of 128); long ones 16 threads, which read each
     /// key tile for more rows (measured on lavapipe, BENCHMARKS.md).
-    fn forward_block(self, shape: &AttentionShape) -> (u32, u32) {
-        if let Some(b) = dev_block(0) {
-            return b;
+    fn forward_block(self, gpu: &crate::gpu::Gpu, shape: &AttentionShape) -> (u32, u32) {
+        if let Some(b) = gpu.attention.blocks {
+            return (b[0], b[1]);
         }
         match self {
             AttentionKernel::Blocked if shape.tq <= SHORT => (8, 4),
@@ -62,9 +62,9 @@ impl AttentionKernel {
 
     /// (threads per workgroup, rows per thread) of the backward kernel for `shape` (as the
     /// forward: short sequences in 32-row workgroups, long ones 32 threads of 2 rows).
-    fn backward_block(self, shape: &AttentionShape) -> (u32, u32) {
-        if let Some(b) = dev_block(1) {
-            return b;
+    fn backward_block(self, gpu: &crate::gpu::Gpu, shape: &AttentionShape) -> (u32, u32) {
+        if let Some(b) = gpu.attention.blocks {
+            return (b[2], b[3]);
         }
         match self {
             AttentionKernel::Blocked if shape.tq.max(shape.tk) <= SHORT => (8, 4),
@@ -76,14 +76,6 @@ impl AttentionKernel {
 
 /// Sequences up to this length count as short for the CPU blocks.
 const SHORT: u32 = 128;
-
-/// Tuning: `LOCOMOTION_ATTENTION_BLOCK=tpw,r,tpw,r` sets the (threads, rows per thread) of
-/// the forward and the backward (`examples/attention_variants.rs` compares them).
-fn dev_block(which: usize) -> Option<(u32, u32)> {
-    let v = std::env::var("LOCOMOTION_ATTENTION_BLOCK").ok()?;
-    let n: Vec<u32> = v.split(',').filter_map(|x| x.parse().ok()).collect();
-    Some((*n.get(2 * which)?, *n.get(2 * which + 1)?))
-}
 
 /// Rows of the backward kernel's tiles that fit `limit` bytes of workgroup memory with a head
 /// dimension of `dv` vec4s (two tiles of vec4 rows plus two floats a row).
@@ -263,7 +255,7 @@ pub fn attention_forward(
     // The mask binding must be bound even when unused; q stands in (both are read-only).
     let m = mask.unwrap_or(q);
     let which = AttentionKernel::pick(batch.gpu());
-    let (tpw, r) = which.forward_block(&shape);
+    let (tpw, r) = which.forward_block(batch.gpu(), &shape);
     // Two key tiles of 32 rows: 16 KiB at D = 64, WebGPU's minimum.
     let (need, limit) = (
         2 * 32 * shape.dv() * 16,
@@ -332,7 +324,7 @@ pub fn attention_backward(
     let m = mask.unwrap_or(q);
     let bufs = [q, k, v, m, o, d_o, lse, delta, dq, dk, dv];
     let which = AttentionKernel::pick(batch.gpu());
-    let (tpw, r) = which.backward_block(&shape);
+    let (tpw, r) = which.backward_block(batch.gpu(), &shape);
     // The tile is what fits the adapter's workgroup memory (16 KiB is WebGPU's minimum).
     let limit = batch.gpu().limits.max_compute_workgroup_storage_size;
     let Some(bc) = backward_tile(shape.dv(), limit) else {

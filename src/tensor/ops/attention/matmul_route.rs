@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use super::super::check::need;
 use super::super::matmul::{MatmulDims, MatmulKernel, matmul};
 use super::{AttentionShape, Params};
-use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
+use crate::gpu::{AttentionRoute, Batch, GpuBuffer, Groups, Kernel};
 
 /// Score-matrix size (Tq·Tk, padded) from which attention runs as matmuls on CPU drivers.
 /// Measured with `bench train` on lavapipe: the tiny preset's VTC step (65 video tokens,
@@ -43,11 +43,15 @@ pub fn matmul_route(gpu: &crate::gpu::Gpu, shape: &AttentionShape) -> bool {
     let padded = padded(shape);
     let fits = shape.head_dim.is_multiple_of(4)
         && 4 * padded.scores_len() <= gpu.limits.max_storage_buffer_binding_size;
-    match std::env::var("LOCOMOTION_ATTENTION").as_deref() {
-        Ok("blocked") | Ok("rows") => false,
-        Ok("matmul") => fits,
-        _ if !gpu.cpu_kernels() => fits && 4 * padded.scores_len() <= GPU_ROUTE_MAX_SCORE_BYTES,
-        _ => fits && padded.tq as u64 * padded.tk as u64 >= MATMUL_ROUTE_MIN_SCORES,
+    match gpu.attention.route {
+        AttentionRoute::Blocked | AttentionRoute::Rows => false,
+        AttentionRoute::Matmul => fits,
+        AttentionRoute::Auto if !gpu.cpu_kernels() => {
+            fits && 4 * padded.scores_len() <= GPU_ROUTE_MAX_SCORE_BYTES
+        }
+        AttentionRoute::Auto => {
+            fits && padded.tq as u64 * padded.tk as u64 >= MATMUL_ROUTE_MIN_SCORES
+        }
     }
 }
 
