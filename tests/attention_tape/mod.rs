@@ -1,6 +1,7 @@
 //! Attention on the tape's token rows, and the matmul route of attention (the CPU adapters'
-//! path from mid-sized scores, the GPUs' while the scores fit): token rows against split heads bit for bit, the raw matmul-route kernels against the
-//! CPU reference, and sequences on the tape that take the padded route.
+//! path from mid-sized scores, the GPUs' while the scores fit): token rows against split
+//! heads bit for bit (one pipeline, two layouts), the raw matmul-route kernels against the CPU
+//! reference on both matmul choices, and sequences on the tape that take the padded route.
 
 use super::common::attention::cpu_forward;
 use super::common::{gpu, gpu_path, random, rel_err};

@@ -47,13 +47,21 @@ pub fn sgemm_splits(gpu: &Gpu, d: &MatmulDims) -> u32 {
     let out_bytes = 4 * nb as u64 * d.m as u64 * d.n as u64;
     let by_memory = gpu.limits.max_storage_buffer_binding_size / out_bytes.max(1);
     let by_grid = gpu.limits.max_compute_workgroups_per_dimension / nb;
-    TARGET_GROUPS
+    let want = TARGET_GROUPS
         .div_ceil(tiles)
         .min(d.k / MIN_SPLIT_K)
         .min(MAX_SPLITS)
         .min(by_memory.min(u32::MAX as u64) as u32)
         .min(by_grid)
-        .max(1)
+        .max(1);
+    chunks(d.k, want).1
+}
+
+/// (K range of one split, splits) for `splits` requested over `k`: every split a whole
+/// number of k-tiles and none empty, so there may be fewer than requested.
+fn chunks(k: u32, splits: u32) -> (u32, u32) {
+    let k_chunk = k.div_ceil(splits).next_multiple_of(BK).max(BK);
+    (k_chunk, k.div_ceil(k_chunk).max(1))
 }
 
 /// A binding of `buf` rounded up to whole vec4s (the shader reads A and B as `vec4<f32>`;
@@ -89,9 +97,7 @@ pub(super) fn launch(
             reason: format!("{splits} K-splits for {d:?}"),
         });
     }
-    // Every split gets a whole number of k-tiles, none empty.
-    let k_chunk = d.k.div_ceil(splits).next_multiple_of(BK).max(BK);
-    let splits = d.k.div_ceil(k_chunk).max(1);
+    let (k_chunk, splits) = chunks(d.k, splits);
     let params = Params {
         m: d.m,
         n: d.n,
