@@ -12,6 +12,7 @@ pub mod model;
 pub mod motion;
 pub mod nn;
 pub mod report;
+pub mod selftest;
 pub mod shaders;
 pub mod tensor;
 pub mod train;

@@ -10,11 +10,13 @@ use serde::Serialize;
 use crate::gpu::Gpu;
 use crate::model::params::ParamShape;
 use crate::nn::{AttentionInput, ParamSet, random_weights};
+use crate::tensor::ops::adamw;
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::matmul::matmul_op;
 use crate::tensor::ops::reduce::mean_all;
 use crate::tensor::ops::unary::{gelu, mul};
 use crate::tensor::{Tape, Tensor};
+use crate::train::optim::AdamW;
 
 /// The encoder's sizes (`bench train` flags); the defaults are the benchmark's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -147,6 +149,19 @@ impl TransformerEncoder {
     /// Every parameter with its name (for Adam).
     pub fn parameters(&self) -> Vec<(String, Tensor)> {
         self.params.parameters()
+    }
+
+    /// An encoder of `dims` (seed 2024) and Adam over its parameters at `lr`, no weight
+    /// decay and no clipping: the `transformer-encoder` row's, and `selftest`'s.
+    pub fn with_adam(gpu: &Gpu, dims: EncoderDims, lr: f32) -> Result<(Self, AdamW)> {
+        let model = Self::new(gpu, dims, 2024)?;
+        let hyper = adamw::AdamW {
+            lr,
+            weight_decay: 0.0,
+            ..adamw::AdamW::default()
+        };
+        let optim = AdamW::new(gpu, model.parameters(), hyper, 0.0)?;
+        Ok((model, optim))
     }
 
     /// The MSE loss of one forward pass, a scalar `(1,)`.

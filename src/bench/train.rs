@@ -76,6 +76,8 @@ pub struct TrainRow {
     pub steps: usize,
     /// 1 / median step time.
     pub steps_per_s: f64,
+    /// Pairs per batch (pre-training rows).
+    pub batch: Option<usize>,
     /// Clips per second (pre-training rows).
     pub clips_per_s: Option<f64>,
     /// Matmul FLOPs of one step: 3 × the forward's (attention's products included).
@@ -91,6 +93,10 @@ pub struct TrainRow {
     /// Data-parallel rows: the share of the median step spent summing the gradients (flatten,
     /// readback, exchange, upload).
     pub allreduce_share: Option<f64>,
+    /// Pre-training rows: the most bytes of device buffers the engine's pool had allocated
+    /// at once while the row ran (model, optimizer, activations; size classes, so rounded
+    /// up). An estimate: the driver's own memory and the pipelines are not counted.
+    pub peak_memory_bytes: Option<u64>,
     /// Data-parallel rows: the share spent inside the exchanges themselves (every all-gather
     /// of VTC embeddings and VTM states and every all-reduce, waits for the slower device
     /// included; not the readbacks and uploads around them).
@@ -228,6 +234,7 @@ pub(crate) fn row(
         cpu_s,
         steps: costs.len(),
         steps_per_s: 1.0 / median,
+        batch: clips,
         clips_per_s: clips.map(|b| b as f64 / median),
         flops_per_step: flops,
         gflops: flops / median / 1e9,
@@ -238,6 +245,7 @@ pub(crate) fn row(
             / k,
         submits_per_step: costs.iter().map(|c| c.counted.submits as f64).sum::<f64>() / k,
         devices: 1,
+        peak_memory_bytes: None,
         allreduce_share: None,
         collective_share: None,
     }
@@ -269,13 +277,7 @@ fn encoder_row(
     o: &TrainBench,
     dims: EncoderDims,
 ) -> Result<(TrainRow, Option<RowProfile>)> {
-    let model = TransformerEncoder::new(gpu, dims, 2024)?;
-    let hyper = adamw::AdamW {
-        lr: 1e-3,
-        weight_decay: 0.0,
-        ..adamw::AdamW::default()
-    };
-    let mut optim = AdamW::new(gpu, model.parameters(), hyper, 0.0)?;
+    let (model, mut optim) = TransformerEncoder::with_adam(gpu, dims, 1e-3)?;
     let mut step = |_: u64| -> Result<u64> {
         let tape = Tape::new(gpu);
         let before = gpu.counters();
@@ -357,8 +359,29 @@ pub(crate) fn pretrain_config(cfg: &ModelConfig, batch: usize) -> String {
     )
 }
 
-/// A pre-training row of `preset` with `weights` (and its profile).
+/// A pre-training row of `preset` with `weights` (and its profile), with the pool's peak
+/// allocation; a memory error names the preset and batch and says what to lower.
 fn pretrain_row(
+    gpu: &Gpu,
+    o: &TrainBench,
+    preset: &str,
+    weights: LossWeights,
+    objectives: &str,
+) -> Result<(TrainRow, Option<RowProfile>)> {
+    gpu.pool.trim();
+    gpu.pool.reset_peak();
+    let (mut r, p) = measure_pretrain(gpu, o, preset, weights, objectives).map_err(|e| {
+        let cfg = ModelConfig::preset(preset);
+        match cfg {
+            Ok(cfg) => crate::train::memory::explain(e, &cfg, o.batch, &gpu.summary.name),
+            Err(_) => e,
+        }
+    })?;
+    r.peak_memory_bytes = Some(gpu.pool.stats().peak_bytes);
+    Ok((r, p))
+}
+
+fn measure_pretrain(
     gpu: &Gpu,
     o: &TrainBench,
     preset: &str,

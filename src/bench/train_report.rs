@@ -55,6 +55,20 @@ impl TrainReport {
                 r.steps
             );
         }
+        let mut peaks = 0;
+        for r in &self.rows {
+            if let (Some(b), Some(batch)) = (r.peak_memory_bytes, r.batch) {
+                s += &format!(
+                    "  {}: peak memory {:.1} MiB at batch {batch}\n",
+                    r.name,
+                    b as f64 / (1024.0 * 1024.0)
+                );
+                peaks += 1;
+            }
+        }
+        if peaks > 0 {
+            s += "  (peak memory is an estimate: the device buffers the engine's pool allocated at once, rounded up to size classes; the driver's own memory and the pipelines are not counted)\n";
+        }
         for r in self.rows.iter().filter(|r| r.devices > 1) {
             s += &format!(
                 "  {}: gradient all-reduce (flatten, readback, exchange, upload) {:.1} % of the step; inside exchanges (all-gathers and all-reduces, waits for the other devices included) {:.1} %\n",

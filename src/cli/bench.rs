@@ -52,9 +52,15 @@ pub struct TrainArgs {
     /// The preset of the pre-training rows (VTC only, and all three objectives).
     #[arg(long, default_value = "tiny")]
     pub preset: String,
-    /// Pairs per pre-training batch.
-    #[arg(long, default_value_t = 16)]
-    pub batch: usize,
+    /// Pairs per pre-training batch; a comma-separated list runs the pre-training rows at
+    /// each size (with the peak memory of each).
+    #[arg(
+        long,
+        default_value = "16",
+        value_delimiter = ',',
+        value_name = "N[,N...]"
+    )]
+    pub batch: Vec<usize>,
     /// transformer-encoder: sequences per batch.
     #[arg(long, default_value_t = 8)]
     pub encoder_batch: usize,
@@ -156,10 +162,23 @@ pub fn run(req: &AdapterRequest, which: BenchCommand) -> anyhow::Result<()> {
                     .then(|| a.preset.clone()),
                 vtc_only: any(&["pretrain", "pretrain-vtc"]),
                 all_objectives: any(&["pretrain", "pretrain-all"]),
-                batch: a.batch,
+                batch: a.batch[0],
                 profile: a.profile,
             };
             let mut report = train::run(&gpu, &opts)?;
+            for &batch in &a.batch[1..] {
+                let more = train::run(
+                    &gpu,
+                    &TrainBench {
+                        batch,
+                        encoder: None,
+                        ..opts.clone()
+                    },
+                )?;
+                report.rows.extend(more.rows);
+                report.profiles.extend(more.profiles);
+                report.load_average_end = more.load_average_end;
+            }
             if let Some(spec) = &a.devices {
                 let gpus = crate::dist::devices::open_devices(spec, req)?;
                 report

@@ -71,13 +71,24 @@ pub fn gather(req: &AdapterRequest) -> anyhow::Result<Info> {
     })
 }
 
-/// Print the report as text or JSON.
-pub fn run(req: &AdapterRequest, json: bool) -> anyhow::Result<()> {
+/// Print the report as text or JSON; with `require_gpu`, then fail unless the chosen
+/// adapter is a GPU on Vulkan, Metal or DX12 ([`AdapterSummary::require_gpu`]).
+pub fn run(req: &AdapterRequest, json: bool, require_gpu: bool) -> anyhow::Result<()> {
     let info = gather(req)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&info)?);
-        return Ok(());
+    } else {
+        print_text(&info);
     }
+    if require_gpu {
+        info.chosen
+            .require_gpu()
+            .map_err(|e| anyhow::anyhow!("--require-gpu: {e}"))?;
+    }
+    Ok(())
+}
+
+fn print_text(info: &Info) {
     println!("locomotion {}", info.version);
     println!("adapters found: {}", info.adapters.len());
     for a in &info.adapters {
@@ -119,7 +130,6 @@ pub fn run(req: &AdapterRequest, json: bool) -> anyhow::Result<()> {
         k.attention_kernels,
         k.power_preference
     );
-    Ok(())
 }
 
 /// The attention kernels `g` runs, as its choice resolves (what the launchers read).

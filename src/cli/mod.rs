@@ -15,6 +15,7 @@ pub mod merge_shards;
 pub mod paraphrases;
 pub mod pretrain;
 pub mod probe;
+pub mod selftest;
 pub mod tokenizer;
 
 use clap::{Parser, Subcommand};
@@ -52,7 +53,14 @@ pub enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Then fail (exit 1, one line naming the adapter) unless the chosen adapter is a
+        /// discrete or integrated GPU on Vulkan, Metal or DX12.
+        #[arg(long)]
+        require_gpu: bool,
     },
+    /// The GPU path's correctness checks without cargo: kernels against CPU references on
+    /// random inputs, a model whose loss must fall, pre-training steps; one line per check.
+    Selftest(selftest::SelftestArgs),
     /// Caption every clip of a manifest (motion, spatial, template) and paraphrase the motion
     /// captions; writes captions.jsonl.
     Describe(describe::DescribeArgs),
@@ -112,7 +120,8 @@ impl Cli {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let req = cli.adapter_request();
     match cli.command {
-        Command::Info { json } => info::run(&req, json),
+        Command::Info { json, require_gpu } => info::run(&req, json, require_gpu),
+        Command::Selftest(args) => selftest::run(&req, &args),
         Command::Describe(args) => describe::run(&args),
         Command::Tokenizer(cmd) => tokenizer::run(cmd),
         Command::Generate(args) => generate::run(&req, &args),

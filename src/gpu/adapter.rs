@@ -40,6 +40,22 @@ impl AdapterSummary {
     }
 }
 
+impl AdapterSummary {
+    /// Ok for a discrete or integrated GPU on Vulkan, Metal or DX12, the adapters whose
+    /// timings mean something; otherwise one line naming the adapter found.
+    pub fn require_gpu(&self) -> Result<(), String> {
+        let gpu = matches!(self.device_type.as_str(), "DiscreteGpu" | "IntegratedGpu");
+        let backend = matches!(self.backend.as_str(), "Vulkan" | "Metal" | "Dx12");
+        if gpu && backend {
+            return Ok(());
+        }
+        Err(format!(
+            "the chosen adapter '{}' is a {} adapter on {}, not a discrete or integrated GPU on Vulkan, Metal or DX12 (driver: {} {}): install or point VK_DRIVER_FILES at the GPU's driver, or pick the GPU with --adapter NAME",
+            self.name, self.device_type, self.backend, self.driver, self.driver_info
+        ))
+    }
+}
+
 /// A wgpu instance over `backends`, with flags and backend options from the environment.
 fn instance(backends: wgpu::Backends) -> wgpu::Instance {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();

@@ -2,7 +2,7 @@
 //! cache and buffer pool.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 
@@ -46,6 +46,9 @@ pub struct Gpu {
     pub(crate) counters: Arc<Counters>,
     /// The step trace (see [`Gpu::trace_begin`]).
     pub(crate) trace: Arc<TraceState>,
+    /// The first error the device reported outside an error scope, or its loss: wgpu's
+    /// default handler panics; this one keeps the message for [`Gpu::wait`] to return.
+    pub(crate) uncaptured: Arc<Mutex<Option<String>>>,
 }
 
 impl Gpu {
@@ -90,6 +93,7 @@ impl Gpu {
             subgroup_min_size: info.subgroup_min_size,
             subgroup_max_size: info.subgroup_max_size,
         };
+        let uncaptured = keep_uncaptured_errors(&device);
         let pool = BufferPool::new(device.clone(), queue.clone(), &limits);
         let kernels = Kernels::from_env(&summary.device_type)?;
         let attention = AttentionChoice::from_env()?;
@@ -107,7 +111,15 @@ impl Gpu {
             readbacks: Arc::default(),
             counters: Arc::default(),
             trace: Arc::default(),
+            uncaptured,
         })
+    }
+
+    /// The error the device reported outside any error scope since the last call, if any
+    /// (see [`Gpu::wait`]).
+    pub fn take_device_error(&self) -> Option<GpuError> {
+        let mut slot = self.uncaptured.lock().unwrap_or_else(|p| p.into_inner());
+        slot.take().map(GpuError::Device)
     }
 
     /// True when this adapter runs on the CPU (lavapipe, WARP, SwiftShader).
@@ -137,4 +149,27 @@ impl Gpu {
             ..self.clone()
         }
     }
+}
+
+/// Route the device's uncaptured errors and its loss into a slot instead of wgpu's default
+/// panic; the first message is kept (later ones usually follow from it).
+fn keep_uncaptured_errors(device: &wgpu::Device) -> Arc<Mutex<Option<String>>> {
+    let slot: Arc<Mutex<Option<String>>> = Arc::default();
+    let keep = |slot: &Arc<Mutex<Option<String>>>, msg: String| {
+        let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if s.is_none() {
+            // One line: wgpu's messages span several.
+            *s = Some(msg.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    };
+    let errors = Arc::clone(&slot);
+    device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| keep(&errors, e.to_string())));
+    let lost = Arc::clone(&slot);
+    device.set_device_lost_callback(move |reason, msg| {
+        // Dropping the device at exit reports `Destroyed`: not an error.
+        if reason != wgpu::DeviceLostReason::Destroyed {
+            keep(&lost, format!("device lost: {msg}"));
+        }
+    });
+    slot
 }

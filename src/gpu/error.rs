@@ -29,6 +29,21 @@ pub enum GpuError {
         limit: u64,
         kind: &'static str,
     },
+    /// The device could not allocate a buffer (wgpu's out-of-memory error, caught by an
+    /// error scope around the allocation).
+    #[error(
+        "out of GPU memory allocating {what} ({bytes} bytes, with {live_bytes} bytes already allocated): {reason}"
+    )]
+    OutOfMemory {
+        what: String,
+        bytes: u64,
+        live_bytes: u64,
+        reason: String,
+    },
+    /// An error the device reported outside any error scope (validation, out of memory, or
+    /// the device lost), kept by the handler that would otherwise panic.
+    #[error("the GPU reported an error: {0}")]
+    Device(String),
     /// A dispatch whose grid cannot be expressed within the device's limits.
     #[error("dispatch of {groups} workgroups for '{kernel}' exceeds the device limits")]
     DispatchTooLarge { kernel: String, groups: u64 },
@@ -63,4 +78,16 @@ pub enum GpuError {
         entry: String,
         reason: String,
     },
+}
+
+impl GpuError {
+    /// True for the errors a smaller batch or model can cure: out of memory, a buffer or
+    /// binding over the device's limit, or a device error that says it ran out of memory.
+    pub fn is_memory(&self) -> bool {
+        match self {
+            GpuError::OutOfMemory { .. } | GpuError::TooLarge { .. } => true,
+            GpuError::Device(m) => m.to_ascii_lowercase().contains("memory"),
+            _ => false,
+        }
+    }
 }

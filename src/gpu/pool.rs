@@ -81,7 +81,7 @@ impl BufferPool {
                 kind: "storage binding",
             });
         }
-        let buf = self.get(bytes, STORAGE_USAGE)?;
+        let buf = self.get_named(bytes, STORAGE_USAGE, what)?;
         let word = self.poison.load(Ordering::Relaxed);
         if word != 0 {
             let words = vec![word; (bytes as usize).div_ceil(4)];
@@ -98,12 +98,27 @@ impl BufferPool {
         self.poison.store(word.unwrap_or(0), Ordering::Relaxed);
     }
 
+    /// The word storage buffers are filled with when handed out, if any.
+    pub fn poison(&self) -> Option<u32> {
+        Some(self.poison.load(Ordering::Relaxed)).filter(|&w| w != 0)
+    }
+
     /// A buffer with arbitrary `usage` (uniform arenas, staging) from the same free lists.
     pub fn get(&self, bytes: u64, usage: wgpu::BufferUsages) -> Result<GpuBuffer, GpuError> {
+        self.get_named(bytes, usage, "buffer")
+    }
+
+    /// [`BufferPool::get`] with the buffer's purpose for the error messages.
+    fn get_named(
+        &self,
+        bytes: u64,
+        usage: wgpu::BufferUsages,
+        what: &str,
+    ) -> Result<GpuBuffer, GpuError> {
         let class = size_class(bytes).min(self.max_buffer.max(bytes));
         if class > self.max_buffer {
             return Err(GpuError::TooLarge {
-                what: "buffer".into(),
+                what: what.into(),
                 bytes,
                 limit: self.max_buffer,
                 kind: "buffer",
@@ -124,13 +139,31 @@ impl BufferPool {
                 b
             }
             None => {
-                inner.stats.allocations += 1;
+                let live_bytes = inner.stats.live_bytes;
+                // Out of memory is an uncaptured error (a panic) unless a scope catches it.
+                let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+                let invalid = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
                 let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("locomotion pool"),
                     size: class,
                     usage,
                     mapped_at_creation: false,
                 });
+                if let Some(e) = pollster::block_on(invalid.pop()) {
+                    drop(oom);
+                    return Err(GpuError::Device(format!(
+                        "allocating {what} ({class} bytes): {e}"
+                    )));
+                }
+                if let Some(e) = pollster::block_on(oom.pop()) {
+                    return Err(GpuError::OutOfMemory {
+                        what: what.into(),
+                        bytes: class,
+                        live_bytes,
+                        reason: e.to_string(),
+                    });
+                }
+                inner.stats.allocations += 1;
                 (buffer, Arc::new(()))
             }
         };
@@ -149,6 +182,12 @@ impl BufferPool {
     /// Current counters.
     pub fn stats(&self) -> PoolStats {
         self.inner.lock().unwrap().stats
+    }
+
+    /// Start a new peak: `peak_bytes` becomes the bytes handed out now.
+    pub fn reset_peak(&self) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.stats.peak_bytes = inner.stats.live_bytes;
     }
 
     /// Drop every free buffer (returns device memory to the driver).

@@ -81,7 +81,10 @@ impl Gpu {
                 submission_index: index,
                 timeout: None,
             })
-            .map(|_| ())
-            .map_err(|e| GpuError::Readback(e.to_string()))
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        match self.take_device_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }

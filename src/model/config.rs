@@ -190,15 +190,22 @@ impl ModelConfig {
                 32,
             ),
             // The text encoder is all-MiniLM-L6-v2's shape, so `--init-text` can load it.
+            // Frame differences as in `tiny` (the recipe; no measurement on a GPU yet).
             "small" => (
-                VideoEncoderConfig::new(16, 112, [2, 16, 16], 384, 6, 6),
+                VideoEncoderConfig {
+                    frame_differences: true,
+                    ..VideoEncoderConfig::new(16, 112, [2, 16, 16], 384, 6, 6)
+                },
                 BertConfig::new(30522, 384, 6, 12, 1536, 512),
                 2,
                 256,
             ),
             // BERT-base text and ViT-B video, VindLU's 3 cross layers.
             "base" => (
-                VideoEncoderConfig::new(16, 224, [2, 16, 16], 768, 12, 12),
+                VideoEncoderConfig {
+                    frame_differences: true,
+                    ..VideoEncoderConfig::new(16, 224, [2, 16, 16], 768, 12, 12)
+                },
                 BertConfig::new(30522, 768, 12, 12, 3072, 512),
                 3,
                 256,

@@ -7,6 +7,7 @@ pub mod config;
 pub mod data;
 pub mod eval;
 pub mod init_text;
+pub mod memory;
 pub mod metrics;
 pub mod motion_options;
 pub mod optim;

@@ -209,7 +209,13 @@ pub fn first_failure(results: Vec<Result<TrainSummary>>) -> Result<TrainSummary>
 
 /// One replica of a run (`shard` None: the only one). Replica 0 (or the only one) writes
 /// the tokenizer, metrics and checkpoints; every replica trains on its share.
+/// A memory error names the preset and batch and says what to lower.
 pub fn train_replica(gpu: &Gpu, cfg: &TrainConfig, shard: Option<Shard>) -> Result<TrainSummary> {
+    run_replica(gpu, cfg, shard)
+        .map_err(|e| super::memory::explain(e, &cfg.model, cfg.batch, &gpu.summary.name))
+}
+
+fn run_replica(gpu: &Gpu, cfg: &TrainConfig, shard: Option<Shard>) -> Result<TrainSummary> {
     check(cfg)?;
     let writer = shard.as_ref().is_none_or(|s| s.comm.rank() == 0);
     if writer {
