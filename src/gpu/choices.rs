@@ -10,7 +10,8 @@ use super::GpuError;
 
 /// Which kernel variants the launchers pick: those tuned for CPU drivers (packed-texture and
 /// subgroup matmul, register-blocked attention, one-row-per-invocation layer norm) or those
-/// for GPUs (tiled workgroup-memory matmul, one query row per thread, one workgroup per row).
+/// for GPUs (the SGEMM matmul with split-K, attention by the matmul route while its scores fit,
+/// one workgroup per layer-norm row).
 /// `LOCOMOTION_KERNELS=cpu|gpu|auto` sets it (auto, the default: by the adapter's type), so
 /// the path a discrete GPU takes can be run, and tested, on a CPU adapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -27,7 +27,8 @@ pub struct LayerNormDims {
 
 impl LayerNormDims {
     /// Whether the one-row-per-invocation kernels (CPU drivers, C a multiple of 4) run
-    /// this on `gpu`; they give bit-identical results to the 64-thread kernels.
+    /// this on `gpu`; they agree with the 64-thread kernels (one workgroup a row) within the
+    /// 64 ulp tests/ops_norm.rs allows, since drivers may contract `a*b+c` differently.
     pub fn rows_kernel(&self, gpu: &crate::gpu::Gpu) -> bool {
         gpu.cpu_kernels() && self.c.is_multiple_of(4)
     }
