@@ -199,3 +199,31 @@ fn bad_accumulate_values_are_refused_in_one_line() {
         assert!(!Path::new(out).exists(), "{cmd} {args:?} left {out}");
     }
 }
+
+#[test]
+fn bench_train_reports_peak_memory_per_accumulate_value() {
+    let args = [
+        "bench",
+        "train",
+        "--rows",
+        "pretrain-vtc",
+        "--preset",
+        "tiny",
+        "--steps",
+        "1",
+        "--warmup",
+        "1",
+        "--batch",
+        "8",
+        "--accumulate",
+        "1,4",
+    ];
+    let report = common::cli::json_report(&args, &[]);
+    let rows = report["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["pretrain-tiny (vtc)", "pretrain-tiny (vtc) acc 4"]);
+    let peak = |i: usize| rows[i]["peak_memory_bytes"].as_u64().unwrap();
+    assert!(peak(1) < peak(0), "peaks {} and {}", peak(0), peak(1));
+    let config = rows[1]["config"].as_str().unwrap();
+    assert!(config.contains("in 4 micro-batches"), "{config}");
+}
