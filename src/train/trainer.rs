@@ -283,25 +283,14 @@ fn run_replica(gpu: &Gpu, cfg: &TrainConfig, shard: Option<Shard>) -> Result<Tra
         });
         let batch = source.batch(step)?;
         cut.add(&batch.global.as_ref().unwrap_or(&batch.host).truncation);
+        let (seeds, lr32) = ((cfg.seed, step), lr as f32);
+        // A data-parallel replica takes its share at once (`--accumulate` is refused there).
         let out = match replica {
-            Some(_) => train_step(
-                gpu,
-                &model,
-                &mut optim,
-                batch,
-                (cfg.seed, step),
-                lr as f32,
-                replica,
-            )?,
-            None => train_step_accumulated(
-                gpu,
-                &model,
-                &mut optim,
-                batch,
-                (cfg.seed, step),
-                lr as f32,
-                cfg.accumulate,
-            )?,
+            Some(_) => train_step(gpu, &model, &mut optim, batch, seeds, lr32, replica)?,
+            None => {
+                let n = cfg.accumulate;
+                train_step_accumulated(gpu, &model, &mut optim, batch, seeds, lr32, n)?
+            }
         };
         allreduce += out.allreduce_seconds;
         let stop = match out.extra.first() {
