@@ -31,6 +31,7 @@ fn bench_train_reports_every_row_with_json_and_a_profile() {
         vtc_only: true,
         all_objectives: true,
         batch: 2,
+        accumulate: 1,
         profile: true,
     };
     let report = run(&g, &opts).unwrap();
@@ -127,6 +128,7 @@ fn bench_train_times_the_pretraining_rows_on_two_devices() {
         vtc_only: true,
         all_objectives: false,
         batch: 4,
+        accumulate: 1,
         profile: false,
     };
     let one = run(&gpus[0], &opts).unwrap();

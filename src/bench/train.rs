@@ -16,10 +16,10 @@ use crate::model::config::{LossWeights, ModelConfig};
 use crate::model::locomotion::LocoModel;
 use crate::tensor::Tape;
 use crate::tensor::ops::adamw;
+use crate::train::accumulate::{check_accumulate, train_step_accumulated};
 use crate::train::data::{CaptionMix, OnlineConfig, OnlineSource, TextPipeline};
 use crate::train::motion_options::MotionOptions;
 use crate::train::optim::AdamW;
-use crate::train::state::train_step;
 use crate::train::trainer::train_tokenizer;
 
 /// What `bench train` runs.
@@ -38,6 +38,8 @@ pub struct TrainBench {
     pub all_objectives: bool,
     /// Pairs per pre-training batch.
     pub batch: usize,
+    /// Micro-batches per pre-training batch (`--accumulate`; 1: the whole batch at once).
+    pub accumulate: usize,
     /// Trace one more step per row and report the per-kernel breakdown.
     pub profile: bool,
 }
@@ -52,6 +54,7 @@ impl Default for TrainBench {
             vtc_only: true,
             all_objectives: true,
             batch: 16,
+            accumulate: 1,
             profile: false,
         }
     }
@@ -390,27 +393,33 @@ fn measure_pretrain(
 ) -> Result<(TrainRow, Option<RowProfile>)> {
     let (cfg, model, mut optim, mut source) = pretrain_parts(gpu, o, preset, weights)?;
     let mut step = |n: u64| -> Result<u64> {
-        let out = train_step(
+        let out = train_step_accumulated(
             gpu,
             &model,
             &mut optim,
             source.batch(n)?,
             (PRETRAIN_SEED, n),
             1e-4,
-            None,
+            o.accumulate,
         )?;
         drop(out.losses);
         gpu.wait(None)?;
         Ok(out.forward_flops)
     };
     let (costs, n) = time_steps(gpu, o, &mut step)?;
-    let name = format!("pretrain-{preset} ({objectives})");
+    let mut name = format!("pretrain-{preset} ({objectives})");
+    if o.accumulate > 1 {
+        name += &format!(" acc {}", o.accumulate);
+    }
     let prof = if o.profile {
         Some(profile(gpu, &name, n, &mut step)?)
     } else {
         None
     };
-    let config = pretrain_config(&cfg, o.batch);
+    let mut config = pretrain_config(&cfg, o.batch);
+    if o.accumulate > 1 {
+        config += &format!(" in {} micro-batches (GradCache)", o.accumulate);
+    }
     Ok((row(name, config, &costs, Some(o.batch)), prof))
 }
 
@@ -420,6 +429,7 @@ pub fn run(gpu: &Gpu, o: &TrainBench) -> Result<TrainReport> {
         o.batch >= 2,
         "--batch must be at least 2 (VTC contrasts pairs)"
     );
+    check_accumulate(o.accumulate, o.batch)?;
     let host = HostInfo::read();
     let (mut rows, mut profiles) = (Vec::new(), Vec::new());
     let mut keep = |(r, p): (TrainRow, Option<RowProfile>)| {

@@ -61,6 +61,16 @@ pub struct TrainArgs {
         value_name = "N[,N...]"
     )]
     pub batch: Vec<usize>,
+    /// Micro-batches per pre-training batch (GradCache, as `pretrain --accumulate`); a
+    /// comma-separated list runs the pre-training rows at each value, with the peak memory
+    /// of each beside the others.
+    #[arg(
+        long,
+        default_value = "1",
+        value_delimiter = ',',
+        value_name = "N[,N...]"
+    )]
+    pub accumulate: Vec<usize>,
     /// transformer-encoder: sequences per batch.
     #[arg(long, default_value_t = 8)]
     pub encoder_batch: usize,
@@ -163,14 +173,25 @@ pub fn run(req: &AdapterRequest, which: BenchCommand) -> anyhow::Result<()> {
                 vtc_only: any(&["pretrain", "pretrain-vtc"]),
                 all_objectives: any(&["pretrain", "pretrain-all"]),
                 batch: a.batch[0],
+                accumulate: a.accumulate[0],
                 profile: a.profile,
             };
+            for &batch in &a.batch {
+                for &n in &a.accumulate {
+                    crate::train::accumulate::check_accumulate(n, batch)?;
+                }
+            }
             let mut report = train::run(&gpu, &opts)?;
-            for &batch in &a.batch[1..] {
+            let sizes = a
+                .batch
+                .iter()
+                .flat_map(|&b| a.accumulate.iter().map(move |&n| (b, n)));
+            for (batch, accumulate) in sizes.skip(1) {
                 let more = train::run(
                     &gpu,
                     &TrainBench {
                         batch,
+                        accumulate,
                         encoder: None,
                         ..opts.clone()
                     },

@@ -27,6 +27,11 @@ pub struct DemoArgs {
     /// Video-caption pairs per batch.
     #[arg(long, default_value_t = DemoPlan::default().batch)]
     pub batch: usize,
+    /// Run each batch in N micro-batches (GradCache): VTC, VTM's negatives and MLM's mean
+    /// stay the whole batch's, activation memory is about one micro-batch's; the encoders
+    /// run twice. From 1 (all at once) to --batch.
+    #[arg(long, default_value_t = 1)]
+    pub accumulate: usize,
     /// Peak learning rate.
     #[arg(long, default_value_t = DemoPlan::default().lr)]
     pub lr: f64,
@@ -90,6 +95,7 @@ impl DemoArgs {
             steps: self.steps,
             background_fade: self.background_fade.unwrap_or(self.steps / 2),
             batch: self.batch,
+            accumulate: self.accumulate,
             group_size: self
                 .group_size
                 .unwrap_or(crate::train::recipe::group_size(self.batch)),

@@ -28,6 +28,11 @@ pub struct ExperimentArgs {
     /// Video-caption pairs per batch.
     #[arg(long, default_value_t = ExperimentPlan::default().batch)]
     pub batch: usize,
+    /// Run each batch in N micro-batches (GradCache): VTC, VTM's negatives and MLM's mean
+    /// stay the whole batch's, activation memory is about one micro-batch's; the encoders
+    /// run twice. From 1 (all at once) to --batch.
+    #[arg(long, default_value_t = 1)]
+    pub accumulate: usize,
     /// Pre-training peak learning rate.
     #[arg(long, default_value_t = ExperimentPlan::default().lr)]
     pub lr: f64,
@@ -102,6 +107,7 @@ impl ExperimentArgs {
             background_fade: self.background_fade.unwrap_or(self.steps / 2),
             finetune_steps: self.finetune_steps,
             batch: self.batch,
+            accumulate: self.accumulate,
             group_size: self
                 .group_size
                 .unwrap_or(crate::train::recipe::group_size(self.batch)),

@@ -25,6 +25,11 @@ pub struct TrainArgs {
     /// Video-caption pairs per batch.
     #[arg(long, default_value_t = recipe::BATCH)]
     pub batch: usize,
+    /// Run each batch in N micro-batches (GradCache): VTC, VTM's negatives and MLM's mean
+    /// stay the whole batch's, activation memory is about one micro-batch's; the encoders
+    /// run twice. From 1 (all at once) to --batch.
+    #[arg(long, default_value_t = 1)]
+    pub accumulate: usize,
     /// Peak learning rate.
     #[arg(long, default_value_t = recipe::LR)]
     pub lr: f64,
@@ -219,6 +224,7 @@ impl TrainArgs {
             model,
             steps: self.steps,
             batch: self.batch,
+            accumulate: self.accumulate,
             lr: self.lr,
             weight_decay: self.weight_decay,
             warmup: self.warmup,

@@ -52,6 +52,10 @@ pub struct ExperimentPlan {
     pub finetune_steps: u64,
     /// Pairs per batch (pre-training and fine-tuning).
     pub batch: usize,
+    /// Micro-batches per batch (`--accumulate`; 1: the whole batch at once). Not part of
+    /// what makes two plans the same: it changes memory, not the result.
+    #[serde(default = "one")]
+    pub accumulate: usize,
     /// Pre-training peak learning rate.
     pub lr: f64,
     /// Fine-tuning peak learning rate.
@@ -99,6 +103,7 @@ impl Default for ExperimentPlan {
             steps: recipe::STEPS,
             finetune_steps: 100,
             batch: recipe::BATCH,
+            accumulate: 1,
             lr: recipe::LR,
             finetune_lr: 2e-4,
             warmup: recipe::WARMUP,
@@ -149,6 +154,7 @@ impl ExperimentPlan {
         if self.batch < 2 {
             bail!("--batch must be at least 2, got {}", self.batch);
         }
+        crate::train::accumulate::check_accumulate(self.accumulate, self.batch)?;
         if self.group_size == 0 || !self.batch.is_multiple_of(self.group_size) {
             bail!(
                 "--group-size {} must be at least 1 and divide --batch {}",
@@ -310,6 +316,7 @@ fn guard_out(out: &Path, plan: &ExperimentPlan) -> Result<()> {
         // More (or fewer) seeds only add (or leave out) runs: the finished ones stay valid.
         let same = ExperimentPlan {
             seeds: plan.seeds,
+            accumulate: plan.accumulate,
             ..old
         } == *plan;
         if !same {
@@ -382,6 +389,7 @@ impl Ctx<'_> {
             model: self.plan.model()?,
             steps,
             batch: self.plan.batch,
+            accumulate: self.plan.accumulate,
             lr,
             weight_decay: self.plan.weight_decay,
             warmup: self.plan.warmup.min(steps.saturating_sub(1)),

@@ -40,6 +40,8 @@ pub struct DemoPlan {
     pub steps: u64,
     /// Pairs per batch.
     pub batch: usize,
+    /// Micro-batches per batch (`--accumulate`; 1: the whole batch at once).
+    pub accumulate: usize,
     /// Peak learning rate.
     pub lr: f64,
     /// Linear warm-up steps.
@@ -91,6 +93,7 @@ impl Default for DemoPlan {
             preset: recipe::PRESET.into(),
             steps: recipe::STEPS,
             batch: recipe::BATCH,
+            accumulate: 1,
             lr: recipe::LR,
             warmup: recipe::WARMUP,
             background_fade: recipe::background_fade(recipe::STEPS),
@@ -128,6 +131,7 @@ impl DemoPlan {
             model: self.model()?,
             steps: self.steps,
             batch: self.batch,
+            accumulate: self.accumulate,
             lr: self.lr,
             weight_decay: self.weight_decay,
             warmup: self.warmup.min(self.steps.saturating_sub(1)),
@@ -161,6 +165,7 @@ impl DemoPlan {
         if self.batch < 2 {
             bail!("--batch must be at least 2, got {}", self.batch);
         }
+        crate::train::accumulate::check_accumulate(self.accumulate, self.batch)?;
         if self.group_size == 0 || !self.batch.is_multiple_of(self.group_size) {
             bail!(
                 "--group-size {} must be at least 1 and divide --batch {}",

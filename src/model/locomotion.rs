@@ -5,6 +5,11 @@
 use anyhow::{Result, bail};
 
 mod embed;
+mod grad_cache;
+mod pairs;
+
+pub use grad_cache::{CachedLosses, EncoderStates, WholeBatch};
+use pairs::own_pairs;
 
 use super::checkpoint::TensorMap;
 use super::config::ModelConfig;
@@ -15,10 +20,8 @@ use super::video::{VideoEncoder, VideoOutput};
 use crate::dist::Shard;
 use crate::dist::ops::gather_with_grad;
 use crate::gpu::{Gpu, GpuBuffer};
-use crate::nn::KeyMask;
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::embedding::embedding;
-use crate::tensor::ops::gather::{gather_rows, gather_rows_u32};
 use crate::tensor::ops::negatives::hard_negative_rows;
 use crate::tensor::ops::unary::scale;
 use crate::tensor::{Shape, Tape, Tensor};
@@ -291,39 +294,23 @@ impl LocoModel {
             // A replica takes the pairs of its own clips, from the whole batch's draw.
             let (text_rows, video_rows) = match &shard {
                 Some(s) => (
-                    own_pairs(&self.gpu, &text_rows, s.shard)?,
-                    own_pairs(&self.gpu, &video_rows, s.shard)?,
+                    own_pairs(&self.gpu, &text_rows, &s.shard.range, s.shard.total)?,
+                    own_pairs(&self.gpu, &video_rows, &s.shard.range, s.shard.total)?,
                 ),
                 None => (text_rows, video_rows),
             };
             let (h, hv) = (self.cfg.text.hidden_size, self.cfg.video.hidden_size);
             let lv = video.hidden.shape().dims()[1];
-            let t_rows = gather_rows(
+            let text_all = whole(&tape.reshape(&text.hidden, [b, l * h])?)?;
+            let video_all = whole(&tape.reshape(&video.hidden, [b, lv * hv])?)?;
+            let mask = shard.map_or(batch.mask, |s| s.mask);
+            let vtm = self.vtm_rows(
                 tape,
-                &whole(&tape.reshape(&text.hidden, [b, l * h])?)?,
-                &text_rows,
-                3 * b,
+                (&text_all, &video_all),
+                (&text_rows, &video_rows),
+                mask,
+                b,
             )?;
-            let v_rows = gather_rows(
-                tape,
-                &whole(&tape.reshape(&video.hidden, [b, lv * hv])?)?,
-                &video_rows,
-                3 * b,
-            )?;
-            let mask = self
-                .gpu
-                .upload(shard.map_or(batch.mask, |s| s.mask), "text mask")?;
-            let mask3 = gather_rows_u32(&self.gpu, &mask, &text_rows, [3 * b, bt, l])?;
-            let fused = self.cross.forward_masked(
-                tape,
-                &tape.reshape(&t_rows, [3 * b, l, h])?,
-                KeyMask::Gpu(&mask3),
-                &tape.reshape(&v_rows, [3 * b, lv, hv])?,
-            )?;
-            let cls_rows: Vec<u32> = (0..3 * b).map(|i| (i * l) as u32).collect();
-            let cls = embedding(tape, &tape.reshape(&fused, [3 * b * l, h])?, &cls_rows)?;
-            let labels: Vec<u32> = (0..3 * b).map(|i| u32::from(i < b)).collect();
-            let vtm = self.heads.vtm(tape, &cls, &labels)?;
             // The mean over this replica's 3·b rows, as its part of the mean over 3·B.
             match &shard {
                 Some(_) => scale(tape, &vtm, b as f32 / bt as f32)?,
@@ -334,14 +321,7 @@ impl LocoModel {
         };
 
         let mlm = if w.mlm > 0.0 {
-            // MLM: the masked caption, fused with its own clip.
-            let masked = self.text.forward(tape, batch.text(batch.mlm_ids))?;
-            let fused = self
-                .cross
-                .forward(tape, &masked.hidden, batch.mask, &video.hidden)?;
-            let mlm = self
-                .heads
-                .mlm(tape, &fused, &self.word_table()?, batch.mlm_labels)?;
+            let mlm = self.mlm_loss(tape, batch, &video.hidden)?;
             match &shard {
                 Some(s) => scale(tape, &mlm, s.mlm_share)?,
                 None => mlm,
@@ -436,18 +416,6 @@ impl LocoModel {
 }
 
 /// The stored means of `weights`, checked against `cfg` (both or neither must be there).
-/// The rows of this replica's clips among the 3·B VTM pair rows `rows` (positives, then
-/// video with hard text, then hard video with text): 3·b_r rows in the same three blocks.
-fn own_pairs(gpu: &Gpu, rows: &GpuBuffer, shard: &Shard) -> Result<GpuBuffer> {
-    let all = gpu.read::<u32>(rows)?;
-    let bt = shard.total;
-    let own: Vec<u32> = (0..3)
-        .flat_map(|k| shard.range.clone().map(move |i| k * bt + i))
-        .map(|i| all[i])
-        .collect();
-    Ok(gpu.upload(&own, "this replica's VTM pair rows")?)
-}
-
 fn vtc_means_of(cfg: &ModelConfig, weights: &TensorMap) -> Result<Option<VtcMeans>> {
     let d = cfg.heads.embed_dim;
     match (weights.get(VIDEO_MEAN), weights.get(TEXT_MEAN)) {

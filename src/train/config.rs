@@ -22,6 +22,9 @@ pub struct TrainConfig {
     pub steps: u64,
     /// Pairs per batch.
     pub batch: usize,
+    /// Run each batch in this many micro-batches (`--accumulate`, GradCache: the losses
+    /// stay the whole batch's, activation memory is one micro-batch's; 1: all at once).
+    pub accumulate: usize,
     /// Peak learning rate.
     pub lr: f64,
     /// AdamW's decoupled weight decay.

@@ -1,6 +1,7 @@
 //! Training support: the data pipeline (online synthetic batches, generate folders, held-out
 //! sets), the learning-rate schedule, retrieval metrics and the GPU optimizer.
 
+pub mod accumulate;
 pub mod annotated;
 pub mod benchmark;
 pub mod config;

@@ -1,7 +1,7 @@
 //! `--resume` keeps the run's schedule and data order: the flags that define them are stored
 //! in the checkpoint and a resumed run must give the same ones. What may change: `--steps`
 //! (to extend the run, never below the checkpoint's step), `--save-every`, `--log-every`,
-//! `--stop-after` and `--quiet`.
+//! `--stop-after`, `--quiet` and `--accumulate` (it splits a batch's work, not its data).
 
 use anyhow::{Result, bail};
 use serde_json::{Map, Value};
@@ -13,6 +13,8 @@ use crate::model::checkpoint::CheckpointConfig;
 /// captions are stored already).
 pub fn store_flags(cfg: &TrainConfig, extra: &mut Map<String, Value>) {
     extra.insert("batch".into(), cfg.batch.into());
+    // For the record only: a resumed run may change it (memory, not the result).
+    extra.insert("accumulate".into(), cfg.accumulate.into());
     extra.insert(
         "data".into(),
         cfg.data.as_ref().map(|d| d.display().to_string()).into(),
@@ -28,7 +30,7 @@ pub fn store_flags(cfg: &TrainConfig, extra: &mut Map<String, Value>) {
     extra.insert("nonlinear".into(), cfg.motion.nonlinear.into());
 }
 
-const MAY_CHANGE: &str = "resume with the run's own flags; only --steps (to extend it), --save-every, --log-every and --quiet may change";
+const MAY_CHANGE: &str = "resume with the run's own flags; only --steps (to extend it), --save-every, --log-every, --quiet and --accumulate may change";
 
 fn conflict(
     flag: &str,

@@ -60,10 +60,15 @@ pub fn pair_batch<'a>(
         mask: &host.text.attention_mask,
         mlm_ids: &host.mlm_ids,
         mlm_labels: &host.mlm_labels,
-        negative_seed: mix_seed(seed, step, 0x76746d),
+        negative_seed: negative_seed(seed, step),
         duplicates,
         shard: None,
     }
+}
+
+/// The seed of the VTM negatives' draw at `step` of a run seeded `seed`.
+pub fn negative_seed(seed: u64, step: u64) -> u64 {
+    mix_seed(seed, step, 0x76746d)
 }
 
 /// Batches of training data whose mean VTC projections the final checkpoint stores.

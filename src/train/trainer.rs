@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
+use super::accumulate::train_step_accumulated;
 use super::config::{CAPTION_SAMPLE, MAX_TRUNCATED_SHARE};
 pub use super::config::{CHECKPOINT_DIR, METRICS_FILE, TOKENIZER_FILE, TrainConfig};
 use super::data::CaptionMix;
@@ -119,6 +120,7 @@ fn check(cfg: &TrainConfig) -> Result<()> {
     if !(cfg.clip_norm.is_finite() && cfg.clip_norm >= 0.0) {
         bail!("--clip-norm must be 0 or more, got {}", cfg.clip_norm);
     }
+    super::accumulate::check_accumulate(cfg.accumulate, cfg.batch)?;
     if cfg.log_every == 0 {
         bail!("--log-every must be at least 1");
     }
@@ -163,6 +165,12 @@ pub fn train_devices_across(
         return train(gpu, cfg);
     }
     check(cfg)?;
+    if cfg.accumulate > 1 {
+        bail!(
+            "--accumulate {} runs on one device: give it without --devices (each replica's share is already a smaller batch)",
+            cfg.accumulate
+        );
+    }
     let timeout = crate::dist::timeout_from_env()?;
     let groups = crate::dist::ThreadGroup::new(gpus.len(), timeout);
     let replicas = gpus.len() * world.as_ref().map_or(1, |w| w.size());
@@ -275,15 +283,15 @@ fn run_replica(gpu: &Gpu, cfg: &TrainConfig, shard: Option<Shard>) -> Result<Tra
         });
         let batch = source.batch(step)?;
         cut.add(&batch.global.as_ref().unwrap_or(&batch.host).truncation);
-        let out = train_step(
-            gpu,
-            &model,
-            &mut optim,
-            batch,
-            (cfg.seed, step),
-            lr as f32,
-            replica,
-        )?;
+        let (seeds, lr32) = ((cfg.seed, step), lr as f32);
+        // A data-parallel replica takes its share at once (`--accumulate` is refused there).
+        let out = match replica {
+            Some(_) => train_step(gpu, &model, &mut optim, batch, seeds, lr32, replica)?,
+            None => {
+                let n = cfg.accumulate;
+                train_step_accumulated(gpu, &model, &mut optim, batch, seeds, lr32, n)?
+            }
+        };
         allreduce += out.allreduce_seconds;
         let stop = match out.extra.first() {
             Some(&flag) => flag > 0.0,

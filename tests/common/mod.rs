@@ -85,6 +85,7 @@ pub fn tiny_run(out: &std::path::Path) -> TrainConfig {
         model: ModelConfig::preset("tiny").unwrap(),
         steps: 2,
         batch: 2,
+        accumulate: 1,
         lr: 3e-4,
         weight_decay: 0.02,
         warmup: 0,
