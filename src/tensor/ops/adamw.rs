@@ -88,7 +88,7 @@ pub fn adamw_flat_step(
     segs: &GpuBuffer,
     n: u32,
 ) -> Result<()> {
-    if segs.bytes() < 8 || segs.bytes() % 8 != 0 {
+    if segs.bytes() < 8 || !segs.bytes().is_multiple_of(8) {
         bail!("AdamW: the segment table must hold whole [end, flags] pairs, at least one");
     }
     launch(
