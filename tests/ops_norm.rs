@@ -280,9 +280,9 @@ fn layer_norm_row_kernels_gradients_match_finite_differences() {
 
 #[test]
 fn layer_norm_parameter_gradients_over_many_chunks_match_the_reference() {
-    // dgamma / dbeta are summed in chunks of 64 rows, then the chunks in order: one row, one
-    // chunk exactly, one row past it and many chunks, odd widths, both kernel choices; twice,
-    // for the same bits.
+    // dgamma / dbeta on the GPU path are summed in chunks of 64 rows, then the chunks in order
+    // (CPU drivers: one pass): one row, one chunk exactly, one row past it and many chunks,
+    // odd widths, both kernel choices; twice, for the same bits.
     let g = gpu();
     for kernels in [g.clone(), common::gpu_path()] {
         for (rows, c) in [(1, 5), (64, 33), (65, 12), (301, 20)] {
@@ -312,14 +312,15 @@ fn layer_norm_parameter_gradients_over_many_chunks_match_the_reference() {
 
 #[test]
 fn layer_norm_gradients_over_many_rows_match_finite_differences() {
-    // 130 rows: three chunks of the parameter-gradient sums.
-    let g = gpu();
+    // 130 rows: three chunks of the parameter-gradient sums on the GPU path, one on CPU drivers.
     let c = 7;
-    check(
-        &g,
-        &[input(&[130, c], 41), input(&[c], 42), input(&[c], 43)],
-        |t, p| layer_norm(t, &p[0], &p[1], &p[2], 1e-5).unwrap(),
-        |h| cpu_layer_norm(&h[0], &h[1], &h[2], c, 1e-5),
-        1e-3,
-    );
+    for g in [gpu(), common::gpu_path()] {
+        check(
+            &g,
+            &[input(&[130, c], 41), input(&[c], 42), input(&[c], 43)],
+            |t, p| layer_norm(t, &p[0], &p[1], &p[2], 1e-5).unwrap(),
+            |h| cpu_layer_norm(&h[0], &h[1], &h[2], c, 1e-5),
+            1e-3,
+        );
+    }
 }

@@ -2,14 +2,14 @@
 //! use [`column_sum`]; layer norm's dgamma / dbeta use [`chunking`] and [`finish`] behind their
 //! own first stage.
 //!
-//! The rows are split into chunks that depend only on the row count, so every run and every
-//! device adds in the same order. With one chunk (rows <= [`CHUNK_ROWS`]) the result is the
-//! one-pass row-order sum bit for bit; with more it is the sum of per-chunk row-order sums,
-//! a different rounding of the same sum (see docs/design.md).
+//! The rows are split into chunks that depend only on the row count and the kernel choice, so
+//! every run adds in the same order. With one chunk (rows <= [`CHUNK_ROWS`], or any count on
+//! CPU drivers) the result is the one-pass row-order sum bit for bit; with more it is the sum
+//! of per-chunk row-order sums, a different rounding of the same sum (see docs/design.md).
 
 use crate::gpu::kernel_params;
 
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Groups, Kernel};
 
 kernel_params! {
     pub(crate) struct Params for ["colsum"] {
@@ -26,8 +26,14 @@ pub const CHUNK_ROWS: usize = 64;
 /// rather than read from the device so the summation order is the same everywhere.
 pub const MAX_CHUNKS: usize = 65_535;
 
-/// How `rows` rows are split: (rows per chunk, chunks), chunks >= 1.
-pub fn chunking(rows: usize) -> (usize, usize) {
+/// How `rows` rows are split on `gpu`: (rows per chunk, chunks), chunks >= 1. GPUs take
+/// chunks of [`CHUNK_ROWS`]; CPU drivers (the kernel choice, see [`crate::gpu::Kernels`]) one
+/// chunk of every row, the one-pass sum in one dispatch: their few cores are already busy
+/// with the column strips, and each extra dispatch costs there (BENCHMARKS.md).
+pub fn chunking(gpu: &Gpu, rows: usize) -> (usize, usize) {
+    if gpu.cpu_kernels() {
+        return (rows.max(1), 1);
+    }
     let chunk_rows = CHUNK_ROWS.max(rows.div_ceil(MAX_CHUNKS));
     (chunk_rows, rows.div_ceil(chunk_rows).max(1))
 }
@@ -46,7 +52,7 @@ pub fn column_sum(
     rows: usize,
     c: usize,
 ) -> Result<(), GpuError> {
-    let (chunk_rows, chunks) = chunking(rows);
+    let (chunk_rows, chunks) = chunking(batch.gpu(), rows);
     if chunks == 1 {
         return pass(batch, x, out, rows, c, chunk_rows, 1);
     }

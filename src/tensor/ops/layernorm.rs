@@ -39,12 +39,13 @@ impl LayerNormDims {
         Groups::Linear((self.rows as u64).div_ceil(8))
     }
 
-    fn params(&self) -> Params {
+    /// The kernel parameters; `chunk_rows` only matters to `backward_params`.
+    fn params(&self, chunk_rows: usize) -> Params {
         Params {
             rows: self.rows as u32,
             c: self.c as u32,
             eps: self.eps,
-            chunk_rows: super::colsum::chunking(self.rows).0 as u32,
+            chunk_rows: chunk_rows as u32,
         }
     }
 }
@@ -68,7 +69,7 @@ pub fn forward(
     };
     batch.dispatch(
         Kernel::new("layernorm", entry),
-        &d.params(),
+        &d.params(0),
         &[x, w, b, y, mean, rstd],
         groups,
     )
@@ -95,16 +96,17 @@ pub fn backward(
     };
     batch.dispatch(
         Kernel::new("layernorm", entry),
-        &d.params(),
+        &d.params(0),
         &[dy, x, w, mean, rstd, dx],
         groups,
     )?;
     // dw and db: per-chunk column sums, then the chunks added in order (colsum.wgsl).
-    let (_, chunks) = colsum::chunking(d.rows);
+    let (chunk_rows, chunks) = colsum::chunking(batch.gpu(), d.rows);
+    let params = d.params(chunk_rows);
     let grid = colsum::grid(d.c, chunks);
     let kernel = Kernel::new("layernorm", "backward_params");
     if chunks == 1 {
-        return batch.dispatch(kernel, &d.params(), &[dy, x, mean, rstd, dw, db], grid);
+        return batch.dispatch(kernel, &params, &[dy, x, mean, rstd, dw, db], grid);
     }
     let pool = batch.gpu().pool.clone();
     let bytes = 4 * (chunks * d.c).max(1) as u64;
@@ -112,7 +114,7 @@ pub fn backward(
         pool.storage(bytes, "layernorm dw partials")?,
         pool.storage(bytes, "layernorm db partials")?,
     );
-    batch.dispatch(kernel, &d.params(), &[dy, x, mean, rstd, &pw, &pb], grid)?;
+    batch.dispatch(kernel, &params, &[dy, x, mean, rstd, &pw, &pb], grid)?;
     colsum::finish(batch, &pw, dw, chunks, d.c)?;
     colsum::finish(batch, &pb, db, chunks, d.c)
 }
