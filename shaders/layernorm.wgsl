@@ -3,8 +3,11 @@
 // forward pass for the backward pass.
 //   forward:         y = (x - mean) * rstd * w + b                 one workgroup per row
 //   backward_input:  dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w, per row
-//   backward_params: dw = sum over rows of dy * xhat, db = sum over rows of dy, one thread per
-//                    column, rows summed in order (deterministic, no atomics)
+//   backward_params: first stage of dw = sum over rows of dy * xhat and db = sum over rows of
+//                    dy: per chunk g of chunk_rows rows, dw[g, c] and db[g, c] (chunks, C) summed
+//                    in row order; grid (ceil(C / 64) column strips, chunks), one thread per
+//                    column. With one chunk these are dw and db; with more, colsum.wgsl adds
+//                    the chunks in order (deterministic, no atomics).
 // Row kernels: 64 threads stride over C and reduce in workgroup memory; the row index is
 // wid.y * nwg.x + wid.x (1-D dispatch folded when rows exceed the per-dimension limit).
 
@@ -12,7 +15,7 @@ struct Params {
     rows: u32,
     c: u32,
     eps: f32,
-    _pad: u32,
+    chunk_rows: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -106,19 +109,22 @@ fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 }
 
 @compute @workgroup_size(64)
-fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn backward_params(@builtin(workgroup_id) wid: vec3<u32>,
                    @builtin(local_invocation_index) lid: u32) {
-    let col = (wid.y * nwg.x + wid.x) * 64u + lid;
+    let col = wid.x * 64u + lid;
+    let g = wid.y;
     if col >= p.c { return; }
+    let r0 = g * p.chunk_rows;
+    let r1 = min(r0 + p.chunk_rows, p.rows);
     var sw = 0.0;
     var sb = 0.0;
-    for (var r = 0u; r < p.rows; r++) {
-        let g = dy[r * p.c + col];
-        sw += g * (bx[r * p.c + col] - pmean[r]) * prstd[r];
-        sb += g;
+    for (var r = r0; r < r1; r++) {
+        let gy = dy[r * p.c + col];
+        sw += gy * (bx[r * p.c + col] - pmean[r]) * prstd[r];
+        sb += gy;
     }
-    dw[col] = sw;
-    db[col] = sb;
+    dw[g * p.c + col] = sw;
+    db[g * p.c + col] = sb;
 }
 
 // ---- Row kernels for CPU drivers: one invocation per row, vec4 accesses (C % 4 = 0). -----

@@ -4,7 +4,7 @@
 use crate::gpu::{KernelParams, ParamsLayout};
 use crate::motion::composite;
 use crate::tensor::ops::{
-    adamw, attention, elementwise, embedding, frame_diff, gather, layernorm, loss, matmul,
+    adamw, attention, colsum, elementwise, embedding, frame_diff, gather, layernorm, loss, matmul,
     negatives, normalize, permute, prepend_cls, reduce, softmax, tubelet, unary,
 };
 
@@ -23,6 +23,7 @@ pub const KERNEL_PARAMS: &[ParamsLayout] = &[
     adamw::NormParams::LAYOUT,
     attention::Params::LAYOUT,
     attention::matmul_route::PadParams::LAYOUT,
+    colsum::Params::LAYOUT,
     composite::Params::LAYOUT,
     elementwise::Params::LAYOUT,
     embedding::Params::LAYOUT,

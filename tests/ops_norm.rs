@@ -277,3 +277,50 @@ fn layer_norm_row_kernels_gradients_match_finite_differences() {
         1e-3,
     );
 }
+
+#[test]
+fn layer_norm_parameter_gradients_over_many_chunks_match_the_reference() {
+    // dgamma / dbeta on the GPU path are summed in chunks of 64 rows, then the chunks in order
+    // (CPU drivers: one pass): one row, one chunk exactly, one row past it and many chunks,
+    // odd widths, both kernel choices; twice, for the same bits.
+    let g = gpu();
+    for kernels in [g.clone(), common::gpu_path()] {
+        for (rows, c) in [(1, 5), (64, 33), (65, 12), (301, 20)] {
+            let got = layer_norm_both_ways(&kernels, rows, c, 11);
+            assert_eq!(got, layer_norm_both_ways(&kernels, rows, c, 11), "rerun");
+            let f = |s: u64, n: usize| random(n, s).iter().map(|&v| v as f64).collect::<Vec<_>>();
+            let (x, dy) = (f(11, rows * c), f(14, rows * c));
+            let (mut dw, mut db) = (vec![0f64; c], vec![0f64; c]);
+            for (row, drow) in x.chunks(c).zip(dy.chunks(c)) {
+                let mean = row.iter().sum::<f64>() / c as f64;
+                let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / c as f64;
+                let rstd = 1.0 / (var + 1e-5).sqrt();
+                for j in 0..c {
+                    dw[j] += drow[j] * (row[j] - mean) * rstd;
+                    db[j] += drow[j];
+                }
+            }
+            for (i, want) in [(4, dw), (5, db)] {
+                let got: Vec<f32> = got[i].iter().map(|&v| f32::from_bits(v)).collect();
+                let want: Vec<f32> = want.iter().map(|&v| v as f32).collect();
+                let e = rel_err(&got, &want);
+                assert!(e < 1e-4, "{rows}x{c}: output {i} rel err {e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn layer_norm_gradients_over_many_rows_match_finite_differences() {
+    // 130 rows: three chunks of the parameter-gradient sums on the GPU path, one on CPU drivers.
+    let c = 7;
+    for g in [gpu(), common::gpu_path()] {
+        check(
+            &g,
+            &[input(&[130, c], 41), input(&[c], 42), input(&[c], 43)],
+            |t, p| layer_norm(t, &p[0], &p[1], &p[2], 1e-5).unwrap(),
+            |h| cpu_layer_norm(&h[0], &h[1], &h[2], c, 1e-5),
+            1e-3,
+        );
+    }
+}

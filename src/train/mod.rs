@@ -7,6 +7,7 @@ pub mod benchmark;
 pub mod config;
 pub mod data;
 pub mod eval;
+pub mod flat;
 pub mod init_text;
 pub mod memory;
 pub mod metrics;

@@ -96,7 +96,7 @@ pub fn start(gpu: &Gpu, cfg: &TrainConfig, writer: bool) -> Result<Start> {
     };
     let mut optim = AdamW::new(gpu, model.parameters(), hyper, cfg.clip_norm as f32)?;
     let step = match &resumed {
-        Some(c) => restore_optimizer(gpu, &model, &mut optim, c, &ckpt_dir)?,
+        Some(c) => restore_optimizer(&model, &mut optim, c, &ckpt_dir)?,
         None => 0,
     };
     Ok(Start {
@@ -139,7 +139,6 @@ fn tokenizer(
 /// Load a resumed run's AdamW moments and step count (every tensor checked first); returns
 /// the steps done.
 fn restore_optimizer(
-    gpu: &Gpu,
     model: &LocoModel,
     optim: &mut AdamW,
     c: &Checkpoint,
@@ -154,9 +153,11 @@ fn restore_optimizer(
     c.validate_for(&expected, true)
         .with_context(|| format!("--resume: {}", file.display()))?;
     for (name, shape) in &expected {
-        let (m, v) = optim.moments(name).context("optimizer slot")?;
-        gpu.write(m, &c.get(&adam_m_name(name), shape)?.data);
-        gpu.write(v, &c.get(&adam_v_name(name), shape)?.data);
+        let (m, v) = (
+            c.get(&adam_m_name(name), shape)?,
+            c.get(&adam_v_name(name), shape)?,
+        );
+        optim.set_moments(name, &m.data, &v.data)?;
     }
     optim.set_steps(c.config.state.optimizer_step as u32);
     Ok(c.config.state.step)

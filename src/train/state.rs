@@ -19,7 +19,7 @@ use crate::tensor::Tape;
 use crate::tensor::ops::loss::IGNORE_INDEX;
 
 /// Host copies of every parameter (and, with `optim`, its AdamW moments).
-pub fn snapshot(gpu: &Gpu, model: &LocoModel, optim: Option<&AdamW>) -> Result<TensorMap> {
+pub fn snapshot(_gpu: &Gpu, model: &LocoModel, optim: Option<&AdamW>) -> Result<TensorMap> {
     let mut map = TensorMap::new();
     if let Some(m) = model.vtc_means() {
         let d = m.video.len();
@@ -29,13 +29,12 @@ pub fn snapshot(gpu: &Gpu, model: &LocoModel, optim: Option<&AdamW>) -> Result<T
     for (name, t) in model.parameters() {
         let shape = t.shape().dims().to_vec();
         map.insert(name.clone(), HostTensor::new(shape.clone(), t.to_vec()?));
-        if let Some((m, v)) = optim.and_then(|o| o.moments(&name)) {
-            let n = t.numel();
-            let mut mv = gpu.read::<f32>(m)?;
-            mv.truncate(n);
+        if let Some((mv, vv)) = optim
+            .map(|o| o.moments_to_host(&name))
+            .transpose()?
+            .flatten()
+        {
             map.insert(adam_m_name(&name), HostTensor::new(shape.clone(), mv));
-            let mut vv = gpu.read::<f32>(v)?;
-            vv.truncate(n);
             map.insert(adam_v_name(&name), HostTensor::new(shape, vv));
         }
     }

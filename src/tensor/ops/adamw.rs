@@ -68,20 +68,58 @@ pub fn adamw_step(
     clip: &GpuBuffer,
     n: u32,
 ) -> Result<()> {
+    launch(batch, opt, step, "adamw", &[param, grad, m, v, clip], n)
+}
+
+/// Record one AdamW step over a flat group of tensors laid end to end (`n` elements in all)
+/// in one dispatch: `segs` holds one `[end, flags]` pair of u32 per tensor, ends ascending and
+/// the last equal to `n`; flags bit 0 applies `opt.weight_decay` (else none), bit 1 marks a
+/// tensor with a gradient this step (the others are left as they are). See [`adamw_step`].
+#[allow(clippy::too_many_arguments)]
+pub fn adamw_flat_step(
+    batch: &mut Batch,
+    opt: &AdamW,
+    step: u32,
+    param: &GpuBuffer,
+    grad: &GpuBuffer,
+    m: &GpuBuffer,
+    v: &GpuBuffer,
+    clip: &GpuBuffer,
+    segs: &GpuBuffer,
+    n: u32,
+) -> Result<()> {
+    if segs.bytes() < 8 || !segs.bytes().is_multiple_of(8) {
+        bail!("AdamW: the segment table must hold whole [end, flags] pairs, at least one");
+    }
+    launch(
+        batch,
+        opt,
+        step,
+        "adamw_flat",
+        &[param, grad, m, v, clip, segs],
+        n,
+    )
+}
+
+/// Record `entry` over `n` elements with `bufs` (param, grad, m, v, clip, then any more) at
+/// bindings 1.., after checking the step count and the sizes (n floats; clip: 2).
+fn launch(
+    batch: &mut Batch,
+    opt: &AdamW,
+    step: u32,
+    entry: &'static str,
+    bufs: &[&GpuBuffer],
+    n: u32,
+) -> Result<()> {
     if step == 0 {
         bail!("AdamW steps are counted from 1 (bias correction divides by 1 - beta^step)");
     }
     let n64 = n as u64;
-    need(
-        "AdamW",
-        &[
-            ("param", param, n64),
-            ("grad", grad, n64),
-            ("m", m, n64),
-            ("v", v, n64),
-            ("clip", clip, 2),
-        ],
-    )?;
+    let names = ["param", "grad", "m", "v", "clip"];
+    let sizes = [n64, n64, n64, n64, 2];
+    let checks: Vec<(&str, &GpuBuffer, u64)> =
+        (0..5).map(|i| (names[i], bufs[i], sizes[i])).collect();
+    need("AdamW", &checks)?;
     // Bias corrections in f64: beta2^t stays representable long after f32 would round to 1.
     let bc = |beta: f32| (1.0 - (beta as f64).powi(step.min(i32::MAX as u32) as i32)) as f32;
     let params = AdamParams {
@@ -95,9 +133,9 @@ pub fn adamw_step(
         bc2: bc(opt.beta2),
     };
     batch.dispatch(
-        Kernel::new("adamw", "adamw"),
+        Kernel::new("adamw", entry),
         &params,
-        &[param, grad, m, v, clip],
+        bufs,
         Groups::Linear((n as u64).div_ceil(64)),
     )?;
     Ok(())

@@ -117,15 +117,7 @@ pub fn add(tape: &Tape, x: &Tensor, y: &Tensor) -> Result<Tensor> {
                 copy(b, dy, n)?
             } else {
                 let g = b.gpu().pool.storage(4 * period as u64, "bias grad")?;
-                super::reduce::launch(
-                    b,
-                    super::reduce::Reduce::Sum,
-                    dy,
-                    &g,
-                    1,
-                    n / period,
-                    period,
-                )?;
+                super::colsum::column_sum(b, dy, &g, n / period, period)?;
                 g
             };
             Ok(vec![Some(dx), Some(dyy)])

@@ -2,6 +2,8 @@
 
 use crate::gpu::kernel_params;
 
+use super::colsum;
+
 use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor, TensorError};
 
@@ -10,7 +12,7 @@ kernel_params! {
         rows: u32,
         c: u32,
         eps: f32,
-        _pad: u32,
+        chunk_rows: u32,
     }
 }
 
@@ -38,12 +40,13 @@ impl LayerNormDims {
         Groups::Linear((self.rows as u64).div_ceil(8))
     }
 
-    fn params(&self) -> Params {
+    /// The kernel parameters; `chunk_rows` only matters to `backward_params`.
+    fn params(&self, chunk_rows: usize) -> Params {
         Params {
             rows: self.rows as u32,
             c: self.c as u32,
             eps: self.eps,
-            _pad: 0,
+            chunk_rows: chunk_rows as u32,
         }
     }
 }
@@ -67,7 +70,7 @@ pub fn forward(
     };
     batch.dispatch(
         Kernel::new("layernorm", entry),
-        &d.params(),
+        &d.params(0),
         &[x, w, b, y, mean, rstd],
         groups,
     )
@@ -94,16 +97,27 @@ pub fn backward(
     };
     batch.dispatch(
         Kernel::new("layernorm", entry),
-        &d.params(),
+        &d.params(0),
         &[dy, x, w, mean, rstd, dx],
         groups,
     )?;
-    batch.dispatch(
-        Kernel::new("layernorm", "backward_params"),
-        &d.params(),
-        &[dy, x, mean, rstd, dw, db],
-        Groups::Linear((d.c as u64).div_ceil(64)),
-    )
+    // dw and db: per-chunk column sums, then the chunks added in order (colsum.wgsl).
+    let (chunk_rows, chunks) = colsum::chunking(batch.gpu(), d.rows);
+    let params = d.params(chunk_rows);
+    let grid = colsum::grid(d.c, chunks);
+    let kernel = Kernel::new("layernorm", "backward_params");
+    if chunks == 1 {
+        return batch.dispatch(kernel, &params, &[dy, x, mean, rstd, dw, db], grid);
+    }
+    let pool = batch.gpu().pool.clone();
+    let bytes = 4 * (chunks * d.c).max(1) as u64;
+    let (pw, pb) = (
+        pool.storage(bytes, "layernorm dw partials")?,
+        pool.storage(bytes, "layernorm db partials")?,
+    );
+    batch.dispatch(kernel, &params, &[dy, x, mean, rstd, &pw, &pb], grid)?;
+    colsum::finish(batch, &pw, dw, chunks, d.c)?;
+    colsum::finish(batch, &pb, db, chunks, d.c)
 }
 
 /// Layer norm of `x` over its last dimension with gain `w` and bias `b` (both (C,)).

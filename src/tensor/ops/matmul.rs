@@ -448,7 +448,7 @@ fn matmul_backward(
     let mut grads = vec![Some(da), Some(db)];
     if ins.len() > 2 {
         let dbias = pool.storage(4 * n as u64, "matmul dbias")?;
-        super::reduce::launch(bt, super::reduce::Reduce::Sum, dc, &dbias, 1, nb * m, n)?;
+        super::colsum::column_sum(bt, dc, &dbias, nb * m, n)?;
         grads.push(Some(dbias));
     }
     Ok(grads)

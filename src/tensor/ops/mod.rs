@@ -4,6 +4,7 @@
 pub mod adamw;
 pub mod attention;
 pub mod check;
+pub mod colsum;
 pub mod elementwise;
 pub mod embedding;
 pub mod frame_diff;
