@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::adapter::{self, AdapterRequest, AdapterSummary};
 use super::choices::{AttentionChoice, Kernels};
 use super::trace::{Counters, TraceState};
-use super::{BufferPool, GpuError, PipelineCache};
+use super::{BindGroupCache, BufferPool, GpuError, PipelineCache};
 
 /// Optional capabilities the engine uses when the adapter has them.
 #[derive(Debug, Clone, Copy, Serialize, Default)]
@@ -39,6 +39,8 @@ pub struct Gpu {
     pub attention: AttentionChoice,
     pub pool: BufferPool,
     pub pipelines: Arc<PipelineCache>,
+    /// Bind groups reused across dispatches and steps (see [`BindGroupCache`]).
+    pub bind_groups: Arc<BindGroupCache>,
     /// Readbacks so far ([`Gpu::read`] calls, every clone counting together): how tests see
     /// that a hot loop reads nothing back.
     pub(crate) readbacks: Arc<AtomicU64>,
@@ -108,6 +110,7 @@ impl Gpu {
             attention,
             pool,
             pipelines: Arc::default(),
+            bind_groups: Arc::default(),
             readbacks: Arc::default(),
             counters: Arc::default(),
             trace: Arc::default(),

@@ -3,9 +3,11 @@
 
 mod adapter;
 mod batch;
+mod bindings;
 mod choices;
 mod context;
 mod error;
+mod layout;
 mod params;
 mod pipeline;
 mod pool;
@@ -15,6 +17,7 @@ mod trace;
 
 pub use adapter::{AdapterRequest, AdapterSummary, choose, discover, rank};
 pub use batch::{Batch, Groups, fold_linear};
+pub use bindings::BindGroupCache;
 pub use choices::{
     AttentionChoice, AttentionRoute, Kernels, power_preference, power_preference_of,
 };
@@ -22,7 +25,7 @@ pub use context::{Caps, Gpu};
 pub use error::GpuError;
 pub(crate) use params::kernel_params;
 pub use params::{KernelParams, ParamsField, ParamsLayout, check_shader, is_padding};
-pub use pipeline::{Kernel, PipelineCache};
+pub use pipeline::{Compiled, Kernel, PipelineCache};
 pub use pool::{BufferPool, GpuBuffer, PoolStats, STORAGE_USAGE, size_class};
 pub use profiler::{Clock, Profiler, Timing};
 pub use trace::{CounterSnapshot, KernelTime, StepTrace};

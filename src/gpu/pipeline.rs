@@ -1,10 +1,12 @@
 //! Pipeline cache: each shader module and each (shader, entry point) pipeline is compiled once
-//! per process and shared.
+//! per process and shared. Kernels whose bindings are all buffers get an explicit layout with
+//! a dynamic offset for their parameters (see `layout.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::GpuError;
+use super::layout::Reflection;
 
 /// Most pipeline-overridable constants one kernel sets.
 const MAX_OVERRIDES: usize = 4;
@@ -94,20 +96,25 @@ fn shader_source(name: &str) -> Option<&'static str> {
     }
 }
 
+/// A compiled kernel: its pipeline and, where its bindings are all buffers, the explicit
+/// group-0 layout whose binding 0 (the parameters) takes a dynamic offset.
+pub struct Compiled {
+    pub pipeline: wgpu::ComputePipeline,
+    /// None: wgpu derived the layout (textures bound); parameters are bound at a fixed offset.
+    pub layout: Option<wgpu::BindGroupLayout>,
+}
+
 /// Compiled pipelines and modules, keyed by name.
 #[derive(Default)]
 pub struct PipelineCache {
     modules: Mutex<HashMap<(&'static str, bool), wgpu::ShaderModule>>,
-    pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
+    reflections: Mutex<HashMap<&'static str, Option<Arc<Reflection>>>>,
+    pipelines: Mutex<HashMap<Kernel, Arc<Compiled>>>,
 }
 
 impl PipelineCache {
     /// The pipeline of `kernel`, compiling its module and pipeline on first use.
-    pub fn get(
-        &self,
-        device: &wgpu::Device,
-        kernel: Kernel,
-    ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
+    pub fn get(&self, device: &wgpu::Device, kernel: Kernel) -> Result<Arc<Compiled>, GpuError> {
         if let Some(p) = self.pipelines.lock().unwrap().get(&kernel) {
             return Ok(Arc::clone(p));
         }
@@ -149,9 +156,17 @@ impl PipelineCache {
             .map(|&(n, v)| (n, v as f64))
             .collect();
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let layout = self.dynamic_layout(device, kernel, source);
+        let pipeline_layout = layout.as_ref().map(|l| {
+            device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(kernel.entry),
+                bind_group_layouts: &[Some(l)],
+                immediate_size: 0,
+            })
+        });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(kernel.entry),
-            layout: None,
+            layout: pipeline_layout.as_ref(),
             module: &module,
             entry_point: Some(kernel.entry),
             compilation_options: wgpu::PipelineCompilationOptions {
@@ -167,12 +182,36 @@ impl PipelineCache {
                 .collect::<Vec<_>>()
                 .join(" ")));
         }
-        let pipeline = Arc::new(pipeline);
+        let pipeline = Arc::new(Compiled { pipeline, layout });
         self.pipelines
             .lock()
             .unwrap()
             .insert(kernel, Arc::clone(&pipeline));
         Ok(pipeline)
+    }
+
+    /// The explicit group-0 layout of `kernel` (see [`Compiled::layout`]), from its shader's
+    /// reflection, parsed once per shader file.
+    fn dynamic_layout(
+        &self,
+        device: &wgpu::Device,
+        kernel: Kernel,
+        source: &str,
+    ) -> Option<wgpu::BindGroupLayout> {
+        let reflection = self
+            .reflections
+            .lock()
+            .unwrap()
+            .entry(kernel.shader)
+            .or_insert_with(|| Reflection::new(source).map(Arc::new))
+            .clone()?;
+        let entries = reflection.dynamic_entries(kernel.entry)?;
+        Some(
+            device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(kernel.entry),
+                entries: &entries,
+            }),
+        )
     }
 
     /// Number of compiled pipelines (for tests of the cache).

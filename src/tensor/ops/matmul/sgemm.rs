@@ -3,7 +3,7 @@
 //! fixed-order sum of its split-K partial products.
 
 use super::MatmulDims;
-use crate::gpu::{kernel_params, Batch, Gpu, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Groups, Kernel, kernel_params};
 
 kernel_params! {
     /// The uniform of both shaders (members named as in their WGSL `Params`).
