@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::adapter::{self, AdapterRequest, AdapterSummary};
 use super::choices::{AttentionChoice, Kernels};
+use super::disk_cache::{self, DiskCache};
 use super::trace::{Counters, TraceState};
 use super::{BindGroupCache, BufferPool, GpuError, PipelineCache};
 
@@ -74,8 +75,11 @@ impl Gpu {
         let info = adapter.get_info();
         let summary = AdapterSummary::from_info(&info);
         let have = adapter.features();
-        let wanted =
+        let mut wanted =
             wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
+        if disk_cache::cache_dir().is_some() {
+            wanted |= wgpu::Features::PIPELINE_CACHE;
+        }
         let features = have & wanted;
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -99,6 +103,7 @@ impl Gpu {
         let pool = BufferPool::new(device.clone(), queue.clone(), &limits);
         let kernels = Kernels::from_env(&summary.device_type)?;
         let attention = AttentionChoice::from_env()?;
+        let pipelines = Arc::new(PipelineCache::with_disk(DiskCache::open(&device, &info)));
         Ok(Self {
             adapter,
             device,
@@ -109,7 +114,7 @@ impl Gpu {
             kernels,
             attention,
             pool,
-            pipelines: Arc::default(),
+            pipelines,
             bind_groups: Arc::default(),
             readbacks: Arc::default(),
             counters: Arc::default(),

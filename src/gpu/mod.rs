@@ -6,6 +6,7 @@ mod batch;
 mod bindings;
 mod choices;
 mod context;
+mod disk_cache;
 mod error;
 mod layout;
 mod params;
@@ -22,6 +23,11 @@ pub use choices::{
     AttentionChoice, AttentionRoute, Kernels, power_preference, power_preference_of,
 };
 pub use context::{Caps, Gpu};
+pub use disk_cache::{
+    CACHE_ENV as PIPELINE_CACHE_ENV, cache_dir as pipeline_cache_dir,
+    cache_file as pipeline_cache_file, decode as decode_pipeline_cache,
+    encode as encode_pipeline_cache,
+};
 pub use error::GpuError;
 pub(crate) use params::kernel_params;
 pub use params::{KernelParams, ParamsField, ParamsLayout, check_shader, is_padding};

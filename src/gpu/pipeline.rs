@@ -3,9 +3,12 @@
 //! a dynamic offset for their parameters (see `layout.rs`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::GpuError;
+use super::disk_cache::DiskCache;
 use super::layout::Reflection;
 
 /// Most pipeline-overridable constants one kernel sets.
@@ -110,12 +113,46 @@ pub struct PipelineCache {
     modules: Mutex<HashMap<(&'static str, bool), wgpu::ShaderModule>>,
     reflections: Mutex<HashMap<&'static str, Option<Arc<Reflection>>>>,
     pipelines: Mutex<HashMap<Kernel, Arc<Compiled>>>,
+    /// The driver's pipeline cache, saved on disk (see `disk_cache.rs`), where there is one.
+    disk: Option<DiskCache>,
+    /// Nanoseconds spent creating pipelines (what the disk cache saves).
+    compile_nanos: AtomicU64,
 }
 
 impl PipelineCache {
+    /// A cache whose pipelines go through `disk` where given.
+    pub(crate) fn with_disk(disk: Option<DiskCache>) -> Self {
+        Self {
+            disk,
+            ..Self::default()
+        }
+    }
+
+    /// True when pipelines are built through a driver cache kept on disk; `loaded` says
+    /// whether a usable file was read at start.
+    pub fn disk_cache(&self) -> Option<bool> {
+        self.disk.as_ref().map(|d| d.loaded)
+    }
+
+    /// Write the driver's pipeline cache to disk now (otherwise it is saved every few seconds
+    /// while pipelines are compiled, and when the device closes).
+    pub fn save(&self) {
+        if let Some(d) = &self.disk {
+            d.save();
+        }
+    }
+
+    /// Time spent creating pipelines so far.
+    pub fn compile_time(&self) -> Duration {
+        Duration::from_nanos(self.compile_nanos.load(Ordering::Relaxed))
+    }
+
     /// The pipeline of `kernel`, compiling its module and pipeline on first use.
     pub fn get(&self, device: &wgpu::Device, kernel: Kernel) -> Result<Arc<Compiled>, GpuError> {
         if let Some(p) = self.pipelines.lock().unwrap().get(&kernel) {
+            if let Some(d) = &self.disk {
+                d.save_if_due();
+            }
             return Ok(Arc::clone(p));
         }
         let err = |reason: String| GpuError::Shader {
@@ -155,6 +192,7 @@ impl PipelineCache {
             .filter(|(n, _)| !n.is_empty())
             .map(|&(n, v)| (n, v as f64))
             .collect();
+        let t0 = Instant::now();
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let layout = self.dynamic_layout(device, kernel, source);
         let pipeline_layout = layout.as_ref().map(|l| {
@@ -173,9 +211,15 @@ impl PipelineCache {
                 constants: &constants,
                 ..Default::default()
             },
-            cache: None,
+            cache: self.disk.as_ref().map(|d| &d.cache),
         });
-        if let Some(e) = pollster::block_on(scope.pop()) {
+        let error = pollster::block_on(scope.pop());
+        self.compile_nanos
+            .fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        if let Some(d) = &self.disk {
+            d.compiled();
+        }
+        if let Some(e) = error {
             return Err(err(e
                 .to_string()
                 .split_whitespace()
