@@ -102,6 +102,8 @@ impl BindGroupCache {
 }
 
 /// Drop the least recently used half of `map`.
+// A `wgpu::Buffer` hashes and compares by identity, which its interior state never changes.
+#[allow(clippy::mutable_key_type)]
 fn evict_older_half(map: &mut HashMap<Key, (wgpu::BindGroup, u64)>) {
     let mut ticks: Vec<u64> = map.values().map(|(_, t)| *t).collect();
     ticks.sort_unstable();
