@@ -32,15 +32,22 @@ fn set_cache(value: &Path) {
     unsafe { std::env::set_var(PIPELINE_CACHE_ENV, value) };
 }
 
-/// `locomotion info`'s stderr with the cache in `dir` (it opens a device, so reads the file).
-fn info_stderr(dir: &Path) -> String {
+/// `locomotion info`'s pipeline cache line and stderr with the cache in `dir` (it opens a
+/// device, so reads the file).
+fn run_info(dir: &Path) -> (String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_locomotion"))
         .arg("info")
         .env(PIPELINE_CACHE_ENV, dir)
         .output()
         .unwrap();
     assert!(out.status.success(), "info failed");
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("pipeline cache: "))
+        .unwrap_or_else(|| panic!("info names no pipeline cache:\n{stdout}"))
+        .to_string();
+    (line, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]
@@ -68,10 +75,16 @@ fn the_pipeline_cache_is_saved_reused_checked_and_can_be_disabled() {
     decode_pipeline_cache(&info, &bytes).expect("a file for this driver");
     // Second start: the file is used.
     assert_eq!(one_start(), Some(true));
+    let (line, _) = run_info(&dir);
+    assert!(
+        line.contains(&*file.to_string_lossy()) && line.contains("(read)"),
+        "{line}"
+    );
 
     // A corrupt file: ignored with one warning, the run goes on, the next save replaces it.
     std::fs::write(&file, b"not a cache at all").unwrap();
-    let stderr = info_stderr(&dir);
+    let (line, stderr) = run_info(&dir);
+    assert!(line.contains("(new)"), "{line}");
     let warnings: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains("pipeline cache"))
@@ -98,6 +111,7 @@ fn the_pipeline_cache_is_saved_reused_checked_and_can_be_disabled() {
     set_cache(Path::new("off"));
     assert_eq!(one_start(), None);
     assert!(!ours.exists(), "a disabled cache made {}", ours.display());
-    let stderr = info_stderr(Path::new("off"));
+    let (line, stderr) = run_info(Path::new("off"));
+    assert_eq!(line, "pipeline cache: off (LOCOMOTION_PIPELINE_CACHE)");
     assert!(!stderr.contains("pipeline cache"), "{stderr}");
 }

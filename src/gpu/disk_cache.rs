@@ -126,6 +126,11 @@ impl DiskCache {
         })
     }
 
+    /// The file this cache is read from and saved to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Note that a pipeline was compiled; saves when the last save is old enough.
     pub fn compiled(&self) {
         self.dirty.store(true, Ordering::Relaxed);

@@ -134,6 +134,17 @@ impl PipelineCache {
         self.disk.as_ref().map(|d| d.loaded)
     }
 
+    /// The disk cache in words, for `locomotion info`: its file and whether it was read, or
+    /// why there is none.
+    pub fn describe_disk_cache(&self, adapter_has_it: bool) -> String {
+        match &self.disk {
+            Some(d) if d.loaded => format!("{} (read)", d.path().display()),
+            Some(d) => format!("{} (new)", d.path().display()),
+            None if !adapter_has_it => "none (the adapter has no pipeline cache)".into(),
+            None => "off".into(),
+        }
+    }
+
     /// Write the driver's pipeline cache to disk now (otherwise it is saved every few seconds
     /// while pipelines are compiled, and when the device closes).
     pub fn save(&self) {
