@@ -5,7 +5,9 @@
 
 mod common;
 
-use locomotion::gpu::{AdapterRequest, Gpu, Kernels};
+use std::sync::Arc;
+
+use locomotion::gpu::{AdapterRequest, BindGroupCache, Gpu, Kernels};
 use locomotion::model::config::ModelConfig;
 use locomotion::model::locomotion::LocoModel;
 use locomotion::tensor::ops::adamw;
@@ -132,4 +134,22 @@ fn trimming_the_pool_empties_the_cache() {
         after < cached,
         "{after} bind groups still cached after a trim"
     );
+}
+
+#[test]
+fn the_cache_keeps_at_most_its_capacity_and_the_recent_entries() {
+    let mut g = own_gpu();
+    g.bind_groups = Arc::new(BindGroupCache::with_capacity(8));
+    // Each length binds its buffers at other sizes: one new bind group per call.
+    for n in 1..=30 {
+        add_checked(&g, 10 * n, n as u64);
+        assert!(g.bind_groups.len() <= 8, "{} cached", g.bind_groups.len());
+    }
+    // The most recent entry survived the evictions; the oldest did not.
+    let before = g.counters();
+    add_checked(&g, 300, 41);
+    assert_eq!(g.counters().since(&before).bind_groups_created, 0);
+    let before = g.counters();
+    add_checked(&g, 10, 43);
+    assert_eq!(g.counters().since(&before).bind_groups_created, 1);
 }

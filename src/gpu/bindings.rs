@@ -37,12 +37,26 @@ struct Inner {
 }
 
 /// The cache; one per device (shared by every clone of a [`super::Gpu`]).
-#[derive(Default)]
 pub struct BindGroupCache {
     inner: Mutex<Inner>,
+    capacity: usize,
+}
+
+impl Default for BindGroupCache {
+    fn default() -> Self {
+        Self::with_capacity(CAPACITY)
+    }
 }
 
 impl BindGroupCache {
+    /// A cache of at most `capacity` bind groups (at least 2).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            inner: Mutex::default(),
+            capacity: capacity.max(2),
+        }
+    }
+
     /// The bind group of `kernel` over `entries` with `layout`, and whether it came from the
     /// cache. Entries that are not all buffers (texture views) are created every time.
     pub(crate) fn get(
@@ -82,7 +96,7 @@ impl BindGroupCache {
             *used = tick;
             return (group.clone(), true);
         }
-        if inner.map.len() >= CAPACITY {
+        if inner.map.len() >= self.capacity {
             evict_older_half(&mut inner.map);
         }
         let group = create();
