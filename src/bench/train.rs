@@ -91,6 +91,8 @@ pub struct TrainRow {
     pub dispatches_per_step: f64,
     /// Queue submits per step (of the first device, for a data-parallel row).
     pub submits_per_step: f64,
+    /// Bind groups created per timed step (the rest came from the bind group cache).
+    pub bind_groups_created_per_step: f64,
     /// Devices the row trains on at once (data-parallel; 1 for the ordinary rows).
     pub devices: usize,
     /// Data-parallel rows: the share of the median step spent summing the gradients (flatten,
@@ -247,6 +249,11 @@ pub(crate) fn row(
             .sum::<f64>()
             / k,
         submits_per_step: costs.iter().map(|c| c.counted.submits as f64).sum::<f64>() / k,
+        bind_groups_created_per_step: costs
+            .iter()
+            .map(|c| c.counted.bind_groups_created as f64)
+            .sum::<f64>()
+            / k,
         devices: 1,
         peak_memory_bytes: None,
         allreduce_share: None,

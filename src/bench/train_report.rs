@@ -46,13 +46,14 @@ impl TrainReport {
         }
         for r in &self.rows {
             s += &format!(
-                "  {}: {}; {:.3} GFLOP a step; steps {:.1}-{:.1} ms over {}\n",
+                "  {}: {}; {:.3} GFLOP a step; steps {:.1}-{:.1} ms over {}; {:.0} new bind groups a step (the others cached)\n",
                 r.name,
                 r.config,
                 r.flops_per_step / 1e9,
                 r.step_s_min * 1e3,
                 r.step_s_max * 1e3,
-                r.steps
+                r.steps,
+                r.bind_groups_created_per_step
             );
         }
         let mut peaks = 0;

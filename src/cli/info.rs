@@ -25,6 +25,8 @@ pub struct Info {
     pub limits: KeyLimits,
     /// The kernel choices the device opened with (see [`crate::gpu::AttentionChoice`]).
     pub choices: Choices,
+    /// The driver's pipeline cache on disk: its file and whether it was read, or why none.
+    pub pipeline_cache: String,
 }
 
 /// Which kernels run, as the environment settings resolved.
@@ -68,6 +70,11 @@ pub fn gather(req: &AdapterRequest) -> anyhow::Result<Info> {
             max_storage_buffers_per_shader_stage: l.max_storage_buffers_per_shader_stage,
         },
         choices,
+        pipeline_cache: g.pipelines.describe_disk_cache(
+            g.adapter
+                .features()
+                .contains(wgpu::Features::PIPELINE_CACHE),
+        ),
     })
 }
 
@@ -129,6 +136,10 @@ fn print_text(info: &Info) {
         format!("{:?}", k.kernels).to_lowercase(),
         k.attention_kernels,
         k.power_preference
+    );
+    println!(
+        "pipeline cache: {} (LOCOMOTION_PIPELINE_CACHE)",
+        info.pipeline_cache
     );
 }
 

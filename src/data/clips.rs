@@ -24,14 +24,7 @@ const MAGIC: &[u8] = b"LOCOMOTION-CLIP-1\n";
 /// The cache folder: `$LOCOMOTION_CLIP_CACHE`, else `$XDG_CACHE_HOME/locomotion/clips`,
 /// else `~/.cache/locomotion/clips`; `None` when set to `off` or no home is known.
 pub fn default_cache_dir() -> Option<PathBuf> {
-    match std::env::var_os(CACHE_ENV) {
-        Some(v) if v == "off" => None,
-        Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
-        _ => std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-            .map(|c| c.join("locomotion").join("clips")),
-    }
+    crate::util::fs::cache_folder(CACHE_ENV, "clips")
 }
 
 /// The frame indices of "middle" sampling: `n` equal segments of `len` frames (boundaries

@@ -228,14 +228,17 @@ impl<'g> Batch<'g> {
             None
         };
         let t0 = traced.then(Instant::now);
-        let pipeline = self.gpu.pipelines.get(&self.gpu.device, kernel)?;
+        let compiled = self.gpu.pipelines.get(&self.gpu.device, kernel)?;
         let (arena, offset) = self.reserve_uniform(params)?;
         let size = (params.len() as u64).max(16).next_multiple_of(16);
+        // With an explicit layout the parameters' offset is dynamic (set at dispatch), so the
+        // bind group does not depend on where in the arena they landed.
+        let dynamic = compiled.layout.is_some();
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                 buffer: self.arenas[arena].0.raw(),
-                offset,
+                offset: if dynamic { 0 } else { offset },
                 size: wgpu::BufferSize::new(size),
             }),
         }];
@@ -245,14 +248,27 @@ impl<'g> Batch<'g> {
                 resource: r.clone(),
             });
         }
-        let bind_group = self
-            .gpu
-            .device
-            .create_bind_group(&wgpu::BindGroupDescriptor {
-                label: None,
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            });
+        let (bind_group, reused) = match &compiled.layout {
+            Some(layout) => self.gpu.bind_groups.get(
+                &self.gpu.device,
+                kernel,
+                layout,
+                &entries,
+                self.gpu.pool.epoch(),
+            ),
+            None => {
+                let group = self
+                    .gpu
+                    .device
+                    .create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: None,
+                        layout: &compiled.pipeline.get_bind_group_layout(0),
+                        entries: &entries,
+                    });
+                (group, false)
+            }
+        };
+        self.gpu.counters.bind_group(reused);
         let timestamp_writes = timestamp
             .map(|t| wgpu::ComputePassTimestampWrites {
                 query_set: t.query_set,
@@ -288,8 +304,12 @@ impl<'g> Batch<'g> {
                     .forget_lifetime()
             })
         };
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
+        pass.set_pipeline(&compiled.pipeline);
+        if dynamic {
+            pass.set_bind_group(0, &bind_group, &[offset as u32]);
+        } else {
+            pass.set_bind_group(0, &bind_group, &[]);
+        }
         if grid.iter().all(|&d| d > 0) {
             pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
         }

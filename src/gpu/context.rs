@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use super::adapter::{self, AdapterRequest, AdapterSummary};
 use super::choices::{AttentionChoice, Kernels};
+use super::disk_cache::{self, DiskCache};
 use super::trace::{Counters, TraceState};
-use super::{BufferPool, GpuError, PipelineCache};
+use super::{BindGroupCache, BufferPool, GpuError, PipelineCache};
 
 /// Optional capabilities the engine uses when the adapter has them.
 #[derive(Debug, Clone, Copy, Serialize, Default)]
@@ -39,6 +40,8 @@ pub struct Gpu {
     pub attention: AttentionChoice,
     pub pool: BufferPool,
     pub pipelines: Arc<PipelineCache>,
+    /// Bind groups reused across dispatches and steps (see [`BindGroupCache`]).
+    pub bind_groups: Arc<BindGroupCache>,
     /// Readbacks so far ([`Gpu::read`] calls, every clone counting together): how tests see
     /// that a hot loop reads nothing back.
     pub(crate) readbacks: Arc<AtomicU64>,
@@ -72,8 +75,11 @@ impl Gpu {
         let info = adapter.get_info();
         let summary = AdapterSummary::from_info(&info);
         let have = adapter.features();
-        let wanted =
+        let mut wanted =
             wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
+        if disk_cache::cache_dir().is_some() {
+            wanted |= wgpu::Features::PIPELINE_CACHE;
+        }
         let features = have & wanted;
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -97,6 +103,7 @@ impl Gpu {
         let pool = BufferPool::new(device.clone(), queue.clone(), &limits);
         let kernels = Kernels::from_env(&summary.device_type)?;
         let attention = AttentionChoice::from_env()?;
+        let pipelines = Arc::new(PipelineCache::with_disk(DiskCache::open(&device, &info)));
         Ok(Self {
             adapter,
             device,
@@ -107,7 +114,8 @@ impl Gpu {
             kernels,
             attention,
             pool,
-            pipelines: Arc::default(),
+            pipelines,
+            bind_groups: Arc::default(),
             readbacks: Arc::default(),
             counters: Arc::default(),
             trace: Arc::default(),

@@ -1,10 +1,15 @@
 //! Pipeline cache: each shader module and each (shader, entry point) pipeline is compiled once
-//! per process and shared.
+//! per process and shared. Kernels whose bindings are all buffers get an explicit layout with
+//! a dynamic offset for their parameters (see `layout.rs`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::GpuError;
+use super::disk_cache::DiskCache;
+use super::layout::Reflection;
 
 /// Most pipeline-overridable constants one kernel sets.
 const MAX_OVERRIDES: usize = 4;
@@ -94,21 +99,71 @@ fn shader_source(name: &str) -> Option<&'static str> {
     }
 }
 
+/// A compiled kernel: its pipeline and, where its bindings are all buffers, the explicit
+/// group-0 layout whose binding 0 (the parameters) takes a dynamic offset.
+pub struct Compiled {
+    pub pipeline: wgpu::ComputePipeline,
+    /// None: wgpu derived the layout (textures bound); parameters are bound at a fixed offset.
+    pub layout: Option<wgpu::BindGroupLayout>,
+}
+
 /// Compiled pipelines and modules, keyed by name.
 #[derive(Default)]
 pub struct PipelineCache {
     modules: Mutex<HashMap<(&'static str, bool), wgpu::ShaderModule>>,
-    pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
+    reflections: Mutex<HashMap<&'static str, Option<Arc<Reflection>>>>,
+    pipelines: Mutex<HashMap<Kernel, Arc<Compiled>>>,
+    /// The driver's pipeline cache, saved on disk (see `disk_cache.rs`), where there is one.
+    disk: Option<DiskCache>,
+    /// Nanoseconds spent creating pipelines (what the disk cache saves).
+    compile_nanos: AtomicU64,
 }
 
 impl PipelineCache {
+    /// A cache whose pipelines go through `disk` where given.
+    pub(crate) fn with_disk(disk: Option<DiskCache>) -> Self {
+        Self {
+            disk,
+            ..Self::default()
+        }
+    }
+
+    /// True when pipelines are built through a driver cache kept on disk; `loaded` says
+    /// whether a usable file was read at start.
+    pub fn disk_cache(&self) -> Option<bool> {
+        self.disk.as_ref().map(|d| d.loaded)
+    }
+
+    /// The disk cache in words, for `locomotion info`: its file and whether it was read, or
+    /// why there is none.
+    pub fn describe_disk_cache(&self, adapter_has_it: bool) -> String {
+        match &self.disk {
+            Some(d) if d.loaded => format!("{} (read)", d.path().display()),
+            Some(d) => format!("{} (new)", d.path().display()),
+            None if !adapter_has_it => "none (the adapter has no pipeline cache)".into(),
+            None => "off".into(),
+        }
+    }
+
+    /// Write the driver's pipeline cache to disk now (otherwise it is saved every few seconds
+    /// while pipelines are compiled, and when the device closes).
+    pub fn save(&self) {
+        if let Some(d) = &self.disk {
+            d.save();
+        }
+    }
+
+    /// Time spent creating pipelines so far.
+    pub fn compile_time(&self) -> Duration {
+        Duration::from_nanos(self.compile_nanos.load(Ordering::Relaxed))
+    }
+
     /// The pipeline of `kernel`, compiling its module and pipeline on first use.
-    pub fn get(
-        &self,
-        device: &wgpu::Device,
-        kernel: Kernel,
-    ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
+    pub fn get(&self, device: &wgpu::Device, kernel: Kernel) -> Result<Arc<Compiled>, GpuError> {
         if let Some(p) = self.pipelines.lock().unwrap().get(&kernel) {
+            if let Some(d) = &self.disk {
+                d.save_if_due();
+            }
             return Ok(Arc::clone(p));
         }
         let err = |reason: String| GpuError::Shader {
@@ -148,31 +203,70 @@ impl PipelineCache {
             .filter(|(n, _)| !n.is_empty())
             .map(|&(n, v)| (n, v as f64))
             .collect();
+        let t0 = Instant::now();
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let layout = self.dynamic_layout(device, kernel, source);
+        let pipeline_layout = layout.as_ref().map(|l| {
+            device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(kernel.entry),
+                bind_group_layouts: &[Some(l)],
+                immediate_size: 0,
+            })
+        });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(kernel.entry),
-            layout: None,
+            layout: pipeline_layout.as_ref(),
             module: &module,
             entry_point: Some(kernel.entry),
             compilation_options: wgpu::PipelineCompilationOptions {
                 constants: &constants,
                 ..Default::default()
             },
-            cache: None,
+            cache: self.disk.as_ref().map(|d| &d.cache),
         });
-        if let Some(e) = pollster::block_on(scope.pop()) {
+        let error = pollster::block_on(scope.pop());
+        self.compile_nanos
+            .fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        if let Some(d) = &self.disk {
+            d.compiled();
+        }
+        if let Some(e) = error {
             return Err(err(e
                 .to_string()
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ")));
         }
-        let pipeline = Arc::new(pipeline);
+        let pipeline = Arc::new(Compiled { pipeline, layout });
         self.pipelines
             .lock()
             .unwrap()
             .insert(kernel, Arc::clone(&pipeline));
         Ok(pipeline)
+    }
+
+    /// The explicit group-0 layout of `kernel` (see [`Compiled::layout`]), from its shader's
+    /// reflection, parsed once per shader file.
+    fn dynamic_layout(
+        &self,
+        device: &wgpu::Device,
+        kernel: Kernel,
+        source: &str,
+    ) -> Option<wgpu::BindGroupLayout> {
+        let reflection = self
+            .reflections
+            .lock()
+            .unwrap()
+            .entry(kernel.shader)
+            .or_insert_with(|| Reflection::new(source).map(Arc::new))
+            .clone()?;
+        let entries = reflection.dynamic_entries(kernel.entry)?;
+        Some(
+            device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(kernel.entry),
+                entries: &entries,
+            }),
+        )
     }
 
     /// Number of compiled pipelines (for tests of the cache).

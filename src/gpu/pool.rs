@@ -2,7 +2,7 @@
 //! are handed out again instead of being reallocated.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::GpuError;
@@ -27,8 +27,8 @@ pub struct PoolStats {
     pub free_bytes: u64,
 }
 
-/// A released buffer and its in-use token.
-type FreeBuffer = (wgpu::Buffer, Arc<()>);
+/// A released buffer, its in-use token and its serial number (order of creation).
+type FreeBuffer = (wgpu::Buffer, Arc<()>, u64);
 
 #[derive(Default)]
 struct Inner {
@@ -46,6 +46,8 @@ pub struct BufferPool {
     /// 0 = off; otherwise the word every storage buffer is filled with when handed out.
     poison: Arc<AtomicU32>,
     inner: Arc<Mutex<Inner>>,
+    /// How many times [`BufferPool::trim`] freed buffers: bind groups made before are dropped.
+    epoch: Arc<AtomicU64>,
     max_binding: u64,
     max_buffer: u64,
 }
@@ -66,6 +68,7 @@ impl BufferPool {
             queue,
             poison: Arc::default(),
             inner: Arc::default(),
+            epoch: Arc::default(),
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
         }
@@ -127,12 +130,17 @@ impl BufferPool {
         let key = (class, usage.bits());
         let mut inner = self.inner.lock().unwrap();
         // A buffer bound by a batch that is still being recorded (on any thread) must not be
-        // handed out: a write to it would land before that batch's kernels run.
+        // handed out: a write to it would land before that batch's kernels run. Of the others
+        // the oldest is chosen, whatever order they came back in: a step that requests and
+        // releases buffers in the same order as the last one then gets the same buffers, so
+        // its bind groups are found in the cache (see `bindings.rs`).
         let reused = inner.free.get_mut(&key).and_then(|list| {
-            let i = list.iter().rposition(|(_, t)| Arc::strong_count(t) == 1)?;
+            let i = (0..list.len())
+                .filter(|&i| Arc::strong_count(&list[i].1) == 1)
+                .min_by_key(|&i| list[i].2)?;
             Some(list.swap_remove(i))
         });
-        let (buffer, in_use) = match reused {
+        let (buffer, in_use, serial) = match reused {
             Some(b) => {
                 inner.stats.reuses += 1;
                 inner.stats.free_bytes -= class;
@@ -164,7 +172,7 @@ impl BufferPool {
                     });
                 }
                 inner.stats.allocations += 1;
-                (buffer, Arc::new(()))
+                (buffer, Arc::new(()), inner.stats.allocations)
             }
         };
         inner.stats.live_bytes += class;
@@ -172,6 +180,7 @@ impl BufferPool {
         Ok(GpuBuffer {
             buffer: Some(buffer),
             in_use,
+            serial,
             bytes,
             class,
             usage,
@@ -190,11 +199,18 @@ impl BufferPool {
         inner.stats.peak_bytes = inner.stats.live_bytes;
     }
 
-    /// Drop every free buffer (returns device memory to the driver).
+    /// Drop every free buffer (returns device memory to the driver once no cached bind group
+    /// holds it: the bind group cache empties itself on its next use after a trim).
     pub fn trim(&self) {
         let mut inner = self.inner.lock().unwrap();
         inner.free.clear();
         inner.stats.free_bytes = 0;
+        self.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many times [`BufferPool::trim`] has run (the bind group cache's reset signal).
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Relaxed)
     }
 }
 
@@ -204,6 +220,8 @@ pub struct GpuBuffer {
     buffer: Option<wgpu::Buffer>,
     /// Cloned by every batch that binds this buffer until it is submitted (see the pool).
     in_use: Arc<()>,
+    /// Order of creation in the pool (which free buffer is handed out first).
+    serial: u64,
     bytes: u64,
     class: u64,
     usage: wgpu::BufferUsages,
@@ -254,7 +272,7 @@ impl Drop for GpuBuffer {
                 .free
                 .entry((self.class, self.usage.bits()))
                 .or_default()
-                .push((b, Arc::clone(&self.in_use)));
+                .push((b, Arc::clone(&self.in_use), self.serial));
         }
     }
 }

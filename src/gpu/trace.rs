@@ -20,6 +20,8 @@ pub struct Counters {
     dispatches: AtomicU64,
     submits: AtomicU64,
     matmul_flops: AtomicU64,
+    bind_groups_created: AtomicU64,
+    bind_groups_reused: AtomicU64,
 }
 
 /// A reading of the [`Counters`]; subtract two with [`CounterSnapshot::since`].
@@ -31,6 +33,10 @@ pub struct CounterSnapshot {
     pub submits: u64,
     /// Floating-point operations of the matmuls recorded (attention's two products included).
     pub matmul_flops: u64,
+    /// Bind groups created (cache misses and uncacheable dispatches).
+    pub bind_groups_created: u64,
+    /// Dispatches whose bind group came from the cache.
+    pub bind_groups_reused: u64,
 }
 
 impl CounterSnapshot {
@@ -40,6 +46,8 @@ impl CounterSnapshot {
             dispatches: self.dispatches - earlier.dispatches,
             submits: self.submits - earlier.submits,
             matmul_flops: self.matmul_flops - earlier.matmul_flops,
+            bind_groups_created: self.bind_groups_created - earlier.bind_groups_created,
+            bind_groups_reused: self.bind_groups_reused - earlier.bind_groups_reused,
         }
     }
 }
@@ -47,6 +55,14 @@ impl CounterSnapshot {
 impl Counters {
     pub(crate) fn dispatch(&self) {
         self.dispatches.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn bind_group(&self, reused: bool) {
+        let c = if reused {
+            &self.bind_groups_reused
+        } else {
+            &self.bind_groups_created
+        };
+        c.fetch_add(1, Ordering::Relaxed);
     }
     pub(crate) fn submit(&self) {
         self.submits.fetch_add(1, Ordering::Relaxed);
@@ -60,6 +76,8 @@ impl Counters {
             dispatches: self.dispatches.load(Ordering::Relaxed),
             submits: self.submits.load(Ordering::Relaxed),
             matmul_flops: self.matmul_flops.load(Ordering::Relaxed),
+            bind_groups_created: self.bind_groups_created.load(Ordering::Relaxed),
+            bind_groups_reused: self.bind_groups_reused.load(Ordering::Relaxed),
         }
     }
 }

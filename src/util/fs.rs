@@ -10,6 +10,20 @@ use anyhow::{Context, Result, bail};
 /// Distinguishes temp files of concurrent writers in one process (threads share the pid).
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A cache folder named by environment variable `env` (`off` disables it), else
+/// `$XDG_CACHE_HOME/locomotion/<sub>`, else `~/.cache/locomotion/<sub>`; `None` when
+/// disabled or no home is known.
+pub fn cache_folder(env: &str, sub: &str) -> Option<PathBuf> {
+    match std::env::var_os(env) {
+        Some(v) if v == "off" => None,
+        Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
+        _ => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+            .map(|c| c.join("locomotion").join(sub)),
+    }
+}
+
 /// Write `bytes` to `path` atomically: a temp file in the same folder (so the rename never
 /// crosses file systems), fsync, then rename over `path`. On error nothing is left behind and
 /// the message names the path.

@@ -12,6 +12,7 @@ pub mod matmul;
 pub mod minilm;
 pub mod skip;
 pub mod ssv2;
+pub mod step;
 pub mod vlm;
 
 use locomotion::gpu::Gpu;
