@@ -22,8 +22,9 @@ fn own_gpu() -> Gpu {
 }
 
 /// Steps run: the gradients of one step are alive during the next step's forward pass, so
-/// the pool's free buffers (and hence the bind groups) settle over a few steps, not one.
-const STEPS: u64 = 8;
+/// the pool's free buffers (and hence the bind groups) settle over a few steps, not one
+/// (on the CPU-kernel path by step 6, on the GPU path later).
+const STEPS: u64 = 12;
 
 /// [`STEPS`] tiny training steps; the counters of the last.
 fn last_step_counters(g: &Gpu) -> locomotion::gpu::CounterSnapshot {
@@ -58,9 +59,11 @@ fn assert_step_reuses(kernels: Kernels) {
     );
     // Every dispatch either reused or created a bind group.
     assert_eq!(c.bind_groups_created + c.bind_groups_reused, c.dispatches);
-    // Kernels that bind textures (not cached) may create a few; everything else is reused.
+    // Kernels that bind textures (not cached: 16 a tiny step on the CPU-kernel path, 2.5 % of
+    // its 649 dispatches with the multi-tensor AdamW) create theirs each step; everything
+    // else is reused. Without the cache every dispatch creates one.
     assert!(
-        c.bind_groups_created * 50 <= c.dispatches,
+        c.bind_groups_created * 30 <= c.dispatches,
         "{kernels:?}: the last step created {} bind groups for {} dispatches",
         c.bind_groups_created,
         c.dispatches
