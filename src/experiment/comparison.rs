@@ -52,8 +52,7 @@ pub struct ExperimentPlan {
     pub finetune_steps: u64,
     /// Pairs per batch (pre-training and fine-tuning).
     pub batch: usize,
-    /// Micro-batches per batch (`--accumulate`; 1: the whole batch at once). Not part of
-    /// what makes two plans the same: it changes memory, not the result.
+    /// Micro-batches per batch (`--accumulate`): memory, not the result, so plans may differ.
     #[serde(default = "one")]
     pub accumulate: usize,
     /// Pre-training peak learning rate.
