@@ -12,6 +12,7 @@ use locomotion::model::checkpoint::Checkpoint;
 use locomotion::model::config::ModelConfig;
 use locomotion::model::hf_bert::HfBert;
 use locomotion::train::eval::{EvalConfig, evaluate};
+use locomotion::train::init_text::InitText;
 use locomotion::train::trainer::{TrainConfig, train};
 
 fn config(out: &Path, init_text: &Path) -> TrainConfig {
@@ -19,7 +20,7 @@ fn config(out: &Path, init_text: &Path) -> TrainConfig {
         // So small that two AdamW steps leave the imported weights as they were (|Δ| ~ 1e-12).
         lr: 1e-12,
         seed: 3,
-        init_text: Some(init_text.to_path_buf()),
+        init_text: Some(InitText::new(init_text)),
         ..common::tiny_run(out)
     }
 }

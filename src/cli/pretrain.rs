@@ -8,6 +8,7 @@ use clap::Args;
 use super::launch::{Launch, adapters, launch, run_training};
 use crate::gpu::AdapterRequest;
 use crate::model::config::ModelConfig;
+use crate::train::init_text::InitText;
 use crate::train::recipe;
 use crate::train::trainer::TrainConfig;
 use crate::util::run_lock::RunLock;
@@ -131,6 +132,14 @@ pub struct PretrainArgs {
     /// model.safetensors, tokenizer.json); its tokenizer becomes the run's.
     #[arg(long, value_name = "DIR")]
     pub init_text: Option<PathBuf>,
+    /// With --init-text: train no part of the imported text encoder (embeddings and layers
+    /// get no gradient and no optimizer state; VTC's text projection and the cross encoder
+    /// still train). Needs an MLM weight of 0 (e.g. --weights 1,1,0). A resumed run keeps it.
+    #[arg(long)]
+    pub freeze_text: bool,
+    /// With --init-text: keep only the first K transformer layers of the imported model.
+    #[arg(long, value_name = "K")]
+    pub text_layers: Option<usize>,
     /// The model from a JSON file instead of --preset: a model config (a preset's fields:
     /// video, text, cross, heads, loss_weights) or a checkpoint's config.json, whose "model"
     /// is taken. Validated before anything runs (an error names the field); --weights
@@ -357,10 +366,30 @@ fn remove_failed_output(cfg: &TrainConfig) {
     let _ = std::fs::remove_dir(&cfg.out);
 }
 
+/// `--init-text` with `--freeze-text` and `--text-layers`, which need it.
+fn init_text(args: &PretrainArgs) -> Result<Option<InitText>> {
+    let Some(dir) = &args.init_text else {
+        for (given, flag) in [
+            (args.freeze_text, "--freeze-text"),
+            (args.text_layers.is_some(), "--text-layers"),
+        ] {
+            if given {
+                bail!("{flag} applies to an imported text encoder: give --init-text DIR too");
+            }
+        }
+        return Ok(None);
+    };
+    Ok(Some(InitText {
+        dir: dir.clone(),
+        freeze: args.freeze_text,
+        layers: args.text_layers,
+    }))
+}
+
 /// Run `pretrain`.
 pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
     let mut cfg = args.train.config(None)?;
-    cfg.init_text = args.init_text.clone();
+    cfg.init_text = init_text(args)?;
     let preset = match &args.config {
         Some(path) => {
             let weights = cfg.model.loss_weights;

@@ -354,16 +354,7 @@ impl Checkpoint {
     pub fn validate_for(&self, expected: &[ParamShape], moments: bool) -> Result<()> {
         self.check_shapes(expected)?;
         if moments {
-            for (name, shape) in expected {
-                for m in [adam_m_name(name), adam_v_name(name)] {
-                    if !self.tensors.contains_key(&m) {
-                        bail!(
-                            "checkpoint has no optimizer moment {m}: it cannot be resumed (fine-tune from it instead)"
-                        );
-                    }
-                    self.get(&m, shape)?;
-                }
-            }
+            self.check_moments(expected)?;
         }
         let shapes: HashMap<&str, &[usize]> = expected
             .iter()
@@ -394,6 +385,22 @@ impl Checkpoint {
     pub fn check_shapes(&self, expected: &[ParamShape]) -> Result<()> {
         for (name, shape) in expected {
             self.get(name, shape)?;
+        }
+        Ok(())
+    }
+
+    /// Check that every parameter of `expected` has its AdamW moments, with its shape (a
+    /// resume needs them; a frozen parameter has none).
+    pub fn check_moments(&self, expected: &[ParamShape]) -> Result<()> {
+        for (name, shape) in expected {
+            for m in [adam_m_name(name), adam_v_name(name)] {
+                if !self.tensors.contains_key(&m) {
+                    bail!(
+                        "checkpoint has no optimizer moment {m}: it cannot be resumed (fine-tune from it instead)"
+                    );
+                }
+                self.get(&m, shape)?;
+            }
         }
         Ok(())
     }

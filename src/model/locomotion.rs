@@ -132,6 +132,7 @@ pub struct LocoModel {
     cross: CrossEncoder,
     heads: Heads,
     vtc_means: Option<VtcMeans>,
+    frozen_text: bool,
 }
 
 /// The training mean of each modality's raw VTC projection (`[embed_dim]` each), stored in
@@ -172,6 +173,7 @@ impl LocoModel {
             cross: CrossEncoder::random(gpu, cfg, seed ^ 0x6372_6f73)?,
             heads: Heads::random(gpu, cfg, seed ^ 0x6865_6164)?,
             vtc_means: None,
+            frozen_text: false,
         })
     }
 
@@ -186,6 +188,7 @@ impl LocoModel {
             cross: CrossEncoder::from_weights(gpu, cfg, weights)?,
             heads: Heads::from_weights(gpu, cfg, weights)?,
             vtc_means: vtc_means_of(cfg, weights)?,
+            frozen_text: false,
         })
     }
 
@@ -223,6 +226,36 @@ impl LocoModel {
         all
     }
 
+    /// Freeze the text encoder (`--freeze-text`): its forward runs off the tape, so its
+    /// parameters get no gradient, and [`LocoModel::trainable_parameters`] leaves them out.
+    /// Refused with an MLM weight above 0 (MLM trains the text encoder's tied word table).
+    pub fn freeze_text(&mut self) -> Result<()> {
+        if self.cfg.loss_weights.mlm > 0.0 {
+            bail!(
+                "--freeze-text needs an MLM weight of 0, got {} (MLM trains the text encoder): give e.g. --weights 1,1,0",
+                self.cfg.loss_weights.mlm
+            );
+        }
+        self.frozen_text = true;
+        Ok(())
+    }
+
+    /// Whether [`LocoModel::freeze_text`] froze the text encoder.
+    pub fn text_frozen(&self) -> bool {
+        self.frozen_text
+    }
+
+    /// The parameters an optimizer updates: every one but a frozen text encoder's.
+    pub fn trainable_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut all = self.parameters();
+        if self.frozen_text {
+            let text: std::collections::HashSet<_> =
+                self.text.parameters().into_iter().map(|(n, _)| n).collect();
+            all.retain(|(n, _)| !text.contains(n));
+        }
+        all
+    }
+
     /// Wrap a batch of `b` clips (the data pipeline's buffer) as the model's input tensor.
     pub fn video_input(&self, buf: GpuBuffer, b: usize) -> Tensor {
         let v = &self.cfg.video;
@@ -255,7 +288,10 @@ impl LocoModel {
             );
         }
         let video = self.video.forward(tape, &batch.video)?;
-        let text = self.text.forward(tape, batch.text(batch.ids))?;
+        let text = {
+            let _off = self.frozen_text.then(|| tape.no_grad());
+            self.text.forward(tape, batch.text(batch.ids))?
+        };
         // Data-parallel: the whole batch's rows, from every replica (identity on one device).
         let shard = batch.shard;
         let whole = |t: &Tensor| -> Result<Tensor> {

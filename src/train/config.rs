@@ -46,8 +46,9 @@ pub struct TrainConfig {
     /// Start from this checkpoint's weights with a fresh optimizer (fine-tuning).
     pub init_checkpoint: Option<PathBuf>,
     /// A Hugging Face BERT folder (`--init-text`): its config, weights and tokenizer become
-    /// the text encoder's; the preset's video encoder, cross encoder and heads stay.
-    pub init_text: Option<PathBuf>,
+    /// the text encoder's; the preset's video encoder, cross encoder and heads stay. It may
+    /// be cut to its first layers (`--text-layers`) and frozen (`--freeze-text`).
+    pub init_text: Option<super::init_text::InitText>,
     /// Where checkpoints, metrics and the tokenizer go.
     pub out: PathBuf,
     /// Save a checkpoint every N steps (0: only at the end).

@@ -30,6 +30,9 @@ pub fn store_flags(cfg: &TrainConfig, extra: &mut Map<String, Value>) {
     extra.insert("nonlinear".into(), cfg.motion.nonlinear.into());
 }
 
+/// The checkpoint's record of `--freeze-text` (a resumed run keeps it).
+pub const FREEZE_TEXT: &str = "freeze_text";
+
 const MAY_CHANGE: &str = "resume with the run's own flags; only --steps (to extend it), --save-every, --log-every, --quiet and --accumulate may change";
 
 fn conflict(
@@ -119,6 +122,10 @@ pub fn check_flags(cfg: &TrainConfig, stored: &CheckpointConfig) -> Result<()> {
         && n != cfg.motion.nonlinear
     {
         return Err(conflict("--nonlinear", cfg.motion.nonlinear, n));
+    }
+    let freeze = cfg.init_text.as_ref().is_some_and(|t| t.freeze);
+    if freeze && extra.get(FREEZE_TEXT).and_then(Value::as_bool) != Some(true) {
+        return Err(conflict("--freeze-text", true, false));
     }
     let (w, sw) = (&cfg.model.loss_weights, &stored.model.loss_weights);
     if w != sw {

@@ -64,7 +64,7 @@ pub fn start(gpu: &Gpu, cfg: &TrainConfig, writer: bool) -> Result<Start> {
     };
     // A resumed run already holds the imported encoder in its checkpoint.
     let hf = match (&cfg.init_text, cfg.resume) {
-        (Some(dir), false) => Some(load_init_text(dir, &cfg.model)?),
+        (Some(t), false) => Some(load_init_text(t, &cfg.model)?),
         _ => None,
     };
     let mut model_cfg = match (&resumed, &init, &hf) {
@@ -79,7 +79,7 @@ pub fn start(gpu: &Gpu, cfg: &TrainConfig, writer: bool) -> Result<Start> {
     };
     let tokenizer = tokenizer(cfg, &model_cfg, hf.as_ref().map(|(_, _, t)| t), writer)?;
     model_cfg.text.vocab_size = tokenizer.vocab_size();
-    let model = match (&resumed, &init, hf) {
+    let mut model = match (&resumed, &init, hf) {
         (Some(c), _, _) | (None, Some(c), _) => {
             LocoModel::from_weights(gpu, &model_cfg, &c.tensors)?
         }
@@ -94,7 +94,15 @@ pub fn start(gpu: &Gpu, cfg: &TrainConfig, writer: bool) -> Result<Start> {
         weight_decay: cfg.weight_decay as f32,
         ..adamw::AdamW::default()
     };
-    let mut optim = AdamW::new(gpu, model.parameters(), hyper, cfg.clip_norm as f32)?;
+    if frozen_text(cfg, resumed.as_ref()) {
+        model.freeze_text()?;
+    }
+    let mut optim = AdamW::new(
+        gpu,
+        model.trainable_parameters(),
+        hyper,
+        cfg.clip_norm as f32,
+    )?;
     let step = match &resumed {
         Some(c) => restore_optimizer(&model, &mut optim, c, &ckpt_dir)?,
         None => 0,
@@ -136,6 +144,15 @@ fn tokenizer(
     Ok(t)
 }
 
+/// Whether the run's text encoder is frozen: `--freeze-text`, or a resumed run whose
+/// checkpoint says so (resume keeps it).
+fn frozen_text(cfg: &TrainConfig, resumed: Option<&Checkpoint>) -> bool {
+    let stored = resumed.is_some_and(|c| {
+        c.config.state.extra.get(super::resume::FREEZE_TEXT) == Some(&true.into())
+    });
+    stored || cfg.init_text.as_ref().is_some_and(|t| t.freeze)
+}
+
 /// Load a resumed run's AdamW moments and step count (every tensor checked first); returns
 /// the steps done.
 fn restore_optimizer(
@@ -144,15 +161,19 @@ fn restore_optimizer(
     c: &Checkpoint,
     ckpt_dir: &Path,
 ) -> Result<u64> {
-    let expected: Vec<_> = model
-        .parameters()
-        .into_iter()
-        .map(|(n, t)| (n, t.shape().dims().to_vec()))
-        .collect();
+    let shapes = |params: Vec<(String, crate::tensor::Tensor)>| -> Vec<_> {
+        params
+            .into_iter()
+            .map(|(n, t)| (n, t.shape().dims().to_vec()))
+            .collect()
+    };
     let file = ckpt_dir.join(WEIGHTS_FILE);
-    c.validate_for(&expected, true)
+    // A frozen text encoder has no moments: every parameter is checked, moments apart.
+    let trainable = shapes(model.trainable_parameters());
+    c.validate_for(&shapes(model.parameters()), false)
+        .and_then(|()| c.check_moments(&trainable))
         .with_context(|| format!("--resume: {}", file.display()))?;
-    for (name, shape) in &expected {
+    for (name, shape) in &trainable {
         let (m, v) = (
             c.get(&adam_m_name(name), shape)?,
             c.get(&adam_v_name(name), shape)?,

@@ -161,7 +161,7 @@ pub fn train_step(
     optim.zero_grad();
     tape.backward(&losses.total)?;
     let (extra, allreduce_seconds) = match &replica {
-        Some(r) => all_reduce_grads(gpu, &model.parameters(), r.shard, r.extra)?,
+        Some(r) => all_reduce_grads(gpu, &model.trainable_parameters(), r.shard, r.extra)?,
         None => (Vec::new(), 0.0),
     };
     optim.step(lr)?;

@@ -82,12 +82,16 @@ fn install_ctrlc() {
 }
 
 /// What a checkpoint records about the run beyond the model and schedule.
-fn run_extra(cfg: &TrainConfig) -> serde_json::Map<String, serde_json::Value> {
+fn run_extra(cfg: &TrainConfig, model: &LocoModel) -> serde_json::Map<String, serde_json::Value> {
     let mut extra = serde_json::Map::new();
     extra.insert("captions".into(), cfg.captions.clone().into());
     super::resume::store_flags(cfg, &mut extra);
-    if let Some(dir) = &cfg.init_text {
-        extra.insert("init_text".into(), dir.display().to_string().into());
+    if let Some(t) = &cfg.init_text {
+        extra.insert("init_text".into(), t.dir.display().to_string().into());
+    }
+    // The model's state, not the flag: a resumed frozen run stays frozen without it.
+    if model.text_frozen() {
+        extra.insert(super::resume::FREEZE_TEXT.into(), true.into());
     }
     extra
 }
@@ -425,7 +429,7 @@ fn save_checkpoint(
         seed: cfg.seed,
         data_position: step * cfg.batch as u64,
         schedule: schedule(cfg),
-        extra: run_extra(cfg),
+        extra: run_extra(cfg, model),
     };
     let ck = Checkpoint {
         config: CheckpointConfig {

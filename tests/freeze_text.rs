@@ -1,0 +1,133 @@
+//! `pretrain --init-text DIR --freeze-text --text-layers K`: the imported text encoder (cut
+//! to its first K layers) gets no gradient and no optimizer state, through a resume too,
+//! while the rest of the model trains; the flags refuse what makes no sense in one line.
+//! The MiniLM tests print SKIP without `LOCOMOTION_MINILM_DIR` (and fail under CI).
+
+mod common;
+
+use std::path::Path;
+
+use common::cli::{locomotion, one_line_error};
+use common::dist::zero_gradient;
+use common::minilm::model_dir;
+use locomotion::model::checkpoint::{Checkpoint, adam_m_name};
+use locomotion::model::config::LossWeights;
+use locomotion::model::hf_bert::HfBert;
+use locomotion::model::locomotion::LocoModel;
+use locomotion::model::text::TextEncoder;
+use locomotion::train::init_text::{InitText, keep_layers};
+use locomotion::train::trainer::{TrainConfig, train};
+
+fn config(out: &Path, minilm: &Path) -> TrainConfig {
+    let mut cfg = TrainConfig {
+        lr: 1e-3,
+        seed: 3,
+        steps: 2,
+        init_text: Some(InitText {
+            dir: minilm.to_path_buf(),
+            freeze: true,
+            layers: Some(2),
+        }),
+        ..common::tiny_run(out)
+    };
+    cfg.model.loss_weights = LossWeights {
+        vtc: 1.0,
+        vtm: 1.0,
+        mlm: 0.0,
+    };
+    cfg
+}
+
+#[test]
+fn a_frozen_text_encoder_stays_bit_identical_through_steps_and_a_resume() {
+    let Some(minilm) = model_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let gpu = common::gpu();
+    // One step, a checkpoint, then a resume that does not repeat --freeze-text: the
+    // checkpoint's record keeps the encoder frozen.
+    let first = TrainConfig {
+        stop_after: Some(1),
+        ..config(dir.path(), &minilm)
+    };
+    assert_eq!(train(&gpu, &first).unwrap().step, 1);
+    let mut again = config(dir.path(), &minilm);
+    again.resume = true;
+    again.init_text.as_mut().unwrap().freeze = false;
+    assert_eq!(train(&gpu, &again).unwrap().step, 2);
+
+    let ck = Checkpoint::load(&dir.path().join("checkpoint")).unwrap();
+    assert_eq!(ck.config.state.extra["freeze_text"], true);
+    let mut hf = HfBert::load(&minilm).unwrap();
+    keep_layers(&mut hf, 2).unwrap();
+    assert_eq!(ck.config.model.text.num_hidden_layers, 2);
+    assert!(!ck.tensors.keys().any(|n| n.starts_with("text.layers.2.")));
+    // The start: MiniLM's first two layers and the tiny preset's other parts from the seed.
+    let start = LocoModel::random(
+        &gpu,
+        &ck.config.model,
+        3,
+        Some(TextEncoder::from_hf(&gpu, &hf).unwrap()),
+    )
+    .unwrap();
+    let mut moved = 0;
+    for (name, t) in start.parameters() {
+        let was = t.to_vec().unwrap();
+        let now = &ck.tensors[&name].data;
+        let same = was.iter().zip(now).all(|(a, b)| a.to_bits() == b.to_bits());
+        if name.starts_with("text.") {
+            assert!(same, "{name} is frozen but moved");
+            assert!(
+                !ck.tensors.contains_key(&adam_m_name(&name)),
+                "{name} is frozen but has AdamW moments"
+            );
+        } else if !name.starts_with("heads.mlm.") && !zero_gradient(&name) {
+            // MLM's weight is 0: its head is in no loss; zero-gradient biases may stay.
+            assert!(!same, "{name} is trainable but did not move");
+            assert!(ck.tensors.contains_key(&adam_m_name(&name)), "{name}");
+            moved += 1;
+        }
+    }
+    assert!(moved > 20, "{moved} trainable tensors");
+    assert!(ck.tensors.contains_key("heads.vtc.text_proj.weight"));
+}
+
+#[test]
+fn freeze_text_and_text_layers_refuse_what_makes_no_sense_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out = out.to_str().unwrap();
+    let base = ["pretrain", "--preset", "tiny", "--steps", "1", "--quiet"];
+    for flag in [&["--freeze-text"][..], &["--text-layers", "2"]] {
+        let args: Vec<&str> = base
+            .iter()
+            .chain(flag)
+            .chain(&["--out", out])
+            .copied()
+            .collect();
+        let e = one_line_error(&locomotion(&args, &[]));
+        assert!(e.contains(flag[0]) && e.contains("--init-text"), "{e}");
+    }
+    let Some(minilm) = model_dir() else { return };
+    let m = minilm.to_str().unwrap();
+    // MLM trains the text encoder (and its tied word table): refused, not half-frozen.
+    let args: Vec<&str> = base
+        .iter()
+        .chain(&["--init-text", m, "--freeze-text", "--weights", "1,1,1"])
+        .chain(&["--out", out])
+        .copied()
+        .collect();
+    let e = one_line_error(&locomotion(&args, &[]));
+    assert!(e.contains("--freeze-text") && e.contains("MLM"), "{e}");
+    for k in ["0", "7"] {
+        let args: Vec<&str> = base
+            .iter()
+            .chain(&["--init-text", m, "--text-layers", k, "--out", out])
+            .copied()
+            .collect();
+        let e = one_line_error(&locomotion(&args, &[]));
+        assert!(
+            e.contains(&format!("--text-layers {k}")) && e.contains("6 layers"),
+            "{e}"
+        );
+    }
+}
