@@ -10,11 +10,13 @@ use std::path::Path;
 use common::cli::{locomotion, one_line_error};
 use common::dist::zero_gradient;
 use common::minilm::model_dir;
+use common::step::StepInputs;
 use locomotion::model::checkpoint::{Checkpoint, adam_m_name};
-use locomotion::model::config::LossWeights;
+use locomotion::model::config::{LossWeights, ModelConfig};
 use locomotion::model::hf_bert::HfBert;
 use locomotion::model::locomotion::LocoModel;
 use locomotion::model::text::TextEncoder;
+use locomotion::tensor::Tape;
 use locomotion::train::init_text::{InitText, keep_layers};
 use locomotion::train::trainer::{TrainConfig, train};
 
@@ -130,4 +132,54 @@ fn freeze_text_and_text_layers_refuse_what_makes_no_sense_in_one_line() {
             "{e}"
         );
     }
+}
+
+/// The tape itself: a frozen text encoder records nothing, so backward leaves every text
+/// parameter without a gradient (an unfrozen one gets them), and MLM > 0 is refused.
+#[test]
+fn a_frozen_text_encoder_is_off_the_tape() {
+    let gpu = common::gpu();
+    let mut cfg = ModelConfig::preset("tiny").unwrap();
+    cfg.loss_weights = LossWeights {
+        vtc: 1.0,
+        vtm: 1.0,
+        mlm: 0.0,
+    };
+    let inputs = StepInputs::new(&cfg, 3, 7);
+    for frozen in [false, true] {
+        let mut model = LocoModel::random(&gpu, &cfg, 11, None).unwrap();
+        if frozen {
+            model.freeze_text().unwrap();
+        }
+        let tape = Tape::new(&gpu);
+        let losses = model.forward_losses(&tape, &inputs.pair(&gpu, 4)).unwrap();
+        tape.backward(&losses.total).unwrap();
+        let trainable = model.trainable_parameters();
+        let (mut text, mut with_grad) = (0, 0);
+        for (name, t) in model.parameters() {
+            let has = t.grad().is_some();
+            if name.starts_with("text.") {
+                text += 1;
+                with_grad += usize::from(has);
+                assert_eq!(
+                    trainable.iter().any(|(n, _)| *n == name),
+                    !frozen,
+                    "{name} in the optimizer's list"
+                );
+            } else if name.starts_with("video.") {
+                assert!(has, "{name} has no gradient (frozen: {frozen})");
+            }
+        }
+        assert!(text > 10);
+        if frozen {
+            assert_eq!(with_grad, 0, "frozen text parameters with a gradient");
+        } else {
+            assert!(with_grad > text / 2, "{with_grad} of {text} text gradients");
+        }
+    }
+    let mut mlm = ModelConfig::preset("tiny").unwrap();
+    mlm.loss_weights.mlm = 1.0;
+    let mut model = LocoModel::random(&gpu, &mlm, 11, None).unwrap();
+    let e = model.freeze_text().unwrap_err().to_string();
+    assert!(e.contains("--freeze-text") && e.contains("MLM"), "{e}");
 }
