@@ -10,6 +10,7 @@ use locomotion::model::bert_cpu::{BertCpu, attention, erf, gelu, mean_pool};
 use locomotion::model::config::ModelConfig;
 use locomotion::model::hf_bert::{HfBert, map_hf_name};
 use locomotion::model::params::model_parameter_shapes;
+use locomotion::train::init_text::keep_layers;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safetensors::Dtype;
@@ -409,4 +410,37 @@ fn cross_attention_shapes_masking_and_softmax_weights() {
         "{out:?}"
     );
     assert!((out[3] - 1.5).abs() < 1e-6, "{out:?}");
+}
+
+/// `--text-layers K` on a small folder: the first K layers' weights, unchanged, and exactly
+/// the parameters of a text encoder with K layers; K outside 1..=layers refused by name.
+#[test]
+fn text_layers_keeps_the_first_layers_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let tok = tokenizer();
+    write_hf_folder(dir.path(), &hf_tensors(tok.vocab_size(), 3), &tok, |_| {});
+    let full = HfBert::load(dir.path()).unwrap();
+    let mut m = HfBert::load(dir.path()).unwrap();
+    keep_layers(&mut m, 1).unwrap();
+    assert_eq!(m.config.num_hidden_layers, 1);
+    let mut cfg = ModelConfig::preset("tiny").unwrap();
+    m.init_text(&mut cfg).unwrap();
+    let text: Vec<_> = model_parameter_shapes(&cfg)
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("text."))
+        .collect();
+    assert_eq!(text.len(), m.weights.len());
+    assert_eq!(text.len(), 5 + 16);
+    for (name, shape) in text {
+        assert_eq!(m.weights[&name].shape, shape, "{name}");
+        assert_eq!(m.weights[&name].data, full.weights[&name].data, "{name}");
+    }
+    for k in [0, LAYERS + 1] {
+        let e = keep_layers(&mut HfBert::load(dir.path()).unwrap(), k).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.contains(&format!("--text-layers {k}")) && e.contains("2 layers"),
+            "{e}"
+        );
+    }
 }
