@@ -183,3 +183,29 @@ fn a_frozen_text_encoder_is_off_the_tape() {
     let e = model.freeze_text().unwrap_err().to_string();
     assert!(e.contains("--freeze-text") && e.contains("MLM"), "{e}");
 }
+
+/// A resume cannot freeze a run that trained its text encoder (its optimizer holds the
+/// encoder's moments and its schedule trained it): refused, naming the flag.
+#[test]
+fn a_resume_cannot_start_freezing() {
+    let dir = tempfile::tempdir().unwrap();
+    let gpu = common::gpu();
+    let first = TrainConfig {
+        stop_after: Some(1),
+        ..common::tiny_run(dir.path())
+    };
+    assert_eq!(train(&gpu, &first).unwrap().step, 1);
+    let again = TrainConfig {
+        resume: true,
+        init_text: Some(InitText {
+            freeze: true,
+            ..InitText::new(dir.path().join("no-model-needed"))
+        }),
+        ..common::tiny_run(dir.path())
+    };
+    let e = format!("{:#}", train(&gpu, &again).unwrap_err());
+    assert!(
+        e.contains("--freeze-text") && e.contains("conflicts"),
+        "{e}"
+    );
+}
