@@ -212,6 +212,17 @@ fn where_each_tensor_goes() -> Vec<(String, String, bool)> {
     t
 }
 
+/// The tiny preset with `m` as its text encoder (`--init-text`): the model's `text.*`
+/// parameter names and shapes.
+fn imported_text_shapes(m: &HfBert) -> Vec<(String, Vec<usize>)> {
+    let mut cfg = ModelConfig::preset("tiny").unwrap();
+    m.init_text(&mut cfg).unwrap();
+    model_parameter_shapes(&cfg)
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("text."))
+        .collect()
+}
+
 #[test]
 fn import_maps_names_transposes_linears_and_converts_half_precision() {
     let dir = tempfile::tempdir().unwrap();
@@ -257,12 +268,7 @@ fn import_maps_names_transposes_linears_and_converts_half_precision() {
         "an imported tensor the table does not name"
     );
     // --init-text: the imported weights are exactly the model's text.* parameters.
-    let mut cfg = ModelConfig::preset("tiny").unwrap();
-    m.init_text(&mut cfg).unwrap();
-    let text: Vec<_> = model_parameter_shapes(&cfg)
-        .into_iter()
-        .filter(|(n, _)| n.starts_with("text."))
-        .collect();
+    let text = imported_text_shapes(&m);
     assert_eq!(text.len(), m.weights.len());
     for (name, shape) in text {
         assert_eq!(m.weights[&name].shape, shape, "{name}");
@@ -423,12 +429,7 @@ fn text_layers_keeps_the_first_layers_exactly() {
     let mut m = HfBert::load(dir.path()).unwrap();
     keep_layers(&mut m, 1).unwrap();
     assert_eq!(m.config.num_hidden_layers, 1);
-    let mut cfg = ModelConfig::preset("tiny").unwrap();
-    m.init_text(&mut cfg).unwrap();
-    let text: Vec<_> = model_parameter_shapes(&cfg)
-        .into_iter()
-        .filter(|(n, _)| n.starts_with("text."))
-        .collect();
+    let text = imported_text_shapes(&m);
     assert_eq!(text.len(), m.weights.len());
     assert_eq!(text.len(), 5 + 16);
     for (name, shape) in text {
