@@ -199,7 +199,7 @@ fn the_experiment_verdict_follows_the_numbers() {
     let mut motion = rows[2].clone();
     (motion.within_r1_verbs, motion.within_r1_verbs_heldout) =
         (spread(30.0, 2.0), spread(29.0, 2.0));
-    let v = paraphrase_verdict(&[motion.clone(), para]);
+    let v = paraphrase_verdict(&[motion.clone(), para], "");
     assert!(
         v.contains("template captions: motion + paraphrase 50.0 ± 2.0 % is within the seeds' spread of motion 54.9 ± 5.2 % (-4.9 points)"),
         "{v}"
@@ -211,7 +211,7 @@ fn the_experiment_verdict_follows_the_numbers() {
     );
     assert!(v.contains("+5.7") && v.contains("chance 25.0 %"), "{v}");
     assert_eq!(
-        paraphrase_verdict(&[motion]),
+        paraphrase_verdict(&[motion], ""),
         "No paraphrase-vs-motion comparison ran."
     );
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
+use crate::experiment::conditions::{PRETRAINED_TEXT, TextInitPlan};
 use crate::experiment::{ExperimentOptions, ExperimentPlan, run_experiment};
 use crate::gpu::{AdapterRequest, Gpu};
 
@@ -79,6 +80,15 @@ pub struct ExperimentArgs {
     #[arg(long, value_name = "G")]
     pub group_size: Option<usize>,
     /// No stage lines or progress bars.
+    /// A Hugging Face BERT folder (e.g. all-MiniLM-L6-v2, `.ci/fetch-minilm.sh`): adds
+    /// motion and motion + paraphrase pre-training with it as the text encoder, frozen (not
+    /// fine-tuned). May be added to an experiment that ran without it.
+    #[arg(long, value_name = "DIR")]
+    pub init_text: Option<PathBuf>,
+    /// With --init-text: keep its first K transformer layers (2 runs within 3x the tiny step
+    /// on lavapipe).
+    #[arg(long, value_name = "K", default_value_t = 2, requires = "init_text")]
+    pub text_layers: usize,
     #[arg(long)]
     pub quiet: bool,
     /// Train even when more than 5 % of the captions are longer than the model's text
@@ -119,6 +129,10 @@ impl ExperimentArgs {
             bench_groups: self.groups,
             bench_per_group: self.per_group,
             bench_seed: self.bench_seed,
+            text_init: self.init_text.as_ref().map(|dir| TextInitPlan {
+                dir: dir.clone(),
+                layers: self.text_layers,
+            }),
             ..d
         })
     }
@@ -163,6 +177,12 @@ pub fn run(req: &AdapterRequest, args: &ExperimentArgs) -> Result<()> {
                     "objectives",
                     crate::util::progress::objectives(vtc, vtm, mlm),
                 ),
+                (
+                    "pretrained text",
+                    plan.text_init.as_ref().map_or("none".into(), |t| {
+                        format!("{} (frozen, {} layers)", t.dir.display(), t.layers)
+                    }),
+                ),
                 ("adapter", gpu.summary.name.clone()),
                 ("out", args.out.display().to_string()),
             ],
@@ -170,7 +190,15 @@ pub fn run(req: &AdapterRequest, args: &ExperimentArgs) -> Result<()> {
     }
     let results = run_experiment(&gpu, &plan, &opts)?;
     let rows = crate::experiment::comparison_report::rows(&plan, &results);
-    println!("{}", crate::experiment::comparison_report::verdict(&rows));
+    use crate::experiment::comparison_report::{paraphrase_verdict, verdict};
+    println!("{}", verdict(&rows));
+    println!("{}", paraphrase_verdict(&rows, ""));
+    if plan.text_init.is_some() {
+        println!(
+            "With the pretrained text encoder: {}",
+            paraphrase_verdict(&rows, PRETRAINED_TEXT)
+        );
+    }
     let out = args.out.display();
     println!(
         "wrote {out}/report.html, report.md, r1.svg/png, within_r1.svg/png, results.json, \

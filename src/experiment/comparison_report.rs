@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::comparison::{CONDITIONS, ExperimentPlan, NO_FINETUNE, RunResult, SCRATCH};
+use super::comparison::{ExperimentPlan, NO_FINETUNE, RunResult};
+use super::conditions::{PRETRAINED_TEXT, row_names};
 use super::figures::{pct, settings_table};
 use crate::report::{BarChart, Block, MeanStd, Report, Table};
 use crate::train::benchmark::BenchmarkCaptions;
@@ -92,11 +93,11 @@ pub fn rows(plan: &ExperimentPlan, results: &[RunResult]) -> Vec<Row> {
         )
         .collect();
     let mut out = Vec::new();
-    for pre in CONDITIONS.iter().map(|c| c.0).chain([SCRATCH]) {
+    for pre in row_names(plan) {
         for col in &cols {
             let runs: Vec<&RunResult> = results
                 .iter()
-                .filter(|r| r.pretrain == pre && r.finetune == *col)
+                .filter(|r| r.pretrain == *pre && r.finetune == *col)
                 .collect();
             if runs.is_empty() {
                 continue;
@@ -115,7 +116,7 @@ pub fn rows(plan: &ExperimentPlan, results: &[RunResult]) -> Vec<Row> {
                 Spread::of(&v?)
             };
             out.push(Row {
-                pretrain: pre.into(),
+                pretrain: pre.clone(),
                 finetune: col.clone(),
                 seeds: runs.len(),
                 r1: of(|r| r.metrics.global.text_to_video.model.r1),
@@ -182,7 +183,15 @@ pub fn write(
         adapter
     ));
     r.paragraph(&verdict(&table));
-    r.paragraph(&paraphrase_verdict(&table));
+    r.paragraph(&paraphrase_verdict(&table, ""));
+    if let Some(t) = &plan.text_init {
+        r.paragraph(&format!(
+            "With a pretrained text encoder ({}, frozen, its first {} layer(s)): {}",
+            t.dir.display(),
+            t.layers,
+            paraphrase_verdict(&table, PRETRAINED_TEXT)
+        ));
+    }
     r.heading(2, "Motion benchmark, text→video (mean ± std over seeds, %)");
     r.push(Block::Table(results_table(&table, &global, &within)));
     let bars: Vec<String> = std::iter::once(NO_FINETUNE.to_string())
@@ -214,8 +223,8 @@ pub fn write(
                 100.0 * chance.chance.r1,
                 &format!("chance {} %", pct(chance.chance.r1)),
             );
-        for pre in CONDITIONS.iter().map(|c| c.0).chain([SCRATCH]) {
-            let values = bars
+        for pre in row_names(plan) {
+            let values: Vec<Option<MeanStd>> = bars
                 .iter()
                 .map(|b| {
                     table
@@ -224,7 +233,7 @@ pub fn write(
                         .and_then(|row| Spread::bar(pick(row)))
                 })
                 .collect();
-            chart = chart.group(pre, values);
+            chart = chart.group(&pre, values);
         }
         r.chart(
             out,
@@ -358,11 +367,12 @@ type Pick = fn(&Row) -> Option<Spread>;
 
 /// The paraphrase verdict, computed from the table (no fine-tuning): motion + paraphrase
 /// against plain motion pre-training on each benchmark caption kind, within groups. The
-/// paper reports +5.7 R@1 for verb-variation paraphrases.
-pub fn paraphrase_verdict(rows: &[Row]) -> String {
+/// paper reports +5.7 R@1 for verb-variation paraphrases. `suffix` picks the pair:
+/// "" for the preset's text encoder, [`PRETRAINED_TEXT`] for the pretrained one.
+pub fn paraphrase_verdict(rows: &[Row], suffix: &str) -> String {
     let find = |pre: &str| {
         rows.iter()
-            .find(|r| r.pretrain == pre && r.finetune == NO_FINETUNE)
+            .find(|r| r.pretrain == format!("{pre}{suffix}") && r.finetune == NO_FINETUNE)
     };
     let (Some(para), Some(motion)) = (find("motion + paraphrase"), find("motion")) else {
         return "No paraphrase-vs-motion comparison ran.".into();

@@ -5,6 +5,7 @@
 
 pub mod comparison;
 pub mod comparison_report;
+pub mod conditions;
 pub mod dataset;
 pub mod demo;
 pub mod figures;

@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+
+use super::comparison::ExperimentPlan;
 
 /// Prints numbered stage lines to stderr (unless quiet) and times the whole job.
 #[derive(Debug)]
@@ -61,4 +63,48 @@ pub fn non_empty(dir: &Path) -> Result<bool> {
 /// Create `dir` (and its parents), naming it on failure.
 pub fn create_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// --out must be empty or hold this plan, up to the seed count and an added `--init-text`
+/// (then the experiment continues).
+pub fn guard_experiment_out(out: &Path, plan: &ExperimentPlan) -> Result<()> {
+    let path = out.join("plan.json");
+    if path.is_file() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let old: ExperimentPlan = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not an experiment plan", path.display()))?;
+        // More (or fewer) seeds only add (or leave out) runs: the finished ones stay valid.
+        // The pretrained-text conditions only add runs too; another text model is refused.
+        let text_init = match old.text_init {
+            None => plan.text_init.clone(),
+            kept => kept,
+        };
+        let same = ExperimentPlan {
+            seeds: plan.seeds,
+            accumulate: plan.accumulate,
+            text_init,
+            ..old
+        } == *plan;
+        if !same {
+            bail!(
+                "--out {} holds an experiment with other settings ({}): use another --out, or \
+                 the same flags to continue it",
+                out.display(),
+                path.display()
+            );
+        }
+        return crate::util::fs::write_atomic(
+            &path,
+            serde_json::to_string_pretty(plan)?.as_bytes(),
+        );
+    }
+    if non_empty(out)? {
+        bail!(
+            "--out {} is not empty and holds no experiment (plan.json): choose another --out",
+            out.display()
+        );
+    }
+    create_dir(out)?;
+    crate::util::fs::write_atomic(&path, serde_json::to_string_pretty(plan)?.as_bytes())
 }

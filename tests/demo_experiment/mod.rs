@@ -131,4 +131,67 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
     let mut other = args.to_vec();
     other[4] = "3";
     fails_with(&other, "other settings");
+
+    // --init-text adds the pretrained-text pair to the finished experiment: only those two
+    // runs train (frozen, cut to --text-layers), tabled without fine-tuning, with a verdict.
+    let Some(minilm) = crate::common::minilm::model_dir() else {
+        return;
+    };
+    let mut with_text = args.to_vec();
+    with_text.extend([
+        "--init-text",
+        minilm.to_str().unwrap(),
+        "--text-layers",
+        "1",
+    ]);
+    let (ok, stdout, err) = locomotion(&with_text);
+    assert!(ok, "{err}");
+    assert!(
+        stdout.contains("With the pretrained text encoder: Do verb paraphrases help"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::metadata(&log).unwrap().modified().unwrap(), before);
+    let r = json(&out.join("results.json"));
+    let text_rows: Vec<(String, String)> = r["table"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| {
+            row["pretrain"]
+                .as_str()
+                .unwrap()
+                .ends_with("(pretrained text)")
+        })
+        .map(|row| {
+            (
+                row["pretrain"].as_str().unwrap().to_string(),
+                row["finetune"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = ["motion", "motion + paraphrase"].map(|p| {
+        (
+            format!("{p} (pretrained text)"),
+            "no fine-tuning".to_string(),
+        )
+    });
+    assert_eq!(text_rows, want.to_vec());
+    for run in [
+        "pretrain-motion-pretrained-text",
+        "pretrain-motion-paraphrase-pretrained-text",
+    ] {
+        let c = json(&out.join(format!("runs/seed-0/{run}/checkpoint/config.json")));
+        assert_eq!(c["model"]["text"]["num_hidden_layers"], 1, "{run}: {c}");
+        assert_eq!(c["state"]["extra"]["freeze_text"], true, "{run}");
+    }
+    assert!(read(&out.join("report.md")).contains("With a pretrained text encoder"));
+    // Another text model in the same folder is refused.
+    let mut other_text = args.to_vec();
+    other_text.extend([
+        "--init-text",
+        minilm.to_str().unwrap(),
+        "--text-layers",
+        "2",
+    ]);
+    fails_with(&other_text, "other settings");
 }
