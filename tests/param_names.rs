@@ -60,3 +60,56 @@ fn parameter_list_is_the_checkpoint_format() {
         }
     }
 }
+
+mod builder {
+    use locomotion::model::checkpoint::{HostTensor, TensorMap};
+    use locomotion::nn::{Builder, Host, Linear, Shapes, shapes_of};
+
+    #[test]
+    fn prefixes_name_the_parameters_in_build_order() {
+        let got = shapes_of(|root| {
+            let vb = root.pp("heads").pp(3);
+            Ok((Linear::new(vb.pp("proj"), 5, 2)?, vb.param("scale", &[1])?))
+        });
+        let want = [
+            ("heads.3.proj.weight", vec![5, 2]),
+            ("heads.3.proj.bias", vec![2]),
+            ("heads.3.scale", vec![1]),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.clone()))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_name_built_twice_is_refused() {
+        let root = Builder::new(Shapes);
+        root.pp("a").param("w", &[1]).unwrap();
+        let e = root.pp("a").param("w", &[2]).unwrap_err().to_string();
+        assert!(e.contains("a.w is built twice"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_or_misshapen_weight_names_itself_and_the_module() {
+        let mut weights = TensorMap::new();
+        weights.insert(
+            "m.l.weight".into(),
+            HostTensor::new(vec![3, 2], vec![0.0; 6]),
+        );
+        let build = |din, dout| {
+            let root = Builder::new(Host::new("test module", &weights));
+            match Linear::new(root.pp("m").pp("l"), din, dout) {
+                Ok(_) => String::new(),
+                Err(e) => e.to_string(),
+            }
+        };
+        assert_eq!(build(3, 2), "test module weight m.l.bias missing");
+        let e = build(2, 3);
+        assert!(
+            e.contains("test module weight m.l.weight has shape [3, 2], the config needs [2, 3]"),
+            "{e}"
+        );
+    }
+}

@@ -46,11 +46,11 @@ pub struct TextOutput {
 /// names and shapes only (`P` = [`ParamShape`], [`TextEncoder::shapes`]).
 pub struct TextEncoder<P = Tensor> {
     cfg: BertConfig,
-    word: Embedding<P>,
-    position: Embedding<P>,
-    token_type: Embedding<P>,
-    ln: LayerNorm<P>,
-    layers: Vec<Block<P>>,
+    pub(super) word: Embedding<P>,
+    pub(super) position: Embedding<P>,
+    pub(super) token_type: Embedding<P>,
+    pub(super) ln: LayerNorm<P>,
+    pub(super) layers: Vec<Block<P>>,
     params: Vec<(String, P)>,
 }
 

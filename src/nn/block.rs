@@ -43,13 +43,20 @@ pub struct BlockConfig {
 /// One transformer block, its layers built once.
 #[derive(Clone)]
 pub struct Block<P = Tensor> {
-    style: Style,
-    attn: Attention<P>,
-    attn_ln: LayerNorm<P>,
-    cross: Option<(Attention<P>, LayerNorm<P>)>,
-    up: Linear<P>,
-    down: Linear<P>,
-    mlp_ln: LayerNorm<P>,
+    /// Norm placement.
+    pub style: Style,
+    /// Self-attention.
+    pub attn: Attention<P>,
+    /// The self-attention sublayer's norm.
+    pub attn_ln: LayerNorm<P>,
+    /// Cross-attention and its sublayer's norm, in blocks that have it.
+    pub cross: Option<(Attention<P>, LayerNorm<P>)>,
+    /// The MLP's first layer (before the GELU).
+    pub up: Linear<P>,
+    /// The MLP's second layer.
+    pub down: Linear<P>,
+    /// The MLP sublayer's norm.
+    pub mlp_ln: LayerNorm<P>,
 }
 
 /// The keys and values of a block's cross-attention.

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::gpu::Gpu;
-use crate::model::checkpoint::TensorMap;
+use crate::model::checkpoint::{HostTensor, TensorMap};
 use crate::model::params::ParamShape;
 use crate::tensor::{Shape, Tensor};
 
@@ -131,19 +131,48 @@ impl<'a> Upload<'a> {
 impl Source for Upload<'_> {
     type Param = Tensor;
     fn load(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
-        let what = self.what;
-        let t = self
-            .weights
-            .get(name)
-            .ok_or_else(|| anyhow!("{what} weight {name} missing"))?;
-        if t.shape != shape {
-            bail!(
-                "{what} weight {name} has shape {:?}, the config needs {shape:?}",
-                t.shape
-            );
-        }
+        let t = lookup(self.weights, self.what, name, shape)?;
         Tensor::param(self.gpu, &t.data, Shape(shape.to_vec())).with_context(|| name.to_string())
     }
+}
+
+/// A source that lends weights from a host map as slices (for CPU references).
+pub struct Host<'a> {
+    what: &'static str,
+    weights: &'a TensorMap,
+}
+
+impl<'a> Host<'a> {
+    /// Lend `weights` (engine names and layouts) for the module `what` (for errors).
+    pub fn new(what: &'static str, weights: &'a TensorMap) -> Self {
+        Self { what, weights }
+    }
+}
+
+impl<'a> Source for Host<'a> {
+    type Param = &'a [f32];
+    fn load(&mut self, name: &str, shape: &[usize]) -> Result<&'a [f32]> {
+        Ok(&lookup(self.weights, self.what, name, shape)?.data)
+    }
+}
+
+/// The weight `name` of `weights`, which must have `shape`; an error names it and `what`.
+fn lookup<'a>(
+    weights: &'a TensorMap,
+    what: &str,
+    name: &str,
+    shape: &[usize],
+) -> Result<&'a HostTensor> {
+    let t = weights
+        .get(name)
+        .ok_or_else(|| anyhow!("{what} weight {name} missing"))?;
+    if t.shape != shape {
+        bail!(
+            "{what} weight {name} has shape {:?}, the config needs {shape:?}",
+            t.shape
+        );
+    }
+    Ok(t)
 }
 
 /// `params` in name order: how modules hand their parameters to the optimizer and to

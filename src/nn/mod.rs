@@ -7,7 +7,7 @@ pub mod block;
 pub mod builder;
 pub mod layers;
 pub use block::{Block, BlockConfig, CrossInput, Style};
-pub use builder::{Builder, Shapes, Source, Upload, by_name, shapes_of};
+pub use builder::{Builder, Host, Shapes, Source, Upload, by_name, shapes_of};
 pub use layers::{Attention, AttentionInput, Embedding, KeyMask, LayerNorm, Linear};
 
 use anyhow::{Result, bail};
