@@ -36,7 +36,7 @@ pub struct VtcOutput {
 /// [`Tensor`]) or as names and shapes only ([`Heads::shapes`]).
 pub struct Heads<P = Tensor> {
     cfg: ModelConfig,
-    video_proj: Linear<P>,
+    pub(super) video_proj: Linear<P>,
     text_proj: Linear<P>,
     /// The InfoNCE log-scale `ln(1/τ)` `[1]`.
     temperature: P,

@@ -31,11 +31,11 @@ pub struct VideoOutput {
 /// [`Tensor`]) or as names and shapes only ([`VideoEncoder::shapes`]).
 pub struct VideoEncoder<P = Tensor> {
     cfg: VideoEncoderConfig,
-    patch: Linear<P>,
-    cls: P,
-    pos_space: Embedding<P>,
-    pos_time: Embedding<P>,
-    layers: Vec<Block<P>>,
+    pub(super) patch: Linear<P>,
+    pub(super) cls: P,
+    pub(super) pos_space: Embedding<P>,
+    pub(super) pos_time: Embedding<P>,
+    pub(super) layers: Vec<Block<P>>,
     ln_final: LayerNorm<P>,
     params: Vec<(String, P)>,
 }
