@@ -105,10 +105,10 @@ mod builder {
                 Err(e) => e.to_string(),
             }
         };
-        assert_eq!(build(3, 2), "test module weight m.l.bias missing");
+        assert_eq!(build(3, 2), "test module has no tensor m.l.bias");
         let e = build(2, 3);
         assert!(
-            e.contains("test module weight m.l.weight has shape [3, 2], the config needs [2, 3]"),
+            e.contains("test module tensor m.l.weight has shape [3, 2], the model expects [2, 3]"),
             "{e}"
         );
     }

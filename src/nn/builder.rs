@@ -10,10 +10,10 @@ use std::cell::RefCell;
 use std::fmt::Display;
 use std::rc::Rc;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::gpu::Gpu;
-use crate::model::checkpoint::{HostTensor, TensorMap};
+use crate::model::checkpoint::{TensorMap, tensor_of};
 use crate::model::params::ParamShape;
 use crate::tensor::{Shape, Tensor};
 
@@ -114,7 +114,7 @@ pub fn shapes_of<T>(build: impl FnOnce(&Builder<Shapes>) -> Result<T>) -> Vec<Pa
 }
 
 /// A source that uploads weights from a host map to the GPU; a missing or misshapen weight
-/// is an error naming it and the module being built.
+/// is an error naming it and the module being built ([`tensor_of`]).
 pub struct Upload<'a> {
     gpu: &'a Gpu,
     what: &'static str,
@@ -131,7 +131,7 @@ impl<'a> Upload<'a> {
 impl Source for Upload<'_> {
     type Param = Tensor;
     fn load(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
-        let t = lookup(self.weights, self.what, name, shape)?;
+        let t = tensor_of(self.weights, self.what, name, shape)?;
         Tensor::param(self.gpu, &t.data, Shape(shape.to_vec())).with_context(|| name.to_string())
     }
 }
@@ -152,27 +152,8 @@ impl<'a> Host<'a> {
 impl<'a> Source for Host<'a> {
     type Param = &'a [f32];
     fn load(&mut self, name: &str, shape: &[usize]) -> Result<&'a [f32]> {
-        Ok(&lookup(self.weights, self.what, name, shape)?.data)
+        Ok(&tensor_of(self.weights, self.what, name, shape)?.data)
     }
-}
-
-/// The weight `name` of `weights`, which must have `shape`; an error names it and `what`.
-fn lookup<'a>(
-    weights: &'a TensorMap,
-    what: &str,
-    name: &str,
-    shape: &[usize],
-) -> Result<&'a HostTensor> {
-    let t = weights
-        .get(name)
-        .ok_or_else(|| anyhow!("{what} weight {name} missing"))?;
-    if t.shape != shape {
-        bail!(
-            "{what} weight {name} has shape {:?}, the config needs {shape:?}",
-            t.shape
-        );
-    }
-    Ok(t)
 }
 
 /// `params` in name order: how modules hand their parameters to the optimizer and to
