@@ -8,13 +8,15 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::gpu::Gpu;
-use crate::model::params::ParamShape;
-use crate::nn::{AttentionInput, ParamSet, random_weights};
+use crate::nn::{
+    Block, BlockConfig, Builder, LayerNorm, Source, Style, Upload, by_name, random_weights,
+    shapes_of,
+};
 use crate::tensor::ops::adamw;
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::matmul::matmul_op;
 use crate::tensor::ops::reduce::mean_all;
-use crate::tensor::ops::unary::{gelu, mul};
+use crate::tensor::ops::unary::mul;
 use crate::tensor::{Tape, Tensor};
 use crate::train::optim::AdamW;
 
@@ -71,35 +73,34 @@ impl EncoderDims {
         )
     }
 
-    fn shapes(&self) -> Vec<ParamShape> {
-        let (d, f) = (self.width, self.mlp);
-        let mut out = Vec::new();
-        let mut push = |name: String, shape: Vec<usize>| out.push((name, shape));
-        for l in 0..self.layers {
-            let p = format!("layers.{l}");
-            for ln in ["ln1", "ln2"] {
-                push(format!("{p}.{ln}.gamma"), vec![d]);
-                push(format!("{p}.{ln}.beta"), vec![d]);
-            }
-            for proj in ["q", "k", "v", "out"] {
-                push(format!("{p}.attn.{proj}.weight"), vec![d, d]);
-                push(format!("{p}.attn.{proj}.bias"), vec![d]);
-            }
-            push(format!("{p}.mlp.up.weight"), vec![d, f]);
-            push(format!("{p}.mlp.up.bias"), vec![f]);
-            push(format!("{p}.mlp.down.weight"), vec![f, d]);
-            push(format!("{p}.mlp.down.bias"), vec![d]);
-        }
-        push("ln_final.gamma".into(), vec![d]);
-        push("ln_final.beta".into(), vec![d]);
-        out
+    /// Its layers under `root`: ViT blocks (`layers.N.{ln1, attn, ln2, mlp}`) and the
+    /// final norm (`ln_final`).
+    fn build<S: Source>(&self, root: &Builder<S>) -> Result<Layers<S::Param>> {
+        let block = BlockConfig {
+            style: Style::Vit,
+            width: self.width,
+            mlp: self.mlp,
+            heads: self.heads,
+            eps: EPS,
+            cross_width: None,
+        };
+        let blocks = (0..self.layers)
+            .map(|l| Block::new(root.pp("layers").pp(l), &block))
+            .collect::<Result<_>>()?;
+        let ln_final = LayerNorm::new(root.pp("ln_final"), self.width, EPS)?;
+        Ok((blocks, ln_final))
     }
 }
+
+/// The encoder's blocks and final norm.
+type Layers<P> = (Vec<Block<P>>, LayerNorm<P>);
 
 /// The benchmark encoder with its fixed random input and target.
 pub struct TransformerEncoder {
     dims: EncoderDims,
-    params: ParamSet,
+    blocks: Vec<Block>,
+    ln_final: LayerNorm,
+    params: Vec<(String, Tensor)>,
     input: Tensor,
     neg_target: Tensor,
     pool: Tensor,
@@ -122,12 +123,9 @@ impl TransformerEncoder {
             "every encoder size must be at least 1: {}",
             dims.describe()
         );
-        let params = ParamSet::from_weights(
-            gpu,
-            "transformer encoder",
-            &dims.shapes(),
-            &random_weights(&dims.shapes(), seed),
-        )?;
+        let weights = random_weights(&shapes_of(|root| dims.build(root)), seed);
+        let root = Builder::new(Upload::new(gpu, "transformer encoder", &weights));
+        let (blocks, ln_final) = dims.build(&root)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x69_6e70_7574);
         let (b, s, d) = (dims.batch, dims.seq, dims.width);
         let x: Vec<f32> = (0..b * s * d)
@@ -139,7 +137,9 @@ impl TransformerEncoder {
         let pool = vec![1.0 / s as f32; b * s];
         Ok(Self {
             dims,
-            params,
+            blocks,
+            ln_final,
+            params: by_name(root.parameters()),
             input: Tensor::from_host(gpu, &x, [b * s, d])?,
             neg_target: Tensor::from_host(gpu, &t, [b, d])?,
             pool: Tensor::from_host(gpu, &pool, [b, 1, s])?,
@@ -148,7 +148,7 @@ impl TransformerEncoder {
 
     /// Every parameter with its name (for Adam).
     pub fn parameters(&self) -> Vec<(String, Tensor)> {
-        self.params.parameters()
+        self.params.clone()
     }
 
     /// An encoder of `dims` (seed 2024) and Adam over its parameters at `lr`, no weight
@@ -166,30 +166,12 @@ impl TransformerEncoder {
 
     /// The MSE loss of one forward pass, a scalar `(1,)`.
     pub fn forward_loss(&self, tape: &Tape) -> Result<Tensor> {
-        let (p, d) = (&self.params, self.dims);
+        let d = self.dims;
         let mut x = self.input.clone();
-        for l in 0..d.layers {
-            let pre = format!("layers.{l}");
-            let h = p.layer_norm(tape, &x, &format!("{pre}.ln1"), EPS)?;
-            let a = p.attention(
-                tape,
-                &format!("{pre}.attn"),
-                AttentionInput {
-                    xq: &h,
-                    xkv: &h,
-                    batch: d.batch,
-                    lq: d.seq,
-                    lk: d.seq,
-                    heads: d.heads,
-                    key_mask: None,
-                },
-            )?;
-            x = add(tape, &x, &a)?;
-            let h = p.layer_norm(tape, &x, &format!("{pre}.ln2"), EPS)?;
-            let up = gelu(tape, &p.linear(tape, &h, &format!("{pre}.mlp.up"))?)?;
-            x = add(tape, &x, &p.linear(tape, &up, &format!("{pre}.mlp.down"))?)?;
+        for block in &self.blocks {
+            x = block.forward(tape, &x, (d.batch, d.seq), None, None)?;
         }
-        let x = p.layer_norm(tape, &x, "ln_final", EPS)?;
+        let x = self.ln_final.forward(tape, &x)?;
         let x3 = tape.reshape(&x, [d.batch, d.seq, d.width])?;
         let mean = matmul_op(tape, &self.pool, &x3, None, false)?;
         let mean = tape.reshape(&mean, [d.batch, d.width])?;

@@ -3,10 +3,12 @@
 //! Post-LN layers, erf GELU, learned absolute positions, token types and an attention mask,
 //! exactly as Hugging Face's `BertModel` computes them.
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 
 use super::checkpoint::TensorMap;
 use super::config::BertConfig;
+use super::text::TextEncoder;
+use crate::nn::{Block, Builder, Host, LayerNorm, Linear};
 
 /// The text encoder's weights (engine names, see [`crate::model::params`]) and config.
 pub struct BertCpu<'a> {
@@ -14,17 +16,13 @@ pub struct BertCpu<'a> {
     w: &'a TensorMap,
 }
 
+/// The text encoder's layers over host slices of the weights.
+type HostText<'a> = TextEncoder<&'a [f32]>;
+
 impl<'a> BertCpu<'a> {
     /// Borrow a config and its `text.*` weights.
     pub fn new(cfg: &'a BertConfig, weights: &'a TensorMap) -> Self {
         Self { cfg, w: weights }
-    }
-
-    fn get(&self, name: &str) -> Result<&'a [f32]> {
-        self.w
-            .get(name)
-            .map(|t| t.data.as_slice())
-            .ok_or_else(|| anyhow!("text encoder weight {name} missing"))
     }
 
     /// Last hidden states `[B, L, H]` of row-major `[B, L]` ids, token types and mask.
@@ -47,11 +45,9 @@ impl<'a> BertCpu<'a> {
                 c.max_position_embeddings
             );
         }
-        let (word, pos, typ) = (
-            self.get("text.embeddings.word")?,
-            self.get("text.embeddings.position")?,
-            self.get("text.embeddings.token_type")?,
-        );
+        let enc: HostText =
+            TextEncoder::build(&Builder::new(Host::new("text encoder", self.w)), c)?;
+        let (word, pos, typ) = (enc.word.table, enc.position.table, enc.token_type.table);
         let mut out = Vec::with_capacity(batch * len * h);
         for b in 0..batch {
             let row = b * len..(b + 1) * len;
@@ -65,15 +61,9 @@ impl<'a> BertCpu<'a> {
                     x[t * h + j] = word[id * h + j] + pos[t * h + j] + typ[tt * h + j];
                 }
             }
-            layer_norm(
-                &mut x,
-                h,
-                self.get("text.embeddings.ln.gamma")?,
-                self.get("text.embeddings.ln.beta")?,
-                c.layer_norm_eps,
-            );
-            for n in 0..c.num_hidden_layers {
-                x = self.layer(&format!("text.layers.{n}"), &x, &mask[row.clone()])?;
+            norm(&mut x, &enc.ln);
+            for layer in &enc.layers {
+                x = self.layer(layer, &x, &mask[row.clone()]);
             }
             out.extend_from_slice(&x);
         }
@@ -81,49 +71,39 @@ impl<'a> BertCpu<'a> {
     }
 
     /// One post-LN layer over one sequence `x` `[L, H]`.
-    fn layer(&self, p: &str, x: &[f32], mask: &[u32]) -> Result<Vec<f32>> {
+    fn layer(&self, p: &Block<&[f32]>, x: &[f32], mask: &[u32]) -> Vec<f32> {
         let c = self.cfg;
         let (h, nh) = (c.hidden_size, c.num_attention_heads);
-        let lin = |name: &str, inp: &[f32], din: usize, dout: usize| -> Result<Vec<f32>> {
-            let w = self.get(&format!("{p}.{name}.weight"))?;
-            let b = self.get(&format!("{p}.{name}.bias"))?;
-            Ok(linear(inp, din, dout, w, b))
+        let lin = |l: &Linear<&[f32]>, inp: &[f32], din: usize, dout: usize| {
+            linear(inp, din, dout, l.w, l.b)
         };
         let (q, k, v) = (
-            lin("attn.q", x, h, h)?,
-            lin("attn.k", x, h, h)?,
-            lin("attn.v", x, h, h)?,
+            lin(&p.attn.q, x, h, h),
+            lin(&p.attn.k, x, h, h),
+            lin(&p.attn.v, x, h, h),
         );
         let ctx = attention(&q, &k, &v, mask, nh);
-        let mut a = lin("attn.out", &ctx, h, h)?;
+        let mut a = lin(&p.attn.out, &ctx, h, h);
         for (ai, xi) in a.iter_mut().zip(x) {
             *ai += xi;
         }
-        let eps = c.layer_norm_eps;
-        layer_norm(
-            &mut a,
-            h,
-            self.get(&format!("{p}.attn.ln.gamma"))?,
-            self.get(&format!("{p}.attn.ln.beta"))?,
-            eps,
-        );
-        let mut up = lin("ffn.up", &a, h, c.intermediate_size)?;
+        norm(&mut a, &p.attn_ln);
+        let mut up = lin(&p.up, &a, h, c.intermediate_size);
         for u in up.iter_mut() {
             *u = gelu(*u as f64) as f32;
         }
-        let mut y = lin("ffn.down", &up, c.intermediate_size, h)?;
+        let mut y = lin(&p.down, &up, c.intermediate_size, h);
         for (yi, ai) in y.iter_mut().zip(&a) {
             *yi += ai;
         }
-        layer_norm(
-            &mut y,
-            h,
-            self.get(&format!("{p}.ffn.ln.gamma"))?,
-            self.get(&format!("{p}.ffn.ln.beta"))?,
-            eps,
-        );
-        Ok(y)
+        norm(&mut y, &p.mlp_ln);
+        y
     }
+}
+
+/// [`layer_norm`] of `x` with `ln`'s parameters and epsilon.
+fn norm(x: &mut [f32], ln: &LayerNorm<&[f32]>) {
+    layer_norm(x, ln.gamma.len(), ln.gamma, ln.beta, ln.eps);
 }
 
 /// Multi-head scaled dot-product attention: `q` `[Lq, H]`, `k` and `v` `[Lk, H]`, keys with

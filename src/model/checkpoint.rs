@@ -407,18 +407,28 @@ impl Checkpoint {
 
     /// The tensor `name`, which must have `shape`.
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<&HostTensor> {
-        let t = self
-            .tensors
-            .get(name)
-            .ok_or_else(|| anyhow!("checkpoint has no tensor {name}"))?;
-        if t.shape != shape {
-            bail!(
-                "checkpoint tensor {name} has shape {:?}, the model expects {shape:?}",
-                t.shape
-            );
-        }
-        Ok(t)
+        tensor_of(&self.tensors, "checkpoint", name, shape)
     }
+}
+
+/// The tensor `name` of `tensors`, which must have `shape`; an error names it and `what`
+/// holds it (a checkpoint, a module's weights).
+pub fn tensor_of<'a>(
+    tensors: &'a TensorMap,
+    what: &str,
+    name: &str,
+    shape: &[usize],
+) -> Result<&'a HostTensor> {
+    let t = tensors
+        .get(name)
+        .ok_or_else(|| anyhow!("{what} has no tensor {name}"))?;
+    if t.shape != shape {
+        bail!(
+            "{what} tensor {name} has shape {:?}, the model expects {shape:?}",
+            t.shape
+        );
+    }
+    Ok(t)
 }
 
 /// The filesystem steps of [`Checkpoint::save`], in order (see [`abort_save_after`]).

@@ -2,47 +2,73 @@
 //! whose queries also attend to the video tokens. Each layer: self-attention over the text
 //! (padding keys masked) → residual + LN; cross-attention from the text (Lq) to the video
 //! tokens (Lk ≠ Lq, widths H and Hv) → residual + LN (every `cross_attention_freq`-th
-//! layer); the feed-forward → residual + LN. Parameters are the `cross.*` entries of
-//! [`crate::model::params`].
+//! layer); the feed-forward → residual + LN. Its layers are built once from a [`Builder`]
+//! under `cross.` (names in [`crate::model::params`]).
 
 use anyhow::{Result, bail};
 
 use super::checkpoint::TensorMap;
 use super::config::ModelConfig;
-use super::params::{ParamShape, cross_parameter_shapes};
+use super::params::ParamShape;
+use super::text::text_block;
 use crate::gpu::Gpu;
-use crate::nn::{BERT_NAMES, Block, CrossInput, KeyMask, Norm, ParamSet, random_weights};
+use crate::nn::{
+    Block, Builder, CrossInput, KeyMask, Source, Upload, by_name, random_weights, shapes_of,
+};
 use crate::tensor::{Tape, Tensor};
 
-/// The cross-modal encoder, its parameters named `cross.*`.
-pub struct CrossEncoder {
+/// The cross-modal encoder, its parameters named `cross.*`: on the GPU (`P` = [`Tensor`])
+/// or as names and shapes only ([`CrossEncoder::shapes`]).
+pub struct CrossEncoder<P = Tensor> {
     cfg: ModelConfig,
-    params: ParamSet,
+    layers: Vec<Block<P>>,
+    params: Vec<(String, P)>,
+}
+
+impl<P: Clone> CrossEncoder<P> {
+    /// The encoder of `cfg` under `root` (`cross.*`): BERT layers of the text encoder's
+    /// sizes, cross-attention to the video states in every `cross_attention_freq`-th.
+    pub fn build<S: Source<Param = P>>(root: &Builder<S>, cfg: &ModelConfig) -> Result<Self> {
+        let vb = root.pp("cross").pp("layers");
+        let layers = (0..cfg.cross.num_layers)
+            .map(|n| {
+                let cross = n.is_multiple_of(cfg.cross.cross_attention_freq);
+                let hv = cross.then_some(cfg.video.hidden_size);
+                Block::new(vb.pp(n), &text_block(&cfg.text, hv))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            layers,
+            params: root.parameters(),
+        })
+    }
+}
+
+impl CrossEncoder<ParamShape> {
+    /// The parameter names and shapes of `cfg`'s cross encoder, in the order they are built.
+    pub fn shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
+        shapes_of(|root| CrossEncoder::build(root, cfg))
+    }
 }
 
 impl CrossEncoder {
     /// An encoder with `cfg`'s shapes and the `cross.*` entries of `weights`.
     pub fn from_weights(gpu: &Gpu, cfg: &ModelConfig, weights: &TensorMap) -> Result<Self> {
-        let params = ParamSet::from_weights(gpu, "cross encoder", &Self::shapes(cfg), weights)?;
-        Ok(Self {
-            cfg: cfg.clone(),
-            params,
-        })
+        Self::build(
+            &Builder::new(Upload::new(gpu, "cross encoder", weights)),
+            cfg,
+        )
     }
 
     /// A freshly initialised encoder drawn from `seed` (see [`random_weights`]).
     pub fn random(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Self> {
-        Self::from_weights(gpu, cfg, &random_weights(&Self::shapes(cfg), seed))
-    }
-
-    /// The parameter names and shapes of `cfg`'s cross encoder.
-    pub fn shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
-        cross_parameter_shapes(cfg)
+        Self::from_weights(gpu, cfg, &random_weights(&CrossEncoder::shapes(cfg), seed))
     }
 
     /// Every parameter with its name, in name order.
     pub fn parameters(&self) -> Vec<(String, Tensor)> {
-        self.params.parameters()
+        by_name(self.params.clone())
     }
 
     /// Fuse `text` `[B, L, H]` (padding where `text_mask` `[B, L]` is 0) with `video`
@@ -85,47 +111,15 @@ impl CrossEncoder {
         }
         let mut x = tape.reshape(text, [b * l, h])?;
         let v = tape.reshape(video, [b * lv, hv])?;
-        let dims = Dims { b, l, lv };
-        for layer in 0..self.cfg.cross.num_layers {
-            x = self.layer(tape, &x, &v, layer, text_mask, dims)?;
+        // Every video token is real (clips are never padded), so no key mask there.
+        let cross = CrossInput {
+            states: &v,
+            len: lv,
+            mask: None,
+        };
+        for layer in &self.layers {
+            x = layer.forward(tape, &x, (b, l), Some(text_mask), Some(cross))?;
         }
         Ok(tape.reshape(&x, [b, l, h])?)
     }
-
-    /// One post-LN layer over x `[B·L, H]` with video `[B·Lv, Hv]` (cross-attention every
-    /// `cross_attention_freq` layers).
-    fn layer(
-        &self,
-        tape: &Tape,
-        x: &Tensor,
-        video: &Tensor,
-        layer: usize,
-        mask: KeyMask,
-        d: Dims,
-    ) -> Result<Tensor> {
-        let block = Block {
-            norm: Norm::Post,
-            eps: self.cfg.text.layer_norm_eps,
-            heads: self.cfg.text.num_attention_heads,
-            names: BERT_NAMES,
-        };
-        // Every video token is real (clips are never padded), so no key mask there.
-        let cross = layer
-            .is_multiple_of(self.cfg.cross.cross_attention_freq)
-            .then_some(CrossInput {
-                states: video,
-                len: d.lv,
-                mask: None,
-            });
-        let pre = format!("cross.layers.{layer}");
-        self.params
-            .block(tape, x, &pre, &block, (d.b, d.l), Some(mask), cross)
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Dims {
-    b: usize,
-    l: usize,
-    lv: usize,
 }

@@ -3,15 +3,16 @@
 //! under a learnable temperature; VTM classifies the cross encoder's [CLS] state as matched or
 //! not; MLM predicts masked words from the cross encoder's states through BERT's transform
 //! (linear → GELU → LN) and a decoder **tied** to the text word embeddings (its own bias
-//! only). Parameters are the `heads.*` entries of [`crate::model::params`].
+//! only). Its layers are built once from a [`Builder`] under `heads.` (names in
+//! [`crate::model::params`]).
 
 use anyhow::{Result, bail};
 
 use super::checkpoint::{HostTensor, TensorMap};
 use super::config::ModelConfig;
-use super::params::{ParamShape, heads_parameter_shapes};
+use super::params::ParamShape;
 use crate::gpu::Gpu;
-use crate::nn::{ParamSet, random_weights};
+use crate::nn::{Builder, LayerNorm, Linear, Source, Upload, by_name, random_weights, shapes_of};
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::matmul::matmul_op;
 use crate::tensor::ops::normalize::l2_normalize;
@@ -31,20 +32,59 @@ pub struct VtcOutput {
     pub sim: Tensor,
 }
 
-/// The VTC, VTM and MLM heads, their parameters named `heads.*`.
-pub struct Heads {
+/// The VTC, VTM and MLM heads, their parameters named `heads.*`: on the GPU (`P` =
+/// [`Tensor`]) or as names and shapes only ([`Heads::shapes`]).
+pub struct Heads<P = Tensor> {
     cfg: ModelConfig,
-    params: ParamSet,
+    pub(super) video_proj: Linear<P>,
+    text_proj: Linear<P>,
+    /// The InfoNCE log-scale `ln(1/τ)` `[1]`.
+    temperature: P,
+    vtm: Linear<P>,
+    mlm_transform: Linear<P>,
+    mlm_ln: LayerNorm<P>,
+    decoder_bias: P,
+    params: Vec<(String, P)>,
+}
+
+impl<P: Clone> Heads<P> {
+    /// The heads of `cfg` under `root` (`heads.*`).
+    pub fn build<S: Source<Param = P>>(root: &Builder<S>, cfg: &ModelConfig) -> Result<Self> {
+        let (h, hv) = (cfg.text.hidden_size, cfg.video.hidden_size);
+        let e = cfg.heads.embed_dim;
+        let vb = root.pp("heads");
+        let vtc = vb.pp("vtc");
+        let mlm = vb.pp("mlm");
+        Ok(Self {
+            cfg: cfg.clone(),
+            video_proj: Linear::new(vtc.pp("video_proj"), hv, e)?,
+            text_proj: Linear::new(vtc.pp("text_proj"), h, e)?,
+            temperature: vtc.param("temperature", &[1])?,
+            vtm: Linear::new(vb.pp("vtm"), h, 2)?,
+            mlm_transform: Linear::new(mlm.pp("transform"), h, h)?,
+            mlm_ln: LayerNorm::new(mlm.pp("ln"), h, cfg.text.layer_norm_eps)?,
+            decoder_bias: mlm.param("decoder_bias", &[cfg.text.vocab_size])?,
+            params: root.parameters(),
+        })
+    }
+}
+
+impl Heads<ParamShape> {
+    /// The heads of `cfg` as names and shapes only.
+    fn spec(cfg: &ModelConfig) -> Result<Self> {
+        Heads::build(&Builder::new(crate::nn::Shapes), cfg)
+    }
+
+    /// The parameter names and shapes of `cfg`'s heads, in the order they are built.
+    pub fn shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
+        shapes_of(|root| Heads::build(root, cfg))
+    }
 }
 
 impl Heads {
     /// Heads with `cfg`'s shapes and the `heads.*` entries of `weights`.
     pub fn from_weights(gpu: &Gpu, cfg: &ModelConfig, weights: &TensorMap) -> Result<Self> {
-        let params = ParamSet::from_weights(gpu, "heads", &Self::shapes(cfg), weights)?;
-        Ok(Self {
-            cfg: cfg.clone(),
-            params,
-        })
+        Self::build(&Builder::new(Upload::new(gpu, "heads", weights)), cfg)
     }
 
     /// Fresh heads drawn from `seed`, the temperature at `heads.temperature` of the config.
@@ -53,23 +93,20 @@ impl Heads {
         if !(t > 0.0 && t.is_finite()) {
             bail!("heads.temperature must be positive, not {t}");
         }
-        let mut weights = random_weights(&Self::shapes(cfg), seed);
+        let spec = Heads::spec(cfg)?;
+        let shapes: Vec<ParamShape> = spec.params.into_iter().map(|(_, p)| p).collect();
+        let mut weights = random_weights(&shapes, seed);
         let log_scale = (1.0 / t).ln() as f32;
         weights.insert(
-            "heads.vtc.temperature".into(),
+            spec.temperature.0,
             HostTensor::new(vec![1], vec![log_scale]),
         );
         Self::from_weights(gpu, cfg, &weights)
     }
 
-    /// The parameter names and shapes of `cfg`'s heads.
-    pub fn shapes(cfg: &ModelConfig) -> Vec<ParamShape> {
-        heads_parameter_shapes(cfg)
-    }
-
     /// Every parameter with its name, in name order.
     pub fn parameters(&self) -> Vec<(String, Tensor)> {
-        self.params.parameters()
+        by_name(self.params.clone())
     }
 
     /// The raw VTC projections of video [CLS] states `[B, Hv]` and text states `[B, H]`,
@@ -80,20 +117,19 @@ impl Heads {
         video_cls: &Tensor,
         text_cls: &Tensor,
     ) -> Result<(Tensor, Tensor)> {
-        let p = &self.params;
-        let v = p.linear(tape, video_cls, "heads.vtc.video_proj")?;
-        let t = p.linear(tape, text_cls, "heads.vtc.text_proj")?;
+        let v = self.video_proj.forward(tape, video_cls)?;
+        let t = self.text_proj.forward(tape, text_cls)?;
         Ok((v, t))
     }
 
     /// The raw VTC projection of video [CLS] states `[B, Hv]` alone, `[B, embed_dim]`.
     pub fn vtc_video_projection(&self, tape: &Tape, video_cls: &Tensor) -> Result<Tensor> {
-        self.params.linear(tape, video_cls, "heads.vtc.video_proj")
+        self.video_proj.forward(tape, video_cls)
     }
 
     /// The raw VTC projection of pooled text states `[B, H]` alone, `[B, embed_dim]`.
     pub fn vtc_text_projection(&self, tape: &Tape, text_cls: &Tensor) -> Result<Tensor> {
-        self.params.linear(tape, text_cls, "heads.vtc.text_proj")
+        self.text_proj.forward(tape, text_cls)
     }
 
     /// Unit-norm VTC embeddings of a training batch, each `[B, embed_dim]`: the projections,
@@ -136,13 +172,13 @@ impl Heads {
             Some(m) => add(tape, &sim, m)?,
             None => sim,
         };
-        let loss = info_nce(tape, &sim, self.params.get("heads.vtc.temperature")?)?;
+        let loss = info_nce(tape, &sim, &self.temperature)?;
         Ok(VtcOutput { loss, sim })
     }
 
     /// VTM logits `[B', 2]` (column 1 = matched) of cross [CLS] states `[B', H]`.
     pub fn vtm_logits(&self, tape: &Tape, cross_cls: &Tensor) -> Result<Tensor> {
-        self.params.linear(tape, cross_cls, "heads.vtm")
+        self.vtm.forward(tape, cross_cls)
     }
 
     /// VTM cross-entropy with `labels` (1 = the video and text match, 0 = not), one a row.
@@ -157,13 +193,11 @@ impl Heads {
     /// MLM logits `[rows, vocab]` of cross states `[.., H]` (any leading shape), decoded with
     /// the tied word table `word` `[vocab, H]` (`text.embeddings.word`).
     pub fn mlm_logits(&self, tape: &Tape, hidden: &Tensor, word: &Tensor) -> Result<Tensor> {
-        let (p, eps) = (&self.params, self.cfg.text.layer_norm_eps);
         let h = self.cfg.text.hidden_size;
         let x = tape.reshape(hidden, [hidden.numel() / h, h])?;
-        let x = gelu(tape, &p.linear(tape, &x, "heads.mlm.transform")?)?;
-        let x = p.layer_norm(tape, &x, "heads.mlm.ln", eps)?;
-        let bias = p.get("heads.mlm.decoder_bias")?;
-        Ok(matmul_op(tape, &x, word, Some(bias), true)?)
+        let x = gelu(tape, &self.mlm_transform.forward(tape, &x)?)?;
+        let x = self.mlm_ln.forward(tape, &x)?;
+        Ok(matmul_op(tape, &x, word, Some(&self.decoder_bias), true)?)
     }
 
     /// MLM cross-entropy: `labels` holds the original id at masked positions and

@@ -263,18 +263,6 @@ impl LocoModel {
         Tensor::from_buffer(&self.gpu, buf, shape, false)
     }
 
-    fn word_table(&self) -> Result<Tensor> {
-        match self
-            .text
-            .parameters()
-            .into_iter()
-            .find(|(n, _)| n == "text.embeddings.word")
-        {
-            Some((_, t)) => Ok(t),
-            None => bail!("the text encoder has no text.embeddings.word table"),
-        }
-    }
-
     /// The VTC, VTM and MLM losses of `batch`. VTM's negatives are hard: for each video a
     /// text and for each text a video drawn in proportion to exp(similarity / τ) among the
     /// other pairs, on the GPU ([`hard_negative_rows`]), so a step reads nothing back.

@@ -8,72 +8,87 @@ use anyhow::{Result, bail};
 
 use super::checkpoint::ShapeMap;
 use super::config::ModelConfig;
+use super::heads::Heads;
+use super::params::ParamShape;
+use super::text::TextEncoder;
+use super::video::VideoEncoder;
+use crate::nn::{Builder, Shapes};
 
 /// A field whose value one axis of one tensor gives.
 struct Pin {
     field: &'static str,
     value: usize,
-    tensor: &'static str,
+    tensor: String,
     axis: usize,
 }
 
-fn pins(m: &ModelConfig) -> Vec<Pin> {
+/// The pins of `m`, the tensors named by the modules `m` builds (names and shapes only).
+fn pins(m: &ModelConfig) -> Result<Vec<Pin>> {
     let (v, t) = (&m.video, &m.text);
     let [gt, gh, gw] = v.grid();
-    let pin = |field, value, tensor, axis| Pin {
-        field,
-        value,
-        tensor,
-        axis,
+    let video = VideoEncoder::build(&Builder::new(Shapes), v)?;
+    let text = TextEncoder::build(&Builder::new(Shapes), t)?;
+    let heads = Heads::build(&Builder::new(Shapes), m)?;
+    // A tensor of the first layer pins its field only when there is a layer.
+    let pin = |field, value, tensor: Option<&ParamShape>, axis| {
+        tensor.map(|t| Pin {
+            field,
+            value,
+            tensor: t.0.clone(),
+            axis,
+        })
     };
-    vec![
-        pin("video.hidden_size", v.hidden_size, "video.cls", 0),
+    let video_up = video.layers.first().map(|l| &l.up.w);
+    let text_up = text.layers.first().map(|l| &l.up.w);
+    let pins = [
+        pin("video.hidden_size", v.hidden_size, Some(&video.cls), 0),
         pin(
             "video.channels × video.tubelet",
             v.tubelet_dim(),
-            "video.patch.weight",
+            Some(&video.patch.w),
             0,
         ),
-        pin("video.frames / video.tubelet[0]", gt, "video.pos.time", 0),
+        pin(
+            "video.frames / video.tubelet[0]",
+            gt,
+            Some(&video.pos_time.table),
+            0,
+        ),
         pin(
             "video.height × video.width / tubelet",
             gh * gw,
-            "video.pos.space",
+            Some(&video.pos_space.table),
             0,
         ),
         pin(
             "video.hidden_size × video.mlp_ratio",
             v.hidden_size * v.mlp_ratio,
-            "video.layers.0.mlp.up.weight",
+            video_up,
             1,
         ),
-        pin("text.vocab_size", t.vocab_size, "text.embeddings.word", 0),
-        pin("text.hidden_size", t.hidden_size, "text.embeddings.word", 1),
+        pin("text.vocab_size", t.vocab_size, Some(&text.word.table), 0),
+        pin("text.hidden_size", t.hidden_size, Some(&text.word.table), 1),
         pin(
             "text.max_position_embeddings",
             t.max_position_embeddings,
-            "text.embeddings.position",
+            Some(&text.position.table),
             0,
         ),
         pin(
             "text.type_vocab_size",
             t.type_vocab_size,
-            "text.embeddings.token_type",
+            Some(&text.token_type.table),
             0,
         ),
-        pin(
-            "text.intermediate_size",
-            t.intermediate_size,
-            "text.layers.0.ffn.up.weight",
-            1,
-        ),
+        pin("text.intermediate_size", t.intermediate_size, text_up, 1),
         pin(
             "heads.embed_dim",
             m.heads.embed_dim,
-            "heads.vtc.video_proj.weight",
+            Some(&heads.video_proj.w),
             1,
         ),
-    ]
+    ];
+    Ok(pins.into_iter().flatten().collect())
 }
 
 /// Layers the tensors named `prefix.N.*` imply (highest N + 1), if there are any.
@@ -94,8 +109,8 @@ fn layers(shapes: &ShapeMap, prefix: &str) -> Option<usize> {
 /// Refuse `m` when a field differs from what the weights' shapes say; the error names the
 /// field, both values and the tensor.
 pub(super) fn check(m: &ModelConfig, shapes: &ShapeMap) -> Result<()> {
-    for p in pins(m) {
-        let Some(shape) = shapes.get(p.tensor) else {
+    for p in pins(m)? {
+        let Some(shape) = shapes.get(&p.tensor) else {
             continue;
         };
         match shape.get(p.axis) {

@@ -1,18 +1,21 @@
 //! The GPU text encoder: BERT exactly as Hugging Face's `BertModel` computes it (word +
 //! absolute position + token-type embeddings, post-LN layers, erf GELU, a key padding mask),
 //! built from tape ops so that it trains, plus masked mean pooling (sentence-transformers).
-//! Parameters follow the names and layouts of [`crate::model::params`].
+//! Its layers are built once from a [`Builder`] under `text.`; the names and layouts are
+//! documented in [`crate::model::params`].
 
 use anyhow::{Result, bail};
 
 use super::checkpoint::TensorMap;
 use super::config::BertConfig;
 use super::hf_bert::HfBert;
-use super::params::text_parameter_shapes;
+use super::params::ParamShape;
 use crate::gpu::Gpu;
-use crate::nn::{BERT_NAMES, Block, KeyMask, Norm, ParamSet, random_weights};
+use crate::nn::{
+    Block, BlockConfig, Builder, Embedding, KeyMask, LayerNorm, Source, Style, Upload, by_name,
+    random_weights, shapes_of,
+};
 use crate::tensor::ops::elementwise::add;
-use crate::tensor::ops::embedding::embedding;
 use crate::tensor::ops::matmul::matmul_op;
 use crate::tensor::{Tape, Tensor};
 
@@ -39,21 +42,77 @@ pub struct TextOutput {
     pub pooled: Tensor,
 }
 
-/// BERT's encoder on the GPU, its parameters named `text.*`.
-pub struct TextEncoder {
+/// BERT's encoder, its parameters named `text.*`: on the GPU (`P` = [`Tensor`]), or as
+/// names and shapes only (`P` = [`ParamShape`], [`TextEncoder::shapes`]).
+pub struct TextEncoder<P = Tensor> {
     cfg: BertConfig,
-    params: ParamSet,
+    pub(super) word: Embedding<P>,
+    pub(super) position: Embedding<P>,
+    pub(super) token_type: Embedding<P>,
+    pub(super) ln: LayerNorm<P>,
+    pub(super) layers: Vec<Block<P>>,
+    params: Vec<(String, P)>,
+}
+
+impl<P: Clone> TextEncoder<P> {
+    /// The encoder of `cfg` under `root` (`text.*`), its parameters built in BERT's order.
+    pub fn build<S: Source<Param = P>>(root: &Builder<S>, cfg: &BertConfig) -> Result<Self> {
+        let (h, eps) = (cfg.hidden_size, cfg.layer_norm_eps);
+        let vb = root.pp("text");
+        let emb = vb.pp("embeddings");
+        let word = Embedding::new(&emb, "word", cfg.vocab_size, h)?;
+        let position = Embedding::new(&emb, "position", cfg.max_position_embeddings, h)?;
+        let token_type = Embedding::new(&emb, "token_type", cfg.type_vocab_size, h)?;
+        let ln = LayerNorm::new(emb.pp("ln"), h, eps)?;
+        let block = text_block(cfg, None);
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|n| Block::new(vb.pp("layers").pp(n), &block))
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            word,
+            position,
+            token_type,
+            ln,
+            layers,
+            params: root.parameters(),
+        })
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &BertConfig {
+        &self.cfg
+    }
+}
+
+/// A BERT layer of `cfg` (post-LN), with cross-attention to states of width `cross_width`
+/// when given (the cross encoder's layers).
+pub fn text_block(cfg: &BertConfig, cross_width: Option<usize>) -> BlockConfig {
+    BlockConfig {
+        style: Style::Bert,
+        width: cfg.hidden_size,
+        mlp: cfg.intermediate_size,
+        heads: cfg.num_attention_heads,
+        eps: cfg.layer_norm_eps,
+        cross_width,
+    }
+}
+
+impl TextEncoder<ParamShape> {
+    /// The parameter names and shapes of `cfg`'s encoder, in the order they are built.
+    pub fn shapes(cfg: &BertConfig) -> Vec<ParamShape> {
+        shapes_of(|root| TextEncoder::build(root, cfg))
+    }
 }
 
 impl TextEncoder {
     /// An encoder with `cfg`'s shapes and weights from `weights` (engine names and layouts,
     /// e.g. [`crate::model::hf_bert::HfBert::weights`] for `--init-text`).
     pub fn from_weights(gpu: &Gpu, cfg: &BertConfig, weights: &TensorMap) -> Result<Self> {
-        let shapes = text_parameter_shapes(cfg);
-        Ok(Self {
-            cfg: cfg.clone(),
-            params: ParamSet::from_weights(gpu, "text encoder", &shapes, weights)?,
-        })
+        Self::build(
+            &Builder::new(Upload::new(gpu, "text encoder", weights)),
+            cfg,
+        )
     }
 
     /// The encoder of a Hugging Face BERT folder loaded with [`HfBert::load`] (`--init-text`).
@@ -64,21 +123,17 @@ impl TextEncoder {
     /// A freshly initialized encoder (BERT's recipe: normal-ish weights of scale 0.02 drawn
     /// from `seed`, LayerNorm gain 1 and bias 0, linear biases 0).
     pub fn random(gpu: &Gpu, cfg: &BertConfig, seed: u64) -> Result<Self> {
-        Self::from_weights(gpu, cfg, &random_weights(&text_parameter_shapes(cfg), seed))
-    }
-
-    /// Its configuration.
-    pub fn config(&self) -> &BertConfig {
-        &self.cfg
+        Self::from_weights(gpu, cfg, &random_weights(&TextEncoder::shapes(cfg), seed))
     }
 
     /// Every parameter with its name, in name order (for the optimizer and checkpoints).
     pub fn parameters(&self) -> Vec<(String, Tensor)> {
-        self.params.parameters()
+        by_name(self.params.clone())
     }
 
-    fn p(&self, name: &str) -> Result<&Tensor> {
-        self.params.get(name)
+    /// The word table `[vocab, H]` (`text.embeddings.word`; the MLM decoder is tied to it).
+    pub fn word_table(&self) -> &Tensor {
+        &self.word.table
     }
 
     /// Hidden states and mean-pooled embeddings of `text` (padding neither attended to nor
@@ -111,36 +166,18 @@ impl TextEncoder {
             );
         }
         let positions: Vec<u32> = (0..n).map(|i| (i % l) as u32).collect();
-        let words = embedding(tape, self.p("text.embeddings.word")?, text.ids)?;
-        let pos = embedding(tape, self.p("text.embeddings.position")?, &positions)?;
-        let types = embedding(
-            tape,
-            self.p("text.embeddings.token_type")?,
-            text.token_types,
-        )?;
+        let words = self.word.forward(tape, text.ids)?;
+        let pos = self.position.forward(tape, &positions)?;
+        let types = self.token_type.forward(tape, text.token_types)?;
         let x = add(tape, &add(tape, &words, &pos)?, &types)?;
-        let mut x =
-            self.params
-                .layer_norm(tape, &x, "text.embeddings.ln", self.cfg.layer_norm_eps)?;
-        for layer in 0..c.num_hidden_layers {
-            x = self.layer(tape, &x, &format!("text.layers.{layer}"), text)?;
+        let mut x = self.ln.forward(tape, &x)?;
+        let mask = Some(KeyMask::Host(text.mask));
+        for layer in &self.layers {
+            x = layer.forward(tape, &x, (b, l), mask, None)?;
         }
         let pooled = mean_pool(tape, &x, text.mask, b, l)?;
         let hidden = tape.reshape(&x, [b, l, h])?;
         Ok(TextOutput { hidden, pooled })
-    }
-
-    /// One post-LN BERT layer over x `[B·L, H]`.
-    fn layer(&self, tape: &Tape, x: &Tensor, p: &str, text: TextBatch) -> Result<Tensor> {
-        let block = Block {
-            norm: Norm::Post,
-            eps: self.cfg.layer_norm_eps,
-            heads: self.cfg.num_attention_heads,
-            names: BERT_NAMES,
-        };
-        let mask = Some(KeyMask::Host(text.mask));
-        self.params
-            .block(tape, x, p, &block, (text.batch, text.len), mask, None)
     }
 }
 

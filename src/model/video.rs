@@ -1,16 +1,19 @@
 //! The video encoder: tubelet embedding, learned space and time position embeddings, a
 //! learned [CLS] token and a pre-LN transformer (ViViT / VideoMAE style), built from tape ops
-//! so that it trains. Parameters are the `video.*` entries of [`crate::model::params`].
+//! so that it trains. Its layers are built once from a [`Builder`] under `video.` (names in
+//! [`crate::model::params`]).
 
 use anyhow::{Result, bail};
 
 use super::checkpoint::TensorMap;
 use super::config::VideoEncoderConfig;
-use super::params::{ParamShape, video_parameter_shapes};
+use super::params::ParamShape;
 use crate::gpu::Gpu;
-use crate::nn::{Block, Norm, ParamSet, VIT_NAMES, first_rows, random_weights};
+use crate::nn::{
+    Block, BlockConfig, Builder, Embedding, LayerNorm, Linear, Source, Style, Upload, by_name,
+    first_rows, random_weights, shapes_of,
+};
 use crate::tensor::ops::elementwise::add;
-use crate::tensor::ops::embedding::embedding;
 use crate::tensor::ops::prepend_cls::prepend_cls;
 use crate::tensor::ops::tubelet::tubelet_embedding;
 use crate::tensor::{Tape, Tensor};
@@ -24,40 +27,86 @@ pub struct VideoOutput {
     pub cls: Tensor,
 }
 
-/// The pre-LN ViT over tubelets, its parameters named `video.*`.
-pub struct VideoEncoder {
+/// The pre-LN ViT over tubelets, its parameters named `video.*`: on the GPU (`P` =
+/// [`Tensor`]) or as names and shapes only ([`VideoEncoder::shapes`]).
+pub struct VideoEncoder<P = Tensor> {
     cfg: VideoEncoderConfig,
-    params: ParamSet,
+    pub(super) patch: Linear<P>,
+    pub(super) cls: P,
+    pub(super) pos_space: Embedding<P>,
+    pub(super) pos_time: Embedding<P>,
+    pub(super) layers: Vec<Block<P>>,
+    ln_final: LayerNorm<P>,
+    params: Vec<(String, P)>,
 }
 
-impl VideoEncoder {
-    /// An encoder with `cfg`'s shapes and the `video.*` entries of `weights`.
-    pub fn from_weights(gpu: &Gpu, cfg: &VideoEncoderConfig, weights: &TensorMap) -> Result<Self> {
-        let params = ParamSet::from_weights(gpu, "video encoder", &Self::shapes(cfg), weights)?;
+impl<P: Clone> VideoEncoder<P> {
+    /// The encoder of `cfg` under `root` (`video.*`), its parameters built in ViT's order.
+    pub fn build<S: Source<Param = P>>(
+        root: &Builder<S>,
+        cfg: &VideoEncoderConfig,
+    ) -> Result<Self> {
+        let hv = cfg.hidden_size;
+        let [gt, gh, gw] = cfg.grid();
+        let vb = root.pp("video");
+        let patch = Linear::new(vb.pp("patch"), cfg.tubelet_dim(), hv)?;
+        let cls = vb.param("cls", &[hv])?;
+        let pos_space = Embedding::new(&vb.pp("pos"), "space", gh * gw, hv)?;
+        let pos_time = Embedding::new(&vb.pp("pos"), "time", gt, hv)?;
+        let block = BlockConfig {
+            style: Style::Vit,
+            width: hv,
+            mlp: hv * cfg.mlp_ratio,
+            heads: cfg.num_heads,
+            eps: cfg.layer_norm_eps,
+            cross_width: None,
+        };
+        let layers = (0..cfg.num_layers)
+            .map(|n| Block::new(vb.pp("layers").pp(n), &block))
+            .collect::<Result<_>>()?;
+        let ln_final = LayerNorm::new(vb.pp("ln_final"), hv, cfg.layer_norm_eps)?;
         Ok(Self {
             cfg: cfg.clone(),
-            params,
+            patch,
+            cls,
+            pos_space,
+            pos_time,
+            layers,
+            ln_final,
+            params: root.parameters(),
         })
-    }
-
-    /// A freshly initialised encoder drawn from `seed` (see [`random_weights`]).
-    pub fn random(gpu: &Gpu, cfg: &VideoEncoderConfig, seed: u64) -> Result<Self> {
-        Self::from_weights(gpu, cfg, &random_weights(&Self::shapes(cfg), seed))
-    }
-
-    /// The parameter names and shapes of `cfg`'s encoder.
-    pub fn shapes(cfg: &VideoEncoderConfig) -> Vec<ParamShape> {
-        video_parameter_shapes(cfg)
     }
 
     /// Its configuration.
     pub fn config(&self) -> &VideoEncoderConfig {
         &self.cfg
     }
+}
+
+impl VideoEncoder<ParamShape> {
+    /// The parameter names and shapes of `cfg`'s encoder, in the order they are built.
+    pub fn shapes(cfg: &VideoEncoderConfig) -> Vec<ParamShape> {
+        shapes_of(|root| VideoEncoder::build(root, cfg))
+    }
+}
+
+impl VideoEncoder {
+    /// An encoder with `cfg`'s shapes and the `video.*` entries of `weights`.
+    pub fn from_weights(gpu: &Gpu, cfg: &VideoEncoderConfig, weights: &TensorMap) -> Result<Self> {
+        Self::build(
+            &Builder::new(Upload::new(gpu, "video encoder", weights)),
+            cfg,
+        )
+    }
+
+    /// A freshly initialised encoder drawn from `seed` (see [`random_weights`]).
+    pub fn random(gpu: &Gpu, cfg: &VideoEncoderConfig, seed: u64) -> Result<Self> {
+        Self::from_weights(gpu, cfg, &random_weights(&VideoEncoder::shapes(cfg), seed))
+    }
 
     /// Every parameter with its name, in name order.
     pub fn parameters(&self) -> Vec<(String, Tensor)> {
-        self.params.parameters()
+        by_name(self.params.clone())
     }
 
     /// Encode `video` `[B, T, C, H, W]`: the compositor's normalised output buffer wrapped with
@@ -77,7 +126,6 @@ impl VideoEncoder {
             );
         }
         let (b, hv) = (dims[0], c.hidden_size);
-        let p = &self.params;
         let diffs;
         let video = if c.frame_differences {
             diffs = frame_differences(tape, video)?;
@@ -85,13 +133,7 @@ impl VideoEncoder {
         } else {
             video
         };
-        let x = tubelet_embedding(
-            tape,
-            video,
-            c.tubelet,
-            p.get("video.patch.weight")?,
-            p.get("video.patch.bias")?,
-        )?;
+        let x = tubelet_embedding(tape, video, c.tubelet, &self.patch.w, &self.patch.b)?;
         let n = x.shape().dims()[1];
         // Space and time positions are factorised (TimeSformer / VindLU): a token at
         // (t, row, col) adds space[row·gw + col] + time[t], as two row gathers.
@@ -99,40 +141,21 @@ impl VideoEncoder {
         let space_ids: Vec<u32> = (0..b * n).map(|i| (i % (gh * gw)) as u32).collect();
         let time_ids: Vec<u32> = (0..b * n).map(|i| ((i % n) / (gh * gw)) as u32).collect();
         let x = tape.reshape(&x, [b * n, hv])?;
-        let x = add(
-            tape,
-            &x,
-            &embedding(tape, p.get("video.pos.space")?, &space_ids)?,
-        )?;
-        let x = add(
-            tape,
-            &x,
-            &embedding(tape, p.get("video.pos.time")?, &time_ids)?,
-        )?;
+        let x = add(tape, &x, &self.pos_space.forward(tape, &space_ids)?)?;
+        let x = add(tape, &x, &self.pos_time.forward(tape, &time_ids)?)?;
         // The [CLS] token carries no position: it is learned, and attends to every token.
-        let x = prepend_cls(tape, &tape.reshape(&x, [b, n, hv])?, p.get("video.cls")?)?;
+        let x = prepend_cls(tape, &tape.reshape(&x, [b, n, hv])?, &self.cls)?;
         let l = n + 1;
         let mut x = tape.reshape(&x, [b * l, hv])?;
-        for layer in 0..c.num_layers {
-            x = self.block(tape, &x, &format!("video.layers.{layer}"), b, l)?;
+        for layer in &self.layers {
+            x = layer.forward(tape, &x, (b, l), None, None)?;
         }
-        let x = p.layer_norm(tape, &x, "video.ln_final", c.layer_norm_eps)?;
+        let x = self.ln_final.forward(tape, &x)?;
         let cls = first_rows(tape, &x, b, l)?;
         Ok(VideoOutput {
             hidden: tape.reshape(&x, [b, l, hv])?,
             cls,
         })
-    }
-
-    /// One pre-LN block over x `[B·L, hidden]`: x + MHA(LN(x)), then x + MLP(LN(x)).
-    fn block(&self, tape: &Tape, x: &Tensor, pre: &str, b: usize, l: usize) -> Result<Tensor> {
-        let block = Block {
-            norm: Norm::Pre,
-            eps: self.cfg.layer_norm_eps,
-            heads: self.cfg.num_heads,
-            names: VIT_NAMES,
-        };
-        self.params.block(tape, x, pre, &block, (b, l), None, None)
     }
 }
 

@@ -16,15 +16,13 @@ use super::data::{LibrarySplit, VIDEO_NORMALIZATION, mix_seed, motion_group};
 use super::optim::AdamW;
 use super::schedule::LrSchedule;
 use crate::gpu::{Batch, Gpu};
-use crate::model::checkpoint::TensorMap;
 use crate::model::config::VideoEncoderConfig;
-use crate::model::params::ParamShape;
 use crate::model::video::VideoEncoder;
 use crate::motion::params::{ClipParams, Direction, Rotation, Speed};
 use crate::motion::path::segment_offset;
 use crate::motion::shapes::COLOURS;
 use crate::motion::{Compositor, GenConfig, sample_clip};
-use crate::nn::{ParamSet, random_weights};
+use crate::nn::{Builder, Linear, Source, Upload, by_name, random_weights, shapes_of};
 use crate::tensor::ops::adamw;
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::loss::IGNORE_INDEX;
@@ -123,15 +121,12 @@ pub fn first_segment_labels(clip: &ClipParams) -> [u32; 4] {
     }
 }
 
-fn head_shapes(hidden: usize) -> Vec<ParamShape> {
+/// One linear head `probe.{task}` `[hidden, classes]` per task of [`TASKS`], in its order.
+fn probe_heads<S: Source>(root: &Builder<S>, hidden: usize) -> Result<Vec<Linear<S::Param>>> {
+    let vb = root.pp("probe");
     TASKS
         .iter()
-        .flat_map(|&(name, k)| {
-            [
-                (format!("probe.{name}.weight"), vec![hidden, k]),
-                (format!("probe.{name}.bias"), vec![k]),
-            ]
-        })
+        .map(|&(name, k)| Linear::new(vb.pp(name), hidden, k))
         .collect()
 }
 
@@ -162,11 +157,12 @@ pub fn probe_motion(gpu: &Gpu, cfg: &ProbeConfig, progress: bool) -> Result<Prob
     let train_comp = Compositor::new(gpu, &split.train_objects, &split.train_backgrounds)?;
     let eval_comp = Compositor::new(gpu, &split.heldout_objects, &split.heldout_backgrounds)?;
     let encoder = VideoEncoder::random(gpu, &cfg.video, cfg.seed ^ 0x7669_6465)?;
-    let heads_w: TensorMap = random_weights(&head_shapes(cfg.video.hidden_size), cfg.seed);
-    let heads =
-        ParamSet::from_weights(gpu, "probe", &head_shapes(cfg.video.hidden_size), &heads_w)?;
+    let hidden = cfg.video.hidden_size;
+    let heads_w = random_weights(&shapes_of(|root| probe_heads(root, hidden)), cfg.seed);
+    let root = Builder::new(Upload::new(gpu, "probe", &heads_w));
+    let heads = probe_heads(&root, hidden)?;
     let mut params = encoder.parameters();
-    params.extend(heads.parameters());
+    params.extend(by_name(root.parameters()));
     let hyper = adamw::AdamW {
         lr: cfg.lr as f32,
         weight_decay: 0.02,
@@ -216,8 +212,8 @@ pub fn probe_motion(gpu: &Gpu, cfg: &ProbeConfig, progress: bool) -> Result<Prob
         let tape = Tape::new(gpu);
         let cls = encoder.forward(&tape, &x)?.cls;
         let mut loss: Option<Tensor> = None;
-        for (t, &(name, _)) in TASKS.iter().enumerate() {
-            let logits = heads.linear(&tape, &cls, &format!("probe.{name}"))?;
+        for (t, head) in heads.iter().enumerate() {
+            let logits = head.forward(&tape, &cls)?;
             let y: Vec<u32> = labels.iter().map(|l| l[t]).collect();
             if y.iter().all(|&v| v == IGNORE_INDEX) {
                 continue;
@@ -261,10 +257,8 @@ pub fn probe_motion(gpu: &Gpu, cfg: &ProbeConfig, progress: bool) -> Result<Prob
         let tape = Tape::new(gpu);
         let _g = tape.no_grad();
         let cls = encoder.forward(&tape, &x)?.cls;
-        for (t, &(name, k)) in TASKS.iter().enumerate() {
-            let logits = heads
-                .linear(&tape, &cls, &format!("probe.{name}"))?
-                .to_vec()?;
+        for (t, (head, &(_, k))) in heads.iter().zip(&TASKS).enumerate() {
+            let logits = head.forward(&tape, &cls)?.to_vec()?;
             for (row, clip) in logits.chunks_exact(k).zip(chunk) {
                 let y = first_segment_labels(clip)[t];
                 if y == IGNORE_INDEX {

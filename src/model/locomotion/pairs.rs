@@ -59,7 +59,7 @@ impl LocoModel {
             .cross
             .forward(tape, &masked.hidden, batch.mask, video_hidden)?;
         self.heads
-            .mlm(tape, &fused, &self.word_table()?, batch.mlm_labels)
+            .mlm(tape, &fused, self.text.word_table(), batch.mlm_labels)
     }
 }
 
