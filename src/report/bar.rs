@@ -181,8 +181,10 @@ impl BarChart {
                 .map_or_else(String::new, |(n, _)| n.clone())
         };
         let chance = self.chance.as_ref().filter(|c| c.value.is_finite());
-        let mut legend = self.bars.clone();
-        legend.extend(chance.map(|c| c.label.clone()));
+        let bars = self.bars.iter().enumerate();
+        let mut legend: Vec<_> = (bars.map(|(b, n)| (n.clone(), colour(b), Swatch::Box))).collect();
+        // The chance label goes in the legend, where it cannot cover a short bar.
+        legend.extend(chance.map(|c| (c.label.clone(), INK, Swatch::Dashed)));
         let frame = Frame {
             title: &self.title,
             x_label: "",
@@ -203,8 +205,7 @@ impl BarChart {
         // One pixel of white between neighbouring bars; caps a fraction of the bar's width.
         let gap = 1.0 / px_per_unit;
         let cap = (bar_w * 0.2).clamp(2.0 / px_per_unit, 8.0 / px_per_unit);
-        let mut legend = Vec::new();
-        for (b, bar) in self.bars.iter().enumerate() {
+        for b in 0..self.bars.len() {
             let c = colour(b);
             for g in 0..self.groups.len() {
                 let Some(v) = self.value(g, b) else { continue };
@@ -224,15 +225,12 @@ impl BarChart {
                     ])?;
                 }
             }
-            legend.push((bar.clone(), c, Swatch::Box));
         }
         if let Some(c) = chance {
             let (dash, gap) = frame::DASH;
             let line = [(0.0, c.value), (groups as f64, c.value)];
             chart.draw_series(DashedLineSeries::new(line, dash, gap, INK.stroke_width(2)))?;
-            // The chance label goes in the legend, where it cannot cover a short bar.
-            legend.push((c.label.clone(), INK, Swatch::Dashed));
         }
-        frame::legend(area, &chart, &legend)
+        Ok(())
     }
 }

@@ -56,7 +56,7 @@ impl Ranged for Coord {
 pub type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<Coord, Coord>>;
 
 /// What a chart's frame shows: texts, the x axis (domain, ticks, and how a tick is named),
-/// the y axis, the legend's names (for its width) and the notes.
+/// the y axis, the legend and the notes.
 pub struct Frame<'t> {
     /// Title above the plot.
     pub title: &'t str,
@@ -70,17 +70,17 @@ pub struct Frame<'t> {
     pub x_name: &'t dyn Fn(f64) -> String,
     /// The y axis.
     pub y: &'t Axis,
-    /// Legend entries, in order.
-    pub legend: Vec<String>,
+    /// Legend entries in order: name, colour and swatch.
+    pub legend: Vec<(String, RGBColor, Swatch)>,
     /// One line each under the x-axis label.
     pub notes: &'t [String],
 }
 
-/// Lay the frame out on `area` and draw everything but the data: returns the chart to draw
-/// the data into (in [`Axis::coord`] units on y).
+/// Lay the frame out on `area` and draw everything but the data (legend and notes included):
+/// returns the chart to draw the data into (in [`Axis::coord`] units on y).
 pub fn chart<'a, 'b>(area: &'a Area<'b>, f: &Frame) -> Result<Chart<'a, 'b>, DrawError> {
     let legend_w = (f.legend.iter())
-        .map(|n| area.estimate_text_size(n, &font(FONT)).map(|s| s.0))
+        .map(|(n, _, _)| area.estimate_text_size(n, &font(FONT)).map(|s| s.0))
         .try_fold(0, |w, n| n.map(|n| w.max(n)))?;
     let right = if f.legend.is_empty() {
         20
@@ -136,6 +136,7 @@ pub fn chart<'a, 'b>(area: &'a Area<'b>, f: &Frame) -> Result<Chart<'a, 'b>, Dra
             font(FONT - 1.0),
         ))?;
     }
+    legend(area, &chart, &f.legend)?;
     Ok(chart)
 }
 
@@ -152,7 +153,7 @@ pub enum Swatch {
 
 /// A legend to the right of the plot, where it never covers data: per entry a swatch in its
 /// colour and the name. (Plotters clips its own legend to the plot area.)
-pub fn legend(
+fn legend(
     area: &Area,
     chart: &Chart,
     entries: &[(String, RGBColor, Swatch)],

@@ -219,7 +219,16 @@ impl LineChart {
             x: (x.lo, x.hi, x.ticks.clone()),
             x_name: &name,
             y: &y,
-            legend: self.series.iter().map(|s| s.name.clone()).collect(),
+            legend: (self.series.iter().enumerate())
+                .map(|(i, s)| {
+                    let swatch = if s.reference {
+                        Swatch::Dashed
+                    } else {
+                        Swatch::Line
+                    };
+                    (s.name.clone(), colour(i), swatch)
+                })
+                .collect(),
             notes: &notes,
         };
         let mut chart = frame::chart(area, &frame)?;
@@ -241,14 +250,12 @@ impl LineChart {
             chart.draw_series(std::iter::once(EmptyElement::at((m.x, yhi)) + text))?;
         }
         let width = chart.plotting_area().dim_in_pixel().0 as f64;
-        let mut legend = Vec::new();
         let column = |v: f64| ((v - x.lo) / (x.hi - x.lo) * width).floor();
         for (i, (series, pts)) in self.series.iter().zip(&points).enumerate() {
             let pts: Vec<(f64, f64)> = pts.iter().map(|&(a, b)| (a, y.coord(b))).collect();
             let c = colour(i);
             if series.reference {
                 chart.draw_series(DashedLineSeries::new(pts, dash, gap, c.stroke_width(2)))?;
-                legend.push((series.name.clone(), c, Swatch::Dashed));
                 continue;
             }
             let smooth = self.smooth && pts.len() >= MIN_SMOOTHED;
@@ -263,9 +270,8 @@ impl LineChart {
             }
             let line = envelope(&main, column);
             chart.draw_series(LineSeries::new(line, c.stroke_width(2)))?;
-            legend.push((series.name.clone(), c, Swatch::Line));
         }
-        frame::legend(area, &chart, &legend)
+        Ok(())
     }
 }
 
