@@ -377,3 +377,13 @@ fn png_decodes_at_stated_size_with_ink_on_the_line() {
     let inked = bar.pixels().filter(|p| p.0 != [255, 255, 255]).count();
     assert!(inked > 5000, "bar chart PNG nearly empty: {inked} pixels");
 }
+
+#[test]
+fn a_chart_that_cannot_be_drawn_is_an_error_naming_its_file_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = LineChart::new("empty canvas").series("a", vec![(0.0, 1.0)]);
+    let e = chart.size(0, 0).scene().save(&dir.path().join("curve"));
+    let e = e.unwrap_err().to_string();
+    assert!(e.contains("curve.svg") && !e.contains('\n'), "{e}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

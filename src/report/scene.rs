@@ -97,12 +97,18 @@ impl Scene {
         }
     }
 
-    /// Write `<stem>.svg` and `<stem>.png` atomically; returns the two paths.
+    /// Write `<stem>.svg` and `<stem>.png` atomically; returns the two paths. A chart that
+    /// could not be drawn is an error naming the SVG file, and nothing is written.
     pub fn save(&self, stem: &Path) -> Result<(PathBuf, PathBuf)> {
         let svg = stem.with_extension("svg");
         let png = stem.with_extension("png");
-        write_atomic(&svg, self.checked_svg()?.as_bytes())?;
-        write_atomic(&png, &self.to_png()?)?;
+        let named = |e: anyhow::Error| anyhow!("{}: {e}", svg.display());
+        let (text, pixels) = (
+            self.checked_svg().map_err(named)?,
+            self.to_png().map_err(named)?,
+        );
+        write_atomic(&svg, text.as_bytes())?;
+        write_atomic(&png, &pixels)?;
         Ok((svg, png))
     }
 }
