@@ -7,7 +7,10 @@ use locomotion::report::axis::Axis;
 use locomotion::report::{BarChart, LineChart, MeanStd};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use svg::{close, elements, num, plot_area, points};
+use svg::{
+    Element, all, bars, chance_line, close, colour, ink, ink_strokes, num, plot_area, points,
+    strokes, texts, with,
+};
 
 // ---------------------------------------------------------------- line charts
 
@@ -18,9 +21,7 @@ fn line_chart_puts_data_extremes_on_plot_corners() {
         .series("total", vec![(0.0, 0.0), (5.0, 40.0), (10.0, 100.0)]);
     let svg = chart.scene().to_svg();
     let (l, t, r, b) = plot_area(&svg);
-    let line = &elements(&svg, "polyline", "series")[0];
-    let p = points(line);
-    assert_eq!(line["data-name"], "total");
+    let p = points(&strokes(&svg, &colour(0), "2")[0]);
     assert!(
         close(p[0].0, l) && close(p[0].1, b),
         "min at bottom-left: {p:?}"
@@ -31,8 +32,9 @@ fn line_chart_puts_data_extremes_on_plot_corners() {
     );
     assert!(close(p[1].0, (l + r) / 2.0), "x=5 mid-way: {p:?}");
     assert!(close(p[1].1, b - 0.4 * (b - t)), "y=40 at 40 %: {p:?}");
-    for label in ["loss", "step", ">0<", ">100<", ">10<"] {
-        assert!(svg.contains(label), "svg lacks {label}");
+    let texts = texts(&svg);
+    for label in ["loss", "step", "0", "100", "10", "total"] {
+        assert!(texts.iter().any(|t| t == label), "svg lacks {label}");
     }
 }
 
@@ -51,13 +53,18 @@ fn legend_lists_every_series_in_distinct_colours() {
         chart = chart.series(name, pts);
     }
     let svg = chart.scene().to_svg();
-    let swatches = elements(&svg, "polyline", "legend-swatch");
-    let legend: Vec<&str> = swatches.iter().map(|s| s["data-name"].as_str()).collect();
-    assert_eq!(legend, names);
-    let mut colours: Vec<&str> = swatches.iter().map(|s| s["stroke"].as_str()).collect();
-    colours.dedup();
-    assert_eq!(colours.len(), names.len(), "colours repeat: {colours:?}");
-    assert_eq!(elements(&svg, "polyline", "series").len(), 4);
+    // Legend: one swatch per series (3 px lines), in order, each in its series' colour.
+    let swatches: Vec<String> = all(&svg, "polyline")
+        .into_iter()
+        .filter(|e| e["stroke-width"] == "3")
+        .map(|e| e["stroke"].clone())
+        .collect();
+    assert_eq!(swatches, (0..5).map(colour).collect::<Vec<_>>());
+    let texts = texts(&svg);
+    let at = |n: &str| texts.iter().position(|t| t == n).unwrap();
+    assert!(names.windows(2).all(|w| at(w[0]) < at(w[1])), "{texts:?}");
+    let drawn = (0..5).filter(|&i| !strokes(&svg, &colour(i), "2").is_empty());
+    assert_eq!(drawn.count(), 4);
     assert!(chart.notes().iter().any(|n| n.contains("empty one")));
     assert!(
         svg.contains("empty one&quot; has no points"),
@@ -81,7 +88,7 @@ fn nan_points_are_skipped_and_noted() {
         !svg.to_lowercase().contains("nan"),
         "NaN leaked into the SVG"
     );
-    let p = points(&elements(&svg, "polyline", "series")[0]);
+    let p = points(&strokes(&svg, &colour(0), "2")[0]);
     assert_eq!(p.len(), 2);
     assert_eq!(
         chart.notes(),
@@ -96,8 +103,8 @@ fn single_point_and_constant_series_stay_visible() {
         .scene()
         .to_svg();
     let (l, t, r, b) = plot_area(&single);
-    let marker = &elements(&single, "rect", "marker")[0];
-    let (x, y) = (num(marker, "x") + 3.0, num(marker, "y") + 3.0);
+    let marker = &with(&single, "circle", "fill", &colour(0))[0];
+    let (x, y) = (num(marker, "cx"), num(marker, "cy"));
     assert!(
         x > l && x < r && y > t && y < b,
         "marker ({x}, {y}) off the plot"
@@ -106,9 +113,13 @@ fn single_point_and_constant_series_stay_visible() {
     let flat = LineChart::new("flat").series("flat", vec![(0.0, 2.0), (6.0, 2.0)]);
     let svg = flat.scene().to_svg();
     let (_, t, _, b) = plot_area(&svg);
-    let y = points(&elements(&svg, "polyline", "series")[0])[0].1;
+    let y = points(&strokes(&svg, &colour(0), "2")[0])[0].1;
     assert!(y > t + 1.0 && y < b - 1.0, "{y} in ({t}, {b})");
-    assert!(elements(&svg, "polyline", "tick").len() >= 4);
+    let ticks = texts(&svg)
+        .iter()
+        .filter(|t| t.parse::<f64>().is_ok())
+        .count();
+    assert!(ticks >= 4, "{ticks} tick labels");
 }
 
 #[test]
@@ -120,7 +131,7 @@ fn long_curves_are_thinned_but_keep_their_spikes() {
     let chart = LineChart::new("long").series("loss", pts);
     let svg = chart.scene().to_svg();
     let (l, t, r, _) = plot_area(&svg);
-    let p = points(&elements(&svg, "polyline", "series")[0]);
+    let p = points(&strokes(&svg, &colour(0), "2")[0]);
     assert!(
         p.len() <= 2 * (r - l) as usize + 4,
         "{} points kept",
@@ -148,7 +159,7 @@ fn log_y_spaces_decades_evenly_and_skips_non_positive() {
     );
     let svg = chart.scene().to_svg();
     let (_, t, _, b) = plot_area(&svg);
-    let p = points(&elements(&svg, "polyline", "series")[0]);
+    let p = points(&strokes(&svg, &colour(0), "2")[0]);
     assert_eq!(p.len(), 4);
     assert!(close(p[0].1, t) && close(p[3].1, b), "{p:?}");
     let gaps: Vec<f64> = p.windows(2).map(|w| w[1].1 - w[0].1).collect();
@@ -186,11 +197,11 @@ fn extreme_and_random_values_never_yield_non_finite_coordinates() {
         };
         let pts: Vec<(f64, f64)> = (0..n).map(|_| (pick(), pick())).collect();
         let log = trial % 2 == 0;
-        let svg = LineChart::new("x")
+        let scene = LineChart::new("x")
             .log_y(log)
             .series("s", pts.clone())
-            .scene()
-            .to_svg();
+            .scene();
+        let svg = scene.checked_svg().unwrap();
         let lower = svg.to_lowercase();
         assert!(
             !lower.contains("nan") && !lower.contains("inf"),
@@ -204,9 +215,8 @@ fn extreme_and_random_values_never_yield_non_finite_coordinates() {
                     std: pts[0].1,
                 })],
             )
-            .scene()
-            .to_svg();
-        let lower = bars.to_lowercase();
+            .scene();
+        let lower = bars.checked_svg().unwrap().to_lowercase();
         assert!(
             !lower.contains("nan") && !lower.contains("inf"),
             "bar {:?}",
@@ -243,41 +253,48 @@ fn retrieval_chart() -> BarChart {
 fn bar_heights_are_proportional_with_error_bars_and_chance_line() {
     let chart = retrieval_chart();
     let svg = chart.scene().to_svg();
-    let bars = elements(&svg, "rect", "bar");
-    assert_eq!(bars.len(), 5, "the missing bar is not drawn");
-    let height = |name: &str| {
-        let bar = bars.iter().find(|b| b["data-name"] == name).unwrap();
-        (num(bar, "height"), num(bar, "y") + num(bar, "height"))
-    };
-    let (h20, base) = height("spatial / 100 %");
-    let (h40, base40) = height("motion / 100 %");
+    // Bars of each colour in group order: 100 % in all three groups, 20 % in two.
+    let (full, few) = (bars(&svg, &colour(0)), bars(&svg, &colour(1)));
+    assert_eq!(
+        (full.len(), few.len()),
+        (3, 2),
+        "the missing bar is not drawn"
+    );
+    let height = |bar: &Element| (num(bar, "height"), num(bar, "y") + num(bar, "height"));
+    let (h20, base) = height(&full[0]);
+    let (h40, base40) = height(&full[1]);
     assert!(close(base, base40), "bars share the zero line");
-    assert!(close(h40 / h20, 2.0), "{h40} / {h20}");
-    assert!(close(height("scratch / 100 %").0 / h20, 0.25));
+    assert!((h40 / h20 - 2.0).abs() < 0.02, "{h40} / {h20}");
+    assert!((height(&full[2]).0 / h20 - 0.25).abs() < 0.02);
     // Error bar of 40 ± 4 spans 36..44; bars with std 0 get none.
-    let err = elements(&svg, "polyline", "errorbar");
+    let err = ink_strokes(&svg, true);
     assert_eq!(err.len(), 4);
-    let e = err
+    let (x, w) = (num(&full[1], "x"), num(&full[1], "width"));
+    let p = err
         .iter()
-        .find(|e| e["data-name"] == "motion / 100 %")
+        .find(|p| (p[0].0 - (x + w / 2.0)).abs() <= 1.5)
         .unwrap();
-    let p = points(e);
     let px_per_unit = h40 / 40.0;
     assert!(close(p[0].1, base - 36.0 * px_per_unit) && close(p[1].1, base - 44.0 * px_per_unit));
-    let chance = &elements(&svg, "polyline", "chance")[0];
-    assert!(chance["stroke-dasharray"].len() > 1);
-    let y = points(chance)[0].1;
+    let (y, dashes) = chance_line(&svg);
+    assert!(dashes > 10, "chance line is dashed: {dashes} pieces");
     assert!(close(y, base - 2.5 * px_per_unit), "chance at {y}");
-    let legend = elements(&svg, "polyline", "legend-swatch");
-    let legend: Vec<&str> = legend.iter().map(|l| l["data-name"].as_str()).collect();
-    assert_eq!(
-        legend,
-        ["chance 2.5 %"],
-        "bars use boxes, the chance line a dashed swatch"
-    );
-    let boxes = elements(&svg, "rect", "legend-swatch");
-    assert_eq!(boxes.len(), 2);
-    assert!(svg.contains(">chance 2.5 %</text>"));
+    // Legend right of the plot: a box per bar name, a dashed swatch and the chance label.
+    let (_, _, r, _) = plot_area(&svg);
+    let boxes = |c: &str| {
+        with(&svg, "rect", "fill", c)
+            .iter()
+            .filter(|e| num(e, "x") > r)
+            .count()
+    };
+    assert_eq!((boxes(&colour(0)), boxes(&colour(1))), (1, 1));
+    let swatch = strokes(&svg, &ink(), "2")
+        .iter()
+        .map(points)
+        .filter(|p| p[0].0 > r)
+        .count();
+    assert_eq!(swatch, 2, "the chance line's legend swatch is dashed");
+    assert!(texts(&svg).contains(&"chance 2.5 %".to_string()));
     assert_eq!(
         chart.notes(),
         ["\"scratch\" / \"20 %\": no value, bar not drawn"]
@@ -293,10 +310,15 @@ fn non_finite_spread_draws_no_error_bar() {
         .group("ok", vec![ms(5.0, 1.0)])
         .scene()
         .to_svg();
-    let err = elements(&svg, "polyline", "errorbar");
-    let names: Vec<&str> = err.iter().map(|e| e["data-name"].as_str()).collect();
-    assert_eq!(names, ["ok / a"]);
-    assert_eq!(elements(&svg, "rect", "bar").len(), 3);
+    let err = ink_strokes(&svg, true);
+    let bars = bars(&svg, &colour(0));
+    assert_eq!(bars.len(), 3);
+    assert_eq!(err.len(), 1);
+    let (x, w) = (num(&bars[2], "x"), num(&bars[2], "width"));
+    assert!(
+        err[0][0].0 > x && err[0][0].0 < x + w,
+        "the error bar is on \"ok\""
+    );
 }
 
 #[test]
@@ -318,7 +340,7 @@ fn png_decodes_at_stated_size_with_ink_on_the_line() {
     assert_eq!(img.dimensions(), (720, 420));
     let svg = scene.to_svg();
     let (l, t, r, b) = plot_area(&svg);
-    let series = &elements(&svg, "polyline", "series")[0];
+    let series = &strokes(&svg, &colour(0), "2")[0];
     let colour = series["stroke"].clone();
     for f in [0.25, 0.5, 0.75] {
         let (x, y) = (l + f * (r - l), b - f * (b - t));
@@ -354,4 +376,14 @@ fn png_decodes_at_stated_size_with_ink_on_the_line() {
     let bar = retrieval_chart().scene().rasterize().unwrap();
     let inked = bar.pixels().filter(|p| p.0 != [255, 255, 255]).count();
     assert!(inked > 5000, "bar chart PNG nearly empty: {inked} pixels");
+}
+
+#[test]
+fn a_chart_that_cannot_be_drawn_is_an_error_naming_its_file_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = LineChart::new("empty canvas").series("a", vec![(0.0, 1.0)]);
+    let e = chart.size(0, 0).scene().save(&dir.path().join("curve"));
+    let e = e.unwrap_err().to_string();
+    assert!(e.contains("curve.svg") && !e.contains('\n'), "{e}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

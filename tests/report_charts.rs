@@ -8,22 +8,29 @@ use locomotion::experiment::figures::{
     objectives_phrase, retrieval_table, settings_table, trained_objectives, training_curves,
 };
 use locomotion::report::axis::Axis;
-use locomotion::report::font::measure;
+use locomotion::report::line::MARKER;
+use locomotion::report::scene::{PALETTE, faint};
 use locomotion::report::{BarChart, LineChart, MeanStd, Panels};
 use locomotion::train::metrics::{DirectionMetrics, RankMetrics, RetrievalMetrics};
 use locomotion::train::trainer::StepRecord;
-use svg::{elements, plot_area, points};
+use svg::{colour, hex, ink_strokes, plot_area, plot_areas, points, strokes, texts, with};
 
 #[test]
 fn labels_are_measured_in_the_embedded_font_and_drawn_in_the_png() {
-    // A real proportional font: lower case is narrower than upper case, "i" than "m".
-    let (lower, upper) = (
-        measure("recall", 12.0).unwrap(),
-        measure("RECALL", 12.0).unwrap(),
+    // The legend's room is measured in a real proportional font: a name of eight "m" leaves
+    // a narrower plot than eight "i", by about the difference of their widths.
+    let right = |name: &str| {
+        let svg = LineChart::new("t")
+            .series(name, vec![(0.0, 1.0)])
+            .scene()
+            .to_svg();
+        plot_area(&svg).2
+    };
+    let (narrow, wide) = (right("iiiiiiii"), right("mmmmmmmm"));
+    assert!(
+        narrow - wide > 50.0 && narrow - wide < 120.0,
+        "{narrow} vs {wide}"
     );
-    assert!(lower > 20.0 && lower < upper, "{lower} vs {upper}");
-    assert!(measure("iiii", 12.0).unwrap() < measure("mmmm", 12.0).unwrap() / 2.0);
-    assert!(measure("Loss", 24.0).unwrap() > 1.8 * measure("Loss", 12.0).unwrap());
     // The PNG shows the title's text: ink where the SVG says it is, none above it.
     let scene = LineChart::new("Pre-training loss").series("VTC", vec![(0.0, 1.0), (1.0, 2.0)]);
     let img = scene.scene().rasterize().unwrap();
@@ -56,8 +63,10 @@ fn recall_bars_stay_within_zero_and_one_hundred_percent() {
         );
     let svg = chart.scene().to_svg();
     let (_, top, _, bottom) = plot_area(&svg);
-    for bar in elements(&svg, "polyline", "errorbar") {
-        for (_, y) in points(&bar) {
+    let bars = ink_strokes(&svg, true);
+    assert_eq!(bars.len(), 2);
+    for bar in &bars {
+        for &(_, y) in bar {
             assert!(
                 y <= bottom + 0.01 && y >= top - 0.01,
                 "error bar leaves the axis: {y}"
@@ -65,15 +74,15 @@ fn recall_bars_stay_within_zero_and_one_hundred_percent() {
         }
     }
     // The low error bar ends at 0 % (the bottom), the high one at 100 % (the top).
-    let bars = elements(&svg, "polyline", "errorbar");
-    let ends: Vec<f64> = bars.iter().flat_map(points).map(|p| p.1).collect();
+    let ends: Vec<f64> = bars.iter().flatten().map(|p| p.1).collect();
     assert!(ends.iter().any(|y| (y - bottom).abs() < 0.01), "{ends:?}");
     assert!(ends.iter().any(|y| (y - top).abs() < 0.01), "{ends:?}");
+    let texts = texts(&svg);
     assert!(
-        !svg.contains(">-"),
+        !texts.iter().any(|t| t.starts_with('-')),
         "a negative tick label: recall cannot be below 0"
     );
-    assert!(svg.contains(">100<") && svg.contains(">0<"));
+    assert!(texts.contains(&"100".into()) && texts.contains(&"0".into()));
 }
 
 #[test]
@@ -109,30 +118,32 @@ fn smoothed_curves_keep_the_raw_values_faint_behind() {
         .reference("chance ln 16", 16f64.ln())
         .scene()
         .to_svg();
-    let raw = points(&elements(&svg, "polyline", "raw")[0]);
-    let smooth_el = &elements(&svg, "polyline", "series")[0];
+    let faint = hex(faint(PALETTE[0], 0.3));
+    let raw_el = &strokes(&svg, &faint, "1")[0];
+    let raw = points(raw_el);
+    let smooth_el = &strokes(&svg, &colour(0), "2")[0];
     let smooth = points(smooth_el);
     assert_eq!((raw.len(), smooth.len()), (200, 200));
     let wiggle = |p: &[(f64, f64)]| p.windows(2).map(|w| (w[1].1 - w[0].1).abs()).sum::<f64>();
     assert!(wiggle(&smooth) < wiggle(&raw) / 5.0);
     // Raw drawn first (behind) and lighter than the smoothed stroke.
-    assert!(svg.find("class=\"raw\"").unwrap() < svg.find("class=\"series\"").unwrap());
-    let raw_el = &elements(&svg, "polyline", "raw")[0];
+    let at = |el: &svg::Element| svg.find(&format!("points=\"{}", el["points"])).unwrap();
+    assert!(at(raw_el) < at(smooth_el));
     assert_ne!(raw_el["stroke"], smooth_el["stroke"]);
-    let marker = points(&elements(&svg, "polyline", "marker-line")[0]);
+    let marker = points(&with(&svg, "polyline", "stroke", &hex(MARKER))[0]);
     let (l, _, r, _) = plot_area(&svg);
     assert!(
         (marker[0].0 - (l + (r - l) * 50.0 / 199.0)).abs() < 3.0,
         "{marker:?}"
     );
-    assert!(svg.contains("backgrounds start fading in"));
-    let reference = &elements(&svg, "polyline", "reference")[0];
-    assert!(reference.contains_key("stroke-dasharray"));
+    assert!(texts(&svg).contains(&"backgrounds start fading in".into()));
+    // The chance level: a dashed line (many short pieces) in the next colour.
+    assert!(strokes(&svg, &colour(1), "2").len() > 10);
     // Few points are drawn as they are.
     let few = LineChart::new("lr")
         .smooth(true)
         .series("lr", vec![(0.0, 1.0), (1.0, 2.0)]);
-    assert!(elements(&few.scene().to_svg(), "polyline", "raw").is_empty());
+    assert!(strokes(&few.scene().to_svg(), &faint, "1").is_empty());
 }
 
 fn record(step: u64, vtc: f32, mlm: f32) -> StepRecord {
@@ -175,7 +186,7 @@ fn training_curves_show_one_panel_per_trained_objective_with_lr_and_grad_norm() 
         "no fade marker on the lr panel"
     );
     let svg = fig.scene().to_svg();
-    assert_eq!(elements(&svg, "rect", "plot-area").len(), 5);
+    assert_eq!(plot_areas(&svg).len(), 5);
     assert!(svg.contains("chance ln 16") && !svg.contains("VTM"));
     let (w, h) = fig.size();
     assert_eq!((w, h), (2 * fig.panel.0, 3 * fig.panel.1 + 36));

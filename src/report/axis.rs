@@ -119,18 +119,16 @@ impl Axis {
         }
     }
 
-    /// Fraction of the way from `lo` (0) to `hi` (1) that `v` sits.
-    pub fn fraction(&self, v: f64) -> f64 {
-        if self.log {
-            (v.log10() - self.lo.log10()) / (self.hi.log10() - self.lo.log10())
-        } else {
-            (v - self.lo) / (self.hi - self.lo)
-        }
+    /// Where `v` sits on the drawn (linear) scale: its log10 on a log axis, else itself.
+    pub fn coord(&self, v: f64) -> f64 {
+        if self.log { v.log10() } else { v }
     }
 
-    /// Map `v` to the pixel range [`p0`, `p1`] (p0 is where `lo` lands).
-    pub fn map(&self, v: f64, p0: f64, p1: f64) -> f64 {
-        p0 + self.fraction(v) * (p1 - p0)
+    /// The label of the tick nearest `c` (a position on the drawn scale, see [`Axis::coord`]).
+    pub fn nearest_label(&self, c: f64) -> String {
+        let off = |t: &f64| (self.coord(*t) - c).abs();
+        let nearest = self.ticks.iter().min_by(|a, b| off(a).total_cmp(&off(b)));
+        nearest.map_or_else(String::new, |&t| self.label(t))
     }
 
     /// A short label for tick `v`: as few decimals as the tick spacing needs, and

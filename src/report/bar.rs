@@ -1,9 +1,11 @@
 //! Grouped bar charts with error bars, e.g. R@1 (mean ± std over seeds) per pre-training
 //! caption kind, one bar per fine-tuning setting, with the chance level as a dashed line.
 
+use plotters::prelude::*;
+
 use super::axis::Axis;
-use super::frame::{self, FONT, Plot};
-use super::scene::{Anchor, INK, PALETTE, Rgb, Scene, Shape};
+use super::frame::{self, Frame, Swatch};
+use super::scene::{Area, DrawError, INK, Scene, colour};
 
 /// A value measured over several runs (seeds).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,7 +45,7 @@ pub struct Chance {
     pub label: String,
 }
 
-/// A grouped bar chart description; `scene()` lays it out.
+/// A grouped bar chart description; `scene()` draws it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BarChart {
     /// Title above the plot.
@@ -161,119 +163,74 @@ impl BarChart {
         }
     }
 
-    /// Lay the chart out as drawing primitives.
+    /// Draw the chart (plotters, into SVG).
     pub fn scene(&self) -> Scene {
+        Scene::draw(self.width, self.height, |area| self.draw(area))
+    }
+
+    /// Draw the chart onto `area`: groups side by side on x (group g spans g..g+1), its bars
+    /// filling the middle 80 %.
+    pub fn draw<'a, 'b: 'a>(&self, area: &'a Area<'b>) -> Result<(), DrawError> {
         let notes = self.notes();
         let y = self.y_axis();
-        let mut legend = self.bars.clone();
-        legend.extend(self.chance.iter().map(|c| c.label.clone()));
-        let plot = frame::layout(self.width, self.height, &legend, notes.len());
-        let mut s = Scene::new(self.width, self.height);
-        frame::draw_frame(&mut s, &plot, &self.title, "", &self.y_label, &y);
-        let slot = (plot.right - plot.left) / self.groups.len().max(1) as f64;
-        let bar_w = slot * 0.8 / self.bars.len().max(1) as f64;
-        for (g, (name, _)) in self.groups.iter().enumerate() {
-            let x0 = plot.left + g as f64 * slot + slot * 0.1;
-            let centre = plot.left + (g as f64 + 0.5) * slot;
-            s.text(centre, plot.bottom + 18.0, name, FONT, Anchor::Middle);
-            for b in 0..self.bars.len() {
-                if let Some(v) = self.value(g, b) {
-                    let x = x0 + b as f64 * bar_w;
-                    let label = format!("{name} / {}", self.bars[b]);
-                    let v = MeanStd {
-                        mean: self.clip(v.mean),
-                        ..v
-                    };
-                    let ends = (self.clip(v.mean - v.std), self.clip(v.mean + v.std));
-                    draw_bar(&mut s, &plot, &y, (x, bar_w), v, ends, colour(b), label);
+        let groups = self.groups.len().max(1);
+        let name = |v: f64| {
+            let g = v.floor().max(0.0) as usize;
+            self.groups
+                .get(g)
+                .map_or_else(String::new, |(n, _)| n.clone())
+        };
+        let chance = self.chance.as_ref().filter(|c| c.value.is_finite());
+        let bars = self.bars.iter().enumerate();
+        let mut legend: Vec<_> = (bars.map(|(b, n)| (n.clone(), colour(b), Swatch::Box))).collect();
+        // The chance label goes in the legend, where it cannot cover a short bar.
+        legend.extend(chance.map(|c| (c.label.clone(), INK, Swatch::Dashed)));
+        let frame = Frame {
+            title: &self.title,
+            x_label: "",
+            y_label: &self.y_label,
+            x: (
+                0.0,
+                groups as f64,
+                (0..groups).map(|g| g as f64 + 0.5).collect(),
+            ),
+            x_name: &name,
+            y: &y,
+            legend,
+            notes: &notes,
+        };
+        let mut chart = frame::chart(area, &frame)?;
+        let bar_w = 0.8 / self.bars.len().max(1) as f64;
+        let px_per_unit = chart.plotting_area().dim_in_pixel().0 as f64 / groups as f64;
+        // One pixel of white between neighbouring bars; caps a fraction of the bar's width.
+        let gap = 1.0 / px_per_unit;
+        let cap = (bar_w * 0.2).clamp(2.0 / px_per_unit, 8.0 / px_per_unit);
+        for b in 0..self.bars.len() {
+            let c = colour(b);
+            for g in 0..self.groups.len() {
+                let Some(v) = self.value(g, b) else { continue };
+                let x = g as f64 + 0.1 + b as f64 * bar_w;
+                let mean = self.clip(v.mean);
+                let rect = Rectangle::new([(x + gap, 0.0), (x + bar_w - gap, mean)], c.filled());
+                chart.draw_series(std::iter::once(rect))?;
+                if v.std.is_finite() && v.std > 0.0 {
+                    // Cut at the metric's range: a recall's error bar stops at 0 %.
+                    let (lo, hi) = (self.clip(v.mean - v.std), self.clip(v.mean + v.std));
+                    let cx = x + bar_w / 2.0;
+                    let style = INK.stroke_width(2);
+                    chart.draw_series([
+                        PathElement::new(vec![(cx, lo), (cx, hi)], style),
+                        PathElement::new(vec![(cx - cap, hi), (cx + cap, hi)], style),
+                        PathElement::new(vec![(cx - cap, lo), (cx + cap, lo)], style),
+                    ])?;
                 }
             }
         }
-        if let Some(c) = self.chance.as_ref().filter(|c| c.value.is_finite()) {
-            let py = y.map(c.value, plot.bottom, plot.top);
-            s.shapes.push(Shape::Line {
-                points: vec![(plot.left, py), (plot.right, py)],
-                color: INK,
-                width: 1.5,
-                dashed: true,
-                class: "chance",
-                name: c.label.clone(),
-            });
+        if let Some(c) = chance {
+            let (dash, gap) = frame::DASH;
+            let line = [(0.0, c.value), (groups as f64, c.value)];
+            chart.draw_series(DashedLineSeries::new(line, dash, gap, INK.stroke_width(2)))?;
         }
-        let entries: Vec<(String, Rgb, bool)> = (self.bars.iter().cloned().enumerate())
-            .map(|(i, n)| (n, colour(i), false))
-            .collect();
-        frame::draw_legend(&mut s, &plot, &entries, true);
-        // The chance label goes in the legend, where it cannot cover a short bar.
-        if let Some(c) = self.chance.as_ref().filter(|c| c.value.is_finite()) {
-            let (x, ly) = (
-                plot.right + 12.0,
-                plot.top + 10.0 + self.bars.len() as f64 * 20.0,
-            );
-            s.shapes.push(Shape::Line {
-                points: vec![(x, ly), (x + 18.0, ly)],
-                color: INK,
-                width: 1.5,
-                dashed: true,
-                class: "legend-swatch",
-                name: c.label.clone(),
-            });
-            s.text(x + 24.0, ly + 4.0, &c.label, FONT, Anchor::Start);
-        }
-        frame::draw_notes(&mut s, &plot, &notes);
-        s
-    }
-}
-
-fn colour(i: usize) -> Rgb {
-    PALETTE[i % PALETTE.len()]
-}
-
-/// One bar at `(x, width)`; its error bar runs between `ends` (mean ± std, already clipped
-/// to the metric's range).
-#[allow(clippy::too_many_arguments)]
-fn draw_bar(
-    s: &mut Scene,
-    p: &Plot,
-    y: &Axis,
-    (x, w): (f64, f64),
-    v: MeanStd,
-    ends: (f64, f64),
-    c: Rgb,
-    name: String,
-) {
-    let base = y.map(0.0, p.bottom, p.top);
-    let top = y.map(v.mean, p.bottom, p.top);
-    s.shapes.push(Shape::Rect {
-        x: x + 1.0,
-        y: top.min(base),
-        w: (w - 2.0).max(1.0),
-        h: (top - base).abs(),
-        fill: Some(c),
-        stroke: None,
-        class: "bar",
-        name: name.clone(),
-    });
-    if v.std.is_finite() && v.std > 0.0 {
-        let cx = x + w / 2.0;
-        let (hi, lo) = (
-            y.map(ends.1, p.bottom, p.top),
-            y.map(ends.0, p.bottom, p.top),
-        );
-        let cap = (w * 0.2).clamp(2.0, 8.0);
-        for (pts, class) in [
-            (vec![(cx, lo), (cx, hi)], "errorbar"),
-            (vec![(cx - cap, hi), (cx + cap, hi)], "errorbar-cap"),
-            (vec![(cx - cap, lo), (cx + cap, lo)], "errorbar-cap"),
-        ] {
-            s.shapes.push(Shape::Line {
-                points: pts,
-                color: INK,
-                width: 1.5,
-                dashed: false,
-                class,
-                name: name.clone(),
-            });
-        }
+        Ok(())
     }
 }

@@ -1,12 +1,23 @@
-//! The charts' one font, DejaVu Sans embedded in the binary (no system fonts): its family
-//! name, the SVG parser options that use it, text widths in it, and XML escaping.
+//! The charts' one font, DejaVu Sans embedded in the binary (no system fonts): registered with
+//! plotters (which measures text with it) and with resvg (which draws the PNG), plus XML escaping.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Once, OnceLock};
 
+use plotters::style::{FontStyle, register_font};
 use resvg::usvg;
 
-/// The font family every chart names first; it is the one embedded here.
-pub const FONT_FAMILY: &str = "DejaVu Sans";
+/// The font family every chart names: the embedded DejaVu Sans first, so the SVG written by
+/// plotters carries fallbacks for browsers without it.
+pub const FONT_FAMILY: &str = "DejaVu Sans, Verdana, sans-serif";
+
+/// Register the embedded font with plotters under [`FONT_FAMILY`] (once per process).
+pub(super) fn register() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font is compiled in; a parse failure would be caught by every chart test.
+        let _ = register_font(FONT_FAMILY, FontStyle::Normal, dejavu::sans::regular());
+    });
+}
 
 /// Parser options with the embedded font as the only (and sans-serif) family, built once.
 pub(super) fn options() -> &'static usvg::Options<'static> {
@@ -14,28 +25,13 @@ pub(super) fn options() -> &'static usvg::Options<'static> {
     OPTIONS.get_or_init(|| {
         let mut db = usvg::fontdb::Database::new();
         db.load_font_data(dejavu::sans::regular().to_vec());
-        db.set_sans_serif_family(FONT_FAMILY);
+        db.set_sans_serif_family("DejaVu Sans");
         usvg::Options {
-            font_family: FONT_FAMILY.into(),
+            font_family: "DejaVu Sans".into(),
             fontdb: Arc::new(db),
             ..usvg::Options::default()
         }
     })
-}
-
-/// Width in pixels of `text` set in the embedded font at `size` px (what the PNG shows;
-/// browsers showing the SVG with DejaVu Sans agree).
-pub fn measure(text: &str, size: f64) -> Option<f64> {
-    if text.trim().is_empty() {
-        return Some(0.0);
-    }
-    let svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text x="0" y="50" font-size="{size}">{}</text></svg>"#,
-        escape_xml(text)
-    );
-    let tree = usvg::Tree::from_str(&svg, options()).ok()?;
-    let w = tree.root().abs_bounding_box().width() as f64;
-    w.is_finite().then_some(w)
 }
 
 /// Escape text for XML/HTML content and attribute values.

@@ -1,150 +1,181 @@
-//! The parts every chart shares: margins, title, y-axis grid and labels, legend and notes.
+//! The parts every chart shares, drawn by plotters: title, axes with labelled ticks and grid,
+//! the plot-area outline, a legend beside the plot (never over the data) and notes under it.
+
+use std::ops::Range;
+
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::Axis;
-use super::scene::{Anchor, GRID, INK, Rgb, Scene, Shape, text_width};
+use super::font::FONT_FAMILY;
+use super::scene::{Area, DrawError, GRID, INK, MINOR_GRID};
 
-/// Minor grid lines (log axes), fainter than the labelled ones.
-const MINOR_GRID: Rgb = Rgb(242, 242, 242);
+/// Tick, legend and axis-label font size (plotters' size: about 12 px in the SVG).
+pub const FONT: f64 = 15.0;
+/// Title font size (about 16 px in the SVG).
+pub const TITLE_FONT: f64 = 20.0;
+const NOTE_LINE: i32 = 16;
+/// Dash and gap of dashed lines (chance levels, markers), in pixels.
+pub const DASH: (i32, i32) = (6, 4);
 
-/// Tick and legend font size in pixels.
-pub const FONT: f64 = 12.0;
-/// Title font size in pixels.
-pub const TITLE_FONT: f64 = 16.0;
-const NOTE_LINE: f64 = 16.0;
-
-/// The plot area's pixel edges (data lives strictly inside).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Plot {
-    /// Left edge (x of the domain's low end).
-    pub left: f64,
-    /// Top edge (y of the domain's high end).
-    pub top: f64,
-    /// Right edge.
-    pub right: f64,
-    /// Bottom edge.
-    pub bottom: f64,
+/// The embedded font at `size`, in ink.
+pub fn font(size: f64) -> TextStyle<'static> {
+    (FONT_FAMILY, size).into_font().color(&INK)
 }
 
-/// Margins for the axis labels, a legend on the right (never over the data) and one line
-/// per note under the x axis.
-pub fn layout(width: u32, height: u32, legend: &[String], notes: usize) -> Plot {
-    let legend_w = legend
-        .iter()
-        .map(|n| text_width(n, FONT))
-        .fold(0.0, f64::max);
-    let right_margin = if legend.is_empty() {
-        20.0
+/// A numeric axis as plotters sees it: plotters' linear scale, with the labelled ticks (and
+/// minor grid lines) where [`Axis`] put them; the chart names each tick itself.
+pub struct Coord {
+    scale: RangedCoordf64,
+    ticks: Vec<f64>,
+    minor: Vec<f64>,
+}
+
+impl Ranged for Coord {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.scale.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        let minor = hint.weight().allow_light_points();
+        if minor { &self.minor } else { &self.ticks }.clone()
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.scale.range()
+    }
+}
+
+/// A chart context over two numeric axes.
+pub type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<Coord, Coord>>;
+
+/// What a chart's frame shows: texts, the x axis (domain, ticks, and how a tick is named),
+/// the y axis, the legend and the notes.
+pub struct Frame<'t> {
+    /// Title above the plot.
+    pub title: &'t str,
+    /// Label under the x axis.
+    pub x_label: &'t str,
+    /// Label beside the y axis.
+    pub y_label: &'t str,
+    /// X domain and labelled tick positions.
+    pub x: (f64, f64, Vec<f64>),
+    /// Names the tick at x.
+    pub x_name: &'t dyn Fn(f64) -> String,
+    /// The y axis.
+    pub y: &'t Axis,
+    /// Legend entries in order: name, colour and swatch.
+    pub legend: Vec<(String, RGBColor, Swatch)>,
+    /// One line each under the x-axis label.
+    pub notes: &'t [String],
+}
+
+/// Lay the frame out on `area` and draw everything but the data (legend and notes included):
+/// returns the chart to draw the data into (in [`Axis::coord`] units on y).
+pub fn chart<'a, 'b>(area: &'a Area<'b>, f: &Frame) -> Result<Chart<'a, 'b>, DrawError> {
+    let legend_w = (f.legend.iter())
+        .map(|(n, _, _)| area.estimate_text_size(n, &font(FONT)).map(|s| s.0))
+        .try_fold(0, |w, n| n.map(|n| w.max(n)))?;
+    let right = if f.legend.is_empty() {
+        20
     } else {
-        legend_w + 60.0
+        legend_w + 50
     };
-    let bottom_margin = 50.0 + notes as f64 * NOTE_LINE;
-    Plot {
-        left: 72.0,
-        top: 40.0,
-        right: (width as f64 - right_margin).max(120.0),
-        bottom: (height as f64 - bottom_margin).max(80.0),
+    let notes = f.notes.len() as i32 * NOTE_LINE;
+    let y = f.y;
+    let (ylo, yhi) = (y.coord(y.lo), y.coord(y.hi));
+    let y_range = Coord {
+        scale: (ylo..yhi).into(),
+        ticks: y.ticks.iter().map(|&t| y.coord(t)).collect(),
+        minor: y.minor_ticks().into_iter().map(|t| y.coord(t)).collect(),
+    };
+    let x_range = Coord {
+        scale: (f.x.0..f.x.1).into(),
+        ticks: f.x.2.clone(),
+        minor: Vec::new(),
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(f.title, font(TITLE_FONT))
+        .margin_top(10)
+        .margin_left(10)
+        .margin_right(right)
+        .margin_bottom(notes + 6)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x_range, y_range)?;
+    let y_name = |t: &f64| y.nearest_label(*t);
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .bold_line_style(GRID)
+        .light_line_style(MINOR_GRID)
+        .axis_style(INK)
+        .label_style(font(FONT))
+        .axis_desc_style(font(FONT))
+        .x_desc(f.x_label)
+        .y_desc(f.y_label)
+        .x_label_formatter(&|v| (f.x_name)(*v))
+        .y_label_formatter(&y_name)
+        .draw()?;
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [(f.x.0, ylo), (f.x.1, yhi)],
+        INK.stroke_width(1),
+    )))?;
+    let (_, h) = area.dim_in_pixel();
+    for (i, note) in f.notes.iter().enumerate() {
+        let y = h as i32 - notes - 4 + i as i32 * NOTE_LINE;
+        area.draw(&Text::new(
+            format!("note: {note}"),
+            (72, y),
+            font(FONT - 1.0),
+        ))?;
     }
+    legend(area, &chart, &f.legend)?;
+    Ok(chart)
 }
 
-/// Title, axis labels, plot-area outline, horizontal grid and y tick labels.
-pub fn draw_frame(s: &mut Scene, p: &Plot, title: &str, x_label: &str, y_label: &str, y: &Axis) {
-    s.shapes.push(Shape::Text {
-        x: (p.left + p.right) / 2.0,
-        y: 24.0,
-        text: title.to_string(),
-        size: TITLE_FONT,
-        anchor: Anchor::Middle,
-        vertical: false,
-        color: INK,
-    });
-    for t in y.minor_ticks() {
-        let py = y.map(t, p.bottom, p.top);
-        s.segment((p.left, py), (p.right, py), MINOR_GRID, "grid-minor");
-    }
-    for &t in &y.ticks {
-        let py = y.map(t, p.bottom, p.top);
-        s.segment((p.left, py), (p.right, py), GRID, "grid");
-        s.segment((p.left - 4.0, py), (p.left, py), INK, "tick");
-        s.text(p.left - 7.0, py + 4.0, &y.label(t), FONT, Anchor::End);
-    }
-    s.shapes.push(Shape::Rect {
-        x: p.left,
-        y: p.top,
-        w: p.right - p.left,
-        h: p.bottom - p.top,
-        fill: None,
-        stroke: Some(INK),
-        class: "plot-area",
-        name: String::new(),
-    });
-    s.text(
-        (p.left + p.right) / 2.0,
-        p.bottom + 38.0,
-        x_label,
-        FONT,
-        Anchor::Middle,
+/// How a legend entry shows its series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swatch {
+    /// A filled box (bars).
+    Box,
+    /// A thick line (series).
+    Line,
+    /// A dashed line (reference levels: chance).
+    Dashed,
+}
+
+/// A legend to the right of the plot, where it never covers data: per entry a swatch in its
+/// colour and the name. (Plotters clips its own legend to the plot area.)
+fn legend(
+    area: &Area,
+    chart: &Chart,
+    entries: &[(String, RGBColor, Swatch)],
+) -> Result<(), DrawError> {
+    let (base, plot) = (
+        area.get_base_pixel(),
+        chart.plotting_area().get_pixel_range(),
     );
-    s.shapes.push(Shape::Text {
-        x: 16.0,
-        y: (p.top + p.bottom) / 2.0,
-        text: y_label.to_string(),
-        size: FONT,
-        anchor: Anchor::Middle,
-        vertical: true,
-        color: INK,
-    });
-}
-
-/// Tick marks and labels along the bottom edge for a numeric x axis.
-pub fn draw_x_ticks(s: &mut Scene, p: &Plot, x: &Axis) {
-    for &t in &x.ticks {
-        let px = x.map(t, p.left, p.right);
-        s.segment((px, p.bottom), (px, p.bottom + 4.0), INK, "tick");
-        s.text(px, p.bottom + 18.0, &x.label(t), FONT, Anchor::Middle);
-    }
-}
-
-/// A legend to the right of the plot: a swatch (box, line or dashed line for a reference
-/// level) and the name per entry `(name, colour, dashed)`.
-pub fn draw_legend(s: &mut Scene, p: &Plot, entries: &[(String, Rgb, bool)], boxes: bool) {
-    for (i, (name, color, dashed)) in entries.iter().enumerate() {
-        let y = p.top + 10.0 + i as f64 * 20.0;
-        let x = p.right + 12.0;
-        if boxes {
-            s.shapes.push(Shape::Rect {
-                x,
-                y: y - 6.0,
-                w: 18.0,
-                h: 12.0,
-                fill: Some(*color),
-                stroke: None,
-                class: "legend-swatch",
-                name: name.clone(),
-            });
-        } else {
-            s.shapes.push(Shape::Line {
-                points: vec![(x, y), (x + 18.0, y)],
-                color: *color,
-                width: if *dashed { 1.5 } else { 3.0 },
-                dashed: *dashed,
-                class: "legend-swatch",
-                name: name.clone(),
-            });
+    let x = plot.0.end - base.0 + 12;
+    for (i, (name, c, swatch)) in entries.iter().enumerate() {
+        let y = plot.1.start - base.1 + 10 + 20 * i as i32;
+        let line = vec![(x, y), (x + 18, y)];
+        match swatch {
+            Swatch::Box => area.draw(&Rectangle::new([(x, y - 6), (x + 18, y + 6)], c.filled()))?,
+            Swatch::Line => area.draw(&PathElement::new(line, c.stroke_width(3)))?,
+            Swatch::Dashed => {
+                let (dash, gap) = DASH;
+                area.draw(&DashedPathElement::new(line, dash, gap, c.stroke_width(2)))?
+            }
         }
-        s.text(x + 24.0, y + 4.0, name, FONT, Anchor::Start);
+        let style = font(FONT).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw(&Text::new(name.clone(), (x + 24, y), style))?;
     }
-}
-
-/// One line per note (skipped data, ...) under the x-axis label.
-pub fn draw_notes(s: &mut Scene, p: &Plot, notes: &[String]) {
-    for (i, note) in notes.iter().enumerate() {
-        let y = p.bottom + 56.0 + i as f64 * NOTE_LINE;
-        s.text(
-            p.left,
-            y,
-            &format!("note: {note}"),
-            FONT - 1.0,
-            Anchor::Start,
-        );
-    }
+    Ok(())
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::document::{Block, Clip, Report, Table, url_path};
-use super::scene::escape_xml as esc;
+use super::font::escape_xml as esc;
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;\
 padding:0 1em;color:#222;line-height:1.45}\

@@ -1,8 +1,11 @@
 //! Line charts: named series of (x, y) points, e.g. each loss (VTC, VTM, MLM, total) vs step.
 
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
 use super::axis::Axis;
-use super::frame::{self, Plot};
-use super::scene::{Anchor, PALETTE, Rgb, Scene, Shape};
+use super::frame::{self, Frame, Swatch};
+use super::scene::{Area, DrawError, Scene, colour, faint};
 
 /// One named curve.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +27,7 @@ pub struct Marker {
     pub label: String,
 }
 
-/// A line chart description; `scene()` lays it out.
+/// A line chart description; `scene()` draws it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LineChart {
     /// Title above the plot.
@@ -199,68 +202,81 @@ impl LineChart {
         (Axis::linear(x0, x1, 8), y)
     }
 
-    /// Lay the chart out as drawing primitives.
+    /// Draw the chart (plotters, into SVG).
     pub fn scene(&self) -> Scene {
+        Scene::draw(self.width, self.height, |area| self.draw(area))
+    }
+
+    /// Draw the chart onto `area` (a whole canvas or one panel of a figure).
+    pub fn draw<'a, 'b: 'a>(&self, area: &'a Area<'b>) -> Result<(), DrawError> {
         let Cleaned { points, notes } = self.clean();
         let (x, y) = self.axes(&points);
-        let legend: Vec<String> = self.series.iter().map(|s| s.name.clone()).collect();
-        let plot = frame::layout(self.width, self.height, &legend, notes.len());
-        let mut s = Scene::new(self.width, self.height);
-        frame::draw_frame(&mut s, &plot, &self.title, &self.x_label, &self.y_label, &y);
-        frame::draw_x_ticks(&mut s, &plot, &x);
+        let name = |v: f64| x.label(v);
+        let frame = Frame {
+            title: &self.title,
+            x_label: &self.x_label,
+            y_label: &self.y_label,
+            x: (x.lo, x.hi, x.ticks.clone()),
+            x_name: &name,
+            y: &y,
+            legend: (self.series.iter().enumerate())
+                .map(|(i, s)| {
+                    let swatch = if s.reference {
+                        Swatch::Dashed
+                    } else {
+                        Swatch::Line
+                    };
+                    (s.name.clone(), colour(i), swatch)
+                })
+                .collect(),
+            notes: &notes,
+        };
+        let mut chart = frame::chart(area, &frame)?;
+        let (ylo, yhi) = (y.coord(y.lo), y.coord(y.hi));
+        let (dash, gap) = frame::DASH;
         let markers = self.markers.iter().filter(|m| m.x >= x.lo && m.x <= x.hi);
-        for (i, m) in markers.enumerate() {
-            draw_marker(&mut s, &plot, &x, m, i);
-        }
-        for (i, (series, pts)) in self.series.iter().zip(&points).enumerate() {
-            let style = if series.reference {
-                Style::Reference
-            } else if self.smooth && pts.len() >= MIN_SMOOTHED {
-                draw_series(
-                    &mut s,
-                    &plot,
-                    (&x, &y),
-                    &series.name,
-                    pts,
-                    colour(i),
-                    Style::Raw,
-                );
-                Style::Smoothed
+        for (row, m) in markers.enumerate() {
+            let line = vec![(m.x, ylo), (m.x, yhi)];
+            chart.draw_series(DashedLineSeries::new(line, dash, gap, MARKER.into()))?;
+            // Inside the plot at its top, on the side with more room, one row per marker.
+            let (dx, h) = if m.x > (x.lo + x.hi) / 2.0 {
+                (-4, HPos::Right)
             } else {
-                Style::Plain
+                (4, HPos::Left)
             };
-            draw_series(&mut s, &plot, (&x, &y), &series.name, pts, colour(i), style);
+            let style = frame::font(frame::FONT - 1.0).color(&MARKER);
+            let at = (dx, 4 + 13 * row as i32);
+            let text = Text::new(m.label.clone(), at, style.pos(Pos::new(h, VPos::Top)));
+            chart.draw_series(std::iter::once(EmptyElement::at((m.x, yhi)) + text))?;
         }
-        let entries: Vec<(String, Rgb, bool)> = (legend.into_iter().zip(&self.series))
-            .enumerate()
-            .map(|(i, (n, series))| (n, colour(i), series.reference))
-            .collect();
-        frame::draw_legend(&mut s, &plot, &entries, false);
-        frame::draw_notes(&mut s, &plot, &notes);
-        s
+        let width = chart.plotting_area().dim_in_pixel().0 as f64;
+        let column = |v: f64| ((v - x.lo) / (x.hi - x.lo) * width).floor();
+        for (i, (series, pts)) in self.series.iter().zip(&points).enumerate() {
+            let pts: Vec<(f64, f64)> = pts.iter().map(|&(a, b)| (a, y.coord(b))).collect();
+            let c = colour(i);
+            if series.reference {
+                chart.draw_series(DashedLineSeries::new(pts, dash, gap, c.stroke_width(2)))?;
+                continue;
+            }
+            let smooth = self.smooth && pts.len() >= MIN_SMOOTHED;
+            if smooth {
+                let raw = envelope(&pts, column);
+                chart.draw_series(LineSeries::new(raw, faint(c, 0.3).stroke_width(1)))?;
+            }
+            let main = if smooth { moving_average(&pts) } else { pts };
+            // A lone point has no segment to stroke; mark it so it stays visible.
+            if let [p] = main.as_slice() {
+                chart.draw_series(std::iter::once(Circle::new(*p, 4, c.filled())))?;
+            }
+            let line = envelope(&main, column);
+            chart.draw_series(LineSeries::new(line, c.stroke_width(2)))?;
+        }
+        Ok(())
     }
-}
-
-/// Colour of the i-th series.
-fn colour(i: usize) -> Rgb {
-    PALETTE[i % PALETTE.len()]
 }
 
 /// Fewer points than this are drawn as they are: smoothing them would hide the data.
 const MIN_SMOOTHED: usize = 12;
-
-/// How a series is stroked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Style {
-    /// The values as logged.
-    Plain,
-    /// The values as logged, faint, behind their smoothed curve.
-    Raw,
-    /// A centred moving average.
-    Smoothed,
-    /// A dashed reference level.
-    Reference,
-}
 
 /// Centred moving average over about 1/20 of the points (odd window, shrinking at the
 /// ends), in data units: light enough to keep bumps, strong enough to read a trend.
@@ -275,118 +291,39 @@ pub fn moving_average(pts: &[(f64, f64)]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Marker `m`, its label on line `row` from the plot's top so neighbours never overlap.
-fn draw_marker(s: &mut Scene, p: &Plot, x: &Axis, m: &Marker, row: usize) {
-    let px = x.map(m.x, p.left, p.right);
-    s.shapes.push(Shape::Line {
-        points: vec![(px, p.top), (px, p.bottom)],
-        color: MARKER,
-        width: 1.0,
-        dashed: true,
-        class: "marker-line",
-        name: m.label.clone(),
-    });
-    // Inside the plot at its top, on the side with more room.
-    let (tx, anchor) = if px > (p.left + p.right) / 2.0 {
-        (px - 4.0, Anchor::End)
-    } else {
-        (px + 4.0, Anchor::Start)
-    };
-    s.shapes.push(Shape::Text {
-        x: tx,
-        y: p.top + 14.0 + 13.0 * row as f64,
-        text: m.label.clone(),
-        size: frame::FONT - 1.0,
-        anchor,
-        vertical: false,
-        color: MARKER,
-    });
-}
-
 /// Marker lines and labels: grey, so they never read as data.
-const MARKER: Rgb = Rgb(110, 110, 110);
-
-fn draw_series(
-    s: &mut Scene,
-    p: &Plot,
-    (x, y): (&Axis, &Axis),
-    name: &str,
-    pts: &[(f64, f64)],
-    color: Rgb,
-    style: Style,
-) {
-    let smoothed;
-    let pts = if style == Style::Smoothed {
-        smoothed = moving_average(pts);
-        &smoothed[..]
-    } else {
-        pts
-    };
-    let (color, width, class) = match style {
-        Style::Plain | Style::Smoothed => (color, 2.0, "series"),
-        Style::Raw => (color.faint(0.3), 1.0, "raw"),
-        Style::Reference => (color, 1.5, "reference"),
-    };
-    let px: Vec<(f64, f64)> = pts
-        .iter()
-        .map(|&(a, b)| (x.map(a, p.left, p.right), y.map(b, p.bottom, p.top)))
-        .collect();
-    let px = envelope(px);
-    // A lone point has no segment to stroke; mark it so it stays visible.
-    if let ([(cx, cy)], false) = (px.as_slice(), style == Style::Raw) {
-        s.shapes.push(Shape::Rect {
-            x: cx - 3.0,
-            y: cy - 3.0,
-            w: 6.0,
-            h: 6.0,
-            fill: Some(color),
-            stroke: None,
-            class: "marker",
-            name: name.into(),
-        });
-    }
-    if !px.is_empty() {
-        s.shapes.push(Shape::Line {
-            points: px,
-            color,
-            width,
-            dashed: style == Style::Reference,
-            class,
-            name: name.into(),
-        });
-    }
-}
+pub const MARKER: RGBColor = RGBColor(110, 110, 110);
 
 /// Thin a long curve (a loss logged at every one of 100k steps) to at most the lowest and
-/// highest point per pixel column (plus both ends), in drawing order, so spikes survive and
-/// files stay small.
-fn envelope(px: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
-    if px.len() <= 2048 {
-        return px;
+/// highest point per pixel column (`column` of x) plus both ends, in drawing order, so spikes
+/// survive and files stay small.
+fn envelope(pts: &[(f64, f64)], column: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
+    if pts.len() <= 2048 {
+        return pts.to_vec();
     }
     let mut out = Vec::new();
     let mut i = 0;
-    while i < px.len() {
-        let column = px[i].0.floor();
+    while i < pts.len() {
+        let col = column(pts[i].0);
         let mut j = i;
         let (mut lo, mut hi) = (i, i);
-        while j < px.len() && px[j].0.floor() == column {
-            if px[j].1 < px[lo].1 {
+        while j < pts.len() && column(pts[j].0) == col {
+            if pts[j].1 < pts[lo].1 {
                 lo = j;
             }
-            if px[j].1 > px[hi].1 {
+            if pts[j].1 > pts[hi].1 {
                 hi = j;
             }
             j += 1;
         }
-        out.push(px[lo.min(hi)]);
+        out.push(pts[lo.min(hi)]);
         if lo != hi {
-            out.push(px[lo.max(hi)]);
+            out.push(pts[lo.max(hi)]);
         }
         i = j;
     }
     // The curve still starts and ends where the data does.
-    let (first, last) = (px[0], px[px.len() - 1]);
+    let (first, last) = (pts[0], pts[pts.len() - 1]);
     if out.first() != Some(&first) {
         out.insert(0, first);
     }

@@ -1,9 +1,9 @@
 //! Reports for people: charts (SVG + PNG) and documents (HTML + Markdown) for the demo, the
 //! experiment tables and training curves.
 //!
-//! A chart (`LineChart`, `BarChart`, `Panels`) lays itself out as a `Scene` of primitives; the
-//! scene is written as SVG, and resvg draws that SVG to PNG with an embedded font, so both
-//! files show the same picture.
+//! A chart (`LineChart`, `BarChart`, `Panels`) is drawn by plotters into SVG with the embedded
+//! DejaVu Sans; resvg draws that SVG to PNG with the same font, so both files show the same
+//! picture.
 
 pub mod axis;
 pub mod bar;
@@ -18,7 +18,7 @@ pub mod render;
 pub mod scene;
 
 pub use bar::{BarChart, Chance, MeanStd};
-pub use document::{Block, Clip, Report, Table, Written};
+pub use document::{Block, Clip, Report, Table};
 pub use line::{LineChart, Marker, Series};
 pub use panels::Panels;
 pub use scene::Scene;

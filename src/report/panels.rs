@@ -1,9 +1,12 @@
 //! A figure of several line charts side by side under one title: one panel per trained
 //! objective, the learning rate and the gradient norm of a run.
 
-use super::frame::TITLE_FONT;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::frame::{TITLE_FONT, font};
 use super::line::LineChart;
-use super::scene::{Anchor, INK, Scene, Shape};
+use super::scene::Scene;
 
 /// Line charts laid out in a grid, row by row, under a common title.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +22,7 @@ pub struct Panels {
 }
 
 /// Room for the common title above the first row.
-const HEADER: f64 = 36.0;
+const HEADER: u32 = 36;
 
 impl Panels {
     /// An empty figure with two 540×320 panels per row.
@@ -44,33 +47,24 @@ impl Panels {
         let rows = self.charts.len().div_ceil(cols).max(1);
         (
             self.panel.0 * cols as u32,
-            self.panel.1 * rows as u32 + HEADER as u32,
+            self.panel.1 * rows as u32 + HEADER,
         )
     }
 
-    /// Lay the figure out as one scene.
+    /// Draw the figure: the title, then each panel in its cell of the grid.
     pub fn scene(&self) -> Scene {
         let (w, h) = self.size();
         let cols = self.columns.clamp(1, self.charts.len().max(1));
-        let mut s = Scene::new(w, h);
-        s.shapes.push(Shape::Text {
-            x: w as f64 / 2.0,
-            y: 26.0,
-            text: self.title.clone(),
-            size: TITLE_FONT + 2.0,
-            anchor: Anchor::Middle,
-            vertical: false,
-            color: INK,
-        });
-        for (i, chart) in self.charts.iter().enumerate() {
-            let panel = chart.clone().size(self.panel.0, self.panel.1).scene();
-            let (col, row) = (i % cols, i / cols);
-            s.place(
-                &panel,
-                col as f64 * self.panel.0 as f64,
-                HEADER + row as f64 * self.panel.1 as f64,
-            );
-        }
-        s
+        Scene::draw(w, h, |area| {
+            let title = font(TITLE_FONT + 3.0).pos(Pos::new(HPos::Center, VPos::Center));
+            area.draw(&Text::new(self.title.clone(), (w as i32 / 2, 20), title))?;
+            let (_, grid) = area.split_vertically(HEADER);
+            let rows = self.charts.len().div_ceil(cols).max(1);
+            let cells = grid.split_evenly((rows, cols));
+            for (chart, cell) in self.charts.iter().zip(&cells) {
+                chart.draw(cell)?;
+            }
+            Ok(())
+        })
     }
 }

@@ -11,7 +11,7 @@ use super::scene::Scene;
 impl Scene {
     /// Paint the scene onto an RGB image of the scene's size (white where nothing is drawn).
     pub fn rasterize(&self) -> Result<RgbImage> {
-        let tree = usvg::Tree::from_str(&self.to_svg(), options())
+        let tree = usvg::Tree::from_str(self.checked_svg()?, options())
             .map_err(|e| anyhow!("cannot render chart SVG: {e}"))?;
         let mut pixmap = tiny_skia::Pixmap::new(self.width.max(1), self.height.max(1))
             .context("chart canvas has no pixels")?;
