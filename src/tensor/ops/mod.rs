@@ -25,8 +25,8 @@ pub mod unary;
 use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError};
 use crate::tensor::{Result, Tensor, TensorError};
 
-/// Allocate an output of `n` floats, record `f` into a fresh batch and submit it (no wait:
-/// queue order keeps later work and readbacks after it).
+/// Allocate an output of `n` floats, record `f` into a fresh batch and queue it (no wait:
+/// queue order keeps later work and readbacks after it; see `Gpu::flush`).
 pub(crate) fn forward(
     gpu: &Gpu,
     n: usize,
