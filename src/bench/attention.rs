@@ -239,7 +239,7 @@ pub fn kernel_rows(suite: &mut Suite, size: Size) -> Result<()> {
     let dq = gpu.pool.storage(4 * nq as u64, "bench dq")?;
     let dk = gpu.pool.storage(4 * nk as u64, "bench dk")?;
     let dv = gpu.pool.storage(4 * nk as u64, "bench dv")?;
-    let l = |r: Result<()>| r.map_err(crate::tensor::ops::tape_ops::launch_err);
+    let l = |r: Result<()>| r.map_err(crate::tensor::ops::launch_err);
     let (fwd, bwd) = (Some(s.forward_flops()), Some(s.backward_flops()));
     let fused = suite.time("attention fused forward", &label, fwd, None, 3, |b| {
         l(attention_forward(b, s, &q, &k, &v, None, &o, &lse))

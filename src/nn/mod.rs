@@ -16,12 +16,12 @@ use rand_chacha::ChaCha8Rng;
 use crate::gpu::Gpu;
 use crate::model::checkpoint::{HostTensor, TensorMap};
 use crate::model::params::ParamShape;
+pub use crate::tensor::ops::attention::KeyMask;
+use crate::tensor::ops::attention::{TokenAttention, attention_tokens};
 use crate::tensor::ops::embedding::embedding;
 use crate::tensor::ops::layernorm::layer_norm;
 use crate::tensor::ops::matmul::matmul_op;
 use crate::tensor::ops::permute::swap_axes12;
-pub use crate::tensor::ops::tape_ops::KeyMask;
-use crate::tensor::ops::tape_ops::{TokenAttention, attention_tokens};
 use crate::tensor::{Shape, Tape, Tensor};
 
 /// Trainable parameters of one module, by name.

@@ -10,14 +10,8 @@
 use crate::gpu::kernel_params;
 use anyhow::{Result, bail};
 
-use super::check::{need, storage_buffers};
+use super::super::check::{need, storage_buffers};
 use crate::gpu::{AttentionRoute, Batch, GpuBuffer, Groups, Kernel};
-
-pub(crate) mod matmul_route;
-pub use matmul_route::{
-    GPU_ROUTE_MAX_SCORE_BYTES, MATMUL_ROUTE_MIN_SCORES, attention_matmul_backward,
-    attention_matmul_forward, matmul_route, pad_heads, padded, unpad_heads,
-};
 
 /// Largest head dimension the fused kernels hold in registers.
 pub const MAX_HEAD_DIM: u32 = 64;
@@ -162,7 +156,7 @@ impl AttentionShape {
         self.rows() as u64 * self.tk as u64
     }
 
-    fn check(&self, what: &str) -> Result<()> {
+    pub(super) fn check(&self, what: &str) -> Result<()> {
         let s = self;
         if s.batch == 0 || s.heads == 0 || s.tq == 0 || s.tk == 0 || s.head_dim == 0 {
             bail!("{what}: every dimension must be at least 1, got {s:?}");
@@ -176,7 +170,16 @@ impl AttentionShape {
         Ok(())
     }
 
-    fn params(&self, mask: Option<&GpuBuffer>, stage: u32) -> Params {
+    /// The kernels' parameters; keys from `keys` on count as padding (the matmul route pads
+    /// them; the fused kernels have none: [`AttentionShape::params`]).
+    pub(super) fn params_with_keys(&self, mask: Option<&GpuBuffer>, keys: u32) -> Params {
+        Params {
+            keys,
+            ..self.params(mask, 0)
+        }
+    }
+
+    pub(super) fn params(&self, mask: Option<&GpuBuffer>, stage: u32) -> Params {
         Params {
             b: self.batch,
             h: self.heads,
