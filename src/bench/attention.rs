@@ -7,10 +7,8 @@ use serde::Serialize;
 use super::Size;
 use super::Suite;
 use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Profiler};
-use crate::tensor::ops::attention::{
-    AttentionShape, attention_backward, attention_forward, attention_unfused,
-    attention_unfused_backward,
-};
+use crate::tensor::ops::attention::{AttentionShape, attention_backward, attention_forward};
+use crate::tensor::ops::dev::{attention_unfused, attention_unfused_backward};
 
 /// Timed batches per kernel and shape; the fastest is reported.
 pub const REPEATS: u32 = 3;

@@ -4,7 +4,9 @@
 pub mod adamw;
 pub mod attention;
 pub mod check;
+pub mod choices;
 pub mod colsum;
+pub mod dev;
 pub mod elementwise;
 pub mod embedding;
 pub mod frame_diff;

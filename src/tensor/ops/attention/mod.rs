@@ -14,7 +14,6 @@ pub(crate) mod matmul_route;
 
 pub use launch::{
     AttentionKernel, AttentionShape, MAX_HEAD_DIM, attention_backward, attention_forward,
-    attention_unfused, attention_unfused_backward,
 };
 pub use matmul_route::{
     GPU_ROUTE_MAX_SCORE_BYTES, MATMUL_ROUTE_MIN_SCORES, attention_matmul_backward,
