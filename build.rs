@@ -1,4 +1,4 @@
-//! Embeds every `shaders/*.wgsl` file: generates `shaders.rs` in OUT_DIR with one
+//! Embeds every `shaders/*.wgsl` and `shaders/dev/*.wgsl` file: generates `shaders.rs` in OUT_DIR with one
 //! `include_str!` per file, so a new shader needs no registration by hand.
 
 use std::{env, fs, path::Path};
@@ -8,20 +8,30 @@ fn main() {
     // would otherwise keep embedding that checkout's shaders.
     let root = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let dir = Path::new(&root).join("shaders");
-    println!("cargo:rerun-if-changed={}", dir.display());
-    let mut names: Vec<String> = fs::read_dir(&dir)
-        .expect("shaders/ folder")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "wgsl"))
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    // Shipped kernels in shaders/, the ones kept for comparison in shaders/dev/; one stem
+    // names one shader whichever folder holds it.
+    let mut files: Vec<(String, std::path::PathBuf)> = Vec::new();
+    for folder in [dir.clone(), dir.join("dev")] {
+        println!("cargo:rerun-if-changed={}", folder.display());
+        for p in fs::read_dir(&folder)
+            .expect("shaders/ folder")
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "wgsl"))
+        {
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            assert!(
+                files.iter().all(|(n, _)| *n != stem),
+                "shaders/ and shaders/dev/ both hold {stem}.wgsl"
+            );
+            files.push((stem, p));
+        }
+    }
+    files.sort();
     let mut out = String::from(
         "/// Every embedded shader: (file stem, WGSL source).\npub const SHADERS: &[(&str, &str)] = &[\n",
     );
-    for n in &names {
-        let path = dir.join(format!("{n}.wgsl"));
+    for (n, path) in &files {
         println!("cargo:rerun-if-changed={}", path.display());
         out.push_str(&format!(
             "    ({n:?}, include_str!({:?})),\n",

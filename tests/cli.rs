@@ -69,11 +69,14 @@ fn version_help_and_bad_flags() {
 #[test]
 fn demo_and_experiment_help_show_the_recipe_defaults() {
     use locomotion::train::recipe;
-    for cmd in ["demo", "experiment"] {
+    // The experiment pre-trains twice as long as the demo (experiment::comparison::STEPS).
+    let steps = [recipe::STEPS, locomotion::experiment::comparison::STEPS];
+    assert_eq!(steps[1], 2 * steps[0]);
+    for (cmd, steps) in ["demo", "experiment"].into_iter().zip(steps) {
         let (ok, out, err) = locomotion(&[cmd, "--help"], &[]);
         assert!(ok, "{err}");
         for (flag, value) in [
-            ("--steps", recipe::STEPS.to_string()),
+            ("--steps", steps.to_string()),
             ("--batch", recipe::BATCH.to_string()),
             ("--lr", recipe::LR.to_string()),
             ("--preset", recipe::PRESET.to_string()),

@@ -170,12 +170,55 @@ fn info_prints_the_kernel_choices_the_settings_make() {
     assert_eq!(choices(&[])["power_preference"], "HighPerformance");
     let c = choices(&[("WGPU_POWER_PREF", "low")]);
     assert_eq!(c["power_preference"], "LowPower");
-    // The text report says the same in one line.
-    let out = ok(&locomotion(&["info"], &gpu));
-    assert!(
-        out.contains("kernels: gpu variants (LOCOMOTION_KERNELS); attention: matmuls while"),
-        "{out}"
-    );
+    // Every choice a launcher makes, each with the setting that changes it, in the JSON and
+    // one line each in the text report.
+    for (env, matmul) in [
+        (&gpu, "SGEMM"),
+        (&[("LOCOMOTION_KERNELS", "cpu")], "subgroup"),
+    ] {
+        let each = choices(env)["each"].as_array().unwrap().clone();
+        let named = |what: &str| {
+            each.iter()
+                .find(|c| c["what"] == what)
+                .unwrap_or_else(|| panic!("no {what} choice in {each:?}"))
+                .clone()
+        };
+        for (what, var) in [
+            ("kernel variants", "LOCOMOTION_KERNELS"),
+            ("matmul", "LOCOMOTION_KERNELS"),
+            ("layer norm", "LOCOMOTION_KERNELS"),
+            ("column sums", "LOCOMOTION_KERNELS"),
+            ("attention route", "LOCOMOTION_ATTENTION="),
+            ("fused attention kernels", "LOCOMOTION_ATTENTION="),
+            ("fused attention blocks", "LOCOMOTION_ATTENTION_BLOCK"),
+        ] {
+            let c = named(what);
+            assert!(c["setting"].as_str().unwrap().starts_with(var), "{c}");
+        }
+        let m = named("matmul")["runs"].as_str().unwrap().to_string();
+        assert!(m.starts_with(matmul), "{m}");
+        let out = ok(&locomotion(&["info"], env));
+        for c in &each {
+            let line = format!(
+                "  {}: {} ({})",
+                c["what"].as_str().unwrap(),
+                c["runs"].as_str().unwrap(),
+                c["setting"].as_str().unwrap()
+            );
+            assert!(out.contains(&line), "{line} not in {out}");
+        }
+        assert!(out.contains("comparison kernels, never in a step"), "{out}");
+    }
+    let c = choices(&[
+        ("LOCOMOTION_KERNELS", "gpu"),
+        ("LOCOMOTION_ATTENTION", "matmul"),
+    ]);
+    let route = c["each"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["what"] == "attention route");
+    assert_eq!(route.unwrap()["runs"], "matmuls where D allows, else fused");
 }
 
 #[test]

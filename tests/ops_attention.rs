@@ -8,10 +8,8 @@ mod common;
 use common::attention::{cpu_forward, cpu_probs};
 use common::{POISON, VARIANT_ULPS, assert_within_ulps, gpu, random, rel_err};
 use locomotion::gpu::{Batch, Gpu, GpuBuffer, Kernels};
-use locomotion::tensor::ops::attention::{
-    AttentionShape, attention_backward, attention_forward, attention_unfused,
-    attention_unfused_backward,
-};
+use locomotion::tensor::ops::attention::{AttentionShape, attention_backward, attention_forward};
+use locomotion::tensor::ops::dev::{attention_unfused, attention_unfused_backward};
 
 // ------------------------------------------------------------------------- CPU reference
 

@@ -1,4 +1,4 @@
-//! Portability without the hardware: every `shaders/*.wgsl` is parsed and validated by naga
+//! Portability without the hardware: every `shaders/*.wgsl` (and `shaders/dev/*.wgsl`) is parsed and validated by naga
 //! with the capabilities the engine requests, then translated to SPIR-V, MSL, HLSL and GLSL
 //! for every compute entry point. A failure names the file, the entry point and the backend.
 
@@ -9,8 +9,10 @@ use naga::valid::{Capabilities, ValidationFlags, Validator};
 
 fn shader_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("shaders/ exists")
+    // The shipped kernels and, in dev/, the ones kept for comparison.
+    let mut files: Vec<PathBuf> = [dir.clone(), dir.join("dev")]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).expect("shaders/ and shaders/dev/ exist"))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
         .collect();

@@ -8,9 +8,10 @@ use common::attention::cpu_forward;
 use common::loss::{cpu_ce, cpu_nce};
 use common::{gpu, random, rel_err};
 use locomotion::tensor::ops::attention::AttentionShape;
+use locomotion::tensor::ops::attention::attention;
 use locomotion::tensor::ops::loss::IGNORE_INDEX;
+use locomotion::tensor::ops::loss::{cross_entropy, info_nce};
 use locomotion::tensor::ops::reduce::sum_all;
-use locomotion::tensor::ops::tape_ops::{attention, cross_entropy, info_nce};
 use locomotion::tensor::ops::unary::{mul, scale};
 use locomotion::tensor::{Tape, Tensor};
 

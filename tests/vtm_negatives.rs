@@ -9,10 +9,10 @@ mod gradcheck;
 use common::{random, rel_err};
 use gradcheck::{check, input};
 use locomotion::gpu::Gpu;
+use locomotion::tensor::ops::attention::{KeyMask, attention_masked};
 use locomotion::tensor::ops::gather::{gather_rows, gather_rows_u32};
 use locomotion::tensor::ops::negatives::hard_negative_rows;
 use locomotion::tensor::ops::reduce::sum_all;
-use locomotion::tensor::ops::tape_ops::{KeyMask, attention_masked};
 use locomotion::tensor::ops::unary::mul;
 use locomotion::tensor::{Tape, Tensor};
 

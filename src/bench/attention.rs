@@ -7,10 +7,8 @@ use serde::Serialize;
 use super::Size;
 use super::Suite;
 use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Profiler};
-use crate::tensor::ops::attention::{
-    AttentionShape, attention_backward, attention_forward, attention_unfused,
-    attention_unfused_backward,
-};
+use crate::tensor::ops::attention::{AttentionShape, attention_backward, attention_forward};
+use crate::tensor::ops::dev::{attention_unfused, attention_unfused_backward};
 
 /// Timed batches per kernel and shape; the fastest is reported.
 pub const REPEATS: u32 = 3;
@@ -239,7 +237,7 @@ pub fn kernel_rows(suite: &mut Suite, size: Size) -> Result<()> {
     let dq = gpu.pool.storage(4 * nq as u64, "bench dq")?;
     let dk = gpu.pool.storage(4 * nk as u64, "bench dk")?;
     let dv = gpu.pool.storage(4 * nk as u64, "bench dv")?;
-    let l = |r: Result<()>| r.map_err(crate::tensor::ops::tape_ops::launch_err);
+    let l = |r: Result<()>| r.map_err(crate::tensor::ops::launch_err);
     let (fwd, bwd) = (Some(s.forward_flops()), Some(s.backward_flops()));
     let fused = suite.time("attention fused forward", &label, fwd, None, 3, |b| {
         l(attention_forward(b, s, &q, &k, &v, None, &o, &lse))

@@ -18,7 +18,7 @@ pub fn kernel_rows(suite: &mut Suite, size: Size) -> Result<()> {
         Size::Full => (512, 30522, 256),
     };
     let gpu = suite.gpu().clone();
-    let l = |r: Result<()>| r.map_err(crate::tensor::ops::tape_ops::launch_err);
+    let l = |r: Result<()>| r.map_err(crate::tensor::ops::launch_err);
     let logits: Vec<f32> = (0..n * c)
         .map(|i| ((i * 7919) % 1000) as f32 / 250.0 - 2.0)
         .collect();

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::gpu::{self, AdapterRequest, AdapterSummary, AttentionChoice, Caps, Gpu, Kernels};
+use crate::tensor::ops::choices::{KernelChoice, attention_kernels, kernel_choices};
 
 /// Key limits worth printing.
 #[derive(Debug, Serialize)]
@@ -38,6 +39,8 @@ pub struct Choices {
     pub attention: AttentionChoice,
     /// The attention kernels that run, in words.
     pub attention_kernels: String,
+    /// Every kernel choice a launcher makes: what runs, and the setting that changes it.
+    pub each: Vec<KernelChoice>,
     /// `WGPU_POWER_PREF`.
     pub power_preference: String,
 }
@@ -54,6 +57,7 @@ pub fn gather(req: &AdapterRequest) -> anyhow::Result<Info> {
         kernels: g.kernels,
         attention: g.attention,
         attention_kernels: attention_kernels(&g),
+        each: kernel_choices(&g),
         power_preference: format!("{:?}", gpu::power_preference()?),
     };
     Ok(Info {
@@ -131,43 +135,21 @@ fn print_text(info: &Info) {
         l.max_storage_buffers_per_shader_stage
     );
     let k = &info.choices;
+    println!("kernel choices (what a training step runs, and the setting that changes it):");
+    for c in &k.each {
+        println!("  {}: {} ({})", c.what, c.runs, c.setting);
+    }
     println!(
-        "kernels: {} variants (LOCOMOTION_KERNELS); attention: {} (LOCOMOTION_ATTENTION, LOCOMOTION_ATTENTION_BLOCK); power preference: {} (WGPU_POWER_PREF)",
-        format!("{:?}", k.kernels).to_lowercase(),
-        k.attention_kernels,
+        "  comparison kernels, never in a step: matmul tiled and naive, unfused attention (src/tensor/ops/dev/; `locomotion bench kernels` runs them)"
+    );
+    println!(
+        "power preference: {} (WGPU_POWER_PREF=high|low|none)",
         k.power_preference
     );
     println!(
         "pipeline cache: {} (LOCOMOTION_PIPELINE_CACHE)",
         info.pipeline_cache
     );
-}
-
-/// The attention kernels `g` runs, as its choice resolves (what the launchers read).
-fn attention_kernels(g: &Gpu) -> String {
-    use crate::tensor::ops::attention::{
-        AttentionKernel, GPU_ROUTE_MAX_SCORE_BYTES, MATMUL_ROUTE_MIN_SCORES,
-    };
-    let fused = match AttentionKernel::pick(g) {
-        AttentionKernel::Blocked => "fused blocked",
-        AttentionKernel::Rows => "fused rows",
-    };
-    let blocks = match g.attention.blocks {
-        Some([a, b, c, d]) => format!(" ({a}x{b} forward, {c}x{d} backward)"),
-        None => " (blocks by shape)".into(),
-    };
-    let route = match g.attention.route {
-        gpu::AttentionRoute::Matmul => "matmuls where D allows, else ".into(),
-        gpu::AttentionRoute::Auto if g.cpu_kernels() => {
-            format!("matmuls from {MATMUL_ROUTE_MIN_SCORES} scores, else ")
-        }
-        gpu::AttentionRoute::Auto => format!(
-            "matmuls while the scores take at most {} MiB, else ",
-            GPU_ROUTE_MAX_SCORE_BYTES >> 20
-        ),
-        _ => String::new(),
-    };
-    format!("{route}{fused}{blocks}")
 }
 
 fn yes(b: bool) -> &'static str {

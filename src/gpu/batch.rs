@@ -1,5 +1,6 @@
-//! Command batching: many dispatches recorded into one encoder and submitted together, each
-//! with its own slice of a shared uniform arena for its parameters.
+//! Command batching: many dispatches recorded into one encoder, each with its own slice of a
+//! shared uniform arena for its parameters; finished batches queue up and reach the GPU
+//! several in one submit (see `pending.rs`).
 //!
 //! Dispatch convention for 1-D kernels (see `shaders/elementwise.wgsl`): a linear count of
 //! workgroups is folded into an (x, y) grid when it exceeds the per-dimension limit; kernels
@@ -57,7 +58,7 @@ pub(crate) struct PendingTimestamp<'q> {
     pub end: Option<u32>,
 }
 
-/// A recording of GPU work, submitted as one command buffer.
+/// A recording of GPU work, finished into one command buffer.
 pub struct Batch<'g> {
     gpu: &'g Gpu,
     /// The compute pass consecutive dispatches share (closed by a copy, an encoder access, a
@@ -68,7 +69,8 @@ pub struct Batch<'g> {
     encoder: wgpu::CommandEncoder,
     arenas: Vec<(GpuBuffer, Vec<u8>)>,
     retained: Vec<GpuBuffer>,
-    /// In-use tokens of every pooled buffer this batch touches (released at submit).
+    /// In-use tokens of every pooled buffer this batch touches (released by the queue submit
+    /// that carries this batch).
     held: Vec<std::sync::Arc<()>>,
     dispatches: u32,
 }
@@ -103,12 +105,10 @@ impl<'g> Batch<'g> {
         &mut self.encoder
     }
 
-    /// Keep `buf` out of the pool until this batch is submitted. A scratch buffer dropped while
-    /// the batch is still recording could otherwise be handed to another thread, whose upload
-    /// would land before this batch runs and be overwritten by it.
-    /// Keep the pool from handing `buf` to anyone else until this batch is submitted, even if
-    /// it is dropped meanwhile. [`Batch::dispatch`] and [`Batch::copy`] do this for their
-    /// buffers; call it for buffers used through [`Batch::encoder`] or
+    /// Keep the pool from handing `buf` to anyone else until this batch reaches the GPU, even
+    /// if it is dropped meanwhile: an upload into a reused buffer would land before this batch
+    /// runs and be overwritten by it. [`Batch::dispatch`] and [`Batch::copy`] do this for
+    /// their buffers; call it for buffers used through [`Batch::encoder`] or
     /// [`Batch::dispatch_resources`].
     pub fn hold(&mut self, buf: &GpuBuffer) {
         self.held.push(buf.in_use_token());
@@ -130,6 +130,7 @@ impl<'g> Batch<'g> {
         }
     }
 
+    /// Keep `buf` (a scratch buffer this batch uses) until the batch reaches the GPU.
     pub fn retain(&mut self, buf: GpuBuffer) {
         self.retained.push(buf);
     }
@@ -341,8 +342,9 @@ impl<'g> Batch<'g> {
         drop(pass);
     }
 
-    /// Upload the parameters and submit everything recorded, without waiting.
-    pub fn submit(mut self) -> wgpu::SubmissionIndex {
+    /// Upload the parameters, finish the recording and queue it for the GPU (see
+    /// [`Gpu::flush`]): it runs after everything queued before it and before any readback.
+    pub fn submit(mut self) {
         let t0 = Instant::now();
         self.pass = None;
         for (buf, data) in &self.arenas {
@@ -350,22 +352,23 @@ impl<'g> Batch<'g> {
                 self.gpu.queue.write_buffer(buf.raw(), 0, data);
             }
         }
-        let index = self.gpu.queue.submit([self.encoder.finish()]);
-        self.gpu.counters.submit();
-        if self.gpu.trace.on() {
-            self.gpu.trace.submitted(t0.elapsed());
-        }
-        // Arena and retained buffers go back to the pool here; wgpu keeps them alive until the
-        // GPU is done, and any later write to them is queued after this submission.
+        let commands = self.encoder.finish();
+        // Arenas and scratch buffers go back to the pool now (wgpu keeps them alive until the
+        // GPU is done), held like every buffer used until the submit that carries this batch.
+        let mut held = self.held;
+        held.extend(self.arenas.iter().map(|(buf, _)| buf.in_use_token()));
+        held.extend(self.retained.iter().map(GpuBuffer::in_use_token));
         drop(self.arenas);
         drop(self.retained);
-        index
+        self.gpu
+            .pending
+            .push(commands, held, self.dispatches, t0.elapsed());
     }
 
-    /// Submit and block until the GPU has finished this batch.
+    /// Queue this batch, submit everything queued and block until the GPU has finished it.
     pub fn submit_and_wait(self) -> Result<(), GpuError> {
         let gpu = self.gpu;
-        let index = self.submit();
-        gpu.wait(Some(index))
+        self.submit();
+        gpu.wait(None)
     }
 }

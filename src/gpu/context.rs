@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::adapter::{self, AdapterRequest, AdapterSummary};
 use super::choices::{AttentionChoice, Kernels};
 use super::disk_cache::{self, DiskCache};
+use super::pending::PendingQueue;
 use super::trace::{Counters, TraceState};
 use super::{BindGroupCache, BufferPool, GpuError, PipelineCache};
 
@@ -49,6 +50,8 @@ pub struct Gpu {
     pub(crate) counters: Arc<Counters>,
     /// The step trace (see [`Gpu::trace_begin`]).
     pub(crate) trace: Arc<TraceState>,
+    /// Finished batches waiting for one queue submit (see [`Gpu::flush`]).
+    pub(crate) pending: Arc<PendingQueue>,
     /// The first error the device reported outside an error scope, or its loss: wgpu's
     /// default handler panics; this one keeps the message for [`Gpu::wait`] to return.
     pub(crate) uncaptured: Arc<Mutex<Option<String>>>,
@@ -104,6 +107,13 @@ impl Gpu {
         let kernels = Kernels::from_env(&summary.device_type)?;
         let attention = AttentionChoice::from_env()?;
         let pipelines = Arc::new(PipelineCache::with_disk(DiskCache::open(&device, &info)));
+        let counters: Arc<Counters> = Arc::default();
+        let trace: Arc<TraceState> = Arc::default();
+        let pending = Arc::new(PendingQueue::new(
+            queue.clone(),
+            Arc::clone(&counters),
+            Arc::clone(&trace),
+        ));
         Ok(Self {
             adapter,
             device,
@@ -117,8 +127,9 @@ impl Gpu {
             pipelines,
             bind_groups: Arc::default(),
             readbacks: Arc::default(),
-            counters: Arc::default(),
-            trace: Arc::default(),
+            counters,
+            trace,
+            pending,
             uncaptured,
         })
     }

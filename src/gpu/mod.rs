@@ -10,6 +10,7 @@ mod disk_cache;
 mod error;
 mod layout;
 mod params;
+mod pending;
 mod pipeline;
 mod pool;
 mod profiler;
@@ -31,6 +32,7 @@ pub use disk_cache::{
 pub use error::GpuError;
 pub(crate) use params::kernel_params;
 pub use params::{KernelParams, ParamsField, ParamsLayout, check_shader, is_padding};
+pub use pending::FLUSH_DISPATCHES;
 pub use pipeline::{Compiled, Kernel, PipelineCache};
 pub use pool::{BufferPool, GpuBuffer, PoolStats, STORAGE_USAGE, size_class};
 pub use profiler::{Clock, Profiler, Timing};

@@ -85,14 +85,17 @@ impl Kernel {
 }
 
 /// The WGSL of shader `name`: the embedded copy, or with `LOCOMOTION_SHADER_DIR` set (kernel
-/// development: edit and rerun without rebuilding) the file `name.wgsl` in that folder.
+/// development: edit and rerun without rebuilding) the file `name.wgsl` in that folder, or in
+/// its `dev/` (where the repository keeps the comparison kernels).
 fn shader_source(name: &str) -> Option<&'static str> {
     match std::env::var_os("LOCOMOTION_SHADER_DIR") {
         Some(dir) => {
-            let path = std::path::Path::new(&dir).join(format!("{name}.wgsl"));
+            let dir = std::path::Path::new(&dir);
+            let file = format!("{name}.wgsl");
             // Read once per module (the module cache keeps it), so leaking it is bounded.
-            std::fs::read_to_string(path)
-                .ok()
+            [dir.join(&file), dir.join("dev").join(&file)]
+                .iter()
+                .find_map(|p| std::fs::read_to_string(p).ok())
                 .map(|s| &*Box::leak(s.into_boxed_str()))
         }
         None => crate::shaders::source(name),

@@ -33,7 +33,7 @@ type FreeBuffer = (wgpu::Buffer, Arc<()>, u64);
 #[derive(Default)]
 struct Inner {
     /// Released buffers with their in-use token: a buffer is handed out again only when no
-    /// unsubmitted [`super::Batch`] still holds its token.
+    /// recording or queued (unsubmitted) [`super::Batch`] still holds its token.
     free: HashMap<(u64, u32), Vec<FreeBuffer>>,
     stats: PoolStats,
 }
@@ -218,7 +218,7 @@ impl BufferPool {
 /// on drop.
 pub struct GpuBuffer {
     buffer: Option<wgpu::Buffer>,
-    /// Cloned by every batch that binds this buffer until it is submitted (see the pool).
+    /// Cloned by every batch that binds this buffer until it reaches the GPU (see the pool).
     in_use: Arc<()>,
     /// Order of creation in the pool (which free buffer is handed out first).
     serial: u64,
@@ -237,6 +237,10 @@ impl GpuBuffer {
     /// batch is submitted.
     pub(crate) fn in_use_token(&self) -> Arc<()> {
         Arc::clone(&self.in_use)
+    }
+    /// True while a recording or queued batch uses this buffer (holds its in-use token).
+    pub(crate) fn in_use(&self) -> bool {
+        Arc::strong_count(&self.in_use) > 1
     }
     /// Bytes requested (the logical size; binding uses exactly this).
     pub fn bytes(&self) -> u64 {

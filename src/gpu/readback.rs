@@ -11,15 +11,24 @@ impl Gpu {
         Ok(buf)
     }
 
-    /// Overwrite the start of `buf` with `data` (queued; lands before the next submit).
+    /// Overwrite the start of `buf` with `data` (lands before work recorded after this call).
     pub fn write<T: bytemuck::Pod>(&self, buf: &GpuBuffer, data: &[T]) {
+        self.write_at(buf, 0, data);
+    }
+
+    /// Overwrite `buf` from byte `offset` (a multiple of 4) with `data`. Queued batches that
+    /// use `buf` are submitted first: the write would otherwise land before them.
+    pub fn write_at<T: bytemuck::Pod>(&self, buf: &GpuBuffer, offset: u64, data: &[T]) {
+        if buf.in_use() {
+            self.flush();
+        }
         let bytes: &[u8] = bytemuck::cast_slice(data);
         if bytes.len().is_multiple_of(4) {
-            self.queue.write_buffer(buf.raw(), 0, bytes);
+            self.queue.write_buffer(buf.raw(), offset, bytes);
         } else {
             let mut padded = bytes.to_vec();
             padded.resize(bytes.len().next_multiple_of(4), 0);
-            self.queue.write_buffer(buf.raw(), 0, &padded);
+            self.queue.write_buffer(buf.raw(), offset, &padded);
         }
     }
 
@@ -47,8 +56,11 @@ impl Gpu {
                 label: Some("readback"),
             });
         encoder.copy_buffer_to_buffer(buf.raw(), 0, staging.raw(), 0, bytes);
-        let index = self.queue.submit([encoder.finish()]);
-        self.counters.submit();
+        // After every queued batch, in the same submit.
+        let index = self
+            .pending
+            .submit(Some(encoder.finish()))
+            .expect("a command buffer was given");
         let slice = staging.raw().slice(0..bytes);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -74,8 +86,12 @@ impl Gpu {
         self.readbacks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Block until `index` (or all submitted work) has finished on the GPU.
+    /// Block until `index` has finished on the GPU, or with None, all work recorded so far
+    /// (queued batches are submitted first).
     pub fn wait(&self, index: Option<wgpu::SubmissionIndex>) -> Result<(), GpuError> {
+        if index.is_none() {
+            self.flush();
+        }
         self.device
             .poll(wgpu::PollType::Wait {
                 submission_index: index,

@@ -305,7 +305,7 @@ impl Gpu {
                     label: Some("trace resolve"),
                 });
             enc.resolve_query_set(set, 0..n, buf.raw(), 0);
-            self.queue.submit([enc.finish()]);
+            self.pending.submit(Some(enc.finish()));
             out.push(self.read::<u64>(&buf)?);
         }
         Ok(out)

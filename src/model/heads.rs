@@ -14,9 +14,9 @@ use super::params::ParamShape;
 use crate::gpu::Gpu;
 use crate::nn::{Builder, LayerNorm, Linear, Source, Upload, by_name, random_weights, shapes_of};
 use crate::tensor::ops::elementwise::add;
+use crate::tensor::ops::loss::{cross_entropy, info_nce};
 use crate::tensor::ops::matmul::matmul_op;
 use crate::tensor::ops::normalize::l2_normalize;
-use crate::tensor::ops::tape_ops::{cross_entropy, info_nce};
 use crate::tensor::ops::unary::gelu;
 use crate::tensor::{Tape, Tensor};
 

@@ -12,11 +12,11 @@
 use anyhow::{Result, bail};
 
 use super::builder::{Builder, Source};
+pub use crate::tensor::ops::attention::KeyMask;
+use crate::tensor::ops::attention::{TokenAttention, attention_tokens};
 use crate::tensor::ops::embedding::embedding;
 use crate::tensor::ops::layernorm::layer_norm;
 use crate::tensor::ops::matmul::matmul_op;
-pub use crate::tensor::ops::tape_ops::KeyMask;
-use crate::tensor::ops::tape_ops::{TokenAttention, attention_tokens};
 use crate::tensor::{Tape, Tensor};
 
 /// `y = x·weight + bias` over the last dimension.

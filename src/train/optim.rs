@@ -200,9 +200,8 @@ impl AdamW {
         }
         let offset = member.bytes().0;
         if member.len > 0 {
-            let q = &self.gpu.queue;
-            q.write_buffer(g.m.raw(), offset, bytemuck::cast_slice(m));
-            q.write_buffer(g.v.raw(), offset, bytemuck::cast_slice(v));
+            self.gpu.write_at(&g.m, offset, m);
+            self.gpu.write_at(&g.v, offset, v);
         }
         Ok(())
     }

@@ -26,7 +26,7 @@ use crate::nn::{Builder, Linear, Source, Upload, by_name, random_weights, shapes
 use crate::tensor::ops::adamw;
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::loss::IGNORE_INDEX;
-use crate::tensor::ops::tape_ops::cross_entropy;
+use crate::tensor::ops::loss::cross_entropy;
 use crate::tensor::{Shape, Tape, Tensor};
 
 /// What the probe trains and evaluates.

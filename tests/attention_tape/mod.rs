@@ -14,11 +14,11 @@ use locomotion::tensor::ops::attention::AttentionShape;
 #[test]
 fn attention_over_token_rows_on_the_tape_equals_split_heads_bit_for_bit() {
     use locomotion::nn::split_heads;
-    use locomotion::tensor::ops::permute::swap_axes12;
-    use locomotion::tensor::ops::reduce::sum_all;
-    use locomotion::tensor::ops::tape_ops::{
+    use locomotion::tensor::ops::attention::{
         KeyMask, TokenAttention, attention_masked, attention_tokens,
     };
+    use locomotion::tensor::ops::permute::swap_axes12;
+    use locomotion::tensor::ops::reduce::sum_all;
     use locomotion::tensor::ops::unary::mul;
     use locomotion::tensor::{Tape, Tensor};
     let g = gpu();
@@ -144,8 +144,8 @@ fn the_matmul_route_matches_cpu() {
 #[test]
 fn sequences_on_the_tape_take_the_padded_matmul_route_and_match_cpu() {
     use locomotion::tensor::ops::attention::matmul_route;
+    use locomotion::tensor::ops::attention::{KeyMask, TokenAttention, attention_tokens};
     use locomotion::tensor::ops::reduce::sum_all;
-    use locomotion::tensor::ops::tape_ops::{KeyMask, TokenAttention, attention_tokens};
     use locomotion::tensor::ops::unary::mul;
     use locomotion::tensor::{Tape, Tensor};
     let g = gpu();

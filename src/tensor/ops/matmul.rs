@@ -1,7 +1,8 @@
 //! Launchers for the matmul shaders: batched matmul with transposed operands, fused bias and
-//! accumulation (in `sgemm`, `matmul_sgemm.wgsl` for GPUs; `matmul.wgsl`: tiled and naive,
-//! kept for comparison; `matmul_cpu.wgsl`, `matmul_tex.wgsl` and, in `subgroup`,
-//! `matmul_subgroup.wgsl` for CPU drivers), the kernel choice, and the autograd rule.
+//! accumulation (in `sgemm`, `matmul_sgemm.wgsl` for GPUs; `matmul_cpu.wgsl`,
+//! `matmul_tex.wgsl` and, in `subgroup`, `matmul_subgroup.wgsl` for CPU drivers; the tiled
+//! and naive kernels kept for comparison in `ops/dev/matmul_tiled.rs`), the kernel choice,
+//! and the autograd rule.
 
 pub(crate) mod sgemm;
 pub(crate) mod subgroup;
@@ -88,9 +89,9 @@ pub enum MatmulKernel {
     /// with a fixed-order sum for small M x N grids ([`sgemm_splits`]).
     Sgemm,
     /// 64x64 workgroup tiles with 8x8 register blocks, 64 threads: the GPU kernel before
-    /// [`MatmulKernel::Sgemm`], kept for comparison.
+    /// [`MatmulKernel::Sgemm`], kept for comparison (`ops/dev/`; never picked).
     Tiled,
-    /// One thread per output, no reuse: the benchmark's baseline.
+    /// One thread per output, no reuse: the benchmark's baseline (`ops/dev/`; never picked).
     Naive,
     /// 8-invocation workgroups loading whole vec4s (CPU drivers); needs K and N multiples of
     /// 4 and no transposed operand.
@@ -237,28 +238,16 @@ pub fn matmul(
     if kernel == MatmulKernel::SubgroupBuffers {
         return subgroup::launch_buffers(batch, d, a, b, bias, c, params);
     }
-    let (shader, entry, tile) = match kernel {
-        MatmulKernel::Tiled => ("matmul", "matmul", 64),
-        MatmulKernel::Naive => ("matmul", "matmul_naive", 8),
-        MatmulKernel::Cpu => ("matmul_cpu", "matmul_cpu", 0),
-        MatmulKernel::Sgemm
-        | MatmulKernel::Texture
-        | MatmulKernel::Subgroup
-        | MatmulKernel::SubgroupBuffers => {
-            unreachable!("handled above")
-        }
-    };
-    let grid = match kernel {
-        MatmulKernel::Cpu => [d.n.div_ceil(32), d.m.div_ceil(16), d.batch.max(1)],
-        _ => [d.n.div_ceil(tile), d.m.div_ceil(tile), d.batch.max(1)],
-    };
+    if kernel == MatmulKernel::Tiled || kernel == MatmulKernel::Naive {
+        return super::dev::matmul_tiled::launch(batch, kernel, d, [a, b, bias, c], params);
+    }
     batch.dispatch(
-        // Every access in matmul.wgsl and matmul_cpu.wgsl is guarded against M, N, K (tail
-        // tiles load zeros or clamp) and the buffer sizes were checked above.
-        Kernel::new(shader, entry).unchecked(),
+        // Every access in matmul_cpu.wgsl is guarded against M, N, K (tail tiles load zeros or
+        // clamp) and the buffer sizes were checked above.
+        Kernel::new("matmul_cpu", "matmul_cpu").unchecked(),
         &params,
         &[a, b, bias, c],
-        Groups::Grid(grid),
+        Groups::Grid([d.n.div_ceil(32), d.m.div_ceil(16), d.batch.max(1)]),
     )
 }
 

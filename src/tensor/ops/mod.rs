@@ -4,7 +4,9 @@
 pub mod adamw;
 pub mod attention;
 pub mod check;
+pub mod choices;
 pub mod colsum;
+pub mod dev;
 pub mod elementwise;
 pub mod embedding;
 pub mod frame_diff;
@@ -18,15 +20,14 @@ pub mod permute;
 pub mod prepend_cls;
 pub mod reduce;
 pub mod softmax;
-pub mod tape_ops;
 pub mod tubelet;
 pub mod unary;
 
 use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError};
 use crate::tensor::{Result, Tensor, TensorError};
 
-/// Allocate an output of `n` floats, record `f` into a fresh batch and submit it (no wait:
-/// queue order keeps later work and readbacks after it).
+/// Allocate an output of `n` floats, record `f` into a fresh batch and queue it (no wait:
+/// queue order keeps later work and readbacks after it; see `Gpu::flush`).
 pub(crate) fn forward(
     gpu: &Gpu,
     n: usize,
@@ -53,4 +54,27 @@ pub(crate) fn same_shape(op: &'static str, x: &Tensor, y: &Tensor) -> Result<()>
         });
     }
     Ok(())
+}
+
+/// Launchers report argument errors through anyhow; the tape speaks [`GpuError`].
+pub(crate) fn launch_err(e: anyhow::Error) -> GpuError {
+    GpuError::Launch {
+        kernel: "tape op".into(),
+        reason: format!("{e:#}"),
+    }
+}
+
+/// A shape error of `op` over `a` and `b`.
+fn shape_err(op: &'static str, a: &Tensor, b: &Tensor, why: &'static str) -> TensorError {
+    TensorError::Shape {
+        op,
+        a: a.shape().to_string(),
+        b: b.shape().to_string(),
+        why,
+    }
+}
+
+/// A pooled storage buffer of `n` floats (at least one).
+fn storage(gpu: &Gpu, n: usize, what: &str) -> std::result::Result<GpuBuffer, GpuError> {
+    gpu.pool.storage(4 * n.max(1) as u64, what)
 }

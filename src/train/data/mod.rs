@@ -137,9 +137,6 @@ pub struct Batch {
     /// In a data-parallel run, the whole batch's CPU half (without pixels): the losses need
     /// every caption, mask and MLM label; None otherwise.
     pub global: Option<HostBatch>,
-    /// The submission that fills the buffers, when the source submitted it itself (wait on
-    /// it with `Gpu::wait` to time the data path alone).
-    pub submission: Option<wgpu::SubmissionIndex>,
     // The compositor's per-batch tables: alive until the batch that reads them is submitted.
     _staged: Option<Staged>,
 }
@@ -280,7 +277,6 @@ pub(crate) fn to_gpu(
         width,
         host,
         global,
-        submission: None,
         _staged: staged,
     })
 }
@@ -294,8 +290,8 @@ pub(crate) fn upload_decoded(
     shard: Option<&std::ops::Range<usize>>,
 ) -> Result<Batch> {
     let mut gb = crate::gpu::Batch::new(gpu);
-    let mut out = to_gpu(gpu, &mut gb, None, host, dims, shard)?;
-    out.submission = Some(gb.submit());
+    let out = to_gpu(gpu, &mut gb, None, host, dims, shard)?;
+    gb.submit();
     Ok(out)
 }
 

@@ -207,12 +207,12 @@ impl OnlineSource {
         self.data_time
     }
 
-    /// Batch `step`, composited in its own submission (not waited for).
+    /// Batch `step`, composited in a batch of its own, queued for the GPU (not waited for).
     pub fn batch(&mut self, step: u64) -> Result<Batch> {
         let gpu = self.gpu.clone();
         let mut gb = crate::gpu::Batch::new(&gpu);
-        let mut out = self.record(&mut gb, step)?;
-        out.submission = Some(gb.submit());
+        let out = self.record(&mut gb, step)?;
+        gb.submit();
         Ok(out)
     }
 }

@@ -201,8 +201,8 @@ impl EvalSet {
         )?;
         host.groups = self.groups[range].to_vec();
         let mut gb = crate::gpu::Batch::new(gpu);
-        let mut out = to_gpu(gpu, &mut gb, Some((compositor, 1.0)), host, (f, h, w), None)?;
-        out.submission = Some(gb.submit());
+        let out = to_gpu(gpu, &mut gb, Some((compositor, 1.0)), host, (f, h, w), None)?;
+        gb.submit();
         Ok(out)
     }
 }

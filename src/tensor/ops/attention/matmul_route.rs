@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 
 use super::super::check::need;
 use super::super::matmul::{MatmulDims, MatmulKernel, matmul};
-use super::{AttentionShape, Params};
+use super::launch::AttentionShape;
 use crate::gpu::{AttentionRoute, Batch, GpuBuffer, Groups, Kernel};
 
 /// Score-matrix size (Tq·Tk, padded) from which attention runs as matmuls on CPU drivers.
@@ -232,10 +232,7 @@ pub fn attention_matmul_forward(
     let m = mask.unwrap_or(q);
     batch.dispatch(
         Kernel::new("attention_rows", "softmax"),
-        &Params {
-            keys,
-            ..shape.params(mask, 0)
-        },
+        &shape.params_with_keys(mask, keys),
         &[m, scores, lse],
         Groups::Linear(rows.div_ceil(64)),
     )?;

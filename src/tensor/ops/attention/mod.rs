@@ -1,52 +1,29 @@
-//! Tape ops over the raw-buffer launchers of fused attention ([`super::attention`]) and the
-//! training losses ([`super::loss`]): each forward saves what its fused backward kernel needs
-//! (attention: o and lse; losses: their row statistics) and records that kernel as its rule.
+//! Scaled-dot-product attention on the tape: the tape ops ([`attention`], [`attention_masked`],
+//! [`attention_tokens`]) and their backward rules, over two routes with the same numbers up to
+//! rounding: the fused flash-attention kernels ([`launch`]) and attention as matmuls
+//! ([`matmul_route`], where [`matmul_route()`] says). The forward saves what its backward
+//! needs (fused: o and lse; matmul route: the probabilities and padded copies).
 
-use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError};
+use crate::gpu::{Batch, GpuBuffer, GpuError};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
-use super::attention::{
-    AttentionShape, attention_backward, attention_forward, attention_matmul_backward,
+use super::{launch_err, shape_err, storage};
+
+pub mod launch;
+pub(crate) mod matmul_route;
+
+pub use launch::{
+    AttentionKernel, AttentionShape, MAX_HEAD_DIM, attention_backward, attention_forward,
+};
+pub use matmul_route::{
+    GPU_ROUTE_MAX_SCORE_BYTES, MATMUL_ROUTE_MIN_SCORES, attention_matmul_backward,
     attention_matmul_forward, matmul_route, pad_heads, padded, unpad_heads,
 };
-use super::loss::{
-    cross_entropy_backward, cross_entropy_forward, info_nce_backward, info_nce_forward,
-};
 
-/// Launchers report argument errors through anyhow; the tape speaks [`GpuError`].
-pub(crate) fn launch_err(e: anyhow::Error) -> GpuError {
-    GpuError::Launch {
-        kernel: "tape op".into(),
-        reason: format!("{e:#}"),
-    }
-}
-
-fn shape_err(op: &'static str, a: &Tensor, b: &Tensor, why: &'static str) -> TensorError {
-    TensorError::Shape {
-        op,
-        a: a.shape().to_string(),
-        b: b.shape().to_string(),
-        why,
-    }
-}
-
-fn storage(gpu: &Gpu, n: usize, what: &str) -> std::result::Result<GpuBuffer, GpuError> {
-    gpu.pool.storage(4 * n.max(1) as u64, what)
-}
-
-/// A buffer holding exactly the first `n` floats of `src`: the user-visible scalar of a loss
-/// whose launcher writes extra statistics beside it.
-fn head(batch: &mut Batch, src: &GpuBuffer, n: usize) -> std::result::Result<GpuBuffer, GpuError> {
-    let dst = storage(batch.gpu(), n, "loss value")?;
-    batch.copy(src, &dst, 4 * n as u64);
-    Ok(dst)
-}
-
-// -------------------------------------------------------------------------------- attention
-
-/// Fused scaled-dot-product attention `softmax(q k^T / sqrt(D) + mask) v` on the tape.
+/// Scaled-dot-product attention `softmax(q k^T / sqrt(D) + mask) v` on the tape.
 /// q is (B, H, Tq, D); k, v are (B, H, Tk, D); `mask` is (B, Tk) with nonzero = key present
-/// (padding keys are 0). Output (B, H, Tq, D); the backward runs the fused backward kernel.
+/// (padding keys are 0). Output (B, H, Tq, D). Fused kernels or matmuls, as
+/// [`matmul_route()`] says; the backward takes the same route.
 pub fn attention(
     tape: &Tape,
     q: &Tensor,
@@ -95,7 +72,7 @@ pub fn attention_masked(
         kd[2] as u32,
         qd[3] as u32,
     );
-    fused_attention(tape, s, [q, k, v], mask, q.shape().clone())
+    attention_on_tape(tape, s, [q, k, v], mask, q.shape().clone())
 }
 
 /// The sizes of an attention over token rows (see [`attention_tokens`]).
@@ -154,11 +131,12 @@ pub fn attention_tokens(
         (w / a.heads) as u32,
     )
     .tokens_major();
-    fused_attention(tape, s, [q, k, v], mask, q.shape().clone())
+    attention_on_tape(tape, s, [q, k, v], mask, q.shape().clone())
 }
 
-/// The fused forward over `qkv` as `s` describes, on the tape with its fused backward.
-fn fused_attention(
+/// Attention over `qkv` as `s` describes, on the tape with its backward: the fused kernels,
+/// or the matmul route ([`matmul_attention`]) where [`matmul_route()`] takes it.
+fn attention_on_tape(
     tape: &Tape,
     s: AttentionShape,
     [q, k, v]: [&Tensor; 3],
@@ -246,7 +224,7 @@ fn fused_attention(
     )
 }
 
-/// [`fused_attention`] as matmuls ([`attention_matmul_forward`]; where: [`matmul_route`]):
+/// [`attention_on_tape`] as matmuls ([`attention_matmul_forward`]; where: [`matmul_route`]):
 /// q, k, v are copied heads-major with Tq and Tk padded to multiples of 4 ([`pad_heads`];
 /// no copy for heads-major inputs already a multiple of 4), and the rule keeps the
 /// probabilities and the copies for the backward, whose gradients go back to the inputs'
@@ -372,121 +350,6 @@ fn matmul_attention(
                 Some(back(dkh, nk_in, k_dims, copy_k)?),
                 Some(back(dvh, nk_in, k_dims, copy_k)?),
             ])
-        },
-    ))
-}
-
-// ---------------------------------------------------------------------------- cross-entropy
-
-/// Mean cross-entropy of `logits` (N, C) against `targets` (N,), skipping rows whose target
-/// is `ignore` (or any value >= C); a scalar (1,). With no counted row the loss is 0.
-pub fn cross_entropy(tape: &Tape, logits: &Tensor, targets: &[u32], ignore: u32) -> Result<Tensor> {
-    logits.expect_f32("cross-entropy")?;
-    let (n, c) = (logits.shape().rows(), logits.shape().last());
-    if targets.len() != n {
-        return Err(TensorError::Length {
-            what: "cross-entropy targets".into(),
-            len: targets.len(),
-            shape: logits.shape().to_string(),
-        });
-    }
-    let gpu = tape.gpu().clone();
-    let targets = gpu.upload(targets, "cross-entropy targets")?;
-    let stats = storage(&gpu, 2 * n, "cross-entropy stats")?;
-    let loss = storage(&gpu, 2, "cross-entropy loss")?;
-    let mut batch = Batch::new(&gpu);
-    let (n32, c32) = (n as u32, c as u32);
-    cross_entropy_forward(
-        &mut batch,
-        logits.buffer(),
-        &targets,
-        &stats,
-        &loss,
-        n32,
-        c32,
-        ignore,
-    )
-    .map_err(launch_err)?;
-    let value = head(&mut batch, &loss, 1)?;
-    batch.submit();
-    Ok(tape.record(
-        "cross_entropy",
-        value,
-        Shape(vec![1]),
-        &[logits],
-        move |b, ins, dy| {
-            let dlogits = storage(b.gpu(), n * c, "cross-entropy dlogits")?;
-            cross_entropy_backward(
-                b,
-                ins[0].buffer(),
-                &targets,
-                &stats,
-                &loss,
-                dy,
-                &dlogits,
-                n32,
-                c32,
-                ignore,
-            )
-            .map_err(launch_err)?;
-            Ok(vec![Some(dlogits)])
-        },
-    ))
-}
-
-// ---------------------------------------------------------------------------------- InfoNCE
-
-/// Symmetric InfoNCE (video-text contrastive loss) over `sim` (B, B), row = video, column =
-/// text, matching pairs on the diagonal, with logits `exp(log_scale) * sim`; a scalar (1,).
-/// Both `sim` and the learnable temperature `log_scale` (1,) receive gradients.
-pub fn info_nce(tape: &Tape, sim: &Tensor, log_scale: &Tensor) -> Result<Tensor> {
-    sim.expect_f32("InfoNCE")?;
-    log_scale.expect_f32("InfoNCE")?;
-    let d = sim.shape().dims();
-    if d.len() != 2 || d[0] != d[1] || log_scale.numel() != 1 {
-        return Err(shape_err(
-            "InfoNCE",
-            sim,
-            log_scale,
-            "sim must be square (B, B) and log_scale one value",
-        ));
-    }
-    let b = d[0];
-    let gpu = tape.gpu().clone();
-    let stats = storage(&gpu, 2 * b, "InfoNCE stats")?;
-    let loss = storage(&gpu, 1, "InfoNCE loss")?;
-    let mut batch = Batch::new(&gpu);
-    info_nce_forward(
-        &mut batch,
-        sim.buffer(),
-        log_scale.buffer(),
-        &stats,
-        &loss,
-        b as u32,
-    )
-    .map_err(launch_err)?;
-    batch.submit();
-    Ok(tape.record(
-        "info_nce",
-        loss,
-        Shape(vec![1]),
-        &[sim, log_scale],
-        move |bt, ins, dy| {
-            let g = bt.gpu().clone();
-            let dsim = storage(&g, b * b, "InfoNCE dsim")?;
-            let dscale = storage(&g, 1, "InfoNCE dlog_scale")?;
-            info_nce_backward(
-                bt,
-                ins[0].buffer(),
-                ins[1].buffer(),
-                &stats,
-                dy,
-                &dsim,
-                &dscale,
-                b as u32,
-            )
-            .map_err(launch_err)?;
-            Ok(vec![Some(dsim), Some(dscale)])
         },
     ))
 }

@@ -1,7 +1,6 @@
 //! Launchers for scaled-dot-product attention: the fused flash-attention forward
-//! (`shaders/attention.wgsl`) and backward (`shaders/attention_backward.wgsl`), and the unfused
-//! path with the score matrix in global memory (`shaders/attention_unfused.wgsl` and
-//! `shaders/attention_unfused_backward.wgsl`), kept as reference and benchmark baseline.
+//! (`shaders/attention.wgsl`) and backward (`shaders/attention_backward.wgsl`). The unfused
+//! path, kept as reference and benchmark baseline, is in `ops/dev/attention_unfused.rs`.
 //!
 //! Layout everywhere: q, o are (B, H, Tq, D); k, v are (B, H, Tk, D); lse is (B, H, Tq); the
 //! optional key padding mask is (B, Tk) u32 with nonzero = key present. Rows whose keys are
@@ -10,14 +9,8 @@
 use crate::gpu::kernel_params;
 use anyhow::{Result, bail};
 
-use super::check::{need, storage_buffers};
+use super::super::check::{need, storage_buffers};
 use crate::gpu::{AttentionRoute, Batch, GpuBuffer, Groups, Kernel};
-
-pub(crate) mod matmul_route;
-pub use matmul_route::{
-    GPU_ROUTE_MAX_SCORE_BYTES, MATMUL_ROUTE_MIN_SCORES, attention_matmul_backward,
-    attention_matmul_forward, matmul_route, pad_heads, padded, unpad_heads,
-};
 
 /// Largest head dimension the fused kernels hold in registers.
 pub const MAX_HEAD_DIM: u32 = 64;
@@ -162,7 +155,7 @@ impl AttentionShape {
         self.rows() as u64 * self.tk as u64
     }
 
-    fn check(&self, what: &str) -> Result<()> {
+    pub(crate) fn check(&self, what: &str) -> Result<()> {
         let s = self;
         if s.batch == 0 || s.heads == 0 || s.tq == 0 || s.tk == 0 || s.head_dim == 0 {
             bail!("{what}: every dimension must be at least 1, got {s:?}");
@@ -176,7 +169,16 @@ impl AttentionShape {
         Ok(())
     }
 
-    fn params(&self, mask: Option<&GpuBuffer>, stage: u32) -> Params {
+    /// The kernels' parameters; keys from `keys` on count as padding (the matmul route pads
+    /// them; the fused kernels have none: [`AttentionShape::params`]).
+    pub(super) fn params_with_keys(&self, mask: Option<&GpuBuffer>, keys: u32) -> Params {
+        Params {
+            keys,
+            ..self.params(mask, 0)
+        }
+    }
+
+    pub(crate) fn params(&self, mask: Option<&GpuBuffer>, stage: u32) -> Params {
         Params {
             b: self.batch,
             h: self.heads,
@@ -192,7 +194,7 @@ impl AttentionShape {
         }
     }
 
-    fn grid(&self, len: u32, rows_per_group: u32) -> Groups {
+    pub(crate) fn grid(&self, len: u32, rows_per_group: u32) -> Groups {
         Groups::Grid([len.div_ceil(rows_per_group), self.batch * self.heads, 1])
     }
 }
@@ -339,121 +341,6 @@ pub fn attention_backward(
     for (stage, len) in [(0, shape.tq), (1, shape.tk), (2, shape.tq)] {
         let groups = shape.grid(len, tpw * r);
         batch.dispatch(kernel, &shape.params(mask, stage), &bufs, groups)?;
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------- unfused path
-
-/// Record the unfused forward: the scores go to `scores` (B, H, Tq, Tk) in global memory,
-/// are softmaxed in place (so `scores` ends as the attention probabilities), then `o = P v`.
-#[allow(clippy::too_many_arguments)]
-pub fn attention_unfused(
-    batch: &mut Batch,
-    shape: AttentionShape,
-    q: &GpuBuffer,
-    k: &GpuBuffer,
-    v: &GpuBuffer,
-    mask: Option<&GpuBuffer>,
-    scores: &GpuBuffer,
-    o: &GpuBuffer,
-    lse: &GpuBuffer,
-) -> Result<()> {
-    shape.check("unfused attention")?;
-    if shape.tokens_major {
-        bail!("unfused attention: only the (B, H, T, D) layout");
-    }
-    let (nq, nk, rows) = (shape.q_len(), shape.kv_len(), shape.rows() as u64);
-    need(
-        "unfused attention",
-        &[
-            ("q", q, nq),
-            ("k", k, nk),
-            ("v", v, nk),
-            ("scores", scores, shape.scores_len()),
-            ("o", o, nq),
-            ("lse", lse, rows),
-        ],
-    )?;
-    if let Some(m) = mask {
-        need(
-            "unfused attention",
-            &[("mask", m, (shape.batch * shape.tk) as u64)],
-        )?;
-    }
-    let m = mask.unwrap_or(q);
-    let rows = shape.rows() as u64;
-    let kernel = Kernel::new("attention_unfused", "unfused");
-    for (stage, n) in [
-        (0, rows * shape.tk as u64),
-        (1, rows),
-        (2, rows * shape.head_dim as u64),
-    ] {
-        batch.dispatch(
-            kernel,
-            &shape.params(mask, stage),
-            &[q, k, v, m, scores, o, lse],
-            Groups::Linear(n.div_ceil(64)),
-        )?;
-    }
-    Ok(())
-}
-
-/// Record the unfused backward from the probabilities `probs` (B, H, Tq, Tk) that
-/// [`attention_unfused`] left in its `scores` buffer: writes `dq`, `dk`, `dv`; `ds`
-/// (B, H, Tq, Tk) and `delta` (B, H, Tq) are scratch.
-#[allow(clippy::too_many_arguments)]
-pub fn attention_unfused_backward(
-    batch: &mut Batch,
-    shape: AttentionShape,
-    q: &GpuBuffer,
-    k: &GpuBuffer,
-    v: &GpuBuffer,
-    probs: &GpuBuffer,
-    d_o: &GpuBuffer,
-    ds: &GpuBuffer,
-    delta: &GpuBuffer,
-    grads: [&GpuBuffer; 3],
-) -> Result<()> {
-    shape.check("unfused attention backward")?;
-    if shape.tokens_major {
-        bail!("unfused attention backward: only the (B, H, T, D) layout");
-    }
-    let [dq, dk, dv] = grads;
-    let (nq, nk, ns) = (shape.q_len(), shape.kv_len(), shape.scores_len());
-    need(
-        "unfused attention backward",
-        &[
-            ("q", q, nq),
-            ("k", k, nk),
-            ("v", v, nk),
-            ("probs", probs, ns),
-            ("d_o", d_o, nq),
-            ("ds", ds, ns),
-            ("delta", delta, shape.rows() as u64),
-            ("dq", dq, nq),
-            ("dk", dk, nk),
-            ("dv", dv, nk),
-        ],
-    )?;
-    let rows = shape.rows() as u64;
-    let (tk, d) = (shape.tk as u64, shape.head_dim as u64);
-    let keys = (shape.batch * shape.heads) as u64 * tk;
-    storage_buffers(batch.gpu(), "unfused attention backward", 10)?;
-    let kernel = Kernel::new("attention_unfused_backward", "unfused_backward");
-    for (stage, n) in [
-        (0, rows * tk),
-        (1, rows),
-        (2, rows * tk),
-        (3, rows * d),
-        (4, keys * d),
-    ] {
-        batch.dispatch(
-            kernel,
-            &shape.params(None, stage),
-            &[q, k, v, probs, d_o, ds, delta, dq, dk, dv],
-            Groups::Linear(n.div_ceil(64)),
-        )?;
     }
     Ok(())
 }
