@@ -108,6 +108,7 @@ impl CrossEncoder {
             eps: self.cfg.text.layer_norm_eps,
             heads: self.cfg.text.num_attention_heads,
             names: BERT_NAMES,
+            act: crate::nn::Activation::Gelu,
         };
         // Every video token is real (clips are never padded), so no key mask there.
         let cross = layer

@@ -21,7 +21,7 @@
 //! ```
 //! Video encoder (`video.`, pre-LN ViT; `Hv` hidden, `D` tubelet values C·t·h·w):
 //! `video.patch.{weight [D, Hv], bias}`, `video.cls [Hv]`, `video.pos.space [gh·gw, Hv]`,
-//! `video.pos.time [gt, Hv]`, per layer `video.layers.N.{ln1, attn.{q,k,v,out}, ln2,
+//! `video.pos.time [gt, Hv]`, `video.ln_pre` (only with `pre_norm`), per layer `video.layers.N.{ln1, attn.{q,k,v,out}, ln2,
 //! mlp.{up,down}}`, and `video.ln_final`.
 //! Cross encoder (`cross.`): text-layer names, plus in cross layers
 //! `cross.layers.N.xattn.{q [H, H], k [Hv, H], v [Hv, H], out [H, H]}` and `xattn.ln`.
@@ -91,6 +91,9 @@ pub fn video_parameter_shapes(v: &VideoEncoderConfig) -> Vec<ParamShape> {
     out.push(("video.cls".into(), vec![hv]));
     out.push(("video.pos.space".into(), vec![gh * gw, hv]));
     out.push(("video.pos.time".into(), vec![gt, hv]));
+    if v.pre_norm {
+        layer_norm(&mut out, "video.ln_pre", hv);
+    }
     for n in 0..v.num_layers {
         let p = format!("video.layers.{n}");
         layer_norm(&mut out, &format!("{p}.ln1"), hv);

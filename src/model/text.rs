@@ -137,6 +137,7 @@ impl TextEncoder {
             eps: self.cfg.layer_norm_eps,
             heads: self.cfg.num_attention_heads,
             names: BERT_NAMES,
+            act: crate::nn::Activation::Gelu,
         };
         let mask = Some(KeyMask::Host(text.mask));
         self.params

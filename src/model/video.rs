@@ -113,6 +113,9 @@ impl VideoEncoder {
         let x = prepend_cls(tape, &tape.reshape(&x, [b, n, hv])?, p.get("video.cls")?)?;
         let l = n + 1;
         let mut x = tape.reshape(&x, [b * l, hv])?;
+        if c.pre_norm {
+            x = p.layer_norm(tape, &x, "video.ln_pre", c.layer_norm_eps)?;
+        }
         for layer in 0..c.num_layers {
             x = self.block(tape, &x, &format!("video.layers.{layer}"), b, l)?;
         }
@@ -131,6 +134,7 @@ impl VideoEncoder {
             eps: self.cfg.layer_norm_eps,
             heads: self.cfg.num_heads,
             names: VIT_NAMES,
+            act: self.cfg.hidden_act,
         };
         self.params.block(tape, x, pre, &block, (b, l), None, None)
     }

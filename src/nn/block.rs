@@ -1,13 +1,12 @@
 //! One transformer block for every encoder: self-attention, optional cross-attention and a
-//! GELU MLP, each a residual sublayer normalised before (pre-LN: ViT, the video encoder) or
+//! GELU (or quick-GELU) MLP, each a residual sublayer normalised before (pre-LN: ViT, the video encoder) or
 //! after (post-LN: BERT, the text and cross encoders) its residual add. Parameter names are
 //! the encoders' own ([`BlockNames`]), so checkpoints and imported BERT weights keep theirs.
 
 use anyhow::Result;
 
-use super::{AttentionInput, KeyMask, ParamSet};
+use super::{Activation, AttentionInput, KeyMask, ParamSet};
 use crate::tensor::ops::elementwise::add;
-use crate::tensor::ops::unary::gelu;
 use crate::tensor::{Tape, Tensor};
 
 /// Where a sublayer's layer norm sits.
@@ -71,6 +70,8 @@ pub struct Block {
     pub heads: usize,
     /// Parameter names.
     pub names: BlockNames,
+    /// The MLP's activation.
+    pub act: Activation,
 }
 
 /// The keys and values of a block's cross-attention.
@@ -120,7 +121,7 @@ impl ParamSet {
             )
         };
         let mlp = |h: &Tensor| {
-            let up = gelu(tape, &self.linear(tape, h, &name(n.up))?)?;
+            let up = block.act.apply(tape, &self.linear(tape, h, &name(n.up))?)?;
             self.linear(tape, &up, &name(n.down))
         };
         let mut x = self.sublayer(tape, x, &name(n.attn_ln), block, |h| {

@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
+pub mod activation;
 pub mod block;
+pub use activation::Activation;
 pub use block::{BERT_NAMES, Block, BlockNames, CrossInput, Norm, VIT_NAMES};
 
 use anyhow::{Context, Result, anyhow, bail};
