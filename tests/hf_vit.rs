@@ -252,7 +252,7 @@ fn import_error(dir: &Path) -> String {
         let cfg = hf.video_config(1, 1, 32)?;
         hf.video_weights(&cfg, Inflate::Central)
     });
-    let e = format!("{:#}", cfg_and_weights.err().expect("the import must fail"));
+    let e = format!("{:#}", cfg_and_weights.expect_err("the import must fail"));
     assert!(!e.contains('\n'), "one line: {e}");
     e
 }
