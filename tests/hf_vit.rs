@@ -18,6 +18,7 @@ use locomotion::model::config::VideoEncoderConfig;
 use locomotion::model::hf_vit::{HfVision, Inflate};
 use locomotion::model::hf_vit_config::HfVisionConfig;
 use locomotion::model::video::{VideoEncoder, VideoOutput};
+use locomotion::motion::composite::{IMAGENET_MEAN, IMAGENET_STD};
 use locomotion::nn::Activation;
 use locomotion::tensor::{Tape, Tensor};
 
@@ -319,5 +320,54 @@ fn configs_the_import_cannot_run_are_refused_by_field() {
             .unwrap_err()
             .to_string()
             .contains("--init-video-inflate")
+    );
+}
+
+#[test]
+fn the_checkpoints_pixel_statistics_fold_into_the_patch_embedding() {
+    // The fixture's pixels are what the ViT took, as if normalised with mean = std = 0.5
+    // (google/vit-*'s preprocessor); the same picture ImageNet-normalised, as the engine
+    // feeds it, must embed the same once the statistics are folded in.
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(fixtures().join("hf-vit").join(f), dir.path().join(f)).unwrap();
+    }
+    let pre = dir.path().join("preprocessor_config.json");
+    let stats = r#""image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]"#;
+    std::fs::write(&pre, format!(r#"{{"do_normalize": true, {stats}}}"#)).unwrap();
+    let mut hf = HfVision::load(dir.path()).unwrap();
+    assert_eq!(hf.pixel_stats, Some(([0.5; 3], [0.5; 3])));
+    assert!(hf.fold_pixel_stats((IMAGENET_MEAN, IMAGENET_STD)).unwrap());
+    let cfg = hf.video_config(1, 1, 32).unwrap();
+    let r = reference();
+    let engine: Vec<f32> = r["vit.pixels"]
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let c = (i / (32 * 32)) % 3;
+            (x * 0.5 + 0.5 - IMAGENET_MEAN[c]) / IMAGENET_STD[c]
+        })
+        .collect();
+    let want = &r["vit.last_hidden_state"].data;
+    let folded = hf.video_weights(&cfg, Inflate::Central).unwrap();
+    let e = rel_err(&run(&gpu(), &cfg, &folded, &engine, 2).0, want);
+    assert!(e < 1e-4, "folded: rel err {e}");
+    // Unfolded, the engine's input is not what the checkpoint saw.
+    let plain = HfVision::load(&fixtures().join("hf-vit")).unwrap();
+    assert_eq!(plain.pixel_stats, None);
+    let unfolded = plain.video_weights(&cfg, Inflate::Central).unwrap();
+    let e = rel_err(&run(&gpu(), &cfg, &unfolded, &engine, 2).0, want);
+    assert!(e > 1e-2, "unfolded: rel err {e}");
+
+    std::fs::write(
+        &pre,
+        r#"{"image_mean": [0.5, 0.5], "image_std": [1, 1, 1]}"#,
+    )
+    .unwrap();
+    let e = format!("{:#}", HfVision::load(dir.path()).unwrap_err());
+    assert!(
+        e.contains("preprocessor_config.json: image_mean must be 3 numbers"),
+        "{e}"
     );
 }

@@ -24,10 +24,16 @@
 //! Ignored, and listed: ViT's pooler and classifier, CLIP's visual projection (the VTC heads
 //! project into a space shared with the engine's text encoder), its text tower,
 //! `text_projection`, `logit_scale` and buffers such as `position_ids`.
+//! A folder's `preprocessor_config.json` pixel statistics can be folded into the patch
+//! embedding (`pixels`), so the engine's ImageNet-normalised input embeds as the
+//! checkpoint's own normalisation did.
 
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
+
+mod pixels;
+pub use pixels::{PixelStats, read_pixel_stats};
 
 use super::checkpoint::{HostTensor, TensorMap};
 use super::config::VideoEncoderConfig;
@@ -165,6 +171,8 @@ pub struct HfVision {
     pub config: HfVisionConfig,
     /// Checkpoint tensors that are not used (pooler, classifier, projection, text tower).
     pub ignored: Vec<String>,
+    /// The input normalisation of `preprocessor_config.json`, if the folder has one.
+    pub pixel_stats: Option<PixelStats>,
     patch: HostTensor,
     patch_bias: Option<HostTensor>,
     cls: HostTensor,
@@ -249,6 +257,7 @@ impl HfVision {
             positions: need(positions, names[2])?,
             config,
             ignored,
+            pixel_stats: read_pixel_stats(dir)?,
             params,
             file,
         })

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use crate::model::checkpoint::TensorMap;
 use crate::model::config::{ModelConfig, VideoEncoderConfig};
 use crate::model::hf_vit::{HfVision, Inflate};
+use crate::motion::composite::{IMAGENET_MEAN, IMAGENET_STD};
 
 /// `--init-video DIR` with its options.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,13 +42,21 @@ pub struct ImportedVideo {
     pub weights: TensorMap,
     /// The checkpoint's tensors that were not used.
     pub ignored: Vec<String>,
+    /// Whether `preprocessor_config.json`'s pixel statistics were folded into the patch
+    /// embedding.
+    pub folded_pixel_stats: bool,
 }
 
 /// Import `init.dir` and make `model`'s video section its shape (`model` keeps its frames
 /// and tubelet depth); the whole model config is validated.
 pub fn load_init_video(init: &InitVideo, model: &mut ModelConfig) -> Result<ImportedVideo> {
     let what = || format!("--init-video {}", init.dir.display());
-    let hf = HfVision::load(&init.dir).with_context(what)?;
+    let mut hf = HfVision::load(&init.dir).with_context(what)?;
+    // The engine's pixels are ImageNet-normalised; the checkpoint's own statistics (if its
+    // folder states them) go into the patch embedding.
+    let folded = hf
+        .fold_pixel_stats((IMAGENET_MEAN, IMAGENET_STD))
+        .with_context(what)?;
     let size = init.size.unwrap_or(hf.config.image_size);
     let config = hf
         .video_config(model.video.frames, model.video.tubelet[0], size)
@@ -64,6 +73,7 @@ pub fn load_init_video(init: &InitVideo, model: &mut ModelConfig) -> Result<Impo
         config,
         weights,
         ignored: hf.ignored,
+        folded_pixel_stats: folded,
     })
 }
 
