@@ -77,6 +77,23 @@ pub fn load_init_video(init: &InitVideo, model: &mut ModelConfig) -> Result<Impo
     })
 }
 
+impl ImportedVideo {
+    /// The line a run prints: what was imported from `init`, folded and ignored.
+    pub fn summary(&self, init: &InitVideo) -> String {
+        format!(
+            "--init-video {}: {} tensors imported{}; ignored: {}",
+            init.dir.display(),
+            self.weights.len(),
+            if self.folded_pixel_stats {
+                " (preprocessor_config.json's pixel statistics folded into the patch embedding)"
+            } else {
+                ""
+            },
+            ignored_summary(&self.ignored)
+        )
+    }
+}
+
 /// One line naming the ignored tensors, grouped by their first two name parts.
 pub fn ignored_summary(ignored: &[String]) -> String {
     let mut groups: Vec<(String, usize)> = Vec::new();

@@ -13,7 +13,7 @@ use super::data::{
     OnlineSource, TextPipeline, mix_seed,
 };
 use super::init_text::load_init_text;
-use super::init_video::{ignored_summary, load_init_video};
+use super::init_video::load_init_video;
 use super::motion_options::generation;
 use super::optim::AdamW;
 use crate::caption::{CaptionKind, Lexicon, LexiconPart, Paraphraser, describe};
@@ -85,15 +85,11 @@ pub fn start(gpu: &Gpu, cfg: &TrainConfig, writer: bool) -> Result<Start> {
         (Some(v), None, None) => Some(load_init_video(v, &mut model_cfg)?),
         _ => None,
     };
-    if let Some(v) = video.as_ref().filter(|_| writer && cfg.progress) {
-        eprintln!(
-            "--init-video {}: {} tensors imported; ignored: {}",
-            cfg.init_video
-                .as_ref()
-                .map_or(String::new(), |i| i.dir.display().to_string()),
-            v.weights.len(),
-            ignored_summary(&v.ignored)
-        );
+    if let (Some(v), Some(i)) = (&video, &cfg.init_video)
+        && writer
+        && cfg.progress
+    {
+        eprintln!("{}", v.summary(i));
     }
     let tokenizer = tokenizer(cfg, &model_cfg, hf.as_ref().map(|(_, _, t)| t), writer)?;
     model_cfg.text.vocab_size = tokenizer.vocab_size();
