@@ -85,7 +85,8 @@ def main():
                            num_channels=3, hidden_act="quick_gelu", layer_norm_eps=1e-5),
         text_config=dict(vocab_size=64, hidden_size=16, num_hidden_layers=1,
                          num_attention_heads=2, intermediate_size=32,
-                         max_position_embeddings=8),
+                         max_position_embeddings=8, bos_token_id=0, eos_token_id=1,
+                         pad_token_id=1),
         projection_dim=16)
     clip = CLIPModel(clip_cfg).eval()
     randomize(clip, 3)
@@ -97,8 +98,9 @@ def main():
     ref.update({"clip.pixels": pxc, "clip.last_hidden_state": oc.last_hidden_state,
                 "clip.pooler_output": oc.pooler_output, "clip.post_layernorm_hidden": post})
     tower = CLIPVisionModel(clip_cfg.vision_config).eval()
-    tower.vision_model.load_state_dict(clip.vision_model.state_dict()) if hasattr(
-        tower, "vision_model") else tower.load_state_dict(clip.vision_model.state_dict())
+    # transformers 5 puts the tower's modules at the top level; 4.x under vision_model.
+    target = tower.vision_model if hasattr(tower, "vision_model") else tower
+    target.load_state_dict(clip.vision_model.state_dict())
     with torch.no_grad():
         again = tower(pixel_values=pxc).last_hidden_state
     assert torch.equal(again, oc.last_hidden_state), "CLIPVisionModel differs from CLIPModel"

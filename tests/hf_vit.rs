@@ -371,3 +371,39 @@ fn the_checkpoints_pixel_statistics_fold_into_the_patch_embedding() {
         "{e}"
     );
 }
+
+#[test]
+fn a_vit_for_image_classification_layout_imports_the_same_encoder() {
+    // google/vit-base-patch16-224's layout: every name under `vit.`, a classifier head and
+    // no pooler (here the fixture's pooler renamed to the classifier).
+    let cls = edited("hf-vit", |n, _, _| {
+        *n = match n.strip_prefix("pooler.dense.") {
+            Some(p) => format!("classifier.{p}"),
+            None => format!("vit.{n}"),
+        };
+        true
+    });
+    let hf = HfVision::load(cls.path()).unwrap();
+    assert_eq!(hf.ignored, ["classifier.bias", "classifier.weight"]);
+    let plain = HfVision::load(&fixtures().join("hf-vit")).unwrap();
+    let cfg = plain.video_config(1, 1, 32).unwrap();
+    let (a, b) = (
+        hf.video_weights(&cfg, Inflate::Central).unwrap(),
+        plain.video_weights(&cfg, Inflate::Central).unwrap(),
+    );
+    assert_eq!(a, b);
+}
+
+#[test]
+fn configs_written_before_the_vision_fields_load_as_gelu_without_ln_pre() {
+    let tiny = locomotion::model::config::ModelConfig::preset("tiny").unwrap();
+    let mut v = serde_json::to_value(&tiny).unwrap();
+    let video = v["video"].as_object_mut().unwrap();
+    assert!(video.remove("hidden_act").is_some() && video.remove("pre_norm").is_some());
+    let old = locomotion::model::config::ModelConfig::from_json(&v.to_string()).unwrap();
+    assert_eq!(old, tiny);
+    assert_eq!(
+        (old.video.hidden_act, old.video.pre_norm),
+        (Activation::Gelu, false)
+    );
+}
