@@ -303,8 +303,7 @@ fn slug(name: &str) -> String {
         .join("-")
 }
 
-/// --out must be empty or hold this plan, up to the seed count (then the experiment
-/// continues).
+/// --out must be empty or hold this plan, up to the seed count (then the run continues).
 fn guard_out(out: &Path, plan: &ExperimentPlan) -> Result<()> {
     let path = out.join("plan.json");
     if path.is_file() {
