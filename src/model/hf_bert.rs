@@ -24,7 +24,7 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use super::checkpoint::{HostTensor, TensorMap, read_safetensors_where};
 use super::config::{BertConfig, ModelConfig};
-use super::params::text_parameter_shapes;
+use super::params::{ParamShape, text_parameter_shapes};
 
 /// A BERT-family model read from a Hugging Face folder, under engine names.
 #[derive(Debug, Clone)]
@@ -145,18 +145,11 @@ impl HfBert {
             let t = if m.transpose { transpose(&hf, t)? } else { t };
             weights.insert(m.name, t);
         }
-        for (name, shape) in text_parameter_shapes(&config) {
-            let t = weights
-                .get(&name)
-                .ok_or_else(|| anyhow!("{}: no tensor for {name}", weights_path.display()))?;
-            if t.shape != shape {
-                bail!(
-                    "{}: {name} has shape {:?} (engine layout), config.json implies {shape:?}",
-                    weights_path.display(),
-                    t.shape
-                );
-            }
-        }
+        check_imported(
+            &weights_path.display().to_string(),
+            &text_parameter_shapes(&config),
+            &weights,
+        )?;
         Ok(Self {
             config,
             weights,
@@ -176,7 +169,25 @@ impl HfBert {
     }
 }
 
-fn transpose(name: &str, t: HostTensor) -> Result<HostTensor> {
+/// Every parameter of `shapes` is in `weights` with its shape, or the error names it and
+/// `file` (the imported weights).
+pub(crate) fn check_imported(file: &str, shapes: &[ParamShape], weights: &TensorMap) -> Result<()> {
+    for (name, shape) in shapes {
+        let t = weights
+            .get(name)
+            .ok_or_else(|| anyhow!("{file}: no tensor for {name}"))?;
+        if &t.shape != shape {
+            bail!(
+                "{file}: {name} has shape {:?} (engine layout), config.json implies {shape:?}",
+                t.shape
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A linear weight `[out, in]` as `[in, out]`; `name` says which in an error.
+pub(crate) fn transpose(name: &str, t: HostTensor) -> Result<HostTensor> {
     let [rows, cols] = t.shape[..] else {
         bail!(
             "{name}: a linear weight must be 2-D, got shape {:?}",

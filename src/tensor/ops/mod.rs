@@ -16,6 +16,7 @@ pub mod negatives;
 pub mod normalize;
 pub mod permute;
 pub mod prepend_cls;
+pub mod quick_gelu;
 pub mod reduce;
 pub mod softmax;
 pub mod tape_ops;
