@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::checkpoint::{HostTensor, TensorMap, read_safetensors_where};
+use super::checkpoint::{HostTensor, TensorMap, read_safetensors_where, tensor_of};
 use super::config::{BertConfig, ModelConfig};
 use super::params::{ParamShape, text_parameter_shapes};
 
@@ -169,19 +169,13 @@ impl HfBert {
     }
 }
 
-/// Every parameter of `shapes` is in `weights` with its shape, or the error names it and
-/// `file` (the imported weights).
+/// Every parameter of `shapes` (the list the engine's layers are built from) is in `weights`
+/// with its shape, or the error names it and `file` (the imported weights), through the
+/// lookup checkpoints and the builder's sources use ([`tensor_of`]).
 pub(crate) fn check_imported(file: &str, shapes: &[ParamShape], weights: &TensorMap) -> Result<()> {
+    let what = format!("{file} (imported, engine layout, shapes from config.json)");
     for (name, shape) in shapes {
-        let t = weights
-            .get(name)
-            .ok_or_else(|| anyhow!("{file}: no tensor for {name}"))?;
-        if &t.shape != shape {
-            bail!(
-                "{file}: {name} has shape {:?} (engine layout), config.json implies {shape:?}",
-                t.shape
-            );
-        }
+        tensor_of(weights, &what, name, shape)?;
     }
     Ok(())
 }
