@@ -5,7 +5,7 @@ use crate::gpu::{KernelParams, ParamsLayout};
 use crate::motion::composite;
 use crate::tensor::ops::{
     adamw, attention, colsum, elementwise, embedding, frame_diff, gather, layernorm, loss, matmul,
-    negatives, normalize, permute, prepend_cls, reduce, softmax, tubelet, unary,
+    negatives, normalize, permute, prepend_cls, quick_gelu, reduce, softmax, tubelet, unary,
 };
 
 include!(concat!(env!("OUT_DIR"), "/shaders.rs"));
@@ -39,6 +39,7 @@ pub const KERNEL_PARAMS: &[ParamsLayout] = &[
     normalize::Params::LAYOUT,
     permute::Params::LAYOUT,
     prepend_cls::Params::LAYOUT,
+    quick_gelu::Params::LAYOUT,
     reduce::Params::LAYOUT,
     softmax::Params::LAYOUT,
     tubelet::Params::LAYOUT,

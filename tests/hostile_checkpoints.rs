@@ -168,6 +168,31 @@ fn every_size_in_a_checkpoint_config_is_bounded_before_anything_is_allocated() {
         }
     }
 
+    // A norm over the video embeddings the weights do not hold, and one they hold that the
+    // config leaves out (a CLIP-shaped checkpoint, which loads as saved).
+    fs::write(ck.join("config.json"), &good).unwrap();
+    let pre_norm = ["model", "video", "pre_norm"];
+    edit_config(&ck, &pre_norm, serde_json::json!(true));
+    let e = err_text(Checkpoint::load(&ck).unwrap_err());
+    assert!(
+        e.contains("config.json") && e.contains("video.pre_norm is true") && e.contains("have no"),
+        "{e}"
+    );
+    let mut clip = ModelConfig::preset("tiny").unwrap();
+    clip.video.pre_norm = true;
+    let clip_ck = dir.path().join("clip");
+    {
+        let _saving = saves();
+        model_checkpoint(clip, 3).save(&clip_ck).unwrap();
+    }
+    Checkpoint::load(&clip_ck).unwrap();
+    edit_config(&clip_ck, &pre_norm, serde_json::json!(false));
+    let e = err_text(Checkpoint::load(&clip_ck).unwrap_err());
+    assert!(
+        e.contains("video.pre_norm is false") && e.contains("hold video.ln_pre"),
+        "{e}"
+    );
+
     // Run settings: out of range, by field.
     for (field, v) in [
         (

@@ -18,6 +18,7 @@ use locomotion::gpu::Gpu;
 use locomotion::model::config::{BertConfig, ModelConfig, VideoEncoderConfig};
 use locomotion::model::locomotion::{LocoModel, PairBatch};
 use locomotion::model::params::model_parameter_shapes;
+use locomotion::nn::Activation;
 use locomotion::tensor::ops::loss::IGNORE_INDEX;
 use locomotion::tensor::{Tape, Tensor};
 
@@ -36,6 +37,8 @@ fn odd_cfg() -> ModelConfig {
         mlp_ratio: 2,
         layer_norm_eps: 1e-6,
         frame_differences: false,
+        hidden_act: Activation::Gelu,
+        pre_norm: false,
     };
     cfg.text = BertConfig::new(37, 15, 1, 3, 23, 9);
     cfg.cross.num_layers = 2;

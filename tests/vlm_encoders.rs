@@ -7,25 +7,48 @@ mod common;
 use common::vlm::{assert_every_gradient, cpu_cross, cpu_video, model_cfg, random_map, video_cfg};
 use common::{gpu, gpu_path, random, rel_err};
 use locomotion::gpu::Gpu;
+use locomotion::model::config::VideoEncoderConfig;
 use locomotion::model::cross::CrossEncoder;
 use locomotion::model::video::VideoEncoder;
+use locomotion::nn::Activation;
 use locomotion::tensor::ops::reduce::sum_all;
 use locomotion::tensor::ops::unary::mul;
 use locomotion::tensor::{Tape, Tensor};
 
 #[test]
 fn video_encoder_matches_the_cpu_reference_and_trains_every_parameter() {
-    video_encoder_matches_the_cpu_reference_and_trains_every_parameter_on(gpu());
+    video_encoder_matches_the_cpu_reference_and_trains_every_parameter_on(gpu(), video_cfg());
+}
+
+/// CLIP's shape of the encoder: a layer norm over the embeddings (`video.ln_pre`) and
+/// quick-GELU MLPs, on both kernel variants.
+#[test]
+fn a_clip_style_video_encoder_matches_the_cpu_reference_and_trains_every_parameter() {
+    let cfg = VideoEncoderConfig {
+        pre_norm: true,
+        hidden_act: Activation::QuickGelu,
+        ..video_cfg()
+    };
+    assert!(
+        VideoEncoder::shapes(&cfg)
+            .iter()
+            .any(|(n, _)| n == "video.ln_pre.gamma")
+    );
+    for g in [gpu(), gpu_path()] {
+        video_encoder_matches_the_cpu_reference_and_trains_every_parameter_on(g, cfg.clone());
+    }
 }
 
 /// The same with the GPU kernel variants, whatever the adapter (the path a GPU takes).
 #[test]
 fn video_encoder_matches_the_cpu_reference_and_trains_every_parameter_on_the_gpu_path() {
-    video_encoder_matches_the_cpu_reference_and_trains_every_parameter_on(gpu_path());
+    video_encoder_matches_the_cpu_reference_and_trains_every_parameter_on(gpu_path(), video_cfg());
 }
 
-fn video_encoder_matches_the_cpu_reference_and_trains_every_parameter_on(g: Gpu) {
-    let cfg = video_cfg();
+fn video_encoder_matches_the_cpu_reference_and_trains_every_parameter_on(
+    g: Gpu,
+    cfg: VideoEncoderConfig,
+) {
     let b = 2;
     let weights = random_map(&VideoEncoder::shapes(&cfg), 1);
     let enc = VideoEncoder::from_weights(&g, &cfg, &weights).unwrap();

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::gpu::Gpu;
 use crate::nn::{
-    Block, BlockConfig, Builder, LayerNorm, Source, Style, Upload, by_name, random_weights,
-    shapes_of,
+    Activation, Block, BlockConfig, Builder, LayerNorm, Source, Style, Upload, by_name,
+    random_weights, shapes_of,
 };
 use crate::tensor::ops::adamw;
 use crate::tensor::ops::elementwise::add;
@@ -83,6 +83,7 @@ impl EncoderDims {
             heads: self.heads,
             eps: EPS,
             cross_width: None,
+            act: Activation::Gelu,
         };
         let blocks = (0..self.layers)
             .map(|l| Block::new(root.pp("layers").pp(l), &block))

@@ -8,7 +8,9 @@ use clap::Args;
 use super::launch::{Launch, adapters, launch, run_training};
 use crate::gpu::AdapterRequest;
 use crate::model::config::ModelConfig;
+use crate::model::hf_vit::Inflate;
 use crate::train::init_text::InitText;
+use crate::train::init_video::InitVideo;
 use crate::train::recipe;
 use crate::train::trainer::TrainConfig;
 use crate::util::run_lock::RunLock;
@@ -140,6 +142,22 @@ pub struct PretrainArgs {
     /// With --init-text: keep only the first K transformer layers of the imported model.
     #[arg(long, value_name = "K")]
     pub text_layers: Option<usize>,
+    /// Initialise the video encoder from a Hugging Face ViT or CLIP vision folder
+    /// (config.json, model.safetensors): its width, layers, heads, MLP, patch and image
+    /// size, eps and activation replace the preset's; the preset keeps frames and tubelet
+    /// depth. See docs/training.md.
+    #[arg(long, value_name = "DIR")]
+    pub init_video: Option<PathBuf>,
+    /// With --init-video: how the 2-D patch kernel becomes the tubelet kernel: central
+    /// (ViViT: the tubelet's middle frame gets it, the others zero; default) or average
+    /// (divided evenly over the frames).
+    #[arg(long, value_name = "central|average")]
+    pub init_video_inflate: Option<String>,
+    /// With --init-video: frame side in pixels (default the checkpoint's image size); the
+    /// position embeddings are resized bicubically, as Hugging Face's
+    /// interpolate_pos_encoding does.
+    #[arg(long, value_name = "N")]
+    pub init_video_size: Option<usize>,
     /// The model from a JSON file instead of --preset: a model config (a preset's fields:
     /// video, text, cross, heads, loss_weights) or a checkpoint's config.json, whose "model"
     /// is taken. Validated before anything runs (an error names the field); --weights
@@ -245,6 +263,7 @@ impl TrainArgs {
             annotations: None,
             init_checkpoint: init,
             init_text: None,
+            init_video: None,
             out: self.out.clone(),
             save_every: self.save_every,
             log_every: self.log_every,
@@ -386,10 +405,38 @@ fn init_text(args: &PretrainArgs) -> Result<Option<InitText>> {
     }))
 }
 
+/// `--init-video` with `--init-video-inflate` and `--init-video-size`, which need it.
+fn init_video(args: &PretrainArgs) -> Result<Option<InitVideo>> {
+    let Some(dir) = &args.init_video else {
+        for (given, flag) in [
+            (args.init_video_inflate.is_some(), "--init-video-inflate"),
+            (args.init_video_size.is_some(), "--init-video-size"),
+        ] {
+            if given {
+                bail!("{flag} applies to an imported video encoder: give --init-video DIR too");
+            }
+        }
+        return Ok(None);
+    };
+    let inflate = match &args.init_video_inflate {
+        Some(s) => Inflate::parse(s)?,
+        None => Inflate::Central,
+    };
+    if args.init_video_size == Some(0) {
+        bail!("--init-video-size must be at least 1");
+    }
+    Ok(Some(InitVideo {
+        dir: dir.clone(),
+        inflate,
+        size: args.init_video_size,
+    }))
+}
+
 /// Run `pretrain`.
 pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
     let mut cfg = args.train.config(None)?;
     cfg.init_text = init_text(args)?;
+    cfg.init_video = init_video(args)?;
     let preset = match &args.config {
         Some(path) => {
             let weights = cfg.model.loss_weights;

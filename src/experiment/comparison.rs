@@ -383,6 +383,7 @@ impl Ctx<'_> {
             group_size: self.plan.group_size,
             motion: MotionOptions::default(),
             init_text: None,
+            init_video: None,
             allow_truncated_captions: self.allow_truncated_captions,
         })
     }

@@ -153,6 +153,7 @@ impl DemoPlan {
             motion: self.motion.clone(),
             allow_truncated_captions: false,
             init_text: None,
+            init_video: None,
         })
     }
 

@@ -7,6 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::nn::Activation;
+
 /// The whole model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +60,14 @@ pub struct VideoEncoderConfig {
     /// BENCHMARKS.md, "Learning motion". Off in configs that do not name it.
     #[serde(default)]
     pub frame_differences: bool,
+    /// The MLP activation, as Hugging Face's `hidden_act`: "gelu" (erf; ViT) by default, or
+    /// "quick_gelu" (CLIP).
+    #[serde(default)]
+    pub hidden_act: Activation,
+    /// A layer norm `video.ln_pre` over the embeddings, [CLS] included (CLIP's
+    /// `pre_layrnorm`). Off in configs that do not name it.
+    #[serde(default)]
+    pub pre_norm: bool,
 }
 
 /// BERT's hyper-parameters under Hugging Face's field names, so a `config.json` of a BERT
@@ -319,6 +329,8 @@ impl VideoEncoderConfig {
             mlp_ratio: 4,
             layer_norm_eps: ln_eps_vit(),
             frame_differences: false,
+            hidden_act: Activation::Gelu,
+            pre_norm: false,
         }
     }
 

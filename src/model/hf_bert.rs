@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::checkpoint::{HostTensor, TensorMap, read_safetensors_where};
+use super::checkpoint::{HostTensor, TensorMap, read_safetensors_where, tensor_of};
 use super::config::{BertConfig, ModelConfig};
-use super::params::text_parameter_shapes;
+use super::params::{ParamShape, text_parameter_shapes};
 
 /// A BERT-family model read from a Hugging Face folder, under engine names.
 #[derive(Debug, Clone)]
@@ -145,18 +145,11 @@ impl HfBert {
             let t = if m.transpose { transpose(&hf, t)? } else { t };
             weights.insert(m.name, t);
         }
-        for (name, shape) in text_parameter_shapes(&config) {
-            let t = weights
-                .get(&name)
-                .ok_or_else(|| anyhow!("{}: no tensor for {name}", weights_path.display()))?;
-            if t.shape != shape {
-                bail!(
-                    "{}: {name} has shape {:?} (engine layout), config.json implies {shape:?}",
-                    weights_path.display(),
-                    t.shape
-                );
-            }
-        }
+        check_imported(
+            &weights_path.display().to_string(),
+            &text_parameter_shapes(&config),
+            &weights,
+        )?;
         Ok(Self {
             config,
             weights,
@@ -176,7 +169,19 @@ impl HfBert {
     }
 }
 
-fn transpose(name: &str, t: HostTensor) -> Result<HostTensor> {
+/// Every parameter of `shapes` (the list the engine's layers are built from) is in `weights`
+/// with its shape, or the error names it and `file` (the imported weights), through the
+/// lookup checkpoints and the builder's sources use ([`tensor_of`]).
+pub(crate) fn check_imported(file: &str, shapes: &[ParamShape], weights: &TensorMap) -> Result<()> {
+    let what = format!("{file} (imported, engine layout, shapes from config.json)");
+    for (name, shape) in shapes {
+        tensor_of(weights, &what, name, shape)?;
+    }
+    Ok(())
+}
+
+/// A linear weight `[out, in]` as `[in, out]`; `name` says which in an error.
+pub(crate) fn transpose(name: &str, t: HostTensor) -> Result<HostTensor> {
     let [rows, cols] = t.shape[..] else {
         bail!(
             "{name}: a linear weight must be 2-D, got shape {:?}",

@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 mod embed;
 mod grad_cache;
 mod pairs;
+mod video_init;
 
 pub use grad_cache::{CachedLosses, EncoderStates, WholeBatch};
 use pairs::own_pairs;

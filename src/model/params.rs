@@ -23,8 +23,8 @@
 //! ```
 //! Video encoder (`video.`, pre-LN ViT; `Hv` hidden, `D` tubelet values C·t·h·w):
 //! `video.patch.{weight [D, Hv], bias}`, `video.cls [Hv]`, `video.pos.space [gh·gw, Hv]`,
-//! `video.pos.time [gt, Hv]`, per layer `video.layers.N.{ln1, attn.{q,k,v,out}, ln2,
-//! mlp.{up,down}}`, and `video.ln_final`.
+//! `video.pos.time [gt, Hv]`, `video.ln_pre` (only with `pre_norm`), per layer
+//! `video.layers.N.{ln1, attn.{q,k,v,out}, ln2, mlp.{up,down}}`, and `video.ln_final`.
 //! Cross encoder (`cross.`): text-layer names, plus in cross layers
 //! `cross.layers.N.xattn.{q [H, H], k [Hv, H], v [Hv, H], out [H, H]}` and `xattn.ln`.
 //! Heads: `heads.vtc.{video_proj [Hv, E], text_proj [H, E]}`, `heads.vtc.temperature [1]`

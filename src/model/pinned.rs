@@ -141,5 +141,15 @@ pub(super) fn check(m: &ModelConfig, shapes: &ShapeMap) -> Result<()> {
             );
         }
     }
+    // Weights with a video encoder hold its norm over the embeddings exactly when the
+    // config asks for one.
+    let ln_pre = shapes.keys().any(|n| n.starts_with("video.ln_pre."));
+    if shapes.contains_key("video.cls") && ln_pre != m.video.pre_norm {
+        let held = if ln_pre { "hold" } else { "have no" };
+        bail!(
+            "video.pre_norm is {}, but the weights {held} video.ln_pre",
+            m.video.pre_norm
+        );
+    }
     Ok(())
 }

@@ -12,8 +12,8 @@ use super::hf_bert::HfBert;
 use super::params::ParamShape;
 use crate::gpu::Gpu;
 use crate::nn::{
-    Block, BlockConfig, Builder, Embedding, KeyMask, LayerNorm, Source, Style, Upload, by_name,
-    random_weights, shapes_of,
+    Activation, Block, BlockConfig, Builder, Embedding, KeyMask, LayerNorm, Source, Style, Upload,
+    by_name, random_weights, shapes_of,
 };
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::matmul::matmul_op;
@@ -95,6 +95,7 @@ pub fn text_block(cfg: &BertConfig, cross_width: Option<usize>) -> BlockConfig {
         heads: cfg.num_attention_heads,
         eps: cfg.layer_norm_eps,
         cross_width,
+        act: Activation::Gelu,
     }
 }
 

@@ -35,6 +35,8 @@ pub struct VideoEncoder<P = Tensor> {
     pub(super) cls: P,
     pub(super) pos_space: Embedding<P>,
     pub(super) pos_time: Embedding<P>,
+    /// The norm after the embeddings (CLIP's `pre_layrnorm`), with `pre_norm`.
+    pub(super) ln_pre: Option<LayerNorm<P>>,
     pub(super) layers: Vec<Block<P>>,
     ln_final: LayerNorm<P>,
     params: Vec<(String, P)>,
@@ -60,7 +62,12 @@ impl<P: Clone> VideoEncoder<P> {
             heads: cfg.num_heads,
             eps: cfg.layer_norm_eps,
             cross_width: None,
+            act: cfg.hidden_act,
         };
+        let ln_pre = cfg
+            .pre_norm
+            .then(|| LayerNorm::new(vb.pp("ln_pre"), hv, cfg.layer_norm_eps))
+            .transpose()?;
         let layers = (0..cfg.num_layers)
             .map(|n| Block::new(vb.pp("layers").pp(n), &block))
             .collect::<Result<_>>()?;
@@ -71,6 +78,7 @@ impl<P: Clone> VideoEncoder<P> {
             cls,
             pos_space,
             pos_time,
+            ln_pre,
             layers,
             ln_final,
             params: root.parameters(),
@@ -147,6 +155,9 @@ impl VideoEncoder {
         let x = prepend_cls(tape, &tape.reshape(&x, [b, n, hv])?, &self.cls)?;
         let l = n + 1;
         let mut x = tape.reshape(&x, [b * l, hv])?;
+        if let Some(ln_pre) = &self.ln_pre {
+            x = ln_pre.forward(tape, &x)?;
+        }
         for layer in &self.layers {
             x = layer.forward(tape, &x, (b, l), None, None)?;
         }

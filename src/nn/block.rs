@@ -1,15 +1,15 @@
 //! One transformer block for every encoder: self-attention, optional cross-attention and a
-//! GELU MLP, each a residual sublayer normalised before (pre-LN: ViT, the video encoder) or
-//! after (post-LN: BERT, the text and cross encoders) its residual add. Its parameter names
-//! (and the order they are built in, which random init draws in) are each family's own
-//! ([`Style`]), so checkpoints and imported BERT weights keep theirs.
+//! GELU (or quick-GELU) MLP, each a residual sublayer normalised before (pre-LN: ViT, the
+//! video encoder) or after (post-LN: BERT, the text and cross encoders) its residual add.
+//! Its parameter names (and the order they are built in, which random init draws in) are
+//! each family's own ([`Style`]), so checkpoints and imported BERT weights keep theirs.
 
 use anyhow::{Result, bail};
 
+use super::activation::Activation;
 use super::builder::{Builder, Source};
 use super::layers::{Attention, AttentionInput, KeyMask, LayerNorm, Linear};
 use crate::tensor::ops::elementwise::add;
-use crate::tensor::ops::unary::gelu;
 use crate::tensor::{Tape, Tensor};
 
 /// A block family: where its norms sit and what its parts are called.
@@ -38,6 +38,8 @@ pub struct BlockConfig {
     pub eps: f64,
     /// The width of the states cross-attention reads; None: no cross-attention.
     pub cross_width: Option<usize>,
+    /// The MLP's activation.
+    pub act: Activation,
 }
 
 /// One transformer block, its layers built once.
@@ -51,12 +53,14 @@ pub struct Block<P = Tensor> {
     pub attn_ln: LayerNorm<P>,
     /// Cross-attention and its sublayer's norm, in blocks that have it.
     pub cross: Option<(Attention<P>, LayerNorm<P>)>,
-    /// The MLP's first layer (before the GELU).
+    /// The MLP's first layer (before the activation).
     pub up: Linear<P>,
     /// The MLP's second layer.
     pub down: Linear<P>,
     /// The MLP sublayer's norm.
     pub mlp_ln: LayerNorm<P>,
+    /// The MLP's activation.
+    pub act: Activation,
 }
 
 /// The keys and values of a block's cross-attention.
@@ -109,6 +113,7 @@ impl<P> Block<P> {
             up,
             down,
             mlp_ln,
+            act: c.act,
         })
     }
 
@@ -155,7 +160,7 @@ impl Block {
             x = self.sublayer(tape, &x, xattn_ln, |h| attend(xattn, h, Some(c)))?;
         }
         self.sublayer(tape, &x, &self.mlp_ln, |h| {
-            let up = gelu(tape, &self.up.forward(tape, h)?)?;
+            let up = self.act.apply(tape, &self.up.forward(tape, h)?)?;
             self.down.forward(tape, &up)
         })
     }

@@ -3,9 +3,11 @@
 //! transformer block ([`block`]), random initial weights and the row gather that picks
 //! [CLS] states.
 
+pub mod activation;
 pub mod block;
 pub mod builder;
 pub mod layers;
+pub use activation::Activation;
 pub use block::{Block, BlockConfig, CrossInput, Style};
 pub use builder::{Builder, Host, Shapes, Source, Upload, by_name, shapes_of};
 pub use layers::{Attention, AttentionInput, Embedding, KeyMask, LayerNorm, Linear};

@@ -49,6 +49,9 @@ pub struct TrainConfig {
     /// the text encoder's; the preset's video encoder, cross encoder and heads stay. It may
     /// be cut to its first layers (`--text-layers`) and frozen (`--freeze-text`).
     pub init_text: Option<super::init_text::InitText>,
+    /// A Hugging Face ViT or CLIP vision folder (`--init-video`): its shape and weights become
+    /// the video encoder's (the preset keeps the frames and tubelet depth).
+    pub init_video: Option<super::init_video::InitVideo>,
     /// Where checkpoints, metrics and the tokenizer go.
     pub out: PathBuf,
     /// Save a checkpoint every N steps (0: only at the end).

@@ -9,6 +9,7 @@ pub mod data;
 pub mod eval;
 pub mod flat;
 pub mod init_text;
+pub mod init_video;
 pub mod memory;
 pub mod metrics;
 pub mod motion_options;

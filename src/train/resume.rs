@@ -139,6 +139,9 @@ pub fn check_flags(cfg: &TrainConfig, stored: &CheckpointConfig) -> Result<()> {
     if extra.contains_key("init_text") {
         arch.text = stored.model.text.clone();
     }
+    if extra.contains_key("init_video") {
+        arch.video = stored.model.video.clone();
+    }
     if arch != stored.model {
         bail!(
             "--preset describes another model than the checkpoint's (hidden {} vs {}, layers {} vs {}): {MAY_CHANGE}",

@@ -1,5 +1,6 @@
 //! Where a training run starts: the model, tokenizer and optimizer from scratch, a resumed
-//! run's checkpoint, a fine-tuning checkpoint or an imported BERT (`--init-text`), and the
+//! run's checkpoint, a fine-tuning checkpoint, an imported BERT (`--init-text`) or vision
+//! transformer (`--init-video`), and the
 //! data stream (online clips or a `generate` folder).
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use super::data::{
     OnlineSource, TextPipeline, mix_seed,
 };
 use super::init_text::load_init_text;
+use super::init_video::load_init_video;
 use super::motion_options::generation;
 use super::optim::AdamW;
 use crate::caption::{CaptionKind, Lexicon, LexiconPart, Paraphraser, describe};
@@ -23,6 +25,7 @@ use crate::model::checkpoint::{Checkpoint, WEIGHTS_FILE, adam_m_name, adam_v_nam
 use crate::model::config::ModelConfig;
 use crate::model::locomotion::LocoModel;
 use crate::model::text::TextEncoder;
+use crate::model::video::VideoEncoder;
 use crate::motion::sample_clip;
 use crate::tensor::ops::adamw;
 
@@ -77,6 +80,17 @@ pub fn start(gpu: &Gpu, cfg: &TrainConfig, writer: bool) -> Result<Start> {
         (None, None, Some((_, m, _))) => m.clone(),
         _ => cfg.model.clone(),
     };
+    // A resumed run holds the imported video encoder in its checkpoint too.
+    let video = match (&cfg.init_video, &resumed, &init) {
+        (Some(v), None, None) => Some(load_init_video(v, &mut model_cfg)?),
+        _ => None,
+    };
+    if let (Some(v), Some(i)) = (&video, &cfg.init_video)
+        && writer
+        && cfg.progress
+    {
+        eprintln!("{}", v.summary(i));
+    }
     let tokenizer = tokenizer(cfg, &model_cfg, hf.as_ref().map(|(_, _, t)| t), writer)?;
     model_cfg.text.vocab_size = tokenizer.vocab_size();
     let mut model = match (&resumed, &init, hf) {
@@ -89,6 +103,9 @@ pub fn start(gpu: &Gpu, cfg: &TrainConfig, writer: bool) -> Result<Start> {
         }
         _ => LocoModel::random(gpu, &model_cfg, cfg.seed, None)?,
     };
+    if let Some(v) = video {
+        model.replace_video(VideoEncoder::from_weights(gpu, &v.config, &v.weights)?)?;
+    }
     let hyper = adamw::AdamW {
         lr: cfg.lr as f32,
         weight_decay: cfg.weight_decay as f32,

@@ -89,6 +89,9 @@ fn run_extra(cfg: &TrainConfig, model: &LocoModel) -> serde_json::Map<String, se
     if let Some(t) = &cfg.init_text {
         extra.insert("init_text".into(), t.dir.display().to_string().into());
     }
+    if let Some(v) = &cfg.init_video {
+        extra.insert("init_video".into(), v.dir.display().to_string().into());
+    }
     // The model's state, not the flag: a resumed frozen run stays frozen without it.
     if model.text_frozen() {
         extra.insert(super::resume::FREEZE_TEXT.into(), true.into());
@@ -134,6 +137,9 @@ fn check(cfg: &TrainConfig) -> Result<()> {
     CaptionMix::parse(&cfg.captions).with_context(|| format!("--captions {}", cfg.captions))?;
     if cfg.init_text.is_some() && cfg.init_checkpoint.is_some() {
         bail!("--init-text and a fine-tuning checkpoint both set the text encoder: give one");
+    }
+    if cfg.init_video.is_some() && cfg.init_checkpoint.is_some() {
+        bail!("--init-video and a fine-tuning checkpoint both set the video encoder: give one");
     }
     Ok(())
 }

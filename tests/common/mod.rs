@@ -98,6 +98,7 @@ pub fn tiny_run(out: &std::path::Path) -> TrainConfig {
         annotations: None,
         init_checkpoint: None,
         init_text: None,
+        init_video: None,
         out: out.to_path_buf(),
         save_every: 0,
         log_every: 1,

@@ -6,6 +6,7 @@ use locomotion::model::bert_cpu::{attention, gelu, layer_norm, linear};
 use locomotion::model::checkpoint::{HostTensor, TensorMap};
 use locomotion::model::config::{BertConfig, ModelConfig, VideoEncoderConfig};
 use locomotion::model::params::ParamShape;
+use locomotion::nn::Activation;
 use locomotion::tensor::Tensor;
 use locomotion::tensor::ops::tubelet::TubeletGrid;
 
@@ -104,6 +105,14 @@ pub fn cpu_tubelets<T: Copy>(v: &[T], g: &TubeletGrid) -> Vec<T> {
     out
 }
 
+/// The MLP activation `a` at `v`.
+pub fn act(a: Activation, v: f64) -> f64 {
+    match a {
+        Activation::Gelu => gelu(v),
+        Activation::QuickGelu => v / (1.0 + (-1.702 * v).exp()),
+    }
+}
+
 /// The video encoder's final states `[B, 1 + N, Hv]` for `video` `[B, T, C, H, W]`.
 pub fn cpu_video(cfg: &VideoEncoderConfig, m: &TensorMap, video: &[f32], b: usize) -> Vec<f32> {
     let shape = locomotion::tensor::Shape(vec![b, cfg.frames, cfg.channels, cfg.height, cfg.width]);
@@ -131,6 +140,9 @@ pub fn cpu_video(cfg: &VideoEncoderConfig, m: &TensorMap, video: &[f32], b: usiz
         }
         let all = vec![1u32; l];
         let eps = cfg.layer_norm_eps;
+        if cfg.pre_norm {
+            ln(m, &mut x, hv, "video.ln_pre", eps);
+        }
         let hm = hv * cfg.mlp_ratio;
         for layer in 0..cfg.num_layers {
             let p = format!("video.layers.{layer}");
@@ -152,7 +164,7 @@ pub fn cpu_video(cfg: &VideoEncoderConfig, m: &TensorMap, video: &[f32], b: usiz
             ln(m, &mut h, hv, &format!("{p}.ln2"), eps);
             let up: Vec<f32> = lin(m, &h, hv, hm, &format!("{p}.mlp.up"))
                 .iter()
-                .map(|&v| gelu(v as f64) as f32)
+                .map(|&v| act(cfg.hidden_act, v as f64) as f32)
                 .collect();
             add_in(&mut x, &lin(m, &up, hm, hv, &format!("{p}.mlp.down")));
         }
@@ -231,6 +243,8 @@ pub fn video_cfg() -> VideoEncoderConfig {
         mlp_ratio: 2,
         layer_norm_eps: 1e-6,
         frame_differences: false,
+        hidden_act: Activation::Gelu,
+        pre_norm: false,
     }
 }
 

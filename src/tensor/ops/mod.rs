@@ -18,6 +18,7 @@ pub mod negatives;
 pub mod normalize;
 pub mod permute;
 pub mod prepend_cls;
+pub mod quick_gelu;
 pub mod reduce;
 pub mod softmax;
 pub mod tubelet;

@@ -1,0 +1,69 @@
+//! Launcher for `shaders/quick_gelu.wgsl` and the tape op of quick GELU, `x · σ(1.702 x)`:
+//! the MLP activation of OpenAI CLIP's towers (Hugging Face's `hidden_act = "quick_gelu"`).
+
+use crate::gpu::kernel_params;
+
+use super::forward;
+use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::tensor::{Result, Tape, Tensor};
+
+/// CLIP's sigmoid scale: quick GELU is `x · σ(QUICK_GELU_ALPHA · x)`.
+pub const QUICK_GELU_ALPHA: f32 = 1.702;
+
+kernel_params! {
+    pub(crate) struct Params for ["quick_gelu"] {
+        n: u32,
+        alpha: f32,
+        backward: u32,
+        _pad0: u32,
+    }
+}
+
+/// Record quick GELU over `n` elements: out = x·σ(αx) (dy unread), or with `backward`
+/// out = dy·d/dx[x·σ(αx)]; x, dy and out are (n,).
+pub fn launch(
+    batch: &mut Batch,
+    backward: bool,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    out: &GpuBuffer,
+    n: usize,
+    alpha: f32,
+) -> std::result::Result<(), GpuError> {
+    let params = Params {
+        n: n as u32,
+        alpha,
+        backward: u32::from(backward),
+        _pad0: 0,
+    };
+    batch.dispatch(
+        Kernel::new("quick_gelu", "quick_gelu"),
+        &params,
+        &[x, dy, out],
+        Groups::Linear((n as u64).div_ceil(64)),
+    )
+}
+
+/// Quick GELU, `x · σ(1.702 x)`, as CLIP uses.
+pub fn quick_gelu(tape: &Tape, x: &Tensor) -> Result<Tensor> {
+    x.expect_f32("quick_gelu")?;
+    let n = x.numel();
+    let a = QUICK_GELU_ALPHA;
+    let out = forward(tape.gpu(), n, "quick_gelu", |b, o| {
+        launch(b, false, x.buffer(), x.buffer(), o, n, a)
+    })?;
+    Ok(tape.record(
+        "quick_gelu",
+        out,
+        x.shape().clone(),
+        &[x],
+        move |b, ins, dy| {
+            let dx = b
+                .gpu()
+                .pool
+                .storage(4 * n.max(1) as u64, "quick_gelu grad")?;
+            launch(b, true, ins[0].buffer(), dy, &dx, n, a)?;
+            Ok(vec![Some(dx)])
+        },
+    ))
+}
