@@ -3,7 +3,7 @@
 //! the fastest round of each (GPU timestamps). `cargo run --release --example
 //! attention_variants -- [rounds]`.
 
-use locomotion::gpu::{AttentionChoice, AttentionRoute, Batch, Gpu, Profiler};
+use locomotion::gpu::{AttentionChoice, AttentionRoute, CommandBatch, Gpu, Profiler};
 use locomotion::tensor::ops::attention::{AttentionShape, attention_backward, attention_forward};
 
 fn main() -> anyhow::Result<()> {
@@ -66,11 +66,11 @@ fn main() -> anyhow::Result<()> {
             let (o, lse, delta) = (st(nq), st(s.rows() as usize), st(s.rows() as usize));
             let (dq, dk, dv) = (st(nq), st(nk), st(nk));
             for (ci, prof) in profs.iter_mut().enumerate() {
-                let f = prof.time("forward", 5, |b: &mut Batch| {
+                let f = prof.time("forward", 5, |b: &mut CommandBatch| {
                     attention_forward(b, *s, &q, &k, &v, None, &o, &lse)
                         .map_err(|e| locomotion::gpu::GpuError::Readback(e.to_string()))
                 })?;
-                let w = prof.time("backward", 5, |b: &mut Batch| {
+                let w = prof.time("backward", 5, |b: &mut CommandBatch| {
                     attention_backward(
                         b,
                         *s,

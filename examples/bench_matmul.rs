@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use locomotion::gpu::{Batch, Gpu};
+use locomotion::gpu::{CommandBatch, Gpu};
 use locomotion::tensor::ops::matmul::{MatmulDims, MatmulKernel, matmul};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -39,7 +39,7 @@ fn main() -> anyhow::Result<()> {
     for run in 0..=runs {
         for (i, &kernel) in kernels.iter().enumerate() {
             let t = Instant::now();
-            let mut bt = Batch::new(&gpu);
+            let mut bt = CommandBatch::new(&gpu);
             matmul(&mut bt, kernel, d, &a, &b, None, &c, false)?;
             bt.submit_and_wait()?;
             if run > 0 {

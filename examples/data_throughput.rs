@@ -10,7 +10,7 @@ use anyhow::Result;
 use locomotion::caption::{CaptionKind, describe};
 use locomotion::data::mlm::MlmConfig;
 use locomotion::data::tokenizer::TextTokenizer;
-use locomotion::gpu::{AdapterRequest, Batch as GpuBatch, Gpu};
+use locomotion::gpu::{AdapterRequest, CommandBatch, Gpu};
 use locomotion::model::config::ModelConfig;
 use locomotion::motion::{Compositor, GenConfig, sample_clip};
 use locomotion::train::data::*;
@@ -83,7 +83,7 @@ fn main() -> Result<()> {
         "video",
     )?;
     let compose = |h: &HostBatch| -> Result<()> {
-        let mut gb = GpuBatch::new(&gpu);
+        let mut gb = CommandBatch::new(&gpu);
         let staged = comp.record(&mut gb, &h.clips, &out, VIDEO_NORMALIZATION)?;
         gb.submit_and_wait()?;
         drop(staged);

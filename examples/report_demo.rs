@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use locomotion::report::{BarChart, Block, Clip, LineChart, MeanStd, Report, Table};
+use locomotion::report::{BarChart, Clip, Element, LineChart, MeanStd, Report, Table};
 use locomotion::util::fs::write_atomic;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -80,9 +80,9 @@ fn main() -> Result<()> {
         &bars.scene(),
         "R@1, mean ± std over 3 seeds",
     )?;
-    report.push(Block::Table(table.chance_column(chance)));
+    report.push(Element::Table(table.chance_column(chance)));
     report.heading(2, "Clips");
-    report.push(Block::Gallery(vec![Clip {
+    report.push(Element::Gallery(vec![Clip {
         name: "clip_0000".into(),
         gif: "clips/clip_0000.gif".into(),
         captions: vec![

@@ -6,6 +6,7 @@ pub mod caption;
 pub mod cli;
 pub mod data;
 pub mod dist;
+pub mod eval;
 pub mod experiment;
 pub mod gpu;
 pub mod model;

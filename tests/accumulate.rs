@@ -17,7 +17,8 @@ use locomotion::dist::devices::open_devices;
 use locomotion::gpu::{AdapterRequest, Gpu};
 use locomotion::model::checkpoint::Checkpoint;
 use locomotion::train::accumulate::micro_batches;
-use locomotion::train::trainer::{TrainConfig, train};
+use locomotion::train::config::TrainConfig;
+use locomotion::train::trainer::train;
 
 /// Batch 5 with independent clips: 2 micro-batches are 3 + 2, 3 are 2 + 2 + 1.
 fn config(out: &Path, weights: [f64; 3], accumulate: usize) -> TrainConfig {

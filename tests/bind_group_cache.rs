@@ -30,7 +30,7 @@ const STEPS: u64 = 12;
 fn last_step_counters(g: &Gpu) -> locomotion::gpu::CounterSnapshot {
     let cfg = ModelConfig::preset("tiny").unwrap();
     let model = LocoModel::random(g, &cfg, 1, None).unwrap();
-    let mut optim = AdamW::new(g, model.parameters(), adamw::AdamW::default(), 1.0).unwrap();
+    let mut optim = AdamW::new(g, model.parameters(), adamw::AdamWHyper::default(), 1.0).unwrap();
     let inputs = common::step::StepInputs::new(&cfg, 3, 10);
     let mut last = None;
     for step in 0..STEPS {

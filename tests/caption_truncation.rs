@@ -9,7 +9,8 @@ use locomotion::data::tokenizer::TextTokenizer;
 use locomotion::model::config::{ModelConfig, PRESETS};
 use locomotion::motion::sample_clip;
 use locomotion::train::data::{CaptionMix, LibrarySplit, TextPipeline};
-use locomotion::train::trainer::{generation, train_tokenizer};
+use locomotion::train::motion_options::generation;
+use locomotion::train::setup::train_tokenizer;
 
 /// `tok` with room for any caption, so a caption's whole length can be read off it.
 fn unbounded(tok: &TextTokenizer) -> TextTokenizer {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{POISON, gpu, rel_err};
-use locomotion::gpu::Batch;
+use locomotion::gpu::CommandBatch;
 use locomotion::motion::atlas::{Atlas, FrameTables, Instance, SLOTS};
 use locomotion::motion::composite::{IMAGENET_MEAN, IMAGENET_STD};
 use locomotion::motion::params::*;
@@ -142,7 +142,7 @@ fn gpu_matches_cpu_reference_on_random_inputs() {
         let out = g
             .filled(Output::Rgba8.bytes(9, h, w), POISON, "out")
             .unwrap();
-        let mut batch = Batch::new(&g);
+        let mut batch = CommandBatch::new(&g);
         let staged = comp
             .record_tables(&mut batch, &tables, &out, Output::Rgba8)
             .unwrap();
@@ -184,7 +184,7 @@ fn normalized_tensor_matches_reference_layout() {
     let (mean, std) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
     let out_kind = Output::Normalized { mean, std };
     let out = g.filled(out_kind.bytes(6, h, w), POISON, "out").unwrap();
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     let staged = comp
         .record_tables(&mut batch, &tables, &out, out_kind)
         .unwrap();
@@ -229,7 +229,7 @@ fn sampled_clips_render_the_same_on_gpu_and_cpu() {
         std: IMAGENET_STD,
     };
     let out = g.filled(kind.bytes(15, 40, 56), POISON, "tensor").unwrap();
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     let staged = comp.record(&mut batch, &clips, &out, kind).unwrap();
     batch.submit_and_wait().unwrap();
     drop(staged);
@@ -360,7 +360,7 @@ fn faded_backgrounds_match_the_reference_and_gain_zero_is_black() {
         std: IMAGENET_STD,
     };
     let out = g.filled(kind.bytes(6, h, w), POISON, "out").unwrap();
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     let staged = comp.record_tables(&mut batch, &tables, &out, kind).unwrap();
     batch.submit_and_wait().unwrap();
     drop(staged);
@@ -385,7 +385,7 @@ fn faded_backgrounds_match_the_reference_and_gain_zero_is_black() {
         .collect();
     let render = |gain: f32| -> Vec<f32> {
         let out = g.filled(kind.bytes(6, h, w), POISON, "out").unwrap();
-        let mut batch = Batch::new(&g);
+        let mut batch = CommandBatch::new(&g);
         let staged = comp
             .record_faded(&mut batch, &clips, &out, kind, gain)
             .unwrap();
@@ -396,7 +396,7 @@ fn faded_backgrounds_match_the_reference_and_gain_zero_is_black() {
     let (dark, full) = (render(0.0), render(1.0));
     let plain = {
         let out = g.filled(kind.bytes(6, h, w), POISON, "out").unwrap();
-        let mut batch = Batch::new(&g);
+        let mut batch = CommandBatch::new(&g);
         let staged = comp.record(&mut batch, &clips, &out, kind).unwrap();
         batch.submit_and_wait().unwrap();
         drop(staged);
@@ -420,7 +420,7 @@ fn faded_backgrounds_match_the_reference_and_gain_zero_is_black() {
     assert!((0..6 * plane).filter(|&i| is_black(&full, i)).count() < black_px / 10);
     // Out-of-range gains and RGBA8 frames with a faded background are refused.
     let out = g.filled(kind.bytes(6, h, w), POISON, "out").unwrap();
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     assert!(
         comp.record_faded(&mut batch, &clips, &out, kind, 1.5)
             .is_err()

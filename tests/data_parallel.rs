@@ -12,7 +12,8 @@ use common::dist::{assert_same_losses, records, weight_gaps};
 use locomotion::dist::devices::open_devices;
 use locomotion::gpu::{AdapterRequest, Gpu};
 use locomotion::model::config::ModelConfig;
-use locomotion::train::trainer::{TrainConfig, train_devices};
+use locomotion::train::config::TrainConfig;
+use locomotion::train::trainer::train_devices;
 
 fn config(out: &Path) -> TrainConfig {
     let mut model = ModelConfig::preset("tiny").unwrap();

@@ -9,15 +9,16 @@ mod demo_probe;
 use std::path::Path;
 use std::process::Command;
 
-use locomotion::model::config::ModelConfig;
-use locomotion::model::locomotion::LocoModel;
-use locomotion::train::benchmark::{
+use locomotion::eval::motion_benchmark::{
     BenchmarkCaptions, BenchmarkConfig, benchmark_captions, benchmark_model,
 };
+use locomotion::eval::retrieval::caption_groups;
+use locomotion::model::config::ModelConfig;
+use locomotion::model::locomotion::LocoModel;
 use locomotion::train::data::{EvalSet, LibrarySplit};
-use locomotion::train::eval::caption_groups;
+use locomotion::train::motion_options::generation;
 use locomotion::train::motion_options::{BackgroundChoice, MotionOptions};
-use locomotion::train::trainer::{generation, train_tokenizer};
+use locomotion::train::setup::train_tokenizer;
 
 fn locomotion(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_locomotion"))

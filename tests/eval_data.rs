@@ -6,8 +6,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use locomotion::train::eval::{EvalConfig, encode_set, load_run, report_model, vtm_pair_scores};
-use locomotion::train::metrics::retrieval_metrics;
+use locomotion::eval::metrics::retrieval_metrics;
+use locomotion::eval::rerank::vtm_pair_scores;
+use locomotion::eval::retrieval::{EvalConfig, encode_set, load_run, report_model};
 use locomotion::train::trainer::train;
 
 /// A tiny checkpoint after two steps (enough for the heads to be trained parameters).

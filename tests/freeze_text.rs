@@ -17,8 +17,9 @@ use locomotion::model::hf_bert::HfBert;
 use locomotion::model::locomotion::LocoModel;
 use locomotion::model::text::TextEncoder;
 use locomotion::tensor::Tape;
+use locomotion::train::config::TrainConfig;
 use locomotion::train::init_text::{InitText, keep_layers};
-use locomotion::train::trainer::{TrainConfig, train};
+use locomotion::train::trainer::train;
 
 fn config(out: &Path, minilm: &Path) -> TrainConfig {
     let mut cfg = TrainConfig {

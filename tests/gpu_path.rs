@@ -8,7 +8,7 @@
 mod common;
 
 use common::{VARIANT_ULPS, assert_within_ulps, gpu, gpu_path, random, rel_err};
-use locomotion::gpu::{Batch, Gpu, Kernels};
+use locomotion::gpu::{CommandBatch, Gpu, Kernels};
 use locomotion::model::config::{LossWeights, ModelConfig};
 use locomotion::model::locomotion::{LocoModel, PairBatch};
 use locomotion::tensor::ops::adamw;
@@ -25,7 +25,7 @@ use locomotion::train::optim::AdamW;
 /// losses, every parameter's gradient).
 fn train_step(g: &Gpu, cfg: &ModelConfig, pair: &PairBatch) -> ([f32; 4], Vec<(String, Vec<f32>)>) {
     let model = LocoModel::random(g, cfg, 1, None).unwrap();
-    let mut optim = AdamW::new(g, model.parameters(), adamw::AdamW::default(), 1.0).unwrap();
+    let mut optim = AdamW::new(g, model.parameters(), adamw::AdamWHyper::default(), 1.0).unwrap();
     let tape = Tape::new(g);
     let losses = model.forward_losses(&tape, pair).unwrap();
     optim.zero_grad();
@@ -227,7 +227,7 @@ fn attention_outputs(g: &Gpu, s: AttentionShape) -> anyhow::Result<Vec<Vec<f32>>
     let st = |n: usize| g.pool.storage(4 * n as u64, "output").unwrap();
     let rows = s.rows() as usize;
     let (o, lse, delta, dq, dk, dv) = (st(nq), st(rows), st(rows), st(nq), st(nk), st(nk));
-    let mut b = Batch::new(g);
+    let mut b = CommandBatch::new(g);
     attention_forward(&mut b, s, &q, &k, &v, None, &o, &lse)?;
     attention_backward(
         &mut b,

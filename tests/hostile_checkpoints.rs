@@ -13,7 +13,7 @@ use hostile::{assert_error, bin, err_text, model_checkpoint, peak_rss, tiny_chec
 use locomotion::model::checkpoint::{Checkpoint, SaveStep, abort_save_after};
 use locomotion::model::config::ModelConfig;
 use locomotion::model::hf_bert::HfBert;
-use locomotion::train::trainer::train_tokenizer;
+use locomotion::train::setup::train_tokenizer;
 
 /// Held by every test that saves: the save-abort hook is global to this process.
 static SAVES: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -8,12 +8,13 @@ use std::path::Path;
 use std::process::Command;
 
 use common::minilm::model_dir;
+use locomotion::eval::retrieval::{EvalConfig, evaluate};
 use locomotion::model::checkpoint::Checkpoint;
 use locomotion::model::config::ModelConfig;
 use locomotion::model::hf_bert::HfBert;
-use locomotion::train::eval::{EvalConfig, evaluate};
+use locomotion::train::config::TrainConfig;
 use locomotion::train::init_text::InitText;
-use locomotion::train::trainer::{TrainConfig, train};
+use locomotion::train::trainer::train;
 
 fn config(out: &Path, init_text: &Path) -> TrainConfig {
     TrainConfig {

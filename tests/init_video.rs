@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use common::cli::{locomotion, one_line_error};
 use locomotion::model::checkpoint::Checkpoint;
 use locomotion::model::hf_vit::{HfVision, Inflate};
+use locomotion::train::config::TrainConfig;
 use locomotion::train::init_video::InitVideo;
-use locomotion::train::trainer::{TrainConfig, train};
+use locomotion::train::trainer::train;
 
 fn vit() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hf-vit")

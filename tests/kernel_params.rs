@@ -4,7 +4,7 @@
 //! `shaders::KERNEL_PARAMS` lists. Padding (`_pad*`) is compared by offset and size only.
 
 use locomotion::gpu::{
-    Batch, Gpu, GpuError, Groups, Kernel, KernelParams, ParamsLayout, check_shader,
+    CommandBatch, Gpu, GpuError, Groups, Kernel, KernelParams, ParamsLayout, check_shader,
 };
 use locomotion::shaders::{KERNEL_PARAMS, SHADERS, source};
 
@@ -124,7 +124,7 @@ fn a_dispatch_with_another_shaders_parameters_is_refused() {
     let x = gpu.upload(&[0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0], "x").unwrap();
     let y = gpu.upload(&[-1.0f32; 6], "y").unwrap();
     let params = PermuteOnly { a: [1, 2, 3, 1] };
-    let mut batch = Batch::new(&gpu);
+    let mut batch = CommandBatch::new(&gpu);
     let softmax = Kernel::new("softmax", "forward");
     let err = batch
         .dispatch(softmax, &params, &[&x, &y], Groups::Linear(1))

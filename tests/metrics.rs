@@ -1,7 +1,8 @@
 //! Retrieval metrics (pessimistic ties, chance levels, groups), the LR schedule and the
 //! metrics JSONL log.
 
-use locomotion::train::metrics::{MetricsLog, RetrievalTargets, retrieval_metrics};
+use locomotion::eval::metrics::{RetrievalTargets, retrieval_metrics};
+use locomotion::train::metrics_log::MetricsLog;
 use locomotion::train::schedule::LrSchedule;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -4,13 +4,13 @@
 mod common;
 
 use common::{POISON, gpu, random, rel_err};
-use locomotion::gpu::{Batch, Gpu, GpuBuffer};
+use locomotion::gpu::{CommandBatch, Gpu, GpuBuffer};
 use locomotion::tensor::ops::adamw::{
-    AdamW, adamw_step, clip_grad_norm, partials_len, read_grad_norm, unclipped,
+    AdamWHyper, adamw_step, clip_grad_norm, partials_len, read_grad_norm, unclipped,
 };
 
 /// One CPU AdamW step in f64 (decoupled weight decay, bias correction), PyTorch's formula.
-fn cpu_adamw(o: &AdamW, t: u32, p: &mut [f64], g: &[f64], m: &mut [f64], v: &mut [f64]) {
+fn cpu_adamw(o: &AdamWHyper, t: u32, p: &mut [f64], g: &[f64], m: &mut [f64], v: &mut [f64]) {
     let (b1, b2) = (o.beta1 as f64, o.beta2 as f64);
     let (bc1, bc2) = (1.0 - b1.powi(t as i32), 1.0 - b2.powi(t as i32));
     for i in 0..p.len() {
@@ -35,7 +35,7 @@ fn zeros(g: &Gpu, n: usize, what: &str) -> GpuBuffer {
 
 /// Runs `steps` AdamW steps on GPU and CPU with fresh gradients each step and compares the
 /// total parameter change and the moments. `max_norm` > 0 clips the gradient on the GPU.
-fn compare_adamw(n: usize, steps: u32, opt: AdamW, max_norm: f32, seed: u64) {
+fn compare_adamw(n: usize, steps: u32, opt: AdamWHyper, max_norm: f32, seed: u64) {
     let g = gpu();
     let p0 = random(n, seed);
     let param = g.upload(&p0, "param").unwrap();
@@ -56,7 +56,7 @@ fn compare_adamw(n: usize, steps: u32, opt: AdamW, max_norm: f32, seed: u64) {
             .map(|x| 3.0 * x)
             .collect();
         let gb = g.upload(&grad, "grad").unwrap();
-        let mut batch = Batch::new(&g);
+        let mut batch = CommandBatch::new(&g);
         if max_norm > 0.0 {
             clip_grad_norm(&mut batch, &[(&gb, n as u32)], max_norm, &partials, &clip).unwrap();
         }
@@ -92,20 +92,20 @@ fn compare_adamw(n: usize, steps: u32, opt: AdamW, max_norm: f32, seed: u64) {
 
 #[test]
 fn adamw_matches_cpu_over_several_steps() {
-    let opt = AdamW {
+    let opt = AdamWHyper {
         lr: 1e-2,
         weight_decay: 0.1,
-        ..AdamW::default()
+        ..AdamWHyper::default()
     };
     compare_adamw(1037, 5, opt, 0.0, 1);
-    compare_adamw(1, 3, AdamW::default(), 0.0, 2);
+    compare_adamw(1, 3, AdamWHyper::default(), 0.0, 2);
 }
 
 #[test]
 fn adamw_applies_the_clip_scale_from_the_gpu() {
-    let opt = AdamW {
+    let opt = AdamWHyper {
         lr: 1e-2,
-        ..AdamW::default()
+        ..AdamWHyper::default()
     };
     compare_adamw(3001, 4, opt, 1.0, 3);
 }
@@ -132,13 +132,13 @@ fn global_norm_over_many_buffers_matches_cpu() {
     let grads: Vec<(&GpuBuffer, u32)> = bufs.iter().zip(lengths).collect();
     for (max_norm, want_scale) in [(10.0f32, 10.0 / (norm + 1e-6)), (1e6, 1.0), (0.0, 1.0)] {
         let clip = g.filled(8, POISON, "clip").unwrap();
-        let mut batch = Batch::new(&g);
+        let mut batch = CommandBatch::new(&g);
         clip_grad_norm(&mut batch, &grads, max_norm, &partials, &clip).unwrap();
         batch.submit_and_wait().unwrap();
         let got = g.read::<f32>(&clip).unwrap();
         assert_eq!(read_grad_norm(&g, &clip).unwrap(), got[0]);
         // The reduction order is fixed: a second run gives the same bits.
-        let mut batch = Batch::new(&g);
+        let mut batch = CommandBatch::new(&g);
         clip_grad_norm(&mut batch, &grads, max_norm, &partials, &clip).unwrap();
         batch.submit_and_wait().unwrap();
         assert_eq!(g.read::<f32>(&clip).unwrap(), got);
@@ -158,8 +158,19 @@ fn bad_optimizer_input_is_an_error_not_a_panic() {
     let g = gpu();
     let b = g.upload(&[1.0f32; 4], "x").unwrap();
     let clip = unclipped(&g).unwrap();
-    let mut batch = Batch::new(&g);
-    let e = adamw_step(&mut batch, &AdamW::default(), 0, &b, &b, &b, &b, &clip, 4).unwrap_err();
+    let mut batch = CommandBatch::new(&g);
+    let e = adamw_step(
+        &mut batch,
+        &AdamWHyper::default(),
+        0,
+        &b,
+        &b,
+        &b,
+        &b,
+        &clip,
+        4,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("counted from 1"), "{e}");
     let small = g.upload(&[0.0f32; 1], "partials").unwrap();
     let big = g.upload(&vec![1.0f32; 3000], "grad").unwrap();

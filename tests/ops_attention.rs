@@ -7,7 +7,7 @@ mod common;
 
 use common::attention::{cpu_forward, cpu_probs};
 use common::{POISON, VARIANT_ULPS, assert_within_ulps, gpu, random, rel_err};
-use locomotion::gpu::{Batch, Gpu, GpuBuffer, Kernels};
+use locomotion::gpu::{CommandBatch, Gpu, GpuBuffer, Kernels};
 use locomotion::tensor::ops::attention::{AttentionShape, attention_backward, attention_forward};
 use locomotion::tensor::ops::dev::{attention_unfused, attention_unfused_backward};
 
@@ -128,7 +128,7 @@ impl Buffers {
     }
 
     /// Submit `batch` and read (o, lse, dq, dk, dv) back.
-    fn finish(&self, g: &Gpu, batch: Batch) -> [Vec<f32>; 5] {
+    fn finish(&self, g: &Gpu, batch: CommandBatch) -> [Vec<f32>; 5] {
         batch.submit_and_wait().unwrap();
         [&self.o, &self.lse, &self.dq, &self.dk, &self.dv].map(|b| g.read::<f32>(b).unwrap())
     }
@@ -137,7 +137,7 @@ impl Buffers {
 /// Fused forward and backward on the GPU: (o, lse, dq, dk, dv).
 fn gpu_fused(g: &Gpu, s: &AttentionShape, x: &Inputs, mask: Option<&[u32]>) -> [Vec<f32>; 5] {
     let b = Buffers::new(g, s, x, mask, 0, 0);
-    let mut batch = Batch::new(g);
+    let mut batch = CommandBatch::new(g);
     let m = b.mask.as_ref();
     attention_forward(&mut batch, *s, &b.q, &b.k, &b.v, m, &b.o, &b.lse).unwrap();
     attention_backward(
@@ -161,7 +161,7 @@ fn gpu_fused(g: &Gpu, s: &AttentionShape, x: &Inputs, mask: Option<&[u32]>) -> [
 fn gpu_unfused(g: &Gpu, s: &AttentionShape, x: &Inputs, mask: Option<&[u32]>) -> [Vec<f32>; 5] {
     let b = Buffers::new(g, s, x, mask, 2, s.rows() as usize * s.tk as usize);
     let (scores, ds) = (&b.scratch[0], &b.scratch[1]);
-    let mut batch = Batch::new(g);
+    let mut batch = CommandBatch::new(g);
     let m = b.mask.as_ref();
     attention_unfused(&mut batch, *s, &b.q, &b.k, &b.v, m, scores, &b.o, &b.lse).unwrap();
     attention_unfused_backward(
@@ -424,7 +424,7 @@ fn fused_backward_is_deterministic() {
 fn bad_shapes_are_errors_not_panics() {
     let g = gpu();
     let b = g.upload(&[0.0f32; 4], "x").unwrap();
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     let wide = AttentionShape::new(1, 1, 1, 1, 65);
     let e = attention_forward(&mut batch, wide, &b, &b, &b, None, &b, &b).unwrap_err();
     assert!(e.to_string().contains("head dimension 65"), "{e}");

@@ -8,7 +8,7 @@ mod gradcheck;
 
 use common::{POISON, gpu, gpu_path, random, rel_err};
 use gradcheck::{check, input};
-use locomotion::gpu::{Batch, Gpu, Kernels};
+use locomotion::gpu::{CommandBatch, Gpu, Kernels};
 use locomotion::tensor::ops::colsum::{CHUNK_ROWS, chunking, column_sum};
 use locomotion::tensor::ops::elementwise;
 
@@ -36,7 +36,7 @@ fn two_stage_f32(g: &Gpu, x: &[f32], rows: usize, c: usize) -> Vec<f32> {
 fn gpu_column_sum(g: &Gpu, x: &[f32], rows: usize, c: usize) -> Vec<f32> {
     let bx = g.upload(x, "x").unwrap();
     let out = g.filled(4 * c as u64, POISON, "out").unwrap();
-    let mut b = Batch::new(g);
+    let mut b = CommandBatch::new(g);
     column_sum(&mut b, &bx, &out, rows, c).unwrap();
     b.submit_and_wait().unwrap();
     g.read(&out).unwrap()

@@ -6,7 +6,7 @@ mod gradcheck;
 
 use common::{POISON, gpu, random, rel_err};
 use gradcheck::{check, input};
-use locomotion::gpu::Batch;
+use locomotion::gpu::CommandBatch;
 use locomotion::tensor::ops::reduce::{Reduce, reduce};
 use locomotion::tensor::ops::{elementwise, unary};
 use locomotion::tensor::{Tape, Tensor};
@@ -37,7 +37,7 @@ fn unary_kernels_match_reference_with_poisoned_outputs() {
         ("scale", |v: f64| -1.5 * v),
     ] {
         let out = g.filled(4 * n as u64, POISON, "out").unwrap();
-        let mut b = Batch::new(&g);
+        let mut b = CommandBatch::new(&g);
         unary::launch(&mut b, entry, &bx, &out, n, -1.5, 0.0, 0).unwrap();
         b.submit_and_wait().unwrap();
         let got: Vec<f32> = g.read(&out).unwrap();

@@ -5,7 +5,7 @@ mod common;
 
 use common::loss::{cpu_ce, cpu_nce};
 use common::{POISON, gpu, random, rel_err};
-use locomotion::gpu::{Batch, Gpu};
+use locomotion::gpu::{CommandBatch, Gpu};
 use locomotion::tensor::ops::loss::{
     IGNORE_INDEX, cross_entropy_backward, cross_entropy_forward, info_nce_backward,
     info_nce_forward,
@@ -34,7 +34,7 @@ fn gpu_ce(g: &Gpu, logits: &[f32], targets: &[u32], c: u32, dloss: f32) -> (f32,
     let dx = g
         .filled(4 * logits.len() as u64, POISON, "dlogits")
         .unwrap();
-    let mut batch = Batch::new(g);
+    let mut batch = CommandBatch::new(g);
     cross_entropy_forward(&mut batch, &x, &t, &stats, &loss, n, c, IGNORE_INDEX).unwrap();
     cross_entropy_backward(
         &mut batch,
@@ -63,7 +63,7 @@ fn gpu_nce(g: &Gpu, sim: &[f32], t: f32, b: u32, dloss: f32) -> (f32, Vec<f32>, 
     let dl = g.upload(&[dloss], "dloss").unwrap();
     let ds = g.filled(4 * sim.len() as u64, POISON, "dsim").unwrap();
     let dt = g.filled(4, POISON, "dt").unwrap();
-    let mut batch = Batch::new(g);
+    let mut batch = CommandBatch::new(g);
     info_nce_forward(&mut batch, &s, &ls, &stats, &loss, b).unwrap();
     info_nce_backward(&mut batch, &s, &ls, &stats, &dl, &ds, &dt, b).unwrap();
     batch.submit_and_wait().unwrap();
@@ -257,7 +257,7 @@ fn info_nce_survives_logits_of_1e4() {
 fn wrong_buffer_sizes_are_errors_not_panics() {
     let g = gpu();
     let small = g.upload(&[0.5f32; 6], "small").unwrap();
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     let e = cross_entropy_forward(
         &mut batch,
         &small,

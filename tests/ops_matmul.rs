@@ -9,7 +9,7 @@ mod gradcheck;
 use common::matmul::{cpu_linear, cpu_matmul, run_case};
 use common::{gpu, random, rel_err};
 use gradcheck::{check, input};
-use locomotion::gpu::Batch;
+use locomotion::gpu::CommandBatch;
 use locomotion::tensor::ops::matmul::{MatmulDims, MatmulKernel, matmul, matmul_op};
 
 #[test]
@@ -118,7 +118,7 @@ fn cpu_driver_matmul_matches_reference_on_edge_tiles() {
     d.trans_b = true;
     assert!(!MatmulKernel::cpu_fits(&d));
     let buf = g.upload(&random(64, 1), "x").unwrap();
-    let mut bt = Batch::new(&g);
+    let mut bt = CommandBatch::new(&g);
     let e = matmul(&mut bt, MatmulKernel::Cpu, d, &buf, &buf, None, &buf, false).unwrap_err();
     assert!(e.to_string().contains("K % 16"), "{e}");
     // Buffers smaller than the dimensions say are refused (the kernels skip bounds checks).
@@ -249,7 +249,7 @@ fn texture_matmul_matches_reference_on_edge_tiles() {
     assert!(!MatmulKernel::texture_fits(&g, &d));
     assert!(!MatmulKernel::texture_fits(&g, &MatmulDims::new(8, 64, 48)));
     let buf = g.upload(&random(8192, 1), "x").unwrap();
-    let mut bt = Batch::new(&g);
+    let mut bt = CommandBatch::new(&g);
     let e = matmul(
         &mut bt,
         MatmulKernel::Texture,

@@ -74,7 +74,7 @@ fn the_gpu_path_picks_sgemm_and_splits_small_grids_along_k() {
     assert_eq!(sgemm_splits(&g, &MatmulDims::new(100, 100, 200)), 1);
     // Zero splits are an error, not a hang.
     let buf = g.upload(&[1f32; 16], "x").unwrap();
-    let mut bt = locomotion::gpu::Batch::new(&g);
+    let mut bt = locomotion::gpu::CommandBatch::new(&g);
     let d = MatmulDims::new(4, 4, 4);
     let e = matmul_sgemm(&mut bt, d, &buf, &buf, None, &buf, false, 0).unwrap_err();
     assert!(e.to_string().contains("K-splits"), "{e}");

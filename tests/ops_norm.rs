@@ -7,7 +7,7 @@ mod gradcheck;
 
 use common::{POISON, VARIANT_ULPS, assert_within_ulps, gpu, random, rel_err};
 use gradcheck::{check, input};
-use locomotion::gpu::Batch;
+use locomotion::gpu::CommandBatch;
 use locomotion::tensor::ops::embedding::{embedding, group_by_id};
 use locomotion::tensor::ops::layernorm::{LayerNormDims, forward as ln_forward, layer_norm};
 use locomotion::tensor::ops::softmax::{self, log_softmax};
@@ -59,7 +59,7 @@ fn layer_norm_forward_with_poisoned_outputs() {
     let y = g.filled(4 * (rows * c) as u64, POISON, "y").unwrap();
     let mean = g.filled(4 * rows as u64, POISON, "mean").unwrap();
     let rstd = g.filled(4 * rows as u64, POISON, "rstd").unwrap();
-    let mut bt = Batch::new(&g);
+    let mut bt = CommandBatch::new(&g);
     let d = LayerNormDims { rows, c, eps: 1e-5 };
     ln_forward(&mut bt, d, &bx, &bw, &bb, &y, &mean, &rstd).unwrap();
     bt.submit_and_wait().unwrap();
@@ -94,7 +94,7 @@ fn softmax_and_log_softmax_match_reference_and_finite_differences() {
         let x: Vec<f32> = random(rows * c, c as u64).iter().map(|v| v * 4.0).collect();
         let bx = g.upload(&x, "x").unwrap();
         let y = g.filled(4 * x.len() as u64, POISON, "y").unwrap();
-        let mut bt = Batch::new(&g);
+        let mut bt = CommandBatch::new(&g);
         softmax::launch(&mut bt, &bx, &y, rows, c, log).unwrap();
         bt.submit_and_wait().unwrap();
         let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
@@ -210,7 +210,7 @@ fn layer_norm_both_ways(
     let (y, mean, rstd) = (out(rows * c), out(rows), out(rows));
     let (dx, dw, db) = (out(rows * c), out(c), out(c));
     let d = LayerNormDims { rows, c, eps: 1e-5 };
-    let mut bt = Batch::new(g);
+    let mut bt = CommandBatch::new(g);
     ln_forward(&mut bt, d, &x, &w, &b, &y, &mean, &rstd).unwrap();
     ln_backward(&mut bt, d, &dy, &x, &w, &mean, &rstd, &dx, &dw, &db).unwrap();
     bt.submit_and_wait().unwrap();

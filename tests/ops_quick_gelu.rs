@@ -7,7 +7,7 @@ mod gradcheck;
 
 use common::{POISON, gpu, random, rel_err};
 use gradcheck::{check, input};
-use locomotion::gpu::Batch;
+use locomotion::gpu::CommandBatch;
 use locomotion::tensor::ops::quick_gelu::{QUICK_GELU_ALPHA, launch, quick_gelu};
 
 /// `x · σ(1.702 x)` in f64.
@@ -46,7 +46,7 @@ fn quick_gelu_forward_and_backward_match_the_reference_with_poisoned_outputs() {
         ),
     ] {
         let out = g.filled(4 * n as u64, POISON, "out").unwrap();
-        let mut b = Batch::new(&g);
+        let mut b = CommandBatch::new(&g);
         launch(&mut b, backward, &bx, &bdy, &out, n, QUICK_GELU_ALPHA).unwrap();
         b.submit_and_wait().unwrap();
         let got: Vec<f32> = g.read(&out).unwrap();

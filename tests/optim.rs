@@ -4,7 +4,7 @@
 mod common;
 
 use common::{gpu, random, rel_err};
-use locomotion::tensor::ops::adamw::AdamW as Hyper;
+use locomotion::tensor::ops::adamw::AdamWHyper as Hyper;
 use locomotion::tensor::ops::elementwise::add;
 use locomotion::tensor::ops::matmul::matmul_op;
 use locomotion::tensor::ops::reduce::{mean_all, sum_all};

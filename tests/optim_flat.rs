@@ -6,8 +6,10 @@
 mod common;
 
 use common::{assert_within_ulps, gpu, random};
-use locomotion::gpu::{Batch, Gpu, GpuBuffer};
-use locomotion::tensor::ops::adamw::{AdamW as Hyper, adamw_step, clip_grad_norm, partials_len};
+use locomotion::gpu::{CommandBatch, Gpu, GpuBuffer};
+use locomotion::tensor::ops::adamw::{
+    AdamWHyper as Hyper, adamw_step, clip_grad_norm, partials_len,
+};
 use locomotion::tensor::ops::reduce::sum_all;
 use locomotion::tensor::ops::unary::mul;
 use locomotion::tensor::{Tape, Tensor};
@@ -60,7 +62,7 @@ fn reference_step(
     let lens: Vec<u32> = live.iter().map(|l| l.2).collect();
     let partials = zeros(g, partials_len(&lens) as usize);
     let clip = zeros(g, 2);
-    let mut b = Batch::new(g);
+    let mut b = CommandBatch::new(g);
     let list: Vec<(&GpuBuffer, u32)> = live.iter().map(|l| (&l.1, l.2)).collect();
     clip_grad_norm(&mut b, &list, max_norm, &partials, &clip).unwrap();
     for (i, grad, n) in &live {

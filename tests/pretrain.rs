@@ -9,12 +9,14 @@ use std::process::Command;
 
 use locomotion::data::mlm::MlmConfig;
 use locomotion::data::tokenizer::TextTokenizer;
+use locomotion::eval::motion_benchmark::{BenchmarkConfig, benchmark};
+use locomotion::eval::retrieval::{EvalConfig, evaluate};
 use locomotion::model::checkpoint::{Checkpoint, adam_m_name};
 use locomotion::model::config::ModelConfig;
-use locomotion::train::benchmark::{BenchmarkConfig, benchmark};
+use locomotion::train::config::TrainConfig;
 use locomotion::train::data::{CaptionMix, EvalSet, LibrarySplit, TextPipeline};
-use locomotion::train::eval::{EvalConfig, evaluate};
-use locomotion::train::trainer::{StepRecord, TrainConfig, generation, train};
+use locomotion::train::motion_options::generation;
+use locomotion::train::trainer::{StepRecord, train};
 
 fn config(out: &Path, steps: u64) -> TrainConfig {
     TrainConfig {

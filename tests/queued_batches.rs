@@ -5,7 +5,7 @@
 mod common;
 
 use common::random;
-use locomotion::gpu::{AdapterRequest, Batch, FLUSH_DISPATCHES, Gpu};
+use locomotion::gpu::{AdapterRequest, CommandBatch, FLUSH_DISPATCHES, Gpu};
 use locomotion::tensor::accumulate;
 use locomotion::tensor::ops::elementwise::{Binary, binary};
 
@@ -21,7 +21,7 @@ fn a_write_to_a_buffer_a_queued_batch_reads_lands_after_that_batch() {
     let x = g.upload(&data, "x").unwrap();
     let out = g.pool.storage(1024, "out").unwrap();
     let before = g.counters().submits;
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     binary(&mut batch, Binary::Add, &x, &x, &out, 256).unwrap();
     batch.submit();
     assert_eq!(g.counters().submits, before, "one small batch stays queued");
@@ -52,7 +52,7 @@ fn many_small_batches_share_few_submits_and_keep_their_order() {
             *w += alpha as f64 * *v as f64;
         }
         let buf = g.upload(&x, "addend").unwrap();
-        let mut batch = Batch::new(&g);
+        let mut batch = CommandBatch::new(&g);
         accumulate(&mut batch, &buf, &acc, alpha, n).unwrap();
         drop(buf);
         batch.submit();
@@ -78,7 +78,7 @@ fn wait_submits_what_is_queued() {
     let g = own_gpu();
     let x = g.upload(&random(64, 5), "x").unwrap();
     let out = g.pool.storage(256, "out").unwrap();
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     binary(&mut batch, Binary::Mul, &x, &x, &out, 64).unwrap();
     batch.submit();
     let before = g.counters().submits;

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use common::ssv2::{MiniSsv2, have_ffmpeg};
 use locomotion::data::annotations::{RetrievalSet, Ssv2Captions, pre_text, read_annotations};
 use locomotion::data::clips::{ClipReader, middle_indices};
-use locomotion::train::metrics::retrieval_metrics_pairs;
+use locomotion::eval::metrics::retrieval_metrics_pairs;
 
 #[test]
 fn captions_are_normalised_as_singularity_does() {

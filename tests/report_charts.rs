@@ -4,6 +4,7 @@
 
 mod svg;
 
+use locomotion::eval::metrics::{DirectionMetrics, RankMetrics, RetrievalMetrics};
 use locomotion::experiment::figures::{
     objectives_phrase, retrieval_table, settings_table, trained_objectives, training_curves,
 };
@@ -11,7 +12,6 @@ use locomotion::report::axis::Axis;
 use locomotion::report::line::MARKER;
 use locomotion::report::scene::{PALETTE, faint};
 use locomotion::report::{BarChart, LineChart, MeanStd, Panels};
-use locomotion::train::metrics::{DirectionMetrics, RankMetrics, RetrievalMetrics};
 use locomotion::train::trainer::StepRecord;
 use svg::{colour, hex, ink_strokes, plot_area, plot_areas, points, strokes, texts, with};
 
@@ -242,7 +242,7 @@ fn retrieval_tables_put_chance_beside_each_number_and_dash_trivial_recall() {
     );
     let md = {
         let mut r = locomotion::report::Report::new("t");
-        r.push(locomotion::report::Block::Table(t));
+        r.push(locomotion::report::Element::Table(t));
         r.to_markdown()
     };
     assert!(md.contains("| 50.0 | *25.0* |"), "{md}");

@@ -4,14 +4,14 @@
 use std::fs;
 
 use locomotion::report::markdown::escape_md;
-use locomotion::report::{Block, Clip, LineChart, Report, Table};
+use locomotion::report::{Clip, Element, LineChart, Report, Table};
 use locomotion::util::fs::write_atomic;
 
 // ---------------------------------------------------------------- documents
 
 fn sample_report() -> Report {
     let mut report = Report::new("Demo & <test>");
-    report.heading(2, "Clips").push(Block::Gallery(vec![Clip {
+    report.heading(2, "Clips").push(Element::Gallery(vec![Clip {
         name: "clip 0".into(),
         gif: "clips/clip 0.gif".into(),
         captions: vec![
@@ -23,7 +23,7 @@ fn sample_report() -> Report {
         ],
         paraphrases: vec!["the ball rolls *quickly* left".into()],
     }]));
-    report.push(Block::Table(
+    report.push(Element::Table(
         Table::new(&["pre-training", "R@1"])
             .row(vec!["motion|para".into(), "40.0 ± 4.0".into()])
             .chance_column(vec!["2.5".into()]),

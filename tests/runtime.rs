@@ -4,7 +4,7 @@
 mod common;
 
 use common::{POISON, gpu, random, rel_err};
-use locomotion::gpu::{AdapterRequest, Batch, Gpu, GpuError, Profiler, fold_linear};
+use locomotion::gpu::{AdapterRequest, CommandBatch, Gpu, GpuError, Profiler, fold_linear};
 use locomotion::tensor::ops::elementwise::{Binary, binary};
 
 #[test]
@@ -26,7 +26,7 @@ fn run_binary(g: &Gpu, op: Binary, n: usize, seed: u64) -> (Vec<f32>, Vec<f32>, 
     let bx = g.upload(&x, "x").unwrap();
     let by = g.upload(&y, "y").unwrap();
     let out = g.filled(4 * n as u64, POISON, "out").unwrap();
-    let mut batch = Batch::new(g);
+    let mut batch = CommandBatch::new(g);
     binary(&mut batch, op, &bx, &by, &out, n as u32).unwrap();
     batch.submit_and_wait().unwrap();
     (x, y, g.read(&out).unwrap())
@@ -180,7 +180,7 @@ fn a_buffer_bound_by_an_unsubmitted_batch_is_not_handed_out_again() {
     let data = random(256, 9);
     let x = g.upload(&data, "x").unwrap();
     let out = g.pool.storage(1024, "out").unwrap();
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     binary(&mut batch, Binary::Add, &x, &x, &out, 256).unwrap();
     drop(x);
     let before = g.pool.stats().allocations;

@@ -15,7 +15,7 @@ fn a_training_step_reads_nothing_back() {
     let g = common::gpu();
     let cfg = ModelConfig::preset("tiny").unwrap();
     let model = LocoModel::random(&g, &cfg, 1, None).unwrap();
-    let mut optim = AdamW::new(&g, model.parameters(), adamw::AdamW::default(), 1.0).unwrap();
+    let mut optim = AdamW::new(&g, model.parameters(), adamw::AdamWHyper::default(), 1.0).unwrap();
     let inputs = common::step::StepInputs::new(&cfg, 4, 12);
     let mut totals = Vec::new();
     for step in 0..2u64 {

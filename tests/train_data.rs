@@ -9,7 +9,7 @@ use common::data::{text, tiny_clip};
 use std::collections::HashSet;
 
 use locomotion::caption::{CaptionKind, describe};
-use locomotion::gpu::Batch as GpuBatch;
+use locomotion::gpu::CommandBatch;
 use locomotion::motion::{Compositor, GenConfig};
 use locomotion::tensor::ops::loss::IGNORE_INDEX;
 use locomotion::train::data::*;
@@ -133,7 +133,7 @@ fn online_batches_are_deterministic_by_seed_and_step() {
             "reference video",
         )
         .unwrap();
-    let mut gb = GpuBatch::new(&gpu);
+    let mut gb = CommandBatch::new(&gpu);
     let staged = comp
         .record(&mut gb, &x.host.clips, &want, VIDEO_NORMALIZATION)
         .unwrap();

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use locomotion::caption::{CaptionKind, describe};
 use locomotion::cli::generate::GenerateArgs;
-use locomotion::gpu::{AdapterRequest, Batch as GpuBatch};
+use locomotion::gpu::{AdapterRequest, CommandBatch};
 use locomotion::motion::Compositor;
 use locomotion::train::data::*;
 
@@ -79,7 +79,7 @@ fn folder_source_round_trips_generate_within_gif_quantisation() {
             "ref",
         )
         .unwrap();
-    let mut gb = GpuBatch::new(&gpu);
+    let mut gb = CommandBatch::new(&gpu);
     let staged = comp
         .record(&mut gb, &b.host.clips, &out, VIDEO_NORMALIZATION)
         .unwrap();

@@ -6,7 +6,7 @@ mod common;
 
 use common::vlm::cpu_tubelets;
 use common::{POISON, gpu, random, rel_err};
-use locomotion::gpu::Batch;
+use locomotion::gpu::CommandBatch;
 use locomotion::tensor::ops::normalize::{self, l2_normalize};
 use locomotion::tensor::ops::prepend_cls::{self as prepend, prepend_cls};
 use locomotion::tensor::ops::reduce::sum_all;
@@ -63,7 +63,7 @@ fn im2col_and_col2im_match_the_cpu_rearrangement() {
     let src = g.upload(&video, "video").unwrap();
     let patches = g.filled(4 * n as u64, POISON, "patches").unwrap();
     let back = g.filled(4 * n as u64, POISON, "video again").unwrap();
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     tubelet::launch(&mut batch, "im2col", &grid, &src, &patches).unwrap();
     tubelet::launch(&mut batch, "col2im", &grid, &patches, &back).unwrap();
     batch.submit_and_wait().unwrap();
@@ -210,7 +210,7 @@ fn prepend_and_normalize_kernels_write_every_output_element() {
     let (rows, dim) = (b * n, d);
     let (y, dxn) = (poisoned(rows * dim), poisoned(rows * dim));
     let dyn_ = up(&dy0[..rows * dim]);
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     prepend::launch(&mut batch, &x, &cls, &out, [b, n, d]).unwrap();
     prepend::launch_backward(&mut batch, &dy, &dx, &dcls, [b, n, d]).unwrap();
     normalize::launch(&mut batch, &x, &y, rows, dim).unwrap();
@@ -318,7 +318,7 @@ fn the_frame_difference_kernel_matches_the_cpu_reference_both_ways_on_random_inp
         g.filled(4 * n as u64, POISON, "y").unwrap(),
         g.filled(4 * n as u64, POISON, "dx").unwrap(),
     );
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     frame_diff::launch(&mut batch, &x, &y, [b, t, f], false).unwrap();
     frame_diff::launch(&mut batch, &dy, &dx, [b, t, f], true).unwrap();
     batch.submit_and_wait().unwrap();

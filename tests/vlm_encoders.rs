@@ -156,7 +156,7 @@ fn cross_encoder_matches_the_cpu_reference_with_padding_and_trains_every_paramet
 
 #[test]
 fn composited_clips_feed_the_video_encoder_without_leaving_the_gpu() {
-    use locomotion::gpu::Batch;
+    use locomotion::gpu::CommandBatch;
     use locomotion::model::config::ModelConfig;
     use locomotion::motion::composite::{IMAGENET_MEAN, IMAGENET_STD};
     use locomotion::motion::{
@@ -185,7 +185,7 @@ fn composited_clips_feed_the_video_encoder_without_leaving_the_gpu() {
         .pool
         .storage(kind.bytes(frames, v.height as u32, v.width as u32), "clips")
         .unwrap();
-    let mut batch = Batch::new(&g);
+    let mut batch = CommandBatch::new(&g);
     let staged = comp.record(&mut batch, &clips, &out, kind).unwrap();
     batch.submit();
     let shape = locomotion::tensor::Shape(vec![2, v.frames, 3, v.height, v.width]);

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Size;
 use super::Suite;
-use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Profiler};
+use crate::gpu::{CommandBatch, Gpu, GpuBuffer, GpuError, Profiler};
 use crate::tensor::ops::attention::{AttentionShape, attention_backward, attention_forward};
 use crate::tensor::ops::dev::{attention_unfused, attention_unfused_backward};
 
@@ -72,7 +72,7 @@ fn time_one(
     shape: &str,
     flops: f64,
     iters: u32,
-    record: &mut dyn FnMut(&mut Batch) -> Result<()>,
+    record: &mut dyn FnMut(&mut CommandBatch) -> Result<()>,
 ) -> Result<BenchRow> {
     let mut best = f64::INFINITY;
     // Best of a few timed batches: on a shared CPU (lavapipe) other processes only ever add
@@ -134,11 +134,12 @@ pub fn bench_attention(
             .pool
             .storage(4 * s.rows() as u64 * s.tk as u64, "bench ds")?;
 
-        let mut time = |name: &str, flops: f64, f: &mut dyn FnMut(&mut Batch) -> Result<()>| {
-            let row = time_one(&mut prof, name, &label, flops, iters, f);
-            bar.inc(1);
-            row
-        };
+        let mut time =
+            |name: &str, flops: f64, f: &mut dyn FnMut(&mut CommandBatch) -> Result<()>| {
+                let row = time_one(&mut prof, name, &label, flops, iters, f);
+                bar.inc(1);
+                row
+            };
         let fused = time("attention fused forward", s.forward_flops(), &mut |b| {
             attention_forward(b, *s, &q, &k, &v, None, &o, &lse)
         })?;

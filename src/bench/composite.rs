@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::gpu::{Batch, Gpu};
+use crate::gpu::{CommandBatch, Gpu};
 use crate::motion::composite::{IMAGENET_MEAN, IMAGENET_STD};
 use crate::motion::params::ClipParams;
 use crate::motion::{
@@ -120,7 +120,7 @@ fn gpu_rates(
     )?;
     // Wall clock around record + submit + wait: what a caller of the compositor waits for.
     let once = || -> anyhow::Result<()> {
-        let mut batch = Batch::new(gpu);
+        let mut batch = CommandBatch::new(gpu);
         let staged = comp.record_tables(&mut batch, &tables, &out, output)?;
         batch.submit_and_wait()?;
         drop(staged);

@@ -156,10 +156,10 @@ impl TransformerEncoder {
     /// decay and no clipping: the `transformer-encoder` row's, and `selftest`'s.
     pub fn with_adam(gpu: &Gpu, dims: EncoderDims, lr: f32) -> Result<(Self, AdamW)> {
         let model = Self::new(gpu, dims, 2024)?;
-        let hyper = adamw::AdamW {
+        let hyper = adamw::AdamWHyper {
             lr,
             weight_decay: 0.0,
-            ..adamw::AdamW::default()
+            ..adamw::AdamWHyper::default()
         };
         let optim = AdamW::new(gpu, model.parameters(), hyper, 0.0)?;
         Ok((model, optim))

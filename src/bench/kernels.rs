@@ -5,7 +5,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Report, Suite};
+use super::{Suite, SuiteReport};
 use crate::gpu::{Gpu, GpuBuffer};
 use crate::tensor::ops::embedding;
 use crate::tensor::ops::layernorm::{self, LayerNormDims};
@@ -117,7 +117,7 @@ pub fn memory_bound(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
 }
 
 /// Run the whole kernel suite on `gpu`.
-pub fn run(gpu: &Gpu, size: Size, force_wall: bool) -> anyhow::Result<Report> {
+pub fn run(gpu: &Gpu, size: Size, force_wall: bool) -> anyhow::Result<SuiteReport> {
     let mut suite = Suite::new(gpu, 35, force_wall);
     super::matmul::matmuls(&mut suite, size)?;
     memory_bound(&mut suite, size)?;

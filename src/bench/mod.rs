@@ -19,7 +19,7 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use crate::gpu::{Batch, Clock, Gpu, GpuError, Profiler};
+use crate::gpu::{Clock, CommandBatch, Gpu, GpuError, Profiler};
 
 /// Which shapes to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub struct Speedup {
 
 /// A whole run: where it ran and what it measured.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct SuiteReport {
     /// Adapter name (e.g. "llvmpipe (LLVM 19.1.7, 256 bits)").
     pub adapter: String,
     /// Driver name and info.
@@ -85,7 +85,7 @@ pub struct Suite {
     profiler: Profiler,
     progress: ProgressBar,
     /// The report so far.
-    pub report: Report,
+    pub report: SuiteReport,
 }
 
 impl Suite {
@@ -97,7 +97,7 @@ impl Suite {
             gpu: gpu.clone(),
             profiler: Profiler::new(gpu, force_wall),
             progress,
-            report: Report {
+            report: SuiteReport {
                 adapter: s.name.clone(),
                 driver: format!("{} {}", s.driver, s.driver_info).trim().to_string(),
                 backend: s.backend.clone(),
@@ -121,7 +121,7 @@ impl Suite {
         flops: Option<f64>,
         bytes: Option<f64>,
         iters: u32,
-        record: impl FnMut(&mut Batch) -> Result<(), GpuError>,
+        record: impl FnMut(&mut CommandBatch) -> Result<(), GpuError>,
     ) -> anyhow::Result<f64> {
         self.progress.set_message(format!("{kernel} {shape}"));
         let t = self
@@ -153,13 +153,13 @@ impl Suite {
     }
 
     /// Close the progress bar and return the report.
-    pub fn finish(self) -> Report {
+    pub fn finish(self) -> SuiteReport {
         self.progress.finish_and_clear();
         self.report
     }
 }
 
-impl Report {
+impl SuiteReport {
     /// The table people read: one row per kernel and shape, then the speedups.
     pub fn table(&self) -> String {
         let mut s = format!(

@@ -20,7 +20,7 @@ use crate::train::accumulate::{check_accumulate, train_step_accumulated};
 use crate::train::data::{CaptionMix, OnlineConfig, OnlineSource, TextPipeline};
 use crate::train::motion_options::MotionOptions;
 use crate::train::optim::AdamW;
-use crate::train::trainer::train_tokenizer;
+use crate::train::setup::train_tokenizer;
 
 /// What `bench train` runs.
 #[derive(Debug, Clone)]
@@ -323,7 +323,7 @@ pub(crate) fn pretrain_parts(
     let tokenizer = train_tokenizer(&cfg, PRETRAIN_SEED)?;
     cfg.text.vocab_size = tokenizer.vocab_size();
     let model = LocoModel::random(gpu, &cfg, PRETRAIN_SEED, None)?;
-    let optim = AdamW::new(gpu, model.parameters(), adamw::AdamW::default(), 1.0)?;
+    let optim = AdamW::new(gpu, model.parameters(), adamw::AdamWHyper::default(), 1.0)?;
     let motion = MotionOptions::default();
     let g = motion.generation(&cfg);
     let split = motion.split(&g)?;

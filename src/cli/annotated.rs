@@ -12,10 +12,10 @@ use super::eval::EvalArgs;
 use crate::data::annotations::{RetrievalSet, Ssv2Captions, read_annotations};
 use crate::data::clips::{ClipReader, SAMPLING, default_cache_dir};
 use crate::data::matrix_file::write_matrix;
+use crate::eval::annotated::{AnnotatedEval, evaluate_annotated};
+use crate::eval::retrieval::{load_run, table};
 use crate::gpu::{AdapterRequest, Gpu};
 use crate::model::locomotion::LocoModel;
-use crate::train::annotated::{AnnotatedEval, evaluate_annotated};
-use crate::train::eval::{load_run, table};
 
 /// Annotated real videos: shared by `eval` and `finetune`.
 #[derive(Debug, Clone, Args)]
@@ -215,7 +215,7 @@ pub fn save_similarity(path: &Path, ev: &AnnotatedEval) -> Result<()> {
 /// `finetune --annotations`: the pairs to train on (`None` without --annotations).
 pub fn training_data(
     args: &AnnotationArgs,
-    train: &super::pretrain::TrainArgs,
+    train: &super::pretrain::TrainConfigArgs,
 ) -> Result<Option<crate::train::data::AnnotationData>> {
     if args.annotations.is_some() && train.data.is_some() {
         bail!("give --annotations or --data, not both");

@@ -21,7 +21,7 @@ pub enum BenchCommand {
     /// Whole training steps (forward, backward, optimizer): the benchmark transformer
     /// encoder and LocoMotion pre-training on online data; steps/s, clips/s, GFLOP/s,
     /// dispatches and submits per step; `--profile` adds a per-kernel breakdown.
-    Train(TrainArgs),
+    Train(BenchTrainArgs),
 }
 
 /// The row names `bench train --rows` takes.
@@ -34,7 +34,7 @@ const TRAIN_ROWS: [&str; 4] = [
 
 /// Options of `bench train`.
 #[derive(Debug, Args)]
-pub struct TrainArgs {
+pub struct BenchTrainArgs {
     /// Timed steps per row (the median is reported).
     #[arg(long, default_value_t = 10)]
     pub steps: usize,

@@ -12,9 +12,9 @@ use serde::Serialize;
 use super::annotated::clip_reader;
 use crate::data::annotations::{pre_text, read_annotations};
 use crate::data::matrix_file::{metadata_strings, read_matrix, write_matrix};
+use crate::eval::annotated::{embed_captions, embed_video_files};
+use crate::eval::retrieval::{load_run, similarity};
 use crate::gpu::{AdapterRequest, Gpu};
-use crate::train::annotated::{embed_captions, embed_video_files};
-use crate::train::eval::{load_run, similarity};
 
 /// Video file extensions `embed --videos DIR` picks up.
 pub const VIDEO_EXTENSIONS: &[&str] = &["webm", "mp4", "mkv", "avi", "mov", "m4v", "gif"];

@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::gpu::{AdapterRequest, Gpu};
-use crate::model::checkpoint::{CONFIG_FILE, Checkpoint};
-use crate::train::benchmark::{
+use crate::eval::motion_benchmark::{
     BenchmarkCaptions, BenchmarkConfig, benchmark, table as benchmark_table,
 };
-use crate::train::eval::{EvalConfig, evaluate_report, report_table};
+use crate::eval::retrieval::{EvalConfig, evaluate_report, report_table};
+use crate::gpu::{AdapterRequest, Gpu};
+use crate::model::checkpoint::{CONFIG_FILE, Checkpoint};
+use crate::train::config::CHECKPOINT_DIR;
 use crate::train::recipe;
-use crate::train::trainer::CHECKPOINT_DIR;
 
 /// `locomotion eval` flags.
 #[derive(Debug, Clone, Args)]
@@ -133,7 +133,7 @@ pub fn run(req: &AdapterRequest, args: &EvalArgs) -> Result<()> {
 /// The checkpoint folder `path` names (a run's --out or its checkpoint/), with a hint when
 /// `path` is a folder holding runs (a demo's --out holds run/).
 pub fn check_checkpoint(path: &std::path::Path) -> Result<PathBuf> {
-    let (ckpt, _) = crate::train::eval::checkpoint_dirs(path);
+    let (ckpt, _) = crate::eval::retrieval::checkpoint_dirs(path);
     let found = Checkpoint::locate(&ckpt);
     let elsewhere = found.as_ref().is_ok_and(|p| *p != ckpt);
     if elsewhere || ckpt.join(CONFIG_FILE).is_file() || ckpt.ends_with(CHECKPOINT_DIR) {
@@ -191,8 +191,8 @@ fn run_benchmark(req: &AdapterRequest, args: &EvalArgs, name: &str) -> Result<()
         None => benchmark(&gpu, &args.checkpoint, &cfg)?,
         Some(p) => {
             println!("motion benchmark backgrounds: {}", p.display());
-            let (model, tok) = crate::train::eval::load_run(&gpu, &args.checkpoint)?;
-            crate::train::benchmark::benchmark_model_on(&gpu, &model, tok, &cfg, Some(p))?
+            let (model, tok) = crate::eval::retrieval::load_run(&gpu, &args.checkpoint)?;
+            crate::eval::motion_benchmark::benchmark_model_on(&gpu, &model, tok, &cfg, Some(p))?
         }
     };
     print!("{}", benchmark_table(&m, cfg.captions));

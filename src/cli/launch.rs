@@ -5,13 +5,12 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
-use super::pretrain::TrainArgs;
+use super::pretrain::TrainConfigArgs;
 use crate::dist::devices::{open_devices, parse_weights};
 use crate::dist::{Collective, Shard};
 use crate::gpu::{AdapterRequest, Gpu};
-use crate::train::trainer::{
-    TrainConfig, TrainSummary, train_devices, train_devices_across, train_replica,
-};
+use crate::train::config::TrainConfig;
+use crate::train::trainer::{TrainSummary, train_devices, train_devices_across, train_replica};
 
 /// Where a run trains: its devices (one replica each), the batch weights, and, under MPI,
 /// this process's link to the other ranks.
@@ -30,7 +29,7 @@ impl Launch {
 
 /// The devices, batch weights and ranks `--devices`, `--device-weights` and `--distributed`
 /// ask for.
-pub fn launch(req: &AdapterRequest, args: &TrainArgs) -> Result<Launch> {
+pub fn launch(req: &AdapterRequest, args: &TrainConfigArgs) -> Result<Launch> {
     let weights = args
         .device_weights
         .as_deref()

@@ -9,15 +9,15 @@ use super::launch::{Launch, adapters, launch, run_training};
 use crate::gpu::AdapterRequest;
 use crate::model::config::ModelConfig;
 use crate::model::hf_vit::Inflate;
+use crate::train::config::TrainConfig;
 use crate::train::init_text::InitText;
 use crate::train::init_video::InitVideo;
 use crate::train::recipe;
-use crate::train::trainer::TrainConfig;
 use crate::util::run_lock::RunLock;
 
 /// Flags shared by pretrain and finetune.
 #[derive(Debug, Clone, Args)]
-pub struct TrainArgs {
+pub struct TrainConfigArgs {
     /// Model preset: tiny, small or base (default tiny). Fine-tuning and resuming keep the
     /// checkpoint's model: a --preset that differs is refused.
     #[arg(long)]
@@ -129,7 +129,7 @@ pub struct TrainArgs {
 pub struct PretrainArgs {
     #[command(flatten)]
     /// The training flags.
-    pub train: TrainArgs,
+    pub train: TrainConfigArgs,
     /// Initialise the text encoder from a Hugging Face BERT folder (config.json,
     /// model.safetensors, tokenizer.json); its tokenizer becomes the run's.
     #[arg(long, value_name = "DIR")]
@@ -187,14 +187,14 @@ pub struct FinetuneArgs {
     pub checkpoint: PathBuf,
     #[command(flatten)]
     /// The training flags.
-    pub train: TrainArgs,
+    pub train: TrainConfigArgs,
     /// Fine-tune on annotated real videos instead (--annotations, --videos, ...): see
     /// docs/data.md.
     #[command(flatten)]
     pub real: super::annotated::AnnotationArgs,
 }
 
-impl TrainArgs {
+impl TrainConfigArgs {
     /// The trainer's configuration.
     pub fn config(&self, init: Option<PathBuf>) -> Result<TrainConfig> {
         let preset = self.preset.as_deref().unwrap_or(recipe::PRESET);
@@ -354,9 +354,7 @@ fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
         s.step,
         s.clips_per_s,
         s.peak_bytes as f64 / (1 << 20) as f64,
-        cfg.out
-            .join(crate::train::trainer::CHECKPOINT_DIR)
-            .display()
+        cfg.out.join(crate::train::config::CHECKPOINT_DIR).display()
     );
     let t = &s.truncation;
     if t.truncated > 0 {
@@ -375,7 +373,7 @@ fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
 /// tokenizer and metrics it wrote go, and --out too when that leaves it empty. A resumed
 /// run, or one with a checkpoint, keeps everything.
 fn remove_failed_output(cfg: &TrainConfig) {
-    use crate::train::trainer::{CHECKPOINT_DIR, METRICS_FILE, TOKENIZER_FILE};
+    use crate::train::config::{CHECKPOINT_DIR, METRICS_FILE, TOKENIZER_FILE};
     if cfg.resume || cfg.out.join(CHECKPOINT_DIR).exists() {
         return;
     }
@@ -456,7 +454,7 @@ pub fn run_pretrain(req: &AdapterRequest, args: &PretrainArgs) -> Result<()> {
 
 /// Run `finetune`: the checkpoint's weights, a fresh optimizer and schedule.
 pub fn run_finetune(req: &AdapterRequest, args: &FinetuneArgs) -> Result<()> {
-    let (ckpt, _) = crate::train::eval::checkpoint_dirs(&args.checkpoint);
+    let (ckpt, _) = crate::eval::retrieval::checkpoint_dirs(&args.checkpoint);
     let mut cfg = args.train.config(Some(ckpt.clone()))?;
     cfg.annotations = super::annotated::training_data(&args.real, &args.train)?;
     // Fine-tuning continues the checkpoint's model: a --preset naming another is refused

@@ -1,16 +1,16 @@
 //! `locomotion probe motion`: can the video encoder see the motion? A supervised probe of
 //! direction, speed and rotation, the sampler's travel statistics and what a contrastive
-//! batch asks for (see [`crate::train::probe`]).
+//! batch asks for (see [`crate::eval::probe`]).
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
+use crate::eval::probe::{ProbeConfig, batch_appearance_stats, input_stats, probe_motion};
 use crate::gpu::{AdapterRequest, Gpu};
 use crate::model::config::ModelConfig;
-use crate::train::probe::{ProbeConfig, batch_appearance_stats, input_stats, probe_motion};
-use crate::train::trainer::generation;
+use crate::train::motion_options::generation;
 
 /// The probes.
 #[derive(Debug, Subcommand)]

@@ -11,12 +11,12 @@ use crate::data::tokenizer::{TextTokenizer, read_corpus};
 #[derive(Debug, Subcommand)]
 pub enum TokenizerCommand {
     /// Train a BERT-style WordPiece vocabulary and save it as a Hugging Face tokenizer.json.
-    Train(TrainArgs),
+    Train(TokenizerTrainArgs),
 }
 
 /// Arguments of `tokenizer train`.
 #[derive(Debug, Args)]
-pub struct TrainArgs {
+pub struct TokenizerTrainArgs {
     /// Caption corpus: one caption per line, or a .jsonl with "caption" (and "paraphrases").
     #[arg(long, value_name = "FILE")]
     pub input: PathBuf,
@@ -35,7 +35,7 @@ pub fn run(cmd: TokenizerCommand) -> Result<()> {
     }
 }
 
-fn train(args: TrainArgs) -> Result<()> {
+fn train(args: TokenizerTrainArgs) -> Result<()> {
     let captions = read_corpus(&args.input)?;
     // The max length only matters for encoding; the saved file carries no padding.
     let tok = TextTokenizer::train(&captions, args.vocab_size, 32, true)?;

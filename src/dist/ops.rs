@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::Shard;
-use crate::gpu::{Batch, Gpu, GpuError};
+use crate::gpu::{CommandBatch, Gpu, GpuError};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
 /// Every replica's rows of `local` (`[b_r, ...]`, the first axis this replica's samples) as
@@ -48,9 +48,9 @@ pub fn gather_with_grad(tape: &Tape, local: &Tensor, shard: &Shard) -> Result<Te
         buf,
         Shape::new(&out_dims),
         &[local],
-        move |batch: &mut Batch, _inputs: &[Tensor], dy| {
+        move |batch: &mut CommandBatch, _inputs: &[Tensor], dy| {
             // The gradient so far is recorded, not computed: run it, then read it.
-            let fresh = Batch::new(batch.gpu());
+            let fresh = CommandBatch::new(batch.gpu());
             std::mem::replace(batch, fresh).submit_and_wait()?;
             let gpu = batch.gpu();
             let mut d = gpu.read::<f32>(dy)?;
@@ -103,7 +103,7 @@ pub fn all_reduce_grads(
 /// Record and submit one copy per gradient between each of `params`' gradients and its
 /// place in `flat` (laid end to end in order): into `flat` when `to_flat`, back otherwise.
 fn copy_grads(gpu: &Gpu, params: &[&Tensor], flat: &crate::gpu::GpuBuffer, to_flat: bool) {
-    let mut batch = Batch::new(gpu);
+    let mut batch = CommandBatch::new(gpu);
     batch.hold(flat);
     let mut off = 0u64;
     for t in params {

@@ -16,16 +16,18 @@ use serde::{Deserialize, Serialize};
 use super::conditions::{CONDITIONS, TextInitPlan, conditions};
 use super::dataset::{DatasetSpec, write_dataset};
 use super::stage::{Stages, guard_experiment_out};
+use crate::eval::motion_benchmark::{
+    BenchmarkCaptions, BenchmarkConfig, BenchmarkMetrics, CaptionedBenchmark, benchmark,
+};
 use crate::gpu::Gpu;
 use crate::model::checkpoint::{CONFIG_FILE, Checkpoint};
 use crate::model::config::ModelConfig;
-use crate::train::benchmark::{
-    BenchmarkCaptions, BenchmarkConfig, BenchmarkMetrics, CaptionedBenchmark, benchmark,
-};
+use crate::train::config::{CHECKPOINT_DIR, TrainConfig};
 use crate::train::data::{CaptionMix, LibrarySplit};
+use crate::train::motion_options::generation;
 use crate::train::motion_options::{BackgroundChoice, MotionOptions};
 use crate::train::recipe;
-use crate::train::trainer::{CHECKPOINT_DIR, TrainConfig, generation, train};
+use crate::train::trainer::train;
 
 /// The experiment's pre-training steps: the demo's 300 are where the paraphrase mix escapes
 /// the contrastive plateau on some seeds only; at 600 every seed learns motion and the verbs

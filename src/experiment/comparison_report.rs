@@ -9,9 +9,9 @@ use serde::Serialize;
 use super::comparison::{ExperimentPlan, NO_FINETUNE, RunResult};
 use super::conditions::{PRETRAINED_TEXT, row_names};
 use super::figures::{pct, settings_table};
-use crate::report::{BarChart, Block, MeanStd, Report, Table};
-use crate::train::benchmark::BenchmarkCaptions;
-use crate::train::metrics::DirectionMetrics;
+use crate::eval::metrics::DirectionMetrics;
+use crate::eval::motion_benchmark::BenchmarkCaptions;
+use crate::report::{BarChart, Element, MeanStd, Report, Table};
 
 /// Mean and standard deviation over seeds, in percent.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -193,7 +193,7 @@ pub fn write(
         ));
     }
     r.heading(2, "Motion benchmark, text→video (mean ± std over seeds, %)");
-    r.push(Block::Table(results_table(&table, &global, &within)));
+    r.push(Element::Table(results_table(&table, &global, &within)));
     let bars: Vec<String> = std::iter::once(NO_FINETUNE.to_string())
         .chain(
             plan.fractions
@@ -244,7 +244,7 @@ pub fn write(
     }
     r.heading(2, "Settings of this run");
     r.paragraph("Every setting the experiment ran with, as resolved from the command line and the defaults (also in plan.json).");
-    r.push(Block::Table(settings_table(plan)));
+    r.push(Element::Table(settings_table(plan)));
     r.paragraph(
         "Raw numbers per run: results.json; each run's checkpoint, metrics.jsonl and \
          benchmark.json are under runs/. Re-running the same command skips finished runs.",

@@ -16,19 +16,20 @@ use super::figures::{
     trivial_recall,
 };
 use super::stage::{Stages, create_dir, non_empty};
+use crate::eval::metrics::RetrievalMetrics;
+use crate::eval::motion_benchmark::{
+    BenchmarkCaptions, BenchmarkConfig, BenchmarkMetrics, CaptionedBenchmark, benchmark_model,
+};
+use crate::eval::retrieval::{EvalConfig, evaluate_model, load_run};
 use crate::gpu::Gpu;
 use crate::model::config::ModelConfig;
 use crate::motion::{BackgroundLibrary, GenConfig, ObjectLibrary};
-use crate::report::{Block, Report, Table};
-use crate::train::benchmark::{
-    BenchmarkCaptions, BenchmarkConfig, BenchmarkMetrics, CaptionedBenchmark, benchmark_model,
-};
+use crate::report::{Element, Report, Table};
+use crate::train::config::{METRICS_FILE, TrainConfig};
 use crate::train::data::CaptionMix;
-use crate::train::eval::{EvalConfig, evaluate_model, load_run};
-use crate::train::metrics::RetrievalMetrics;
 use crate::train::motion_options::MotionOptions;
 use crate::train::recipe;
-use crate::train::trainer::{METRICS_FILE, TrainConfig, train};
+use crate::train::trainer::train;
 use crate::util::run_lock::RunLock;
 
 /// What the demo does: sizes, and every training hyper-parameter in one place.
@@ -419,7 +420,7 @@ fn write_report(out: &Path, s: &DemoSummary, clips: Vec<crate::report::Clip>) ->
         "Each clip with its rule-based captions (motion, spatial, template) and verb-variation \
          paraphrases of the motion caption. GIFs and captions.jsonl are in data/.",
     );
-    r.push(Block::Gallery(clips));
+    r.push(Element::Gallery(clips));
     r.heading(2, "Pre-training curves");
     let records = read_metrics(&out.join("run").join(METRICS_FILE))?;
     let trained = objectives_phrase(&records);
@@ -452,7 +453,7 @@ fn write_report(out: &Path, s: &DemoSummary, clips: Vec<crate::report::Clip>) ->
          captions. Percentages; chance is what a random ranking scores.",
         s.heldout.text_to_video.queries
     ));
-    r.push(Block::Table(retrieval_table(&s.heldout)));
+    r.push(Element::Table(retrieval_table(&s.heldout)));
     r.heading(2, "Motion benchmark");
     r.paragraph(&format!(
         "{} clips in {} groups (benchmark seed {}, a seed no training or tuning used): each \
@@ -462,9 +463,9 @@ fn write_report(out: &Path, s: &DemoSummary, clips: Vec<crate::report::Clip>) ->
         s.benchmark.clips, s.benchmark.groups, p.bench_seed
     ));
     r.heading(3, "Global");
-    r.push(Block::Table(retrieval_table(&s.benchmark.global)));
+    r.push(Element::Table(retrieval_table(&s.benchmark.global)));
     r.heading(3, "Within group");
-    r.push(Block::Table(retrieval_table(&s.benchmark.within_group)));
+    r.push(Element::Table(retrieval_table(&s.benchmark.within_group)));
     if trivial_recall(&s.benchmark.within_group) {
         r.paragraph(&format!(
             "—: a group has {} clips, so every clip is within the top 5 and R@5 / R@10 are \
@@ -478,14 +479,14 @@ fn write_report(out: &Path, s: &DemoSummary, clips: Vec<crate::report::Clip>) ->
          rightward\"): `verbs` from the lexicon's training part, `verbs-heldout` from its \
          held-out part, which no pre-training caption contains. Text→video R@1.",
     );
-    r.push(Block::Table(verb_table(&s.benchmark, &s.verb_benchmarks)));
+    r.push(Element::Table(verb_table(&s.benchmark, &s.verb_benchmarks)));
     r.heading(2, "Settings of this run");
     r.paragraph(&format!(
         "Every setting the demo ran with, as resolved from the command line and the defaults \
          (also in results.json), on {}.",
         s.adapter
     ));
-    r.push(Block::Table(settings_table(p)));
+    r.push(Element::Table(settings_table(p)));
     r.paragraph(
         "Raw numbers: results.json. Reproduce: locomotion demo with the plan in results.json.",
     );

@@ -8,9 +8,9 @@ use anyhow::{Context, Result};
 
 use crate::caption::records::records_for;
 use crate::caption::{CaptionKind, Describer, Lexicon, Paraphraser};
+use crate::eval::metrics::{DirectionMetrics, RetrievalMetrics};
 use crate::motion::params::ManifestEntry;
 use crate::report::{Clip, LineChart, Panels, Table};
-use crate::train::metrics::{DirectionMetrics, RetrievalMetrics};
 use crate::train::trainer::StepRecord;
 
 /// The records of a run's metrics.jsonl; errors name the file and line.

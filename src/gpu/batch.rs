@@ -59,7 +59,7 @@ pub(crate) struct PendingTimestamp<'q> {
 }
 
 /// A recording of GPU work, finished into one command buffer.
-pub struct Batch<'g> {
+pub struct CommandBatch<'g> {
     gpu: &'g Gpu,
     /// The compute pass consecutive dispatches share (closed by a copy, an encoder access, a
     /// timestamped dispatch or the submit). One pass per dispatch costs wgpu a usage-scope
@@ -75,7 +75,7 @@ pub struct Batch<'g> {
     dispatches: u32,
 }
 
-impl<'g> Batch<'g> {
+impl<'g> CommandBatch<'g> {
     /// An empty batch on `gpu`.
     pub fn new(gpu: &'g Gpu) -> Self {
         let encoder = gpu
@@ -107,9 +107,9 @@ impl<'g> Batch<'g> {
 
     /// Keep the pool from handing `buf` to anyone else until this batch reaches the GPU, even
     /// if it is dropped meanwhile: an upload into a reused buffer would land before this batch
-    /// runs and be overwritten by it. [`Batch::dispatch`] and [`Batch::copy`] do this for
-    /// their buffers; call it for buffers used through [`Batch::encoder`] or
-    /// [`Batch::dispatch_resources`].
+    /// runs and be overwritten by it. [`CommandBatch::dispatch`] and [`CommandBatch::copy`] do this for
+    /// their buffers; call it for buffers used through [`CommandBatch::encoder`] or
+    /// [`CommandBatch::dispatch_resources`].
     pub fn hold(&mut self, buf: &GpuBuffer) {
         self.held.push(buf.in_use_token());
     }
@@ -123,7 +123,7 @@ impl<'g> Batch<'g> {
             .copy_buffer_to_buffer(src.raw(), 0, dst.raw(), 0, bytes);
     }
 
-    /// Count a copy recorded through [`Batch::encoder`] (for the step trace).
+    /// Count a copy recorded through [`CommandBatch::encoder`] (for the step trace).
     pub fn note_copy(&mut self) {
         if self.gpu.trace.on() {
             self.gpu.trace.copied();
@@ -189,7 +189,7 @@ impl<'g> Batch<'g> {
         self.dispatch_inner(kernel, bytemuck::bytes_of(params), &resources, groups, None)
     }
 
-    /// Like [`Batch::dispatch`] with arbitrary resources (texture views, buffer slices) at
+    /// Like [`CommandBatch::dispatch`] with arbitrary resources (texture views, buffer slices) at
     /// bindings 1.. in order.
     pub fn dispatch_resources<P: KernelParams>(
         &mut self,

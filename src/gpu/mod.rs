@@ -1,5 +1,5 @@
 //! The GPU runtime: adapter choice, device, buffer pool, pipeline cache, command batching,
-//! readback and profiling. Everything else in the engine records work through [`Batch`].
+//! readback and profiling. Everything else in the engine records work through [`CommandBatch`].
 
 mod adapter;
 mod batch;
@@ -18,7 +18,7 @@ mod readback;
 mod trace;
 
 pub use adapter::{AdapterRequest, AdapterSummary, choose, discover, rank};
-pub use batch::{Batch, Groups, fold_linear};
+pub use batch::{CommandBatch, Groups, fold_linear};
 pub use bindings::BindGroupCache;
 pub use choices::{
     AttentionChoice, AttentionRoute, Kernels, power_preference, power_preference_of,

@@ -2,7 +2,7 @@
 //! (field names, offsets, types, size) the WGSL side is checked against.
 //!
 //! A launcher declares its parameters with [`kernel_params!`], naming the shaders that read
-//! them; [`super::Batch::dispatch`] refuses a struct not declared for the kernel's shader, and
+//! them; [`super::CommandBatch::dispatch`] refuses a struct not declared for the kernel's shader, and
 //! `tests/kernel_params.rs` compares every shader's uniform struct (read by naga) with the
 //! layout listed in [`crate::shaders::KERNEL_PARAMS`], so a drift on either side fails CI.
 

@@ -1,6 +1,6 @@
 //! Finished command buffers waiting for one queue submit.
 //!
-//! [`super::Batch::submit`] does not submit: it finishes its encoder and queues the command
+//! [`super::CommandBatch::submit`] does not submit: it finishes its encoder and queues the command
 //! buffer here, with every buffer that command buffer uses. The queued work goes to the GPU in
 //! one `queue.submit` when a readback needs it ([`Gpu::read`]), when the host waits
 //! ([`Gpu::wait`], [`Gpu::flush`]), when a host write would otherwise overtake it

@@ -33,7 +33,7 @@ type FreeBuffer = (wgpu::Buffer, Arc<()>, u64);
 #[derive(Default)]
 struct Inner {
     /// Released buffers with their in-use token: a buffer is handed out again only when no
-    /// recording or queued (unsubmitted) [`super::Batch`] still holds its token.
+    /// recording or queued (unsubmitted) [`super::CommandBatch`] still holds its token.
     free: HashMap<(u64, u32), Vec<FreeBuffer>>,
     stats: PoolStats,
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::batch::PendingTimestamp;
-use super::{Batch, Gpu, GpuError};
+use super::{CommandBatch, Gpu, GpuError};
 
 /// Where a timing came from.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -67,15 +67,15 @@ impl Profiler {
         &mut self,
         name: &str,
         iters: u32,
-        mut record: impl FnMut(&mut Batch) -> Result<(), GpuError>,
+        mut record: impl FnMut(&mut CommandBatch) -> Result<(), GpuError>,
     ) -> Result<Timing, GpuError> {
         let gpu = self.gpu.clone();
-        let mut warm = Batch::new(&gpu);
+        let mut warm = CommandBatch::new(&gpu);
         record(&mut warm)?;
         warm.submit_and_wait()?;
 
         let iters = iters.max(1);
-        let mut batch = Batch::new(&gpu);
+        let mut batch = CommandBatch::new(&gpu);
         if let Some(q) = &self.query {
             batch.timestamp_marker(PendingTimestamp {
                 query_set: q,

@@ -9,7 +9,7 @@ use super::atlas::{Atlas, FrameTables};
 use super::backgrounds::BackgroundLibrary;
 use super::params::ClipParams;
 use super::sprites::ObjectLibrary;
-use crate::gpu::{Batch, Gpu, GpuBuffer, Groups, Kernel};
+use crate::gpu::{CommandBatch, Gpu, GpuBuffer, Groups, Kernel};
 
 /// ImageNet per-channel statistics, the usual normalisation of video encoders' inputs.
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
@@ -89,7 +89,7 @@ impl Compositor {
     /// [`Output::bytes`]); frames are laid out clip after clip.
     pub fn record(
         &self,
-        batch: &mut Batch,
+        batch: &mut CommandBatch,
         clips: &[ClipParams],
         out: &GpuBuffer,
         output: Output,
@@ -102,7 +102,7 @@ impl Compositor {
     /// meets the objects before the clutter a motion caption never names.
     pub fn record_faded(
         &self,
-        batch: &mut Batch,
+        batch: &mut CommandBatch,
         clips: &[ClipParams],
         out: &GpuBuffer,
         output: Output,
@@ -121,7 +121,7 @@ impl Compositor {
     /// [`Compositor::record`] from tables already built (benchmarks reuse them).
     pub fn record_tables(
         &self,
-        batch: &mut Batch,
+        batch: &mut CommandBatch,
         tables: &FrameTables,
         out: &GpuBuffer,
         output: Output,
@@ -231,7 +231,7 @@ impl Compositor {
             Output::Rgba8.bytes(frames, self.atlas.height, self.atlas.width),
             "composited frames",
         )?;
-        let mut batch = Batch::new(&self.gpu);
+        let mut batch = CommandBatch::new(&self.gpu);
         let staged = self.record(&mut batch, clips, &out, Output::Rgba8)?;
         batch.submit_and_wait()?;
         drop(staged);

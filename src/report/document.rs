@@ -103,7 +103,7 @@ pub struct Clip {
 
 /// One block of a report, in reading order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Block {
+pub enum Element {
     /// A section heading; level 2 or deeper (level 1 is the report title).
     Heading(u8, String),
     /// A paragraph of plain text.
@@ -136,7 +136,7 @@ pub struct Report {
     /// Title (the page's h1).
     pub title: String,
     /// Content in reading order.
-    pub blocks: Vec<Block>,
+    pub elements: Vec<Element>,
 }
 
 /// What `Report::write` produced.
@@ -153,30 +153,30 @@ impl Report {
     pub fn new(title: &str) -> Self {
         Report {
             title: title.into(),
-            blocks: Vec::new(),
+            elements: Vec::new(),
         }
     }
 
     /// Append a block.
-    pub fn push(&mut self, block: Block) -> &mut Self {
-        self.blocks.push(block);
+    pub fn push(&mut self, element: Element) -> &mut Self {
+        self.elements.push(element);
         self
     }
 
     /// Append a heading (level 2 = section).
     pub fn heading(&mut self, level: u8, text: &str) -> &mut Self {
-        self.push(Block::Heading(level.clamp(2, 6), text.into()))
+        self.push(Element::Heading(level.clamp(2, 6), text.into()))
     }
 
     /// Append a paragraph.
     pub fn paragraph(&mut self, text: &str) -> &mut Self {
-        self.push(Block::Paragraph(text.into()))
+        self.push(Element::Paragraph(text.into()))
     }
 
     /// Save `chart` as `<dir>/<stem>.svg` and `.png` and append it as a figure.
     pub fn chart(&mut self, dir: &Path, stem: &str, chart: &Scene, caption: &str) -> Result<()> {
         chart.save(&dir.join(stem))?;
-        self.push(Block::Figure {
+        self.push(Element::Figure {
             svg: format!("{stem}.svg"),
             png: format!("{stem}.png"),
             caption: caption.into(),

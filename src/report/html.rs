@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::document::{Block, Clip, Report, Table, url_path};
+use super::document::{Clip, Element, Report, Table, url_path};
 use super::font::escape_xml as esc;
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;\
@@ -28,25 +28,25 @@ impl Report {
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
         );
-        for block in &self.blocks {
-            html_block(&mut s, block);
+        for element in &self.elements {
+            html_element(&mut s, element);
         }
         s.push_str("</body>\n</html>\n");
         s
     }
 }
 
-fn html_block(s: &mut String, block: &Block) {
-    match block {
-        Block::Heading(level, text) => {
+fn html_element(s: &mut String, element: &Element) {
+    match element {
+        Element::Heading(level, text) => {
             let level = (*level).clamp(1, 6);
             let _ = writeln!(s, "<h{level}>{}</h{level}>", esc(text));
         }
-        Block::Paragraph(text) => {
+        Element::Paragraph(text) => {
             let _ = writeln!(s, "<p>{}</p>", esc(text));
         }
-        Block::Table(table) => html_table(s, table),
-        Block::Image { path, alt } => {
+        Element::Table(table) => html_table(s, table),
+        Element::Image { path, alt } => {
             let _ = writeln!(
                 s,
                 "<figure><img src=\"{}\" alt=\"{}\"></figure>",
@@ -54,7 +54,7 @@ fn html_block(s: &mut String, block: &Block) {
                 esc(alt)
             );
         }
-        Block::Figure { svg, png, caption } => {
+        Element::Figure { svg, png, caption } => {
             // <picture> shows the sharp SVG and falls back to the PNG.
             let _ = writeln!(
                 s,
@@ -66,7 +66,7 @@ fn html_block(s: &mut String, block: &Block) {
                 esc(caption)
             );
         }
-        Block::Gallery(clips) => {
+        Element::Gallery(clips) => {
             s.push_str("<div class=\"gallery\">\n");
             for clip in clips {
                 html_clip(s, clip);

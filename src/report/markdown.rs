@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::document::{Block, Report, Table, url_path};
+use super::document::{Element, Report, Table, url_path};
 
 /// Backslash-escape Markdown punctuation and fold newlines, so `text` renders literally on
 /// one line (inside a table cell too: `|` is escaped).
@@ -26,32 +26,32 @@ impl Report {
     /// The report as Markdown.
     pub fn to_markdown(&self) -> String {
         let mut s = format!("# {}\n\n", escape_md(&self.title));
-        for block in &self.blocks {
-            md_block(&mut s, block);
+        for element in &self.elements {
+            md_element(&mut s, element);
             s.push('\n');
         }
         s
     }
 }
 
-fn md_block(s: &mut String, block: &Block) {
-    match block {
-        Block::Heading(level, text) => {
+fn md_element(s: &mut String, element: &Element) {
+    match element {
+        Element::Heading(level, text) => {
             let level = (*level).clamp(1, 6);
             let _ = writeln!(s, "{} {}", "#".repeat(level as usize), escape_md(text));
         }
-        Block::Paragraph(text) => {
+        Element::Paragraph(text) => {
             let _ = writeln!(s, "{}", escape_md(text));
         }
-        Block::Table(table) => md_table(s, table),
-        Block::Image { path, alt } => {
+        Element::Table(table) => md_table(s, table),
+        Element::Image { path, alt } => {
             let _ = writeln!(s, "![{}]({})", escape_md(alt), url_path(path));
         }
-        Block::Figure { png, caption, .. } => {
+        Element::Figure { png, caption, .. } => {
             let _ = writeln!(s, "![{}]({})\n", escape_md(caption), url_path(png));
             let _ = writeln!(s, "*{}*", escape_md(caption));
         }
-        Block::Gallery(clips) => {
+        Element::Gallery(clips) => {
             for clip in clips {
                 let _ = writeln!(s, "#### {}\n", escape_md(&clip.name));
                 let _ = writeln!(s, "![{}]({})\n", escape_md(&clip.name), url_path(&clip.gif));

@@ -18,7 +18,7 @@ pub mod render;
 pub mod scene;
 
 pub use bar::{BarChart, Chance, MeanStd};
-pub use document::{Block, Clip, Report, Table};
+pub use document::{Clip, Element, Report, Table};
 pub use line::{LineChart, Marker, Series};
 pub use panels::Panels;
 pub use scene::Scene;

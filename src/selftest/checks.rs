@@ -4,7 +4,7 @@ use super::reference::{self as r, random, rel_err};
 use super::{F32_BOUND, Outcome};
 use crate::bench::encoder::{EncoderDims, TransformerEncoder};
 use crate::bench::train::{TrainBench, pretrain_parts};
-use crate::gpu::{Batch, Gpu};
+use crate::gpu::{CommandBatch, Gpu};
 use crate::model::config::LossWeights;
 use crate::tensor::ops::attention::{AttentionShape, attention_forward};
 use crate::tensor::ops::matmul::matmul_op;
@@ -133,7 +133,7 @@ pub fn attention(g: &Gpu) -> Outcome {
         .pool
         .storage(4 * (bh * tq) as u64, "selftest attention lse")?;
     let (qb, kb, vb) = (g.upload(&q, "q")?, g.upload(&k, "k")?, g.upload(&v, "v")?);
-    let mut batch = Batch::new(g);
+    let mut batch = CommandBatch::new(g);
     attention_forward(&mut batch, shape, &qb, &kb, &vb, None, &o, &lse)?;
     batch.submit_and_wait()?;
     let want = r::attention(&q, &k, &v, &shape);

@@ -34,7 +34,7 @@ pub struct Check {
 
 /// Every check of one run.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct SelftestReport {
     /// The engine's version.
     pub version: &'static str,
     /// The adapter the checks ran on.
@@ -81,7 +81,7 @@ fn all() -> Vec<(&'static str, CheckFn)> {
 
 /// Run every check on `gpu` with the kernel variants a GPU picks, calling `each` after each
 /// one (to print it as it finishes).
-pub fn run(gpu: &Gpu, mut each: impl FnMut(&Check)) -> Report {
+pub fn run(gpu: &Gpu, mut each: impl FnMut(&Check)) -> SelftestReport {
     let g = gpu.with_kernels(Kernels::Gpu);
     let poison = g.pool.poison();
     g.pool.set_poison(Some(POISON));
@@ -104,7 +104,7 @@ pub fn run(gpu: &Gpu, mut each: impl FnMut(&Check)) -> Report {
     }
     g.pool.set_poison(poison);
     let passed = checks.iter().filter(|c| c.ok).count();
-    Report {
+    SelftestReport {
         version: env!("CARGO_PKG_VERSION"),
         adapter: gpu.summary.clone(),
         kernels: g.kernels,

@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use super::{Result, Tensor, TensorError};
-use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError};
+use crate::gpu::{CommandBatch, Gpu, GpuBuffer, GpuError};
 
 /// The backward rule of one recorded op.
 ///
@@ -21,14 +21,14 @@ pub trait Backward {
     /// Record the gradients of the inputs given the output gradient `dy`.
     fn backward(
         &self,
-        batch: &mut Batch,
+        batch: &mut CommandBatch,
         inputs: &[Tensor],
         dy: &GpuBuffer,
     ) -> std::result::Result<Vec<Option<GpuBuffer>>, GpuError>;
 }
 
 type BackwardFn = dyn Fn(
-    &mut Batch,
+    &mut CommandBatch,
     &[Tensor],
     &GpuBuffer,
 ) -> std::result::Result<Vec<Option<GpuBuffer>>, GpuError>;
@@ -44,7 +44,7 @@ impl Backward for FnRule {
     }
     fn backward(
         &self,
-        batch: &mut Batch,
+        batch: &mut CommandBatch,
         inputs: &[Tensor],
         dy: &GpuBuffer,
     ) -> std::result::Result<Vec<Option<GpuBuffer>>, GpuError> {
@@ -143,7 +143,7 @@ impl Tape {
         shape: super::Shape,
         inputs: &[&Tensor],
         f: impl Fn(
-            &mut Batch,
+            &mut CommandBatch,
             &[Tensor],
             &GpuBuffer,
         ) -> std::result::Result<Vec<Option<GpuBuffer>>, GpuError>
@@ -176,9 +176,11 @@ impl Tape {
         if wants {
             let rule = FnRule {
                 name: "reshape",
-                f: Box::new(|batch: &mut Batch, inputs: &[Tensor], dy: &GpuBuffer| {
-                    Ok(vec![Some(copy(batch, dy, inputs[0].numel())?)])
-                }),
+                f: Box::new(
+                    |batch: &mut CommandBatch, inputs: &[Tensor], dy: &GpuBuffer| {
+                        Ok(vec![Some(copy(batch, dy, inputs[0].numel())?)])
+                    },
+                ),
             };
             self.push(&out, &[t], Box::new(rule));
         }
@@ -202,7 +204,7 @@ impl Tape {
         let gpu = self.gpu.clone();
         let mut grads: HashMap<u64, GpuBuffer> = HashMap::new();
         grads.insert(loss.id(), gpu.upload(&[1.0f32], "loss gradient seed")?);
-        let mut batch = Batch::new(&gpu);
+        let mut batch = CommandBatch::new(&gpu);
         // Records and gradients this walk has finished with. They stay alive until the batch
         // is submitted: released earlier, the pool could hand their buffers to another thread
         // whose uploads would run before this batch and be overwritten by it.
@@ -247,7 +249,7 @@ impl Tape {
             // Submit in chunks so saved activations go back to the pool as the walk proceeds,
             // not only at its end.
             if batch.len() >= RELEASE_EVERY {
-                std::mem::replace(&mut batch, Batch::new(&gpu)).submit();
+                std::mem::replace(&mut batch, CommandBatch::new(&gpu)).submit();
                 done.clear();
             }
         }
@@ -259,7 +261,7 @@ impl Tape {
 
 /// Record `acc += alpha * x` over `n` elements (gradient accumulation; SGD with alpha = -lr).
 pub fn accumulate(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     x: &GpuBuffer,
     acc: &GpuBuffer,
     alpha: f32,
@@ -270,7 +272,7 @@ pub fn accumulate(
 
 /// A fresh copy of the first `n` floats of `src`, recorded into `batch`.
 pub fn copy(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     src: &GpuBuffer,
     n: usize,
 ) -> std::result::Result<GpuBuffer, GpuError> {
@@ -285,7 +287,7 @@ pub fn copy(
 /// One plain SGD step on every parameter with a gradient: `p -= lr * grad` (for tests and toy
 /// training; AdamW is the optimizer for real runs).
 pub fn sgd_step(gpu: &Gpu, params: &[&Tensor], lr: f32) -> Result<()> {
-    let mut batch = Batch::new(gpu);
+    let mut batch = CommandBatch::new(gpu);
     for p in params {
         if let Some(g) = p.grad().as_ref() {
             accumulate(&mut batch, g, p.buffer(), -lr, p.numel())?;

@@ -152,7 +152,7 @@ fn micro_host(host: &HostBatch, r: &Range<usize>) -> HostBatch {
 fn clip_rows(gpu: &Gpu, video: &GpuBuffer, per_clip: usize, r: &Range<usize>) -> Result<GpuBuffer> {
     let bytes = 4 * (r.len() * per_clip) as u64;
     let out = gpu.pool.storage(bytes, "micro-batch clips")?;
-    let mut batch = gpu::Batch::new(gpu);
+    let mut batch = gpu::CommandBatch::new(gpu);
     batch.hold(video);
     batch.hold(&out);
     batch.note_copy();

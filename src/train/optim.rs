@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use anyhow::{Result, anyhow, bail};
 
 use super::flat::{self, Group, Member};
-use crate::gpu::{Batch, Gpu, GpuBuffer};
+use crate::gpu::{CommandBatch, Gpu, GpuBuffer};
 use crate::tensor::Tensor;
 use crate::tensor::ops::adamw::{self, adamw_flat_step, clip_grad_norm, partials_len};
 
@@ -37,7 +37,7 @@ pub struct AdamW {
     slots: Vec<Slot>,
     groups: Vec<Group>,
     /// β1, β2, ε and the weight decay; `lr` is replaced by each [`AdamW::step`]'s argument.
-    pub hyper: adamw::AdamW,
+    pub hyper: adamw::AdamWHyper,
     /// Clip the global gradient norm to this value; 0 or less measures it without clipping.
     pub max_norm: f32,
     step: u32,
@@ -51,7 +51,7 @@ impl AdamW {
     pub fn new(
         gpu: &Gpu,
         params: impl IntoIterator<Item = (String, Tensor)>,
-        hyper: adamw::AdamW,
+        hyper: adamw::AdamWHyper,
         max_norm: f32,
     ) -> Result<Self> {
         let max_len = gpu.limits.max_storage_buffer_binding_size / 4;
@@ -63,7 +63,7 @@ impl AdamW {
     pub fn with_group_limit(
         gpu: &Gpu,
         params: impl IntoIterator<Item = (String, Tensor)>,
-        hyper: adamw::AdamW,
+        hyper: adamw::AdamWHyper,
         max_norm: f32,
         max_len: u64,
     ) -> Result<Self> {
@@ -173,7 +173,7 @@ impl AdamW {
             pool.storage(bytes.max(4), "AdamW m readback")?,
             pool.storage(bytes.max(4), "AdamW v readback")?,
         );
-        let mut batch = Batch::new(&self.gpu);
+        let mut batch = CommandBatch::new(&self.gpu);
         for (src, dst) in [(&g.m, &m), (&g.v, &v)] {
             copy_range(&mut batch, src, offset, dst, 0, bytes);
         }
@@ -222,7 +222,7 @@ impl AdamW {
             bail!("AdamW: no parameter has a gradient; run backward before the step");
         }
         self.step += 1;
-        let mut batch = Batch::new(&self.gpu);
+        let mut batch = CommandBatch::new(&self.gpu);
         for g in &self.groups {
             let table = g.table(|i| self.slots[i].decay, |i| guards[i].is_some());
             self.gpu.write(&g.segs, &table);
@@ -259,7 +259,7 @@ impl AdamW {
             &self.partials,
             &self.clip,
         )?;
-        let hyper = adamw::AdamW { lr, ..self.hyper };
+        let hyper = adamw::AdamWHyper { lr, ..self.hyper };
         for g in &self.groups {
             adamw_flat_step(
                 &mut batch,
@@ -293,7 +293,14 @@ impl AdamW {
 }
 
 /// Record a copy of `bytes` from `src` at `from` to `dst` at `to` (both held until submit).
-fn copy_range(batch: &mut Batch, src: &GpuBuffer, from: u64, dst: &GpuBuffer, to: u64, bytes: u64) {
+fn copy_range(
+    batch: &mut CommandBatch,
+    src: &GpuBuffer,
+    from: u64,
+    dst: &GpuBuffer,
+    to: u64,
+    bytes: u64,
+) {
     if bytes == 0 {
         return;
     }

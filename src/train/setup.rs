@@ -106,10 +106,10 @@ pub fn start(gpu: &Gpu, cfg: &TrainConfig, writer: bool) -> Result<Start> {
     if let Some(v) = video {
         model.replace_video(VideoEncoder::from_weights(gpu, &v.config, &v.weights)?)?;
     }
-    let hyper = adamw::AdamW {
+    let hyper = adamw::AdamWHyper {
         lr: cfg.lr as f32,
         weight_decay: cfg.weight_decay as f32,
-        ..adamw::AdamW::default()
+        ..adamw::AdamWHyper::default()
     };
     if frozen_text(cfg, resumed.as_ref()) {
         model.freeze_text()?;

@@ -10,15 +10,13 @@ use serde::Serialize;
 
 use super::accumulate::train_step_accumulated;
 use super::config::{CAPTION_SAMPLE, MAX_TRUNCATED_SHARE};
-pub use super::config::{CHECKPOINT_DIR, METRICS_FILE, TOKENIZER_FILE, TrainConfig};
+use super::config::{CHECKPOINT_DIR, METRICS_FILE, TrainConfig};
 use super::data::CaptionMix;
-use super::metrics::MetricsLog;
-pub use super::motion_options::generation;
+use super::metrics_log::MetricsLog;
 use super::optim::AdamW;
 use super::schedule::LrSchedule;
-pub use super::setup::train_tokenizer;
 use super::setup::{Source, Start};
-pub use super::state::snapshot;
+use super::state::snapshot;
 use super::state::{Replica, train_step, training_means};
 use crate::data::tokenizer::Truncation;
 use crate::dist::{Collective, Shard};
@@ -260,7 +258,7 @@ fn run_replica(gpu: &Gpu, cfg: &TrainConfig, shard: Option<Shard>) -> Result<Tra
     let mut log = if writer {
         if cfg.resume {
             // Steps logged after the checkpoint will be run (and logged) again.
-            super::metrics::cut_after(&metrics, step)?;
+            super::metrics_log::cut_after(&metrics, step)?;
         }
         Some(MetricsLog::open(&metrics, cfg.resume)?)
     } else {

@@ -8,7 +8,7 @@ use super::common::{gpu, gpu_path, random, rel_err};
 use super::{
     Buffers, Inputs, bits, cpu_backward, f32s, f64s, heads_to_tokens, inputs, lse_ref, ragged_mask,
 };
-use locomotion::gpu::{Batch, Gpu};
+use locomotion::gpu::{CommandBatch, Gpu};
 use locomotion::tensor::ops::attention::AttentionShape;
 
 #[test]
@@ -77,7 +77,7 @@ fn gpu_matmul_route(
     use locomotion::tensor::ops::attention::{attention_matmul_backward, attention_matmul_forward};
     let b = Buffers::new(g, s, x, mask, 2, s.scores_len() as usize);
     let (probs, ds) = (&b.scratch[0], &b.scratch[1]);
-    let mut batch = Batch::new(g);
+    let mut batch = CommandBatch::new(g);
     let m = b.mask.as_ref();
     attention_matmul_forward(
         &mut batch, *s, &b.q, &b.k, &b.v, m, s.tk, probs, &b.o, &b.lse,

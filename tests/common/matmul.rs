@@ -1,7 +1,7 @@
 //! Matmul helpers shared by the matmul tests: the f64 reference and one random case run
 //! through any launcher.
 
-use locomotion::gpu::{Batch, Gpu, GpuBuffer, GpuError};
+use locomotion::gpu::{CommandBatch, Gpu, GpuBuffer, GpuError};
 use locomotion::tensor::ops::matmul::MatmulDims;
 
 use super::{POISON, random};
@@ -97,7 +97,7 @@ pub fn run_case(
     use_bias: bool,
     accumulate: bool,
     launch: impl FnOnce(
-        &mut Batch,
+        &mut CommandBatch,
         &GpuBuffer,
         &GpuBuffer,
         Option<&GpuBuffer>,
@@ -118,7 +118,7 @@ pub fn run_case(
     } else {
         g.filled(4 * c0.len() as u64, POISON, "c").unwrap()
     };
-    let mut bt = Batch::new(g);
+    let mut bt = CommandBatch::new(g);
     launch(&mut bt, &ba, &bb, use_bias.then_some(&bbias), &c).unwrap();
     bt.submit_and_wait().unwrap();
     let want = reference(

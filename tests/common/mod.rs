@@ -17,7 +17,7 @@ pub mod vlm;
 
 use locomotion::gpu::Gpu;
 use locomotion::model::config::ModelConfig;
-use locomotion::train::trainer::TrainConfig;
+use locomotion::train::config::TrainConfig;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -7,14 +7,14 @@ use crate::gpu::kernel_params;
 use anyhow::{Result, bail};
 
 use super::check::need;
-use crate::gpu::{Batch, Gpu, GpuBuffer, Groups, Kernel};
+use crate::gpu::{CommandBatch, Gpu, GpuBuffer, Groups, Kernel};
 
 /// Gradient elements summed by one workgroup of the first clipping stage.
 const CHUNK: u64 = 1024;
 
 /// AdamW hyper-parameters (decoupled weight decay, as in Loshchilov & Hutter).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AdamW {
+pub struct AdamWHyper {
     /// Learning rate (already scheduled for this step).
     pub lr: f32,
     /// Decay of the first-moment average.
@@ -27,7 +27,7 @@ pub struct AdamW {
     pub weight_decay: f32,
 }
 
-impl Default for AdamW {
+impl Default for AdamWHyper {
     /// The pre-training recipe of the paper's lineage (VindLU): lr 1e-4, weight decay 0.02.
     fn default() -> Self {
         Self {
@@ -58,8 +58,8 @@ kernel_params! {
 /// [`unclipped`] gives a buffer that leaves gradients as they are).
 #[allow(clippy::too_many_arguments)]
 pub fn adamw_step(
-    batch: &mut Batch,
-    opt: &AdamW,
+    batch: &mut CommandBatch,
+    opt: &AdamWHyper,
     step: u32,
     param: &GpuBuffer,
     grad: &GpuBuffer,
@@ -77,8 +77,8 @@ pub fn adamw_step(
 /// tensor with a gradient this step (the others are left as they are). See [`adamw_step`].
 #[allow(clippy::too_many_arguments)]
 pub fn adamw_flat_step(
-    batch: &mut Batch,
-    opt: &AdamW,
+    batch: &mut CommandBatch,
+    opt: &AdamWHyper,
     step: u32,
     param: &GpuBuffer,
     grad: &GpuBuffer,
@@ -104,8 +104,8 @@ pub fn adamw_flat_step(
 /// Record `entry` over `n` elements with `bufs` (param, grad, m, v, clip, then any more) at
 /// bindings 1.., after checking the step count and the sizes (n floats; clip: 2).
 fn launch(
-    batch: &mut Batch,
-    opt: &AdamW,
+    batch: &mut CommandBatch,
+    opt: &AdamWHyper,
     step: u32,
     entry: &'static str,
     bufs: &[&GpuBuffer],
@@ -167,7 +167,7 @@ pub fn partials_len(lengths: &[u32]) -> u64 {
 /// floats), then in one workgroup into `clip` (2,) = [norm, scale] with
 /// scale = min(1, max_norm / (norm + 1e-6)); `max_norm <= 0` only measures the norm.
 pub fn clip_grad_norm(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     grads: &[(&GpuBuffer, u32)],
     max_norm: f32,
     partials: &GpuBuffer,

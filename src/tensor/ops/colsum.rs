@@ -9,7 +9,7 @@
 
 use crate::gpu::kernel_params;
 
-use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, Gpu, GpuBuffer, GpuError, Groups, Kernel};
 
 kernel_params! {
     pub(crate) struct Params for ["colsum"] {
@@ -46,7 +46,7 @@ pub fn grid(c: usize, chunks: usize) -> Groups {
 /// Record `out = sum over rows of x`; x is (rows, c), out (c,). One dispatch when the rows
 /// fit one chunk, else two (partials (chunks, c) from the pool, then [`finish`]).
 pub fn column_sum(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     x: &GpuBuffer,
     out: &GpuBuffer,
     rows: usize,
@@ -66,7 +66,7 @@ pub fn column_sum(
 
 /// Record the second stage: out (c,) = the partials (chunks, c) added in chunk order.
 pub fn finish(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     partial: &GpuBuffer,
     out: &GpuBuffer,
     chunks: usize,
@@ -76,7 +76,7 @@ pub fn finish(
 }
 
 fn pass(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     x: &GpuBuffer,
     out: &GpuBuffer,
     rows: usize,

@@ -3,7 +3,7 @@
 use crate::gpu::kernel_params;
 
 use super::forward;
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor, TensorError, copy};
 
 /// Which elementwise binary op to run.
@@ -28,7 +28,7 @@ kernel_params! {
 
 /// Record `out = op(x, y)` over the first `n` elements; x, y, out are (n,).
 pub fn binary(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     op: Binary,
     x: &GpuBuffer,
     y: &GpuBuffer,
@@ -58,7 +58,7 @@ pub fn binary(
 /// x, y read and out written.
 #[allow(clippy::too_many_arguments)]
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     entry: &'static str,
     x: &GpuBuffer,
     y: &GpuBuffer,

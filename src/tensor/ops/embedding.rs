@@ -3,7 +3,7 @@
 
 use crate::gpu::kernel_params;
 
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
 kernel_params! {
@@ -40,7 +40,7 @@ pub fn group_by_id(ids: &[u32], vocab: usize) -> Result<(Vec<u32>, Vec<u32>)> {
 /// Record out (n, c) = w[ids] for a table w (v, c).
 #[allow(clippy::too_many_arguments)]
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     ids: &GpuBuffer,
     w: &GpuBuffer,
     out: &GpuBuffer,
@@ -65,7 +65,7 @@ pub fn launch(
 /// Record dw (v, c) from dy (n, c), with `order` and `offsets` from [`group_by_id`].
 #[allow(clippy::too_many_arguments)]
 pub fn launch_backward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     order: &GpuBuffer,
     offsets: &GpuBuffer,
     dy: &GpuBuffer,
@@ -107,7 +107,7 @@ pub fn embedding(tape: &Tape, w: &Tensor, ids: &[u32]) -> Result<Tensor> {
     let out = gpu
         .pool
         .storage(4 * (n * c).max(1) as u64, "embedding out")?;
-    let mut batch = Batch::new(gpu);
+    let mut batch = CommandBatch::new(gpu);
     launch(&mut batch, &ids_buf, w.buffer(), &out, n, v, c)?;
     batch.submit();
     let saved = if tape.wants(&[w]) {

@@ -6,7 +6,7 @@
 use crate::gpu::kernel_params;
 
 use super::forward;
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
 kernel_params! {
@@ -21,7 +21,7 @@ kernel_params! {
 /// Record `y = x[t] − x[t − 1]` (frame 0 kept) over `[b, t, f]` or, with `backward`, the
 /// gradient `y = x[t] − x[t + 1]` (the last frame kept).
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     x: &GpuBuffer,
     y: &GpuBuffer,
     [b, t, f]: [usize; 3],

@@ -4,7 +4,7 @@
 
 use crate::gpu::kernel_params;
 
-use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, Gpu, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
 kernel_params! {
@@ -27,7 +27,7 @@ fn params(n: usize, v: usize, c: usize) -> Params {
 
 /// Record out (n, c) = w[ids] for an f32 table w (v, c); an index ≥ v gives zeros.
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     ids: &GpuBuffer,
     w: &GpuBuffer,
     out: &GpuBuffer,
@@ -38,7 +38,7 @@ pub fn launch(
 
 /// Record dw (v, c) = Σ dy[t] over the t with ids[t] = v (t ascending).
 pub fn launch_backward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     ids: &GpuBuffer,
     dy: &GpuBuffer,
     dw: &GpuBuffer,
@@ -49,7 +49,7 @@ pub fn launch_backward(
 
 /// Record out (n, c) = w[ids] for a u32 table w (v, c) (e.g. attention masks).
 pub fn launch_u32(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     ids: &GpuBuffer,
     w: &GpuBuffer,
     out: &GpuBuffer,
@@ -60,7 +60,7 @@ pub fn launch_u32(
 
 /// One `gather.wgsl` entry over `rows` output rows of c values, 64 values a workgroup.
 fn record(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     entry: &'static str,
     bufs: [&GpuBuffer; 3],
     [n, v, c]: [usize; 3],
@@ -101,7 +101,7 @@ pub fn gather_rows(tape: &Tape, w: &Tensor, ids: &GpuBuffer, n: usize) -> Result
     let (v, c) = (w.shape().dims()[0], w.shape().dims()[1]);
     let gpu = tape.gpu();
     let out = gpu.pool.storage(4 * (n * c).max(1) as u64, "gather out")?;
-    let mut batch = Batch::new(gpu);
+    let mut batch = CommandBatch::new(gpu);
     launch(&mut batch, ids, w.buffer(), &out, [n, v, c])?;
     // The rule keeps its own copy of the indices: the caller's buffer may be reused.
     let saved = if tape.wants(&[w]) {

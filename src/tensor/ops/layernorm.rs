@@ -4,7 +4,7 @@ use crate::gpu::kernel_params;
 
 use super::colsum;
 
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor, TensorError};
 
 kernel_params! {
@@ -54,7 +54,7 @@ impl LayerNormDims {
 /// Record y = layernorm(x) * w + b and save mean, rstd (rows,); x, y are (rows, C).
 #[allow(clippy::too_many_arguments)]
 pub fn forward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     d: LayerNormDims,
     x: &GpuBuffer,
     w: &GpuBuffer,
@@ -79,7 +79,7 @@ pub fn forward(
 /// Record dx (rows, C) and dw, db (C,) from dy and the saved mean and rstd.
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     d: LayerNormDims,
     dy: &GpuBuffer,
     x: &GpuBuffer,
@@ -143,7 +143,7 @@ pub fn layer_norm(tape: &Tape, x: &Tensor, w: &Tensor, b: &Tensor, eps: f32) -> 
     let y = pool.storage(4 * x.numel().max(1) as u64, "layernorm out")?;
     let mean = pool.storage(4 * d.rows.max(1) as u64, "layernorm mean")?;
     let rstd = pool.storage(4 * d.rows.max(1) as u64, "layernorm rstd")?;
-    let mut batch = Batch::new(gpu);
+    let mut batch = CommandBatch::new(gpu);
     forward(
         &mut batch,
         d,

@@ -13,7 +13,7 @@ use texture::matmul_texture;
 
 use crate::gpu::kernel_params;
 
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
 /// The shape and layout of one batched matmul `C[b] = op(A[b]) @ op(B[b])`.
@@ -192,7 +192,7 @@ impl MatmulKernel {
 /// Record `c = op(a) @ op(b) (+ bias) (+ c if accumulate)`; c is (batch, M, N).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     kernel: MatmulKernel,
     d: MatmulDims,
     a: &GpuBuffer,
@@ -283,7 +283,7 @@ fn check_buffers(
 /// where [`matmul`] takes [`sgemm_splits`]: to test and measure the split-K path.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_sgemm(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     d: MatmulDims,
     a: &GpuBuffer,
     b: &GpuBuffer,
@@ -380,7 +380,7 @@ pub fn matmul_op(
 
 /// Gradients of `c = a @ op(b) (+ bias)`: two matmuls and a column sum.
 fn matmul_backward(
-    bt: &mut Batch,
+    bt: &mut CommandBatch,
     d: MatmulDims,
     ins: &[Tensor],
     dc: &GpuBuffer,

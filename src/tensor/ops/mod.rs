@@ -24,7 +24,7 @@ pub mod softmax;
 pub mod tubelet;
 pub mod unary;
 
-use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError};
+use crate::gpu::{CommandBatch, Gpu, GpuBuffer, GpuError};
 use crate::tensor::{Result, Tensor, TensorError};
 
 /// Allocate an output of `n` floats, record `f` into a fresh batch and queue it (no wait:
@@ -33,10 +33,10 @@ pub(crate) fn forward(
     gpu: &Gpu,
     n: usize,
     what: &str,
-    f: impl FnOnce(&mut Batch, &GpuBuffer) -> std::result::Result<(), GpuError>,
+    f: impl FnOnce(&mut CommandBatch, &GpuBuffer) -> std::result::Result<(), GpuError>,
 ) -> Result<GpuBuffer> {
     let out = gpu.pool.storage(4 * n.max(1) as u64, what)?;
-    let mut batch = Batch::new(gpu);
+    let mut batch = CommandBatch::new(gpu);
     f(&mut batch, &out)?;
     batch.submit();
     Ok(out)

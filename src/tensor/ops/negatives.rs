@@ -4,7 +4,7 @@
 
 use crate::gpu::kernel_params;
 
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tensor, TensorError};
 
 kernel_params! {
@@ -18,7 +18,7 @@ kernel_params! {
 
 /// Record the draw over `sim` (b, b) into `text_rows` and `video_rows` (3b u32 each).
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     sim: &GpuBuffer,
     text_rows: &GpuBuffer,
     video_rows: &GpuBuffer,
@@ -63,7 +63,7 @@ pub fn hard_negative_rows(
     let gpu = sim.gpu();
     let text_rows = gpu.pool.storage(4 * 3 * b as u64, "VTM text rows")?;
     let video_rows = gpu.pool.storage(4 * 3 * b as u64, "VTM video rows")?;
-    let mut batch = Batch::new(gpu);
+    let mut batch = CommandBatch::new(gpu);
     launch(
         &mut batch,
         sim.buffer(),

@@ -5,7 +5,7 @@
 use crate::gpu::kernel_params;
 
 use super::forward;
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor};
 
 /// The norm below which a row is divided by this instead (torch's `F.normalize` default).
@@ -31,7 +31,7 @@ fn params(rows: usize, dim: usize) -> Params {
 
 /// Record `y = x / max(‖x‖, eps)` row by row; x and y are `[rows, dim]`.
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     x: &GpuBuffer,
     y: &GpuBuffer,
     rows: usize,
@@ -47,7 +47,7 @@ pub fn launch(
 
 /// Record the gradient `dx` of row-wise normalisation given x and dy, all `[rows, dim]`.
 pub fn launch_backward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     x: &GpuBuffer,
     dy: &GpuBuffer,
     dx: &GpuBuffer,

@@ -3,7 +3,7 @@
 
 use crate::gpu::kernel_params;
 
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
 kernel_params! {
@@ -17,7 +17,7 @@ kernel_params! {
 
 /// Record y = x with axes 1 and 2 swapped; x is (a, b, c, d), y is (a, c, b, d).
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     x: &GpuBuffer,
     y: &GpuBuffer,
     dims: [usize; 4],

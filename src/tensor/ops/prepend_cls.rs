@@ -4,7 +4,7 @@
 use crate::gpu::kernel_params;
 
 use super::forward;
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
 kernel_params! {
@@ -27,7 +27,7 @@ fn params(b: usize, n: usize, d: usize) -> Params {
 
 /// Record `out = [cls; x[b]]` for every b: x `[B, N, D]`, cls `[D]`, out `[B, N + 1, D]`.
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     x: &GpuBuffer,
     cls: &GpuBuffer,
     out: &GpuBuffer,
@@ -44,7 +44,7 @@ pub fn launch(
 
 /// Record the gradients of [`launch`]: dy `[B, N + 1, D]` → dx `[B, N, D]` and dcls `[D]`.
 pub fn launch_backward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     dy: &GpuBuffer,
     dx: &GpuBuffer,
     dcls: &GpuBuffer,

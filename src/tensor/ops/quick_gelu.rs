@@ -4,7 +4,7 @@
 use crate::gpu::kernel_params;
 
 use super::forward;
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor};
 
 /// CLIP's sigmoid scale: quick GELU is `x · σ(QUICK_GELU_ALPHA · x)`.
@@ -22,7 +22,7 @@ kernel_params! {
 /// Record quick GELU over `n` elements: out = x·σ(αx) (dy unread), or with `backward`
 /// out = dy·d/dx[x·σ(αx)]; x, dy and out are (n,).
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     backward: bool,
     x: &GpuBuffer,
     dy: &GpuBuffer,

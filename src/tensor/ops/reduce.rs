@@ -2,7 +2,7 @@
 
 use crate::gpu::kernel_params;
 
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor, TensorError};
 
 /// Which reduction.
@@ -36,7 +36,7 @@ fn params(op: Reduce, outer: usize, axis: usize, inner: usize) -> Params {
 
 /// Record `out = op over a of x[o, a, i]`; x is (outer, axis, inner), out (outer, inner).
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     op: Reduce,
     x: &GpuBuffer,
     out: &GpuBuffer,
@@ -54,7 +54,7 @@ pub fn launch(
 /// Like [`launch`], also writing the first arg-max of each output into `idx`.
 #[allow(clippy::too_many_arguments)]
 pub fn launch_with_index(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     op: Reduce,
     x: &GpuBuffer,
     out: &GpuBuffer,
@@ -74,7 +74,7 @@ pub fn launch_with_index(
 /// Record the gradient dx (outer, axis, inner) of a reduction from dy (outer, inner).
 #[allow(clippy::too_many_arguments)]
 pub fn launch_backward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     op: Reduce,
     dy: &GpuBuffer,
     idx: &GpuBuffer,
@@ -110,7 +110,7 @@ pub fn reduce(tape: &Tape, x: &Tensor, op: Reduce, axis: usize) -> Result<Tensor
     let idx = gpu
         .pool
         .storage(4 * (outer * inner).max(1) as u64, "argmax")?;
-    let mut batch = Batch::new(gpu);
+    let mut batch = CommandBatch::new(gpu);
     launch_with_index(&mut batch, op, x.buffer(), &out, &idx, outer, len, inner)?;
     batch.submit();
     let n = x.numel();

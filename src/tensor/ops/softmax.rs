@@ -3,7 +3,7 @@
 
 use crate::gpu::kernel_params;
 
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor};
 
 kernel_params! {
@@ -26,7 +26,7 @@ fn params(rows: usize, c: usize, log: bool) -> Params {
 
 /// Record y = softmax(x) (or log-softmax) over rows of width c; x, y are (rows, c).
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     x: &GpuBuffer,
     y: &GpuBuffer,
     rows: usize,
@@ -44,7 +44,7 @@ pub fn launch(
 /// Record dx from the forward output y and dy; all (rows, c).
 #[allow(clippy::too_many_arguments)]
 pub fn launch_backward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     y: &GpuBuffer,
     dy: &GpuBuffer,
     dx: &GpuBuffer,
@@ -67,7 +67,7 @@ fn op(tape: &Tape, x: &Tensor, log: bool) -> Result<Tensor> {
     let gpu = tape.gpu();
     let y = gpu.pool.storage(4 * n.max(1) as u64, "softmax out")?;
     let saved = gpu.pool.storage(4 * n.max(1) as u64, "softmax saved")?;
-    let mut batch = Batch::new(gpu);
+    let mut batch = CommandBatch::new(gpu);
     launch(&mut batch, x.buffer(), &y, rows, c, log)?;
     // The backward rule needs the output; keep a copy only when a rule will be recorded.
     let wants = tape.wants(&[x]);

@@ -8,7 +8,7 @@ use crate::gpu::kernel_params;
 
 use super::forward;
 use super::matmul::matmul_op;
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
 /// The geometry of a batch of clips cut into tubelets.
@@ -109,7 +109,7 @@ impl TubeletGrid {
 /// Record `entry` ("im2col": video → patches, or "col2im": patches → video) from `src` to
 /// `dst`, both holding `g.numel()` floats.
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     entry: &'static str,
     g: &TubeletGrid,
     src: &GpuBuffer,

@@ -5,7 +5,7 @@ use crate::gpu::kernel_params;
 
 use super::elementwise::{self, Binary};
 use super::forward;
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor};
 
 kernel_params! {
@@ -20,7 +20,7 @@ kernel_params! {
 /// Record unary `entry` over the first `n` elements: x is read, out written; x, out are (n,).
 #[allow(clippy::too_many_arguments)]
 pub fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     entry: &'static str,
     x: &GpuBuffer,
     out: &GpuBuffer,
@@ -43,7 +43,7 @@ pub fn launch(
     )
 }
 
-fn fresh(batch: &Batch, n: usize, what: &str) -> std::result::Result<GpuBuffer, GpuError> {
+fn fresh(batch: &CommandBatch, n: usize, what: &str) -> std::result::Result<GpuBuffer, GpuError> {
     batch.gpu().pool.storage(4 * n.max(1) as u64, what)
 }
 
@@ -88,7 +88,7 @@ pub fn tanh(tape: &Tape, x: &Tensor) -> Result<Tensor> {
     })?;
     // The backward rule needs tanh's output; it shares the output's buffer.
     let saved = tape.gpu().pool.storage(4 * n.max(1) as u64, "tanh saved")?;
-    let mut batch = Batch::new(tape.gpu());
+    let mut batch = CommandBatch::new(tape.gpu());
     batch.copy(&out, &saved, 4 * n as u64);
     batch.submit();
     Ok(

@@ -15,9 +15,9 @@ use rand_chacha::ChaCha8Rng;
 use super::{Batch, CaptionChoice, TextPipeline, mix_seed, upload_decoded};
 use crate::data::annotations::RetrievalSet;
 use crate::data::clips::ClipReader;
+use crate::eval::annotated::{SkippedVideo, one_line};
 use crate::gpu::Gpu;
 use crate::motion::params::{BackgroundRef, ClipParams};
-use crate::train::annotated::{SkippedVideo, one_line};
 
 const SUBSET_SALT: u64 = 0x0061_6e6e_6f73_7562;
 const SHUFFLE_SALT: u64 = 0x0061_6e6e_6f73_6875;

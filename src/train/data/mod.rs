@@ -234,7 +234,7 @@ impl TextPipeline {
 /// there are none, is composited by `compositor` into `batch` (recorded, not submitted).
 pub(crate) fn to_gpu(
     gpu: &Gpu,
-    batch: &mut crate::gpu::Batch,
+    batch: &mut crate::gpu::CommandBatch,
     compositor: Option<(&Compositor, f32)>,
     host: HostBatch,
     (frames, height, width): (u32, u32, u32),
@@ -289,7 +289,7 @@ pub(crate) fn upload_decoded(
     dims: (u32, u32, u32),
     shard: Option<&std::ops::Range<usize>>,
 ) -> Result<Batch> {
-    let mut gb = crate::gpu::Batch::new(gpu);
+    let mut gb = crate::gpu::CommandBatch::new(gpu);
     let out = to_gpu(gpu, &mut gb, None, host, dims, shard)?;
     gb.submit();
     Ok(out)

@@ -171,7 +171,7 @@ impl OnlineSource {
 
     /// Record batch `step` into `batch`: the clips are composited by the GPU when `batch` is
     /// submitted. With prefetch on, the next step's CPU half starts on a worker thread.
-    pub fn record(&mut self, batch: &mut crate::gpu::Batch, step: u64) -> Result<Batch> {
+    pub fn record(&mut self, batch: &mut crate::gpu::CommandBatch, step: u64) -> Result<Batch> {
         let start = Instant::now();
         let host = match self.pending.take() {
             Some((s, handle)) if s == step => handle
@@ -210,7 +210,7 @@ impl OnlineSource {
     /// Batch `step`, composited in a batch of its own, queued for the GPU (not waited for).
     pub fn batch(&mut self, step: u64) -> Result<Batch> {
         let gpu = self.gpu.clone();
-        let mut gb = crate::gpu::Batch::new(&gpu);
+        let mut gb = crate::gpu::CommandBatch::new(&gpu);
         let out = self.record(&mut gb, step)?;
         gb.submit();
         Ok(out)

@@ -200,7 +200,7 @@ impl EvalSet {
             mix_seed(seed, range.start as u64, 0x6576_616c),
         )?;
         host.groups = self.groups[range].to_vec();
-        let mut gb = crate::gpu::Batch::new(gpu);
+        let mut gb = crate::gpu::CommandBatch::new(gpu);
         let out = to_gpu(gpu, &mut gb, Some((compositor, 1.0)), host, (f, h, w), None)?;
         gb.submit();
         Ok(out)

@@ -10,7 +10,7 @@ use crate::gpu::kernel_params;
 use anyhow::{Result, bail};
 
 use super::super::check::{need, storage_buffers};
-use crate::gpu::{AttentionRoute, Batch, GpuBuffer, Groups, Kernel};
+use crate::gpu::{AttentionRoute, CommandBatch, GpuBuffer, Groups, Kernel};
 
 /// Largest head dimension the fused kernels hold in registers.
 pub const MAX_HEAD_DIM: u32 = 64;
@@ -228,7 +228,7 @@ kernel_params! {
 /// `lse` that the backward pass needs. Without a mask every key is present.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_forward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     shape: AttentionShape,
     q: &GpuBuffer,
     k: &GpuBuffer,
@@ -285,7 +285,7 @@ pub fn attention_forward(
 /// writes `dq` (B, H, Tq, D), `dk`, `dv` (B, H, Tk, D); `delta` (B, H, Tq) is scratch.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_backward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     shape: AttentionShape,
     q: &GpuBuffer,
     k: &GpuBuffer,

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use super::super::check::need;
 use super::super::matmul::{MatmulDims, MatmulKernel, matmul};
 use super::launch::AttentionShape;
-use crate::gpu::{AttentionRoute, Batch, GpuBuffer, Groups, Kernel};
+use crate::gpu::{AttentionRoute, CommandBatch, GpuBuffer, Groups, Kernel};
 
 /// Score-matrix size (Tq·Tk, padded) from which attention runs as matmuls on CPU drivers.
 /// Measured with `bench train` on lavapipe: the tiny preset's VTC step (65 video tokens,
@@ -81,7 +81,7 @@ kernel_params! {
 /// (B, T, H, D) when `tokens_major`, else (B, H, T, D). `dims` = [B, H, T, T4, D], D a
 /// multiple of 4.
 pub fn pad_heads(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     x: &GpuBuffer,
     y: &GpuBuffer,
     dims: [u32; 5],
@@ -92,7 +92,7 @@ pub fn pad_heads(
 
 /// Record the inverse of [`pad_heads`]: `y` = `x` (B, H, T4, D) without its padding rows.
 pub fn unpad_heads(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     x: &GpuBuffer,
     y: &GpuBuffer,
     dims: [u32; 5],
@@ -102,7 +102,7 @@ pub fn unpad_heads(
 }
 
 fn pad_dispatch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     entry: &'static str,
     x: &GpuBuffer,
     y: &GpuBuffer,
@@ -152,7 +152,7 @@ fn per_head(shape: &AttentionShape, m: u32, n: u32, k: u32, ta: bool, tb: bool) 
 }
 
 fn product(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     d: MatmulDims,
     a: &GpuBuffer,
     b: &GpuBuffer,
@@ -173,7 +173,7 @@ fn product(
 /// softmax over the whole row instead of online over tiles of 32 keys).
 #[allow(clippy::too_many_arguments)]
 pub fn attention_matmul_forward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     shape: AttentionShape,
     q: &GpuBuffer,
     k: &GpuBuffer,
@@ -251,7 +251,7 @@ pub fn attention_matmul_forward(
 /// and `delta` (B, H, Tq) are scratch.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_matmul_backward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     shape: AttentionShape,
     q: &GpuBuffer,
     k: &GpuBuffer,

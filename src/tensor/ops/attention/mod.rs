@@ -4,7 +4,7 @@
 //! ([`matmul_route`], where [`matmul_route()`] says). The forward saves what its backward
 //! needs (fused: o and lse; matmul route: the probabilities and padded copies).
 
-use crate::gpu::{Batch, GpuBuffer, GpuError};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
 use super::{launch_err, shape_err, storage};
@@ -151,7 +151,7 @@ fn attention_on_tape(
         len,
         shape: Shape(vec![b, tk]).to_string(),
     };
-    let mut batch = Batch::new(&gpu);
+    let mut batch = CommandBatch::new(&gpu);
     let mask = match mask {
         Some(KeyMask::Host(m)) if m.len() != mask_len => return Err(wrong(m.len())),
         Some(KeyMask::Host(m)) => Some(gpu.upload(m, "attention mask")?),
@@ -231,7 +231,7 @@ fn attention_on_tape(
 /// layout ([`unpad_heads`]).
 fn matmul_attention(
     tape: &Tape,
-    mut batch: Batch<'_>,
+    mut batch: CommandBatch<'_>,
     s: AttentionShape,
     [q, k, v]: [&Tensor; 3],
     mask: Option<GpuBuffer>,
@@ -246,7 +246,7 @@ fn matmul_attention(
     let copy_k = tm || hs.tk != s.tk;
     let len = |[b, h, _, t4, d]: [u32; 5]| (b * h * t4 * d) as usize;
     // The padded heads-major copy of x, or nothing where x already is one.
-    let to_heads = |batch: &mut Batch, x: &GpuBuffer, dims: [u32; 5], copy: bool| {
+    let to_heads = |batch: &mut CommandBatch, x: &GpuBuffer, dims: [u32; 5], copy: bool| {
         if !copy {
             return Ok::<_, TensorError>(None);
         }

@@ -5,7 +5,7 @@
 
 use anyhow::{Result, bail};
 
-use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, Groups, Kernel};
 use crate::tensor::ops::attention::AttentionShape;
 use crate::tensor::ops::check::{need, storage_buffers};
 
@@ -13,7 +13,7 @@ use crate::tensor::ops::check::{need, storage_buffers};
 /// are softmaxed in place (so `scores` ends as the attention probabilities), then `o = P v`.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_unfused(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     shape: AttentionShape,
     q: &GpuBuffer,
     k: &GpuBuffer,
@@ -68,7 +68,7 @@ pub fn attention_unfused(
 /// (B, H, Tq, Tk) and `delta` (B, H, Tq) are scratch.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_unfused_backward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     shape: AttentionShape,
     q: &GpuBuffer,
     k: &GpuBuffer,

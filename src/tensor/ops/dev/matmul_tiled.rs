@@ -2,13 +2,13 @@
 //! tiled kernel the SGEMM one replaced and the naive baseline, both in
 //! `shaders/dev/matmul.wgsl`, with the parameters of every matmul kernel.
 
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::ops::matmul::{MatmulDims, MatmulKernel, Params};
 
 /// Record [`MatmulKernel::Tiled`] or [`MatmulKernel::Naive`] over `[a, b, bias, c]` (the
 /// matmul launcher has checked the buffers and built `params`).
 pub(crate) fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     kernel: MatmulKernel,
     d: MatmulDims,
     buffers: [&GpuBuffer; 4],

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use super::super::check::need;
 use super::super::{launch_err, storage};
 use super::head;
-use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, Groups, Kernel};
 use crate::tensor::{Shape, Tape, Tensor, TensorError};
 
 kernel_params! {
@@ -34,7 +34,7 @@ fn check_ce(n: u32, c: u32) -> Result<()> {
 /// A batch with no counted row has loss 0.
 #[allow(clippy::too_many_arguments)]
 pub fn cross_entropy_forward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     logits: &GpuBuffer,
     targets: &GpuBuffer,
     stats: &GpuBuffer,
@@ -77,7 +77,7 @@ pub fn cross_entropy_forward(
 /// gradient `dloss` (1,).
 #[allow(clippy::too_many_arguments)]
 pub fn cross_entropy_backward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     logits: &GpuBuffer,
     targets: &GpuBuffer,
     stats: &GpuBuffer,
@@ -139,7 +139,7 @@ pub fn cross_entropy(
     let targets = gpu.upload(targets, "cross-entropy targets")?;
     let stats = storage(&gpu, 2 * n, "cross-entropy stats")?;
     let loss = storage(&gpu, 2, "cross-entropy loss")?;
-    let mut batch = Batch::new(&gpu);
+    let mut batch = CommandBatch::new(&gpu);
     let (n32, c32) = (n as u32, c as u32);
     cross_entropy_forward(
         &mut batch,

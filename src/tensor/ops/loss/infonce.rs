@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 
 use super::super::check::need;
 use super::super::{launch_err, shape_err, storage};
-use crate::gpu::{Batch, GpuBuffer, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, Groups, Kernel};
 use crate::tensor::{Shape, Tape, Tensor};
 
 kernel_params! {
@@ -35,7 +35,7 @@ fn nce_params(b: u32, stage: u32) -> Result<NceParams> {
 /// mean of the video->text and text->video cross-entropies; `stats` (2B,) keeps the row and
 /// column logsumexps for the backward.
 pub fn info_nce_forward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     sim: &GpuBuffer,
     log_scale: &GpuBuffer,
     stats: &GpuBuffer,
@@ -68,7 +68,7 @@ pub fn info_nce_forward(
 /// learnable temperature, from the forward's `stats` and the upstream gradient `dloss` (1,).
 #[allow(clippy::too_many_arguments)]
 pub fn info_nce_backward(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     sim: &GpuBuffer,
     log_scale: &GpuBuffer,
     stats: &GpuBuffer,
@@ -123,7 +123,7 @@ pub fn info_nce(tape: &Tape, sim: &Tensor, log_scale: &Tensor) -> crate::tensor:
     let gpu = tape.gpu().clone();
     let stats = storage(&gpu, 2 * b, "InfoNCE stats")?;
     let loss = storage(&gpu, 1, "InfoNCE loss")?;
-    let mut batch = Batch::new(&gpu);
+    let mut batch = CommandBatch::new(&gpu);
     info_nce_forward(
         &mut batch,
         sim.buffer(),

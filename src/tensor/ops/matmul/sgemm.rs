@@ -3,7 +3,7 @@
 //! fixed-order sum of its split-K partial products.
 
 use super::MatmulDims;
-use crate::gpu::{Batch, Gpu, GpuBuffer, GpuError, Groups, Kernel, kernel_params};
+use crate::gpu::{CommandBatch, Gpu, GpuBuffer, GpuError, Groups, Kernel, kernel_params};
 
 kernel_params! {
     /// The uniform of both shaders (members named as in their WGSL `Params`).
@@ -81,7 +81,7 @@ fn vec4_binding(buf: &GpuBuffer) -> wgpu::BindingResource<'_> {
 /// sizes, and `bias` stands in with another buffer when unused.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     d: MatmulDims,
     a: &GpuBuffer,
     b: &GpuBuffer,

@@ -6,7 +6,7 @@
 use crate::gpu::kernel_params;
 
 use super::{MatmulDims, Params};
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 
 kernel_params! {
     pub(crate) struct PackParams for ["matmul_pack"] {
@@ -23,7 +23,7 @@ kernel_params! {
 /// Record `out[b] = op(x[b])` padded to (prows, pcols) for every batch element.
 #[allow(clippy::too_many_arguments)]
 fn pack(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     x: &GpuBuffer,
     rows: u32,
     cols: u32,
@@ -58,7 +58,7 @@ fn pack(
 /// An rgba32uint texture array of `width` x `height` texels and `layers` layers holding
 /// `buf` (4 floats a texel, rows 256-byte aligned by the packing).
 fn texture_array_of(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     buf: &GpuBuffer,
     width: u32,
     height: u32,
@@ -75,7 +75,7 @@ fn texture_array_of(
 /// Record the subgroup variant: pack A and B, copy them into textures, run `matmul_subgroup`.
 /// The caller has checked the buffer sizes; `params` carries M, N, K and the flags.
 pub(super) fn launch(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     d: MatmulDims,
     a: &GpuBuffer,
     b: &GpuBuffer,
@@ -164,7 +164,7 @@ pub(super) fn launch(
 /// Record the buffer-reading subgroup variant (`matmul_subgroup_buf`): no packing, no
 /// textures. The caller has checked the buffer sizes; `params` carries M, N, K and the flags.
 pub(super) fn launch_buffers(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     d: MatmulDims,
     a: &GpuBuffer,
     b: &GpuBuffer,

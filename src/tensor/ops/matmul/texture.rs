@@ -1,12 +1,17 @@
 //! Launcher for `shaders/matmul_tex.wgsl`, the texture matmul for CPU drivers, and the
 //! operand textures it and the subgroup kernel read.
 
-use crate::gpu::{Batch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 
 use super::{MatmulDims, MatmulKernel, Params};
 
 /// An rgba32uint texture of `width` x `height` texels holding `buf`'s rows (4 floats a texel).
-fn texture_of(batch: &mut Batch, buf: &GpuBuffer, width: u32, height: u32) -> wgpu::TextureView {
+fn texture_of(
+    batch: &mut CommandBatch,
+    buf: &GpuBuffer,
+    width: u32,
+    height: u32,
+) -> wgpu::TextureView {
     operand_texture(
         batch,
         buf,
@@ -18,7 +23,7 @@ fn texture_of(batch: &mut Batch, buf: &GpuBuffer, width: u32, height: u32) -> wg
 /// An rgba32uint texture (or array, `size[2]` layers) filled from `buf` (4 floats a texel, rows
 /// of `16 * size[0]` bytes), viewed as `view`; `buf` is held until the batch is submitted.
 pub(super) fn operand_texture(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     buf: &GpuBuffer,
     size: [u32; 3],
     view: wgpu::TextureViewDimension,
@@ -65,7 +70,7 @@ pub(super) fn operand_texture(
 
 /// Record the texture variant: copy A and B into textures, then run `matmul_tex`.
 pub(super) fn matmul_texture(
-    batch: &mut Batch,
+    batch: &mut CommandBatch,
     d: MatmulDims,
     a: &GpuBuffer,
     b: &GpuBuffer,

@@ -12,10 +12,7 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::data::{LibrarySplit, VIDEO_NORMALIZATION, mix_seed, motion_group};
-use super::optim::AdamW;
-use super::schedule::LrSchedule;
-use crate::gpu::{Batch, Gpu};
+use crate::gpu::{CommandBatch, Gpu};
 use crate::model::config::VideoEncoderConfig;
 use crate::model::video::VideoEncoder;
 use crate::motion::params::{ClipParams, Direction, Rotation, Speed};
@@ -28,6 +25,9 @@ use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::loss::IGNORE_INDEX;
 use crate::tensor::ops::loss::cross_entropy;
 use crate::tensor::{Shape, Tape, Tensor};
+use crate::train::data::{LibrarySplit, VIDEO_NORMALIZATION, mix_seed, motion_group};
+use crate::train::optim::AdamW;
+use crate::train::schedule::LrSchedule;
 
 /// What the probe trains and evaluates.
 #[derive(Debug, Clone, Serialize)]
@@ -138,7 +138,7 @@ fn video(gpu: &Gpu, comp: &Compositor, clips: &[ClipParams], gain: f32) -> Resul
         VIDEO_NORMALIZATION.bytes((n as u32 * c.frames) as u64, c.height, c.width),
         "probe video",
     )?;
-    let mut gb = Batch::new(gpu);
+    let mut gb = CommandBatch::new(gpu);
     let _staged = comp.record_faded(&mut gb, clips, &out, VIDEO_NORMALIZATION, gain)?;
     gb.submit();
     let shape = Shape::new(&[n, c.frames as usize, 3, c.height as usize, c.width as usize]);
@@ -163,10 +163,10 @@ pub fn probe_motion(gpu: &Gpu, cfg: &ProbeConfig, progress: bool) -> Result<Prob
     let heads = probe_heads(&root, hidden)?;
     let mut params = encoder.parameters();
     params.extend(by_name(root.parameters()));
-    let hyper = adamw::AdamW {
+    let hyper = adamw::AdamWHyper {
         lr: cfg.lr as f32,
         weight_decay: 0.02,
-        ..adamw::AdamW::default()
+        ..adamw::AdamWHyper::default()
     };
     let mut optim = AdamW::new(gpu, params, hyper, 1.0)?;
     let sched = LrSchedule {
@@ -175,7 +175,7 @@ pub fn probe_motion(gpu: &Gpu, cfg: &ProbeConfig, progress: bool) -> Result<Prob
         warmup_steps: 20.min(cfg.steps - 1),
         total_steps: cfg.steps,
     };
-    let fade = super::data::OnlineConfig {
+    let fade = crate::train::data::OnlineConfig {
         seed: cfg.seed,
         batch_size: cfg.batch,
         generation: g.clone(),
@@ -395,7 +395,10 @@ pub fn batch_appearance_stats(
                 })
                 .collect()
         };
-        let groups: Vec<u64> = clips.iter().map(super::data::appearance_group).collect();
+        let groups: Vec<u64> = clips
+            .iter()
+            .map(crate::train::data::appearance_group)
+            .collect();
         for gi in &groups {
             let alike = groups.iter().filter(|gj| *gj == gi).count();
             same += alike - 1;

@@ -13,10 +13,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::data::{CaptionChoice, CaptionMix, EvalSet, LibrarySplit, TextPipeline, mix_seed};
-use super::eval::{caption_groups, embed_set, load_run, similarity};
 use super::metrics::{DirectionMetrics, RetrievalMetrics, RetrievalTargets, retrieval_metrics};
-use super::motion_options::generation;
+use super::retrieval::{caption_groups, embed_set, load_run, similarity};
 use crate::caption::{Lexicon, LexiconPart, Paraphraser};
 use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::TextTokenizer;
@@ -24,6 +22,10 @@ use crate::gpu::Gpu;
 use crate::model::locomotion::LocoModel;
 use crate::motion::params::ClipParams;
 use crate::motion::{BackgroundLibrary, Compositor};
+use crate::train::data::{
+    CaptionChoice, CaptionMix, EvalSet, LibrarySplit, TextPipeline, mix_seed,
+};
+use crate::train::motion_options::generation;
 
 /// Which captions the benchmark's clips carry (`--benchmark-captions`).
 #[derive(
@@ -296,7 +298,7 @@ pub fn table(m: &BenchmarkMetrics, captions: BenchmarkCaptions) -> String {
         m.clips,
         m.groups,
         captions.name(),
-        super::eval::table(&m.global),
-        super::eval::table(&m.within_group)
+        super::retrieval::table(&m.global),
+        super::retrieval::table(&m.within_group)
     )
 }

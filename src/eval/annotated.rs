@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use super::eval::similarity;
 use super::metrics::{DirectionMetrics, RankMetrics, RetrievalMetrics, retrieval_metrics_pairs};
+use super::retrieval::similarity;
 use crate::data::annotations::RetrievalSet;
 use crate::data::clips::ClipReader;
 use crate::data::tokenizer::TextTokenizer;

@@ -9,15 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-pub use super::rerank::{EncodedSet, States, rerank, vtm_pair_scores};
+use super::rerank::{EncodedSet, States, rerank};
 
-use super::config::{CHECKPOINT_DIR, TOKENIZER_FILE};
-use super::data::{
-    Batch, CaptionMix, EvalSet, FolderConfig, FolderSource, LibrarySplit, TextPipeline,
-};
 use super::metrics::{RetrievalMetrics, RetrievalTargets, retrieval_metrics};
-use super::motion_options::generation;
-use super::state::pair_batch;
 use crate::data::mlm::MlmConfig;
 use crate::data::tokenizer::TextTokenizer;
 use crate::gpu::Gpu;
@@ -26,6 +20,12 @@ use crate::model::heads::unit_embeddings;
 use crate::model::locomotion::{LocoModel, VtcMeans};
 use crate::motion::Compositor;
 use crate::tensor::Tape;
+use crate::train::config::{CHECKPOINT_DIR, TOKENIZER_FILE};
+use crate::train::data::{
+    Batch, CaptionMix, EvalSet, FolderConfig, FolderSource, LibrarySplit, TextPipeline,
+};
+use crate::train::motion_options::generation;
+use crate::train::state::pair_batch;
 
 /// What to evaluate on.
 #[derive(Debug, Clone)]
