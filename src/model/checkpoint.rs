@@ -3,7 +3,6 @@
 //! A checkpoint is written into a hidden temporary directory and renamed into place, so an
 //! interrupted run never leaves a half-written one.
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +18,10 @@ pub use super::safetensors_read::{
     ShapeMap, read_safetensors, read_safetensors_checked, read_safetensors_where,
 };
 use crate::train::schedule::LrSchedule;
+
+mod abort;
+pub use abort::{SaveStep, abort_save_after};
+use abort::{is_abort, save_step};
 
 /// The weights file inside a checkpoint directory.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -429,47 +432,6 @@ pub fn tensor_of<'a>(
         );
     }
     Ok(t)
-}
-
-/// The filesystem steps of [`Checkpoint::save`], in order (see [`abort_save_after`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SaveStep {
-    /// The temporary folder exists.
-    Created = 1,
-    /// The weights are written and synced.
-    WeightsWritten = 2,
-    /// The config is written and the folder synced.
-    ConfigWritten = 3,
-    /// The old checkpoint is moved aside.
-    OldMoved = 4,
-    /// The new checkpoint is in place (only removing the old one remains).
-    NewMoved = 5,
-}
-
-thread_local! {
-    /// 0: saves run to the end; n: a save stops dead after step n, as a kill would (tests).
-    /// Per thread, so that a test's hook never stops a save of a test running beside it.
-    static ABORT_AFTER: Cell<u8> = const { Cell::new(0) };
-}
-
-/// Tests: make every later [`Checkpoint::save`] on this thread stop after `step` without
-/// cleaning up, as if killed there (`None` restores normal saves).
-#[doc(hidden)]
-pub fn abort_save_after(step: Option<SaveStep>) {
-    ABORT_AFTER.with(|a| a.set(step.map_or(0, |s| s as u8)));
-}
-
-const ABORT_MSG: &str = "checkpoint save aborted by the test hook";
-
-fn save_step(step: SaveStep) -> Result<()> {
-    if ABORT_AFTER.with(Cell::get) == step as u8 {
-        bail!("{ABORT_MSG}");
-    }
-    Ok(())
-}
-
-fn is_abort(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.to_string() == ABORT_MSG)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
