@@ -1,6 +1,10 @@
-//! Times the CPU-driver matmul kernels at one square size, several times in one process, and
-//! prints the best and the median of each (wall clock per call, operand packing and texture
-//! copies included): `cargo run --release --example bench_matmul [size] [runs]`.
+//! Times the CPU-driver matmul kernels at given shapes, several times in one process, and
+//! prints the best and the median of each (wall clock per product, operand packing and texture
+//! copies included), kernels interleaved so that all see the same load:
+//! `cargo run --release --example bench_matmul [SHAPE ...] [runs]`, where SHAPE is a square
+//! size (`1024`) or `MxNxK` with optional `:ta` (A transposed), `:tb` (B transposed) and
+//! `:bN` (a batch of N products), e.g. `128x128x2048:ta` or `256x32x256:ta:b32`; the default
+//! is `1024 7`. Small products are recorded 8 to a submit so the submit's cost is shared.
 
 use std::time::Instant;
 
@@ -9,49 +13,99 @@ use locomotion::tensor::ops::matmul::{MatmulDims, MatmulKernel, matmul};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn arg(i: usize, default: usize, what: &str) -> anyhow::Result<usize> {
-    match std::env::args().nth(i) {
-        Some(a) => a
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{what} must be a positive integer, got '{a}'")),
-        None => Ok(default),
+/// `1024` or `MxNxK[:ta][:tb][:bN]`.
+fn parse_shape(s: &str) -> anyhow::Result<MatmulDims> {
+    let bad = || anyhow::anyhow!("shape '{s}': expected N or MxNxK[:ta][:tb][:bN]");
+    let mut parts = s.split(':');
+    let dims: Vec<usize> = parts
+        .next()
+        .ok_or_else(bad)?
+        .split('x')
+        .map(|x| x.parse().map_err(|_| bad()))
+        .collect::<anyhow::Result<_>>()?;
+    let mut d = match dims[..] {
+        [n] => MatmulDims::new(n, n, n),
+        [m, n, k] => MatmulDims::new(m, n, k),
+        _ => return Err(bad()),
+    };
+    for p in parts {
+        match p {
+            "ta" => d.trans_a = true,
+            "tb" => d.trans_b = true,
+            _ if p.starts_with('b') => d.batch = p[1..].parse().map_err(|_| bad())?,
+            _ => return Err(bad()),
+        }
     }
+    if d.m == 0 || d.n == 0 || d.k == 0 || d.batch == 0 {
+        return Err(bad());
+    }
+    Ok(d)
 }
 
 fn main() -> anyhow::Result<()> {
-    let n = arg(1, 1024, "size")?;
-    let runs = arg(2, 7, "runs")?.max(1);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (shapes, runs) = match args.last().map(|a| a.parse::<usize>()) {
+        Some(Ok(r)) if args.len() > 1 => (&args[..args.len() - 1], r.max(1)),
+        _ if args.is_empty() => (&[][..], 7),
+        _ => (&args[..], 7),
+    };
+    let shapes: Vec<MatmulDims> = if shapes.is_empty() {
+        vec![MatmulDims::new(1024, 1024, 1024)]
+    } else {
+        shapes.iter().map(|s| parse_shape(s)).collect::<anyhow::Result<_>>()?
+    };
     let gpu = Gpu::shared()?;
     println!("adapter: {} ({})", gpu.summary.name, gpu.summary.driver);
+    for d in shapes {
+        bench_shape(&gpu, d, runs)?;
+    }
+    Ok(())
+}
+
+fn bench_shape(gpu: &Gpu, d: MatmulDims, runs: usize) -> anyhow::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let mut random =
         |len: usize| -> Vec<f32> { (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect() };
-    let a = gpu.upload(&random(n * n), "a")?;
-    let b = gpu.upload(&random(n * n), "b")?;
-    let c = gpu.pool.storage(4 * (n * n) as u64, "c")?;
-    let d = MatmulDims::new(n, n, n);
-    let mut kernels = vec![MatmulKernel::Texture];
-    if MatmulKernel::subgroup_fits(&gpu, &d) {
+    let (nb, m, n, k) = (d.batch.max(1) as usize, d.m as usize, d.n as usize, d.k as usize);
+    let a = gpu.upload(&random(nb * m * k), "a")?;
+    let b = gpu.upload(&random(nb * k * n), "b")?;
+    let c = gpu.pool.storage(4 * (nb * m * n) as u64, "c")?;
+    let mut kernels = Vec::new();
+    if MatmulKernel::buffers_fit(gpu, &d) {
+        kernels.push(MatmulKernel::SubgroupBuffers);
+    }
+    if MatmulKernel::subgroup_fits(gpu, &d) {
         kernels.push(MatmulKernel::Subgroup);
     }
+    if MatmulKernel::texture_fits(gpu, &d) {
+        kernels.push(MatmulKernel::Texture);
+    }
+    // Products of under ~50 MFLOP share a submit, 8 at a time.
+    let per = if d.flops() < 5e7 { 8 } else { 1 };
     let mut times = vec![Vec::new(); kernels.len()];
-    // Interleaved, so that both kernels see the same changes in the machine's load.
     for run in 0..=runs {
         for (i, &kernel) in kernels.iter().enumerate() {
             let t = Instant::now();
-            let mut bt = CommandBatch::new(&gpu);
-            matmul(&mut bt, kernel, d, &a, &b, None, &c, false)?;
+            let mut bt = CommandBatch::new(gpu);
+            for _ in 0..per {
+                matmul(&mut bt, kernel, d, &a, &b, None, &c, false)?;
+            }
             bt.submit_and_wait()?;
             if run > 0 {
-                times[i].push(t.elapsed().as_secs_f64());
+                times[i].push(t.elapsed().as_secs_f64() / per as f64);
             }
         }
     }
+    let picked = MatmulKernel::pick(gpu, &d);
     for (kernel, mut t) in kernels.into_iter().zip(times) {
         t.sort_by(f64::total_cmp);
         let gflops = |s: f64| d.flops() / s / 1e9;
+        let mark = if kernel == picked { " (picked)" } else { "" };
         println!(
-            "{kernel:?} M=N=K={n}: best {:.1} ms ({:.2} GFLOP/s), median {:.1} ms ({:.2} GFLOP/s) over {runs} runs",
+            "{kernel:?}{mark} {}{}{}: best {:.2} ms ({:.2} GFLOP/s), median {:.2} ms ({:.2} GFLOP/s) over {runs} runs",
+            d.shape_label(),
+            if d.trans_a { " A^T" } else { "" },
+            if d.trans_b { " B^T" } else { "" },
             t[0] * 1e3,
             gflops(t[0]),
             t[t.len() / 2] * 1e3,

@@ -120,17 +120,18 @@ impl RowProfile {
             .unwrap_or(0)
             .max(44);
         s += &format!(
-            "  {:<w$} {:>6} {:>10} {:>7} {:>10}\n",
-            "kernel", "count", "GPU ms", "share", "host ms"
+            "  {:<w$} {:>6} {:>10} {:>7} {:>10} {:>8}\n",
+            "kernel", "count", "GPU ms", "share", "host ms", "GFLOP/s"
         );
         for k in &t.kernels {
             s += &format!(
-                "  {:<w$} {:>6} {:>10} {:>7} {:>10.2}\n",
+                "  {:<w$} {:>6} {:>10} {:>7} {:>10.2} {:>8}\n",
                 k.kernel,
                 k.count,
                 ms(k.gpu_s),
                 k.share.map_or("-".into(), |x| format!("{:.1}%", x * 100.0)),
-                k.host_s * 1e3
+                k.host_s * 1e3,
+                k.gflops.map_or("-".into(), |x| format!("{x:.1}"))
             );
         }
         s

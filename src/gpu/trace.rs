@@ -85,6 +85,8 @@ impl Counters {
 /// One traced dispatch.
 struct Event {
     kernel: String,
+    /// Floating-point operations it did, where its launcher said (matmuls).
+    flops: f64,
     host: Duration,
     /// (query set, first of its two queries) where the adapter has timestamps.
     query: Option<(usize, u32)>,
@@ -100,6 +102,8 @@ struct Collecting {
     events: Vec<Event>,
     submits: Vec<Duration>,
     copies: u64,
+    /// What the launcher said about the next dispatch: a shape for its row, and its FLOPs.
+    note: Option<(String, f64)>,
 }
 
 /// The step trace's switch and what it has collected.
@@ -146,13 +150,26 @@ impl TraceState {
         })
     }
 
+    /// Name the shape of the next dispatch (it gets a row of its own: `kernel shape`) and the
+    /// FLOPs it does, so the profile shows each matmul shape's GFLOP/s. A no-op untraced.
+    pub(crate) fn note(&self, shape: String, flops: f64) {
+        if self.on() {
+            self.collecting.lock().unwrap().note = Some((shape, flops));
+        }
+    }
+
     /// Note a dispatch of `kernel` that took `host` to record, timed by `slot`.
     pub(crate) fn dispatched(&self, kernel: String, host: Duration, slot: Option<&TraceSlot>) {
         let mut c = self.collecting.lock().unwrap();
         let query = slot.map(|s| (s.set_index, s.index));
         let submit = c.submits.len();
+        let (kernel, flops) = match c.note.take() {
+            Some((shape, flops)) => (format!("{kernel} {shape}"), flops),
+            None => (kernel, 0.0),
+        };
         c.events.push(Event {
             kernel,
+            flops,
             host,
             query,
             submit,
@@ -183,6 +200,8 @@ pub struct KernelTime {
     pub share: Option<f64>,
     /// Host seconds spent recording its dispatches.
     pub host_s: f64,
+    /// GFLOP/s of its dispatches by their GPU time, where the launcher named their FLOPs.
+    pub gflops: Option<f64>,
 }
 
 /// What one traced piece of work cost, kernel by kernel.
@@ -233,14 +252,15 @@ impl Gpu {
             let (a, b) = (t[i as usize], t[i as usize + 1]);
             Some((a as f64 * period, b.saturating_sub(a) as f64 * period))
         };
-        let mut by: BTreeMap<&str, (u64, Option<f64>, f64)> = BTreeMap::new();
+        let mut by: BTreeMap<&str, (u64, Option<f64>, f64, f64)> = BTreeMap::new();
         let (mut busy, mut gaps) = (None::<f64>, None::<f64>);
         let mut prev: Option<(usize, f64)> = None;
         for e in &c.events {
             let s = span(e);
-            let entry = by.entry(&e.kernel).or_insert((0, None, 0.0));
+            let entry = by.entry(&e.kernel).or_insert((0, None, 0.0, 0.0));
             entry.0 += 1;
             entry.2 += e.host.as_secs_f64();
+            entry.3 += e.flops;
             if let Some((start, d)) = s {
                 entry.1 = Some(entry.1.unwrap_or(0.0) + d);
                 busy = Some(busy.unwrap_or(0.0) + d);
@@ -254,12 +274,15 @@ impl Gpu {
         }
         let mut kernels: Vec<KernelTime> = by
             .into_iter()
-            .map(|(k, (count, gpu_s, host_s))| KernelTime {
+            .map(|(k, (count, gpu_s, host_s, flops))| KernelTime {
                 kernel: k.to_string(),
                 count,
                 gpu_s,
                 share: gpu_s.zip(busy).map(|(g, b)| g / b.max(1e-12)),
                 host_s,
+                gflops: gpu_s
+                    .filter(|_| flops > 0.0)
+                    .map(|g| flops / g.max(1e-12) * 1e-9),
             })
             .collect();
         kernels.sort_by(|a, b| {

@@ -52,6 +52,16 @@ impl MatmulDims {
         }
     }
 
+    /// `MxNxK` with the batch (` b32`) where there is one: a profile row's shape.
+    pub fn shape_label(&self) -> String {
+        let b = if self.batch > 1 {
+            format!(" b{}", self.batch)
+        } else {
+            String::new()
+        };
+        format!("{}x{}x{}{b}", self.m, self.n, self.k)
+    }
+
     /// Floating-point operations (a multiply-add counts two).
     pub fn flops(&self) -> f64 {
         2.0 * self.m as f64 * self.n as f64 * self.k as f64 * self.batch as f64
@@ -223,6 +233,7 @@ pub fn matmul(
         flags,
     };
     batch.gpu().counters.flops(d.flops());
+    batch.gpu().trace.note(d.shape_label(), d.flops());
     // The bias binding must exist even when unused; `a` stands in (never read then).
     let bias = bias.unwrap_or(a);
     if kernel == MatmulKernel::Sgemm {
