@@ -52,7 +52,10 @@ fn main() -> anyhow::Result<()> {
     let shapes: Vec<MatmulDims> = if shapes.is_empty() {
         vec![MatmulDims::new(1024, 1024, 1024)]
     } else {
-        shapes.iter().map(|s| parse_shape(s)).collect::<anyhow::Result<_>>()?
+        shapes
+            .iter()
+            .map(|s| parse_shape(s))
+            .collect::<anyhow::Result<_>>()?
     };
     let gpu = Gpu::shared()?;
     println!("adapter: {} ({})", gpu.summary.name, gpu.summary.driver);
@@ -66,7 +69,12 @@ fn bench_shape(gpu: &Gpu, d: MatmulDims, runs: usize) -> anyhow::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let mut random =
         |len: usize| -> Vec<f32> { (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect() };
-    let (nb, m, n, k) = (d.batch.max(1) as usize, d.m as usize, d.n as usize, d.k as usize);
+    let (nb, m, n, k) = (
+        d.batch.max(1) as usize,
+        d.m as usize,
+        d.n as usize,
+        d.k as usize,
+    );
     let a = gpu.upload(&random(nb * m * k), "a")?;
     let b = gpu.upload(&random(nb * k * n), "b")?;
     let c = gpu.pool.storage(4 * (nb * m * n) as u64, "c")?;

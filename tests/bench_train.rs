@@ -81,6 +81,23 @@ fn bench_train_reports_every_row_with_json_and_a_profile() {
             "{}",
             p.name
         );
+        // Every multiply's row names its shape (`MxNxK`, ` bN` for a batch); packing and
+        // split-K sums are rows of their own.
+        let multiply = |k: &&locomotion::gpu::KernelTime| {
+            k.kernel.starts_with("matmul")
+                && !k.kernel.starts_with("matmul_pack")
+                && !k.kernel.starts_with("matmul_splitk")
+        };
+        for k in t.kernels.iter().filter(multiply) {
+            let shape = k.kernel.rsplit(' ').find(|w| w.contains('x'));
+            assert!(
+                shape.is_some_and(|w| w.split('x').all(|d| d.parse::<u32>().is_ok())),
+                "{}: {}",
+                p.name,
+                k.kernel
+            );
+            assert_eq!(k.gflops.is_some(), g.caps.timestamps, "{}", k.kernel);
+        }
         if g.caps.timestamps {
             let share: f64 = t.kernels.iter().filter_map(|k| k.share).sum();
             assert!(
@@ -90,8 +107,20 @@ fn bench_train_reports_every_row_with_json_and_a_profile() {
             );
         }
     }
+    // B*S x D x D untransposed: the encoder's Q, K, V and output projections, 4 a layer
+    // (the backward's products of that shape have a transposed operand).
+    let q = format!(" {}x{}x{}", dims.batch * dims.seq, dims.width, dims.width);
+    let enc_trace = &report.profiles[0].trace;
+    let qkv: u64 = enc_trace
+        .kernels
+        .iter()
+        .filter(|k| k.kernel.ends_with(&q) && !k.kernel.contains("=1"))
+        .map(|k| k.count)
+        .sum();
+    assert_eq!(qkv, 4 * dims.layers as u64, "{:#?}", enc_trace.kernels);
     let table = report.table();
     assert!(table.contains("transformer-encoder") && table.contains("profile of one"));
+    assert!(table.contains("GFLOP/s"));
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("train.json");

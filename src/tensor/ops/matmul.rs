@@ -233,7 +233,10 @@ pub fn matmul(
         flags,
     };
     batch.gpu().counters.flops(d.flops());
-    batch.gpu().trace.note(d.shape_label(), d.flops());
+    // The packing launchers name the multiply themselves, after their packing dispatches.
+    if kernel != MatmulKernel::Subgroup && kernel != MatmulKernel::Texture {
+        trace_shape(batch, &d);
+    }
     // The bias binding must exist even when unused; `a` stands in (never read then).
     let bias = bias.unwrap_or(a);
     if kernel == MatmulKernel::Sgemm {
@@ -260,6 +263,12 @@ pub fn matmul(
         &[a, b, bias, c],
         Groups::Grid([d.n.div_ceil(32), d.m.div_ceil(16), d.batch.max(1)]),
     )
+}
+
+/// Tell the step trace that the next dispatch is the product `d` (its profile row names the
+/// shape and its GFLOP/s).
+pub(crate) fn trace_shape(batch: &CommandBatch, d: &MatmulDims) {
+    batch.gpu().trace.note(d.shape_label(), d.flops());
 }
 
 /// Refuse buffers smaller than `d` needs: the kernels run without wgpu's bounds checks, so

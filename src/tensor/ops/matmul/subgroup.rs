@@ -146,6 +146,7 @@ pub(super) fn launch(
     } else {
         "matmul_subgroup"
     };
+    super::trace_shape(batch, &d);
     batch.dispatch_resources(
         // Texel fetches stay inside the padded textures (rows clamped to M - 1, columns and
         // k within the padding); stores are guarded by M and N.

@@ -98,6 +98,7 @@ pub(super) fn matmul_texture(
     };
     batch.hold(bias);
     batch.hold(c);
+    super::trace_shape(batch, &d);
     batch.dispatch_resources(
         // Texture fetches are bounded by the clamped coordinates; stores are guarded.
         Kernel::new("matmul_tex", "matmul_tex").unchecked(),
