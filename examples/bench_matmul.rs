@@ -5,6 +5,7 @@
 //! size (`1024`) or `MxNxK` with optional `:ta` (A transposed), `:tb` (B transposed) and
 //! `:bN` (a batch of N products), e.g. `128x128x2048:ta` or `256x32x256:ta:b32`; the default
 //! is `1024 7`. Small products are recorded 8 to a submit so the submit's cost is shared.
+//! The first line is the register-only FMA rate, the ceiling of every product.
 
 use std::time::Instant;
 
@@ -59,9 +60,36 @@ fn main() -> anyhow::Result<()> {
     };
     let gpu = Gpu::shared()?;
     println!("adapter: {} ({})", gpu.summary.name, gpu.summary.driver);
+    fma_ceiling(&gpu, runs)?;
     for d in shapes {
         bench_shape(&gpu, d, runs)?;
     }
+    Ok(())
+}
+
+/// The register-only FMA rate (`shaders/dev/fma_peak.wgsl`): the ceiling of every row below.
+fn fma_ceiling(gpu: &Gpu, runs: usize) -> anyhow::Result<()> {
+    use locomotion::tensor::ops::dev::fma_peak::{fma_peak, fma_peak_flops};
+    let (n, iters) = (16 * 1024, 2048);
+    let x = gpu.upload(&vec![0.5f32; 4 * n], "x")?;
+    let out = gpu.pool.storage(4 * n as u64, "out")?;
+    let mut times = Vec::new();
+    for run in 0..=runs {
+        let t = Instant::now();
+        let mut bt = CommandBatch::new(gpu);
+        fma_peak(&mut bt, &x, &out, n, iters, (0.999, 0.001))?;
+        bt.submit_and_wait()?;
+        if run > 0 {
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let gflops = |s: f64| fma_peak_flops(n, iters) / s / 1e9;
+    println!(
+        "FMA ceiling (registers only): best {:.2} GFLOP/s, median {:.2} GFLOP/s over {runs} runs",
+        gflops(times[0]),
+        gflops(times[times.len() / 2])
+    );
     Ok(())
 }
 

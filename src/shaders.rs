@@ -35,6 +35,7 @@ pub const KERNEL_PARAMS: &[ParamsLayout] = &[
     matmul::Params::LAYOUT,
     matmul::subgroup::PackParams::LAYOUT,
     matmul::sgemm::Params::LAYOUT,
+    crate::tensor::ops::dev::fma_peak::Params::LAYOUT,
     negatives::Params::LAYOUT,
     normalize::Params::LAYOUT,
     permute::Params::LAYOUT,

@@ -58,6 +58,7 @@ pub fn shapes(gpu: &Gpu, size: Size) -> Vec<(String, MatmulDims)> {
 pub fn matmuls(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
     let gpu = suite.gpu().clone();
     let cpu_variants = gpu.cpu_kernels();
+    fma_ceiling(suite, size)?;
     for (shape, d) in shapes(&gpu, size) {
         let (m, n, k) = (d.m as usize, d.n as usize, d.k as usize);
         let (a, b, c) = (
@@ -183,5 +184,28 @@ fn batched_scores(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
             |bt| matmul(bt, kernel, d, &q, &k, None, &s, false),
         )?;
     }
+    Ok(())
+}
+
+/// The arithmetic ceiling the matmul rows sit under: FMAs on registers only
+/// (`shaders/dev/fma_peak.wgsl`), 16 Ki invocations (64 Ki on a GPU) of 4 vec4 accumulators.
+fn fma_ceiling(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
+    use crate::tensor::ops::dev::fma_peak::{fma_peak, fma_peak_flops};
+    let gpu = suite.gpu().clone();
+    let n = if gpu.is_cpu() { 16 * 1024 } else { 64 * 1024 };
+    let iters = match size {
+        Size::Quick => 16,
+        Size::Full => 1024,
+    };
+    let (x, o) = (random(&gpu, 4 * n, 11)?, out(&gpu, n)?);
+    let shape = format!("{n} invocations x {iters} rounds x 8 vec4 FMAs");
+    suite.time(
+        "FMA ceiling (registers only, dev)",
+        &shape,
+        Some(fma_peak_flops(n, iters)),
+        None,
+        5,
+        |bt| fma_peak(bt, &x, &o, n, iters, (0.999, 0.001)),
+    )?;
     Ok(())
 }
