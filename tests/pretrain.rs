@@ -7,6 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::cli::fails_with;
 use locomotion::data::mlm::MlmConfig;
 use locomotion::data::tokenizer::TextTokenizer;
 use locomotion::eval::motion_benchmark::{BenchmarkConfig, benchmark};
@@ -141,21 +142,6 @@ fn a_diverging_run_stops_naming_step_and_objective() {
             .iter()
             .any(|o| err.contains(&format!("the {o} loss"))),
         "{err}"
-    );
-}
-
-fn fails_with(args: &[&str], needle: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_locomotion"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "{args:?} succeeded");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(needle), "{args:?}: {err}");
-    assert_eq!(
-        err.trim().lines().count(),
-        1,
-        "{args:?}: one line, got {err}"
     );
 }
 

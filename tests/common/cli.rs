@@ -44,6 +44,19 @@ pub fn one_line_error(out: &Output) -> String {
     err.trim_end().to_string()
 }
 
+/// `locomotion ARGS` fails with one line of stderr that contains `needle`.
+pub fn fails_with(args: &[&str], needle: &str) {
+    let out = locomotion(args, &[]);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let err = text(&out.stderr);
+    assert!(err.contains(needle), "{args:?}: {err}");
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "{args:?}: one line, got {err}"
+    );
+}
+
 /// `locomotion ARGS --json FILE` in a fresh folder: the JSON report it wrote.
 pub fn json_report(args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
