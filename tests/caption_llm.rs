@@ -4,6 +4,7 @@
 //! `describe --llm-url … --llm-fallback` command line.
 
 mod caption_gen;
+mod common;
 mod llm_server;
 
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use caption_gen::random_clip;
+use common::read_jsonl;
 use llm_server::{Reply, Seen, serve};
 use locomotion::caption::llm::{LlmConfig, LlmParaphraser};
 use locomotion::caption::{CaptionKind, Paraphraser, Paraphrases, describe};
@@ -257,14 +259,6 @@ fn locomotion(args: &[&str], key: Option<&str>) -> (bool, String) {
     )
 }
 
-fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn describe_with_an_llm_counts_rejections_in_the_output() {
     let clips: Vec<ClipParams> = (10..13).map(random_clip).collect();
@@ -292,7 +286,7 @@ fn describe_with_an_llm_counts_rejections_in_the_output() {
         vec!["Bearer k-123"],
         "the key comes from the environment"
     );
-    let recs = read_jsonl(&dir.path().join("captions.jsonl"));
+    let recs: Vec<serde_json::Value> = read_jsonl(dir.path().join("captions.jsonl"));
     assert_eq!(recs.len(), 3);
     for r in &recs {
         assert_eq!(r["kind"], "motion");
@@ -372,7 +366,7 @@ fn describe_falls_back_to_the_lexicon_only_when_asked() {
     let (ok, err) = locomotion(&[&base[..], &["--llm-fallback"]].concat(), None);
     assert!(ok, "{err}");
     assert!(err.contains("falling back to the lexicon"), "{err}");
-    let recs = read_jsonl(&dir.path().join("captions.jsonl"));
+    let recs: Vec<serde_json::Value> = read_jsonl(dir.path().join("captions.jsonl"));
     let motion: Vec<_> = recs.iter().filter(|r| r["kind"] == "motion").collect();
     assert_eq!(motion.len(), 2);
     assert!(

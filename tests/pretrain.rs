@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::cli::fails_with;
+use common::dist::records;
 use locomotion::data::mlm::MlmConfig;
 use locomotion::data::tokenizer::TextTokenizer;
 use locomotion::eval::motion_benchmark::{BenchmarkConfig, benchmark};
@@ -17,7 +18,7 @@ use locomotion::model::config::ModelConfig;
 use locomotion::train::config::TrainConfig;
 use locomotion::train::data::{CaptionMix, EvalSet, LibrarySplit, TextPipeline};
 use locomotion::train::motion_options::generation;
-use locomotion::train::trainer::{StepRecord, train};
+use locomotion::train::trainer::train;
 
 fn config(out: &Path, steps: u64) -> TrainConfig {
     TrainConfig {
@@ -28,14 +29,6 @@ fn config(out: &Path, steps: u64) -> TrainConfig {
         save_every: 2,
         ..common::tiny_run(out)
     }
-}
-
-fn records(out: &Path) -> Vec<StepRecord> {
-    std::fs::read_to_string(out.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]

@@ -12,6 +12,17 @@ pub const CHOICE_VARIABLES: [&str; 5] = [
     "LOCOMOTION_ATTENTION_BLOCK",
 ];
 
+/// `locomotion bench train` of the tiny preset's VTC pre-training row; tests add the flags
+/// they vary.
+pub const BENCH_TINY_VTC: [&str; 6] = [
+    "bench",
+    "train",
+    "--rows",
+    "pretrain-vtc",
+    "--preset",
+    "tiny",
+];
+
 /// `locomotion ARGS` with `env` set; waits for it and returns what it wrote.
 pub fn locomotion(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_locomotion"));
