@@ -134,7 +134,7 @@ fn bench_train_reports_peak_memory_per_batch_size_as_an_estimate() {
         String::from_utf8_lossy(&o.stderr)
     );
     let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     let rows = v["rows"].as_array().unwrap();
     let peak: Vec<(u64, u64)> = rows
         .iter()

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
 mod hostile;
 use hostile::{assert_error, bin};
 
