@@ -3,8 +3,9 @@
 //! the fastest round of each (GPU timestamps). `cargo run --release --example
 //! attention_variants -- [rounds]`.
 
+use locomotion::bench::attention::{AttentionBuffers, bench_data};
 use locomotion::gpu::{AttentionChoice, AttentionRoute, CommandBatch, Gpu, Profiler};
-use locomotion::tensor::ops::attention::{AttentionShape, attention_backward, attention_forward};
+use locomotion::tensor::ops::attention::AttentionShape;
 
 fn main() -> anyhow::Result<()> {
     let rounds: usize = std::env::args()
@@ -53,38 +54,14 @@ fn main() -> anyhow::Result<()> {
     let mut best = vec![[f64::INFINITY; 2]; shapes.len() * configs.len()];
     for round in 0..rounds {
         for (si, (_, s)) in shapes.iter().enumerate() {
-            let nq = (s.rows() * s.head_dim) as usize;
-            let nk = (s.batch * s.heads * s.tk * s.head_dim) as usize;
-            let data = |n: usize, seed: u32| -> Vec<f32> {
-                (0..n as u32)
-                    .map(|i| ((i ^ seed).wrapping_mul(2_654_435_761) % 2001) as f32 / 1000.0 - 1.0)
-                    .collect()
-            };
-            let up = |n, seed| gpu.upload(&data(n, seed), "x").unwrap();
-            let (q, k, v, d_o) = (up(nq, 1), up(nk, 2), up(nk, 3), up(nq, 4));
-            let st = |n: usize| gpu.pool.storage(4 * n as u64, "out").unwrap();
-            let (o, lse, delta) = (st(nq), st(s.rows() as usize), st(s.rows() as usize));
-            let (dq, dk, dv) = (st(nq), st(nk), st(nk));
+            let bufs = AttentionBuffers::new(&gpu, s, bench_data)?;
             for (ci, prof) in profs.iter_mut().enumerate() {
+                let err = |e: anyhow::Error| locomotion::gpu::GpuError::Readback(e.to_string());
                 let f = prof.time("forward", 5, |b: &mut CommandBatch| {
-                    attention_forward(b, *s, &q, &k, &v, None, &o, &lse)
-                        .map_err(|e| locomotion::gpu::GpuError::Readback(e.to_string()))
+                    bufs.fused_forward(b, *s).map_err(err)
                 })?;
                 let w = prof.time("backward", 5, |b: &mut CommandBatch| {
-                    attention_backward(
-                        b,
-                        *s,
-                        &q,
-                        &k,
-                        &v,
-                        None,
-                        &o,
-                        &d_o,
-                        &lse,
-                        &delta,
-                        [&dq, &dk, &dv],
-                    )
-                    .map_err(|e| locomotion::gpu::GpuError::Readback(e.to_string()))
+                    bufs.fused_backward(b, *s).map_err(err)
                 })?;
                 let slot = &mut best[si * configs.len() + ci];
                 slot[0] = slot[0].min(f.seconds);

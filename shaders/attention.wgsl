@@ -20,27 +20,13 @@
 //
 // Grid: (ceil(Tq / BR), B * H, 1).
 
+// #import "common/attention_params.wgsl"
+
 override DV: u32 = 16u;   // head dim in vec4s, ceil(D / 4)
 override TPW: u32 = 16u;  // threads per workgroup
 override R: u32 = 4u;     // query rows per thread (at most 4)
 const BC: u32 = 32u;      // key rows per tile (fixes the online softmax's order: keep it)
 override TILE: u32 = 32u * DV;  // vec4s of one key (or value) tile
-const MASKED: f32 = -1e30;
-
-struct Params {
-    b: u32,
-    h: u32,
-    tq: u32,
-    tk: u32,
-    d: u32,
-    has_mask: u32,
-    scale: f32,
-    stage: u32,
-    tokens_major: u32,
-    keys: u32,
-    _pad2: u32,
-    _pad3: u32,
-}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;

@@ -18,27 +18,13 @@
 // computed. Every variant gives bit-identical results.
 // Grid: stages 0 and 2: (ceil(Tq / BR), B * H, 1); stage 1: (ceil(Tk / BR), B * H, 1).
 
+// #import "common/attention_params.wgsl"
+
 override DV: u32 = 16u;    // head dim in vec4s, ceil(D / 4)
 override TPW: u32 = 32u;   // threads per workgroup
 override R: u32 = 2u;      // rows per thread (at most 4)
 override BC: u32 = 32u;    // rows per tile streamed through workgroup memory
 override TILE: u32 = BC * DV;
-const MASKED: f32 = -1e30;
-
-struct Params {
-    b: u32,
-    h: u32,
-    tq: u32,
-    tk: u32,
-    d: u32,
-    has_mask: u32,
-    scale: f32,
-    stage: u32,
-    tokens_major: u32,
-    keys: u32,
-    _pad2: u32,
-    _pad3: u32,
-}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;

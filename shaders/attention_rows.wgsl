@@ -12,22 +12,7 @@
 // Grids: softmax and delta B*H*Tq invocations, dscores B*H*Tq*Tk / 4; 64 a workgroup, the
 // linear count folded into (x, y).
 
-const MASKED: f32 = -1e30;
-
-struct Params {
-    b: u32,
-    h: u32,
-    tq: u32,
-    tk: u32,
-    d: u32,
-    has_mask: u32,
-    scale: f32,
-    stage: u32,
-    tokens_major: u32,
-    keys: u32,
-    _pad2: u32,
-    _pad3: u32,
-}
+// #import "common/attention_params.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 

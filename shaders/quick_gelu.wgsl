@@ -1,10 +1,12 @@
-// Quick GELU (OpenAI CLIP's activation, Hugging Face's "quick_gelu"), x and out are (n,):
-//   forward  (backward = 0): out = x * sigmoid(alpha * x)               (alpha = 1.702 for CLIP)
-//   backward (backward = 1): out = dy * (s + alpha * x * s * (1 - s)),  s = sigmoid(alpha * x)
-// One entry for both, so both bind the same layout; the forward leaves dy unread (its launcher
-// binds x there). The backward reads x and the output gradient dy. The sigmoid takes exp of a non-positive argument only, so it never
-// overflows. Same 1-D dispatch convention as elementwise.wgsl: 64 threads a workgroup, the
-// linear count possibly folded into (x, y).
+// Quick GELU (OpenAI CLIP's activation, Hugging Face's "quick_gelu"); x and out are (n,):
+//   forward  (backward = 0): out = x * sigmoid(alpha * x)     (alpha = 1.702 for CLIP)
+//   backward (backward = 1): out = dy * (s + alpha * x * s * (1 - s)),
+//                            s = sigmoid(alpha * x)
+// One entry for both, so both bind the same layout; the forward leaves dy unread (its
+// launcher binds x there). The backward reads x and the output gradient dy. The sigmoid
+// takes exp of a non-positive argument only, so it never overflows. Same 1-D dispatch
+// convention as elementwise.wgsl: 64 threads a workgroup, the linear count possibly folded
+// into (x, y).
 
 struct Params {
     n: u32,

@@ -1,5 +1,6 @@
-//! The WGSL sources under `shaders/`, embedded at build time (see `build.rs`), and the Rust
-//! parameter struct each one reads at binding 0.
+//! The WGSL sources under `shaders/`, embedded at build time with their imports of
+//! `shaders/common/` expanded (see `build.rs` and [`import`]), and the Rust parameter struct
+//! each one reads at binding 0.
 
 use crate::gpu::{KernelParams, ParamsLayout};
 use crate::motion::composite;
@@ -8,9 +9,11 @@ use crate::tensor::ops::{
     negatives, normalize, permute, prepend_cls, quick_gelu, reduce, softmax, tubelet, unary,
 };
 
+pub mod import;
+
 include!(concat!(env!("OUT_DIR"), "/shaders.rs"));
 
-/// The source of the shader whose file stem is `name`.
+/// The source of the shader whose file stem is `name`, its imports expanded.
 pub fn source(name: &str) -> Option<&'static str> {
     SHADERS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
 }

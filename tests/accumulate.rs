@@ -11,7 +11,7 @@ mod common;
 
 use std::path::Path;
 
-use common::cli::{locomotion, ok, one_line_error};
+use common::cli::{BENCH_TINY_VTC, locomotion, ok, one_line_error};
 use common::dist::{assert_same_losses, records, weight_gaps};
 use locomotion::dist::devices::open_devices;
 use locomotion::gpu::{AdapterRequest, Gpu};
@@ -203,13 +203,7 @@ fn bad_accumulate_values_are_refused_in_one_line() {
 
 #[test]
 fn bench_train_reports_peak_memory_per_accumulate_value() {
-    let args = [
-        "bench",
-        "train",
-        "--rows",
-        "pretrain-vtc",
-        "--preset",
-        "tiny",
+    let flags = [
         "--steps",
         "1",
         "--warmup",
@@ -219,6 +213,7 @@ fn bench_train_reports_peak_memory_per_accumulate_value() {
         "--accumulate",
         "1,4",
     ];
+    let args = [&BENCH_TINY_VTC[..], &flags].concat();
     let report = common::cli::json_report(&args, &[]);
     let rows = report["rows"].as_array().unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cli::{json_report, locomotion, one_line_error};
+use common::cli::{BENCH_TINY_VTC, json_report, locomotion, one_line_error};
 use locomotion::bench::encoder::EncoderDims;
 use serde_json::Value;
 
@@ -98,25 +98,17 @@ fn bench_train_flags_set_the_rows_the_shapes_and_the_profile() {
     assert_eq!(count("adamw::adamw"), None, "{v}");
 
     // The pre-training row on the preset and batch asked for, and again on two devices.
-    let v = json_report(
-        &[
-            "bench",
-            "train",
-            "--rows",
-            "pretrain-vtc",
-            "--preset",
-            "tiny",
-            "--batch",
-            "2",
-            "--steps",
-            "1",
-            "--warmup",
-            "0",
-            "--devices",
-            "2",
-        ],
-        &[],
-    );
+    let flags = [
+        "--batch",
+        "2",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        "--devices",
+        "2",
+    ];
+    let v = json_report(&[&BENCH_TINY_VTC[..], &flags].concat(), &[]);
     assert_eq!(
         names(&v["rows"]),
         ["pretrain-tiny (vtc)", "pretrain-tiny (vtc) x2"]

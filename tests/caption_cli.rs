@@ -2,6 +2,7 @@
 //! and one-line errors that name the bad file, line or lexicon entry.
 
 mod caption_gen;
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -39,14 +40,6 @@ fn run(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn records(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn describe_writes_three_kinds_and_paraphrases_deterministically() {
     let dir = tempfile::tempdir().unwrap();
@@ -55,7 +48,7 @@ fn describe_writes_three_kinds_and_paraphrases_deterministically() {
     assert!(ok, "{err}");
     let out = dir.path().join("captions.jsonl");
     let first = std::fs::read_to_string(&out).unwrap();
-    let recs = records(&out);
+    let recs = common::read_jsonl::<serde_json::Value>(&out);
     assert_eq!(recs.len(), 18);
     for (i, r) in recs.iter().enumerate() {
         let clip = random_clip(100 + (i / 3) as u64);
@@ -135,7 +128,7 @@ fn kind_selects_one_caption_kind() {
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
-    let recs = records(&out);
+    let recs = common::read_jsonl::<serde_json::Value>(&out);
     assert_eq!(recs.len(), 3);
     assert!(recs.iter().all(
         |r| r["kind"] == "spatial" && r["caption"].as_str().unwrap().contains(" in front of ")

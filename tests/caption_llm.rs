@@ -4,6 +4,7 @@
 //! `describe --llm-url … --llm-fallback` command line.
 
 mod caption_gen;
+mod common;
 mod llm_server;
 
 use std::collections::HashMap;
@@ -13,9 +14,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use caption_gen::random_clip;
-use llm_server::{Reply, serve};
+use common::read_jsonl;
+use llm_server::{Reply, Seen, serve};
 use locomotion::caption::llm::{LlmConfig, LlmParaphraser};
-use locomotion::caption::{CaptionKind, Paraphraser, describe};
+use locomotion::caption::{CaptionKind, Paraphraser, Paraphrases, describe};
 use locomotion::motion::params::{ClipParams, ManifestEntry};
 
 /// An LLM that answers each caption with two true paraphrases (from the lexicon) and one
@@ -95,13 +97,15 @@ fn paraphrases_are_fact_checked_cached_and_batched() {
     assert_eq!((again.stats.cache_hits, again.stats.requests), (5, 0));
 }
 
-#[test]
-fn a_500_is_retried_and_then_succeeds() {
-    let clips = vec![random_clip(1)];
+/// The clip of `seed` paraphrased through a server whose first answer is `first` (status,
+/// content) and whose later ones are [`honest_but_sloppy`]: the paraphrases and what the
+/// server saw.
+fn after_first_answer(seed: u64, first: (u16, &'static str)) -> (Paraphrases, Seen) {
+    let clips = vec![random_clip(seed)];
     let good = honest_but_sloppy(&clips);
     let reply: Arc<Reply> = Arc::new(move |i, caps: &[String]| {
         if i == 0 {
-            (500, "{\"error\":\"overloaded\"}".into())
+            (first.0, first.1.into())
         } else {
             good(i, caps)
         }
@@ -110,33 +114,25 @@ fn a_500_is_retried_and_then_succeeds() {
     let mut llm =
         LlmParaphraser::new(config(&url, None), Paraphraser::default().parser().clone()).unwrap();
     let caps = captions(&clips);
-    let out = llm
+    let mut out = llm
         .paraphrase(&[&clips[0]], &[caps[0].as_str()], 4)
         .unwrap();
-    assert_eq!(out[0].texts.len(), 2);
-    assert_eq!(seen.lock().unwrap().captions_per_request, vec![1, 1]);
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+    (out.remove(0), seen)
+}
+
+#[test]
+fn a_500_is_retried_and_then_succeeds() {
+    let (out, seen) = after_first_answer(1, (500, "{\"error\":\"overloaded\"}"));
+    assert_eq!(out.texts.len(), 2);
+    assert_eq!(seen.captions_per_request, vec![1, 1]);
 }
 
 #[test]
 fn an_off_format_answer_is_asked_again() {
-    let clips = vec![random_clip(4)];
-    let good = honest_but_sloppy(&clips);
-    let reply: Arc<Reply> = Arc::new(move |i, caps: &[String]| {
-        if i == 0 {
-            (200, "Sorry, I cannot do that.".into())
-        } else {
-            good(i, caps)
-        }
-    });
-    let (url, seen) = serve(reply);
-    let mut llm =
-        LlmParaphraser::new(config(&url, None), Paraphraser::default().parser().clone()).unwrap();
-    let caps = captions(&clips);
-    let out = llm
-        .paraphrase(&[&clips[0]], &[caps[0].as_str()], 4)
-        .unwrap();
-    assert_eq!((out[0].texts.len(), out[0].rejected), (2, 1));
-    assert_eq!(seen.lock().unwrap().requests, 2);
+    let (out, seen) = after_first_answer(4, (200, "Sorry, I cannot do that."));
+    assert_eq!((out.texts.len(), out.rejected), (2, 1));
+    assert_eq!(seen.requests, 2);
 }
 
 #[test]
@@ -263,14 +259,6 @@ fn locomotion(args: &[&str], key: Option<&str>) -> (bool, String) {
     )
 }
 
-fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn describe_with_an_llm_counts_rejections_in_the_output() {
     let clips: Vec<ClipParams> = (10..13).map(random_clip).collect();
@@ -298,7 +286,7 @@ fn describe_with_an_llm_counts_rejections_in_the_output() {
         vec!["Bearer k-123"],
         "the key comes from the environment"
     );
-    let recs = read_jsonl(&dir.path().join("captions.jsonl"));
+    let recs: Vec<serde_json::Value> = read_jsonl(dir.path().join("captions.jsonl"));
     assert_eq!(recs.len(), 3);
     for r in &recs {
         assert_eq!(r["kind"], "motion");
@@ -378,7 +366,7 @@ fn describe_falls_back_to_the_lexicon_only_when_asked() {
     let (ok, err) = locomotion(&[&base[..], &["--llm-fallback"]].concat(), None);
     assert!(ok, "{err}");
     assert!(err.contains("falling back to the lexicon"), "{err}");
-    let recs = read_jsonl(&dir.path().join("captions.jsonl"));
+    let recs: Vec<serde_json::Value> = read_jsonl(dir.path().join("captions.jsonl"));
     let motion: Vec<_> = recs.iter().filter(|r| r["kind"] == "motion").collect();
     assert_eq!(motion.len(), 2);
     assert!(

@@ -122,22 +122,11 @@ fn a_batch_too_large_for_the_adapter_names_preset_batch_and_what_to_lower() {
 fn bench_train_reports_peak_memory_per_batch_size_as_an_estimate() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("train.json");
-    let o = locomotion(&[
-        "bench",
-        "train",
-        "--rows",
-        "pretrain-vtc",
-        "--preset",
-        "tiny",
-        "--batch",
-        "2,6",
-        "--steps",
-        "1",
-        "--warmup",
-        "0",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    let json = json.to_str().unwrap();
+    let flags = [
+        "--batch", "2,6", "--steps", "1", "--warmup", "0", "--json", json,
+    ];
+    let o = locomotion(&[&common::cli::BENCH_TINY_VTC[..], &flags].concat());
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success(),
@@ -145,7 +134,7 @@ fn bench_train_reports_peak_memory_per_batch_size_as_an_estimate() {
         String::from_utf8_lossy(&o.stderr)
     );
     let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     let rows = v["rows"].as_array().unwrap();
     let peak: Vec<(u64, u64)> = rows
         .iter()

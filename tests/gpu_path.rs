@@ -8,13 +8,13 @@
 mod common;
 
 use common::{VARIANT_ULPS, assert_within_ulps, gpu, gpu_path, random, rel_err};
+use locomotion::bench::attention::AttentionBuffers;
 use locomotion::gpu::{CommandBatch, Gpu, Kernels};
 use locomotion::model::config::{LossWeights, ModelConfig};
 use locomotion::model::locomotion::{LocoModel, PairBatch};
 use locomotion::tensor::ops::adamw;
 use locomotion::tensor::ops::attention::{
-    AttentionShape, GPU_ROUTE_MAX_SCORE_BYTES, attention_backward, attention_forward, matmul_route,
-    padded,
+    AttentionShape, GPU_ROUTE_MAX_SCORE_BYTES, matmul_route, padded,
 };
 use locomotion::tensor::ops::loss::IGNORE_INDEX;
 use locomotion::tensor::ops::matmul::{MatmulDims, MatmulKernel};
@@ -220,30 +220,12 @@ fn the_kernel_choice_setting() {
 
 /// Attention forward and backward at `s` on `g`: (o, dq, dk, dv).
 fn attention_outputs(g: &Gpu, s: AttentionShape) -> anyhow::Result<Vec<Vec<f32>>> {
-    let nq = (s.rows() * s.head_dim) as usize;
-    let nk = (s.batch * s.heads * s.tk * s.head_dim) as usize;
-    let up = |n: usize, seed| g.upload(&random(n, seed), "input").unwrap();
-    let (q, k, v, d_o) = (up(nq, 1), up(nk, 2), up(nk, 3), up(nq, 4));
-    let st = |n: usize| g.pool.storage(4 * n as u64, "output").unwrap();
-    let rows = s.rows() as usize;
-    let (o, lse, delta, dq, dk, dv) = (st(nq), st(rows), st(rows), st(nq), st(nk), st(nk));
+    let bufs = AttentionBuffers::new(g, &s, |n, seed| random(n, seed as u64))?;
     let mut b = CommandBatch::new(g);
-    attention_forward(&mut b, s, &q, &k, &v, None, &o, &lse)?;
-    attention_backward(
-        &mut b,
-        s,
-        &q,
-        &k,
-        &v,
-        None,
-        &o,
-        &d_o,
-        &lse,
-        &delta,
-        [&dq, &dk, &dv],
-    )?;
+    bufs.fused_forward(&mut b, s)?;
+    bufs.fused_backward(&mut b, s)?;
     b.submit_and_wait()?;
-    Ok([&o, &dq, &dk, &dv]
+    Ok([&bufs.o, &bufs.dq, &bufs.dk, &bufs.dv]
         .iter()
         .map(|x| g.read::<f32>(x).unwrap())
         .collect())

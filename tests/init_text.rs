@@ -5,8 +5,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
+use common::cli::fails_with;
 use common::minilm::model_dir;
 use locomotion::eval::retrieval::{EvalConfig, evaluate};
 use locomotion::model::checkpoint::Checkpoint;
@@ -97,37 +97,16 @@ fn init_text_starts_the_text_encoder_from_minilm_and_the_run_reloads() {
     assert_eq!(m.text_to_video.queries, 4);
 }
 
-fn fails_with(args: &[&str], needle: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_locomotion"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "{args:?} succeeded");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(needle), "{args:?}: {err}");
-    assert_eq!(
-        err.trim().lines().count(),
-        1,
-        "{args:?}: one line, got {err}"
-    );
-}
-
 #[test]
 fn a_missing_or_broken_init_text_folder_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let out = out.to_str().unwrap();
-    let missing = dir.path().join("no-such-model");
-    fails_with(
-        &[
-            "pretrain",
-            "--out",
-            out,
-            "--init-text",
-            missing.to_str().unwrap(),
-        ],
-        "no-such-model",
-    );
+    let init_text_fails_with = |folder: &Path, needle: &str| {
+        let folder = folder.to_str().unwrap();
+        fails_with(&["pretrain", "--out", out, "--init-text", folder], needle);
+    };
+    init_text_fails_with(&dir.path().join("no-such-model"), "no-such-model");
     // A folder with a config but no weights names the weights file.
     let broken = dir.path().join("broken");
     std::fs::create_dir(&broken).unwrap();
@@ -137,25 +116,7 @@ fn a_missing_or_broken_init_text_folder_is_a_one_line_error() {
             "num_attention_heads": 2, "intermediate_size": 16, "max_position_embeddings": 16}"#,
     )
     .unwrap();
-    fails_with(
-        &[
-            "pretrain",
-            "--out",
-            out,
-            "--init-text",
-            broken.to_str().unwrap(),
-        ],
-        "model.safetensors",
-    );
+    init_text_fails_with(&broken, "model.safetensors");
     std::fs::write(broken.join("config.json"), "{ not json").unwrap();
-    fails_with(
-        &[
-            "pretrain",
-            "--out",
-            out,
-            "--init-text",
-            broken.to_str().unwrap(),
-        ],
-        "config.json",
-    );
+    init_text_fails_with(&broken, "config.json");
 }

@@ -1,6 +1,8 @@
 //! Retrieval metrics (pessimistic ties, chance levels, groups), the LR schedule and the
 //! metrics JSONL log.
 
+mod common;
+
 use locomotion::eval::metrics::{RetrievalTargets, retrieval_metrics};
 use locomotion::train::metrics_log::MetricsLog;
 use locomotion::train::schedule::LrSchedule;
@@ -213,16 +215,7 @@ fn metrics_log_writes_one_flushed_object_per_line_and_appends_on_resume() {
         .unwrap()
         .write(&serde_json::json!({"step": 3}))
         .unwrap();
-    let steps: Vec<u64> = std::fs::read_to_string(&path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
-    assert_eq!(steps, [1, 2, 3]);
+    assert_eq!(common::logged_steps(&path), [1, 2, 3]);
     MetricsLog::open(&path, false).unwrap();
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),

@@ -25,11 +25,7 @@ fn generate(args: &[&str], path_env: Option<&str>) -> (bool, String) {
 }
 
 fn manifest(dir: &Path) -> Vec<ManifestEntry> {
-    std::fs::read_to_string(dir.join("manifest.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::read_jsonl(dir.join("manifest.jsonl"))
 }
 
 const SMALL: [&str; 6] = ["--size", "40x24", "--frames", "4", "--objects", "2"];
@@ -362,11 +358,7 @@ fn captions_come_out_of_the_same_pass_and_match_describe() {
     let (ok, err) = generate(&args, None);
     assert!(ok, "{err}");
     let entries = manifest(&out);
-    let records: Vec<CaptionRecord> = std::fs::read_to_string(out.join("captions.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records: Vec<CaptionRecord> = common::read_jsonl(out.join("captions.jsonl"));
     assert_eq!(records.len(), 3 * entries.len(), "three kinds per clip");
     for e in &entries {
         let motion = records

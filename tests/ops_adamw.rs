@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::fd::f64s;
 use common::{POISON, gpu, random, rel_err};
 use locomotion::gpu::{CommandBatch, Gpu, GpuBuffer};
 use locomotion::tensor::ops::adamw::{
@@ -19,10 +20,6 @@ fn cpu_adamw(o: &AdamWHyper, t: u32, p: &mut [f64], g: &[f64], m: &mut [f64], v:
         p[i] -= o.lr as f64
             * (o.weight_decay as f64 * p[i] + (m[i] / bc1) / ((v[i] / bc2).sqrt() + o.eps as f64));
     }
-}
-
-fn f64s(x: &[f32]) -> Vec<f64> {
-    x.iter().map(|&v| v as f64).collect()
 }
 
 fn f32s(x: &[f64]) -> Vec<f32> {

@@ -6,6 +6,7 @@
 mod common;
 
 use common::attention::{cpu_forward, cpu_probs};
+use common::fd::f64s;
 use common::{POISON, VARIANT_ULPS, assert_within_ulps, gpu, random, rel_err};
 use locomotion::gpu::{CommandBatch, Gpu, GpuBuffer, Kernels};
 use locomotion::tensor::ops::attention::{AttentionShape, attention_backward, attention_forward};
@@ -49,10 +50,6 @@ fn cpu_backward(
         }
     }
     [dq, dk, dv]
-}
-
-fn f64s(x: &[f32]) -> Vec<f64> {
-    x.iter().map(|&v| v as f64).collect()
 }
 
 fn f32s(x: &[f64]) -> Vec<f32> {

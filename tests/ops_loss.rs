@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::fd::f64s;
 use common::loss::{cpu_ce, cpu_nce};
 use common::{POISON, gpu, random, rel_err};
 use locomotion::gpu::{CommandBatch, Gpu};
@@ -12,10 +13,6 @@ use locomotion::tensor::ops::loss::{
 };
 
 // ------------------------------------------------------------------------- CPU references
-
-fn f64s(x: &[f32]) -> Vec<f64> {
-    x.iter().map(|&v| v as f64).collect()
-}
 
 fn f32s(x: &[f64]) -> Vec<f32> {
     x.iter().map(|&v| v as f32).collect()

@@ -3,17 +3,15 @@
 
 mod common;
 
+use common::mlp::Mlp;
 use common::{gpu, random, rel_err};
 use locomotion::tensor::ops::adamw::AdamWHyper as Hyper;
 use locomotion::tensor::ops::elementwise::add;
-use locomotion::tensor::ops::matmul::matmul_op;
-use locomotion::tensor::ops::reduce::{mean_all, sum_all};
-use locomotion::tensor::ops::unary::{mul, tanh};
+use locomotion::tensor::ops::reduce::sum_all;
+use locomotion::tensor::ops::unary::mul;
 use locomotion::tensor::{Shape, Tape, Tensor};
 use locomotion::train::optim::{AdamW, decays};
 use locomotion::train::schedule::LrSchedule;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 /// CPU AdamW in f64 with global-norm clipping; returns the norm before clipping.
 #[allow(clippy::too_many_arguments)]
@@ -180,24 +178,10 @@ fn user_errors_are_one_line() {
 #[test]
 fn adamw_trains_the_two_layer_mlp() {
     let g = gpu();
-    let (n, hidden) = (64, 32);
-    let w1 = Tensor::param_random(&g, [2, hidden], 0.7, 1).unwrap();
-    let b1 = Tensor::param_random(&g, [hidden], 0.1, 2).unwrap();
-    let w2 = Tensor::param_random(&g, [hidden, 1], 0.3, 3).unwrap();
-    let b2 = Tensor::param_random(&g, [1], 0.1, 4).unwrap();
-    let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let xs: Vec<f32> = (0..2 * n).map(|_| rng.random_range(-1.0..1.0)).collect();
-    // Target: x0 * x1 (a saddle; no linear model fits it), negated for the residual.
-    let neg_t: Vec<f32> = xs.chunks(2).map(|p| -2.0 * p[0] * p[1]).collect();
-    let x = Tensor::from_host(&g, &xs, [n, 2]).unwrap();
-    let t = Tensor::from_host(&g, &neg_t, [n, 1]).unwrap();
-    let named = [
-        ("l1.weight", &w1),
-        ("l1.bias", &b1),
-        ("l2.weight", &w2),
-        ("l2.bias", &b2),
-    ]
-    .map(|(s, t)| (s.to_string(), t.clone()));
+    let mlp = Mlp::new(&g);
+    let names = ["l1.weight", "l1.bias", "l2.weight", "l2.bias"];
+    let named = names.map(String::from).into_iter().zip(mlp.params());
+    let named: Vec<(String, Tensor)> = named.map(|(s, t)| (s, t.clone())).collect();
     let hyper = Hyper {
         weight_decay: 0.01,
         ..Hyper::default()
@@ -206,10 +190,7 @@ fn adamw_trains_the_two_layer_mlp() {
     let mut losses = Vec::new();
     for _ in 0..150 {
         let tape = Tape::new(&g);
-        let h = tanh(&tape, &matmul_op(&tape, &x, &w1, Some(&b1), false).unwrap()).unwrap();
-        let y = matmul_op(&tape, &h, &w2, Some(&b2), false).unwrap();
-        let d = add(&tape, &y, &t).unwrap();
-        let loss = mean_all(&tape, &mul(&tape, &d, &d).unwrap()).unwrap();
+        let loss = mlp.loss(&tape);
         losses.push(loss.to_vec().unwrap()[0]);
         opt.zero_grad();
         tape.backward(&loss).unwrap();

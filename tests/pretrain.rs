@@ -7,6 +7,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::cli::fails_with;
+use common::dist::records;
 use locomotion::data::mlm::MlmConfig;
 use locomotion::data::tokenizer::TextTokenizer;
 use locomotion::eval::motion_benchmark::{BenchmarkConfig, benchmark};
@@ -16,7 +18,7 @@ use locomotion::model::config::ModelConfig;
 use locomotion::train::config::TrainConfig;
 use locomotion::train::data::{CaptionMix, EvalSet, LibrarySplit, TextPipeline};
 use locomotion::train::motion_options::generation;
-use locomotion::train::trainer::{StepRecord, train};
+use locomotion::train::trainer::train;
 
 fn config(out: &Path, steps: u64) -> TrainConfig {
     TrainConfig {
@@ -27,14 +29,6 @@ fn config(out: &Path, steps: u64) -> TrainConfig {
         save_every: 2,
         ..common::tiny_run(out)
     }
-}
-
-fn records(out: &Path) -> Vec<StepRecord> {
-    std::fs::read_to_string(out.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]
@@ -141,21 +135,6 @@ fn a_diverging_run_stops_naming_step_and_objective() {
             .iter()
             .any(|o| err.contains(&format!("the {o} loss"))),
         "{err}"
-    );
-}
-
-fn fails_with(args: &[&str], needle: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_locomotion"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "{args:?} succeeded");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(needle), "{args:?}: {err}");
-    assert_eq!(
-        err.trim().lines().count(),
-        1,
-        "{args:?}: one line, got {err}"
     );
 }
 

@@ -1,9 +1,11 @@
-//! Portability without the hardware: every `shaders/*.wgsl` (and `shaders/dev/*.wgsl`) is parsed and validated by naga
+//! Portability without the hardware: every `shaders/*.wgsl` (and `shaders/dev/*.wgsl`), its
+//! imports of `shaders/common/` expanded, is parsed and validated by naga
 //! with the capabilities the engine requests, then translated to SPIR-V, MSL, HLSL and GLSL
 //! for every compute entry point. A failure names the file, the entry point and the backend.
 
 use std::path::{Path, PathBuf};
 
+use locomotion::shaders::import::{IMPORT, expand};
 use naga::back::{glsl, hlsl, msl, spv};
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
@@ -127,15 +129,26 @@ pub fn check_source(file: &str, source: &str) -> Vec<String> {
     failures
 }
 
+/// The file `f` as the engine compiles it: its imports of `shaders/common/` expanded.
+fn expanded(f: &Path) -> Result<String, String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let name = f.file_name().unwrap().to_string_lossy().into_owned();
+    let src = std::fs::read_to_string(f).unwrap();
+    let mut read = |snippet: &str| std::fs::read_to_string(dir.join(snippet)).ok();
+    expand(&name, &src, &mut read)
+}
+
 #[test]
 fn every_shader_translates_to_every_backend() {
     let files = shader_files();
     assert!(!files.is_empty(), "no shaders found");
     let mut failures = Vec::new();
     for f in &files {
-        let src = std::fs::read_to_string(f).unwrap();
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        failures.extend(check_source(&name, &src));
+        match expanded(f) {
+            Ok(src) => failures.extend(check_source(&name, &src)),
+            Err(e) => failures.push(e),
+        }
     }
     assert!(
         failures.is_empty(),
@@ -145,13 +158,49 @@ fn every_shader_translates_to_every_backend() {
 }
 
 #[test]
-fn every_shader_is_embedded() {
+fn every_shader_is_embedded_with_its_imports_expanded() {
+    let mut imports = 0;
     for f in shader_files() {
         let stem = f.file_stem().unwrap().to_string_lossy().into_owned();
-        assert!(
-            locomotion::shaders::source(&stem).is_some(),
-            "{stem}.wgsl is not embedded"
-        );
+        let embedded = locomotion::shaders::source(&stem);
+        assert!(embedded.is_some(), "{stem}.wgsl is not embedded");
+        assert_eq!(embedded, expanded(&f).ok().as_deref(), "{stem}.wgsl");
+        imports += std::fs::read_to_string(&f).unwrap().matches(IMPORT).count();
+    }
+    assert!(
+        imports > 0,
+        "no shader imports a snippet: the check above checks no expansion"
+    );
+}
+
+#[test]
+fn an_import_is_replaced_by_its_snippet_and_a_bad_one_names_file_and_line() {
+    let mut read = |name: &str| match name {
+        "common/p.wgsl" => Some("struct P { n: u32 }".to_string()),
+        "common/again.wgsl" => Some(format!("{IMPORT}\"common/p.wgsl\"\n")),
+        _ => None,
+    };
+    let src = "// a kernel\n    // #import \"common/p.wgsl\"\nfn f() {}\n";
+    assert_eq!(
+        expand("k.wgsl", src, &mut read).unwrap(),
+        "// a kernel\nstruct P { n: u32 }\nfn f() {}\n"
+    );
+    for (line, why) in [
+        (
+            "// #import \"common/absent.wgsl\"",
+            "k.wgsl:2: imports common/absent.wgsl, which does not exist",
+        ),
+        (
+            "// #import common/p.wgsl",
+            "k.wgsl:2: an import names a quoted path",
+        ),
+        (
+            "// #import \"common/again.wgsl\"",
+            "k.wgsl:2: common/again.wgsl imports in turn",
+        ),
+    ] {
+        let e = expand("k.wgsl", &format!("// a kernel\n{line}\n"), &mut read).unwrap_err();
+        assert!(e.starts_with(why), "{e}");
     }
 }
 

@@ -5,6 +5,7 @@
 mod common;
 
 use common::attention::cpu_forward;
+use common::fd::{f64s, finite_diff, grad};
 use common::loss::{cpu_ce, cpu_nce};
 use common::{gpu, random, rel_err};
 use locomotion::tensor::ops::attention::AttentionShape;
@@ -14,33 +15,6 @@ use locomotion::tensor::ops::loss::{cross_entropy, info_nce};
 use locomotion::tensor::ops::reduce::sum_all;
 use locomotion::tensor::ops::unary::{mul, scale};
 use locomotion::tensor::{Tape, Tensor};
-
-fn f64s(x: &[f32]) -> Vec<f64> {
-    x.iter().map(|&v| v as f64).collect()
-}
-
-/// Central differences of `f` at `x` in f64 with step 1e-5.
-fn finite_diff(x: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
-    let h = 1e-5;
-    let mut x = x.to_vec();
-    (0..x.len())
-        .map(|i| {
-            let x0 = x[i];
-            x[i] = x0 + h;
-            let up = f(&x);
-            x[i] = x0 - h;
-            let down = f(&x);
-            x[i] = x0;
-            (up - down) / (2.0 * h)
-        })
-        .collect()
-}
-
-fn grad(t: &Tensor) -> Vec<f32> {
-    t.grad_to_vec()
-        .unwrap()
-        .expect("a gradient reached the tensor")
-}
 
 #[test]
 fn attention_gradients_match_finite_differences_with_padding() {

@@ -16,23 +16,37 @@ use locomotion::train::data::*;
 
 const B: usize = 3;
 
-fn online(seed: u64, mix: &str, prefetch: bool) -> OnlineSource {
+/// The tests' online configuration: `seed`, batches of B tiny clips, no prefetch, no fade,
+/// independent clips.
+fn config(seed: u64) -> OnlineConfig {
+    OnlineConfig {
+        seed,
+        batch_size: B,
+        generation: tiny_clip(),
+        prefetch: false,
+        background_fade_steps: 0,
+        group_size: 1,
+    }
+}
+
+/// An online source over the built-in training objects and backgrounds, captions from `mix`.
+fn online_source(mix: &str, cfg: OnlineConfig) -> anyhow::Result<OnlineSource> {
     let split = LibrarySplit::builtin(&tiny_clip());
     OnlineSource::new(
         &common::gpu(),
         split.train_objects,
         split.train_backgrounds,
         text(mix),
-        OnlineConfig {
-            seed,
-            batch_size: B,
-            generation: tiny_clip(),
-            prefetch,
-            background_fade_steps: 0,
-            group_size: 1,
-        },
+        cfg,
     )
-    .expect("online source")
+}
+
+fn online(seed: u64, mix: &str, prefetch: bool) -> OnlineSource {
+    let cfg = OnlineConfig {
+        prefetch,
+        ..config(seed)
+    };
+    online_source(mix, cfg).expect("online source")
 }
 
 fn video(b: &Batch) -> Vec<u32> {
@@ -168,25 +182,17 @@ fn resume_at_a_step_gives_the_batch_reached_by_iterating() {
 
 #[test]
 fn online_source_rejects_bad_settings_and_counts_its_time() {
-    let split = LibrarySplit::builtin(&tiny_clip());
     let make = |batch_size, frames| {
-        OnlineSource::new(
-            &common::gpu(),
-            split.train_objects.clone(),
-            split.train_backgrounds.clone(),
-            text("motion"),
-            OnlineConfig {
-                seed: 0,
-                batch_size,
-                generation: GenConfig {
-                    frames,
-                    ..tiny_clip()
-                },
-                prefetch: false,
-                background_fade_steps: 0,
-                group_size: 1,
-            },
-        )
+        let generation = GenConfig {
+            frames,
+            ..tiny_clip()
+        };
+        let cfg = OnlineConfig {
+            batch_size,
+            generation,
+            ..config(0)
+        };
+        online_source("motion", cfg)
     };
     let e = make(0, 8).err().unwrap().to_string();
     assert!(e.contains("--batch-size"), "{e}");
@@ -200,14 +206,10 @@ fn online_source_rejects_bad_settings_and_counts_its_time() {
 
 #[test]
 fn backgrounds_fade_in_from_black_over_the_fade_steps() {
-    let split = LibrarySplit::builtin(&tiny_clip());
     let cfg = OnlineConfig {
-        seed: 3,
         batch_size: 2,
-        generation: tiny_clip(),
-        prefetch: false,
         background_fade_steps: 90,
-        group_size: 1,
+        ..config(3)
     };
     let gains: Vec<f32> = [0, 29, 30, 60, 90, 500]
         .map(|s| cfg.background_gain(s))
@@ -220,14 +222,7 @@ fn backgrounds_fade_in_from_black_over_the_fade_steps() {
     };
     assert_eq!(never.background_gain(0), 1.0);
     // Batch 0 of a fading source: whatever no object covers is black.
-    let mut src = OnlineSource::new(
-        &common::gpu(),
-        split.train_objects,
-        split.train_backgrounds,
-        text("motion"),
-        cfg,
-    )
-    .unwrap();
+    let mut src = online_source("motion", cfg).unwrap();
     let b = src.batch(0).unwrap();
     let v: Vec<f32> = common::gpu().read(&b.video).unwrap();
     let black = -0.485 / 0.229; // red channel of a black pixel after normalising
@@ -370,22 +365,13 @@ fn motion_benchmark_groups_differ_only_in_motion() {
 
 #[test]
 fn motion_hard_batches_are_groups_that_differ_only_in_motion() {
-    let split = LibrarySplit::builtin(&tiny_clip());
     let make = |batch_size, group_size| {
-        OnlineSource::new(
-            &common::gpu(),
-            split.train_objects.clone(),
-            split.train_backgrounds.clone(),
-            text("motion"),
-            OnlineConfig {
-                seed: 3,
-                batch_size,
-                generation: tiny_clip(),
-                prefetch: false,
-                background_fade_steps: 0,
-                group_size,
-            },
-        )
+        let cfg = OnlineConfig {
+            batch_size,
+            group_size,
+            ..config(3)
+        };
+        online_source("motion", cfg)
     };
     let e = make(6, 4).err().unwrap().to_string();
     assert!(
@@ -411,6 +397,7 @@ fn motion_hard_batches_are_groups_that_differ_only_in_motion() {
         assert_ne!(h.groups[0], h.groups[4], "step {step}");
     }
     // The same clips as the shared group sampler makes (which the benchmark uses too).
+    let split = LibrarySplit::builtin(&tiny_clip());
     let h = src.host_batch(1).unwrap();
     let want = motion_group(
         3,

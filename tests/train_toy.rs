@@ -5,14 +5,16 @@
 
 mod common;
 
+use common::mlp::Mlp;
+
 use locomotion::gpu::Gpu;
 use locomotion::tensor::ops::elementwise::add;
 use locomotion::tensor::ops::embedding::embedding;
 use locomotion::tensor::ops::layernorm::layer_norm;
 use locomotion::tensor::ops::matmul::matmul_op;
-use locomotion::tensor::ops::reduce::{mean_all, sum_all};
+use locomotion::tensor::ops::reduce::sum_all;
 use locomotion::tensor::ops::softmax::{log_softmax, softmax};
-use locomotion::tensor::ops::unary::{gelu, mul, scale, tanh};
+use locomotion::tensor::ops::unary::{gelu, mul, scale};
 use locomotion::tensor::{Tape, Tensor, sgd_step};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -20,25 +22,12 @@ use rand_chacha::ChaCha8Rng;
 #[test]
 fn two_layer_mlp_fits_a_nonlinear_function() {
     let g = common::gpu();
-    let (n, hidden) = (64, 32);
-    let w1 = Tensor::param_random(&g, [2, hidden], 0.7, 1).unwrap();
-    let b1 = Tensor::param_random(&g, [hidden], 0.1, 2).unwrap();
-    let w2 = Tensor::param_random(&g, [hidden, 1], 0.3, 3).unwrap();
-    let b2 = Tensor::param_random(&g, [1], 0.1, 4).unwrap();
-    let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let xs: Vec<f32> = (0..2 * n).map(|_| rng.random_range(-1.0..1.0)).collect();
-    // Target: x0 * x1 (a saddle; no linear model fits it), negated for the residual.
-    let neg_t: Vec<f32> = xs.chunks(2).map(|p| -2.0 * p[0] * p[1]).collect();
-    let x = Tensor::from_host(&g, &xs, [n, 2]).unwrap();
-    let t = Tensor::from_host(&g, &neg_t, [n, 1]).unwrap();
-    let params = [&w1, &b1, &w2, &b2];
+    let mlp = Mlp::new(&g);
+    let params = mlp.params();
     let mut losses = Vec::new();
     for _ in 0..300 {
         let tape = Tape::new(&g);
-        let h = tanh(&tape, &matmul_op(&tape, &x, &w1, Some(&b1), false).unwrap()).unwrap();
-        let y = matmul_op(&tape, &h, &w2, Some(&b2), false).unwrap();
-        let d = add(&tape, &y, &t).unwrap();
-        let loss = mean_all(&tape, &mul(&tape, &d, &d).unwrap()).unwrap();
+        let loss = mlp.loss(&tape);
         losses.push(loss.to_vec().unwrap()[0]);
         params.iter().for_each(|p| p.zero_grad());
         tape.backward(&loss).unwrap();

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::fd::{f64s, finite_diff, grad};
 use common::vlm::cpu_tubelets;
 use common::{POISON, gpu, random, rel_err};
 use locomotion::gpu::CommandBatch;
@@ -13,31 +14,6 @@ use locomotion::tensor::ops::reduce::sum_all;
 use locomotion::tensor::ops::tubelet::{self, TubeletGrid, tubelet_embedding};
 use locomotion::tensor::ops::unary::mul;
 use locomotion::tensor::{Shape, Tape, Tensor};
-
-fn f64s(x: &[f32]) -> Vec<f64> {
-    x.iter().map(|&v| v as f64).collect()
-}
-
-/// Central differences of `f` at `x` in f64 with step 1e-5.
-fn finite_diff(x: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
-    let h = 1e-5;
-    let mut x = x.to_vec();
-    (0..x.len())
-        .map(|i| {
-            let x0 = x[i];
-            x[i] = x0 + h;
-            let up = f(&x);
-            x[i] = x0 - h;
-            let down = f(&x);
-            x[i] = x0;
-            (up - down) / (2.0 * h)
-        })
-        .collect()
-}
-
-fn grad(t: &Tensor) -> Vec<f32> {
-    t.grad_to_vec().unwrap().expect("a gradient reached it")
-}
 
 fn check_grad(name: &str, gpu: &[f32], fd: &[f64]) {
     let fd: Vec<f32> = fd.iter().map(|&v| v as f32).collect();

@@ -8,12 +8,13 @@ use common::vlm::{assert_every_gradient, model_cfg};
 use common::{gpu, gpu_path, random, rel_err};
 use locomotion::gpu::Gpu;
 use locomotion::model::cross::CrossEncoder;
-use locomotion::model::heads::{Heads, IGNORE_INDEX};
+use locomotion::model::heads::Heads;
 use locomotion::model::text::{TextBatch, TextEncoder};
 use locomotion::model::video::VideoEncoder;
 use locomotion::nn::first_rows;
 use locomotion::tensor::ops::elementwise::add;
 use locomotion::tensor::ops::embedding::embedding;
+use locomotion::tensor::ops::loss::IGNORE_INDEX;
 use locomotion::tensor::{Tape, Tensor};
 
 fn cpu_unit_proj(x: &[f32], din: usize, w: &[f32], b: &[f32], center: bool) -> Vec<f64> {

@@ -11,23 +11,7 @@
 // Grid: a linear count of 64-thread workgroups (folded into (x, y)); element index is
 // (wid.y * nwg.x + wid.x) * 64 + lid.x, guarded against the stage's element count.
 
-const MASKED: f32 = -1e30;
-
-struct Params {
-    b: u32,
-    h: u32,
-    tq: u32,
-    tk: u32,
-    d: u32,
-    has_mask: u32,
-    scale: f32,
-    stage: u32,
-    // Read by the fused kernels only: this one takes (B, H, T, D) and every key.
-    tokens_major: u32,
-    keys: u32,
-    _pad2: u32,
-    _pad3: u32,
-}
+// #import "common/attention_params.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;

@@ -54,15 +54,112 @@ fn describe(s: &AttentionShape) -> String {
     )
 }
 
-fn random_buffer(gpu: &Gpu, n: usize, seed: u32, what: &str) -> Result<GpuBuffer> {
-    // A cheap deterministic hash: benchmarks need non-trivial data, not a seeded RNG stream.
-    let data: Vec<f32> = (0..n as u32)
+/// `n` values in [-1, 1] from `seed`: a cheap deterministic hash (benchmarks need
+/// non-trivial data, not a seeded RNG stream).
+pub fn bench_data(n: usize, seed: u32) -> Vec<f32> {
+    (0..n as u32)
         .map(|i| {
             let h = (i ^ seed).wrapping_mul(2_654_435_761).rotate_left(13);
             (h % 2001) as f32 / 1000.0 - 1.0
         })
-        .collect();
-    Ok(gpu.upload(&data, what)?)
+        .collect()
+}
+
+/// The buffers of one unmasked attention shape, forward and backward, fused and unfused:
+/// the inputs q, k, v and the upstream gradient `d_o` from `data(len, seed)` (seeds 1 to 4),
+/// the outputs and the scratch from the pool.
+pub struct AttentionBuffers {
+    pub q: GpuBuffer,
+    pub k: GpuBuffer,
+    pub v: GpuBuffer,
+    pub d_o: GpuBuffer,
+    pub o: GpuBuffer,
+    pub lse: GpuBuffer,
+    pub delta: GpuBuffer,
+    /// The unfused path's scores (its forward leaves the probabilities here).
+    pub scores: GpuBuffer,
+    /// The unfused backward's scratch.
+    pub ds: GpuBuffer,
+    pub dq: GpuBuffer,
+    pub dk: GpuBuffer,
+    pub dv: GpuBuffer,
+}
+
+impl AttentionBuffers {
+    /// Allocate and fill the buffers of shape `s` on `gpu`.
+    pub fn new(
+        gpu: &Gpu,
+        s: &AttentionShape,
+        data: impl Fn(usize, u32) -> Vec<f32>,
+    ) -> Result<Self, GpuError> {
+        let (nq, nk) = (s.q_len() as usize, s.kv_len() as usize);
+        let up = |n, seed, what| gpu.upload(&data(n, seed), what);
+        let st = |floats: u64, what| gpu.pool.storage(4 * floats, what);
+        let rows = s.rows() as u64;
+        Ok(Self {
+            q: up(nq, 1, "attention q")?,
+            k: up(nk, 2, "attention k")?,
+            v: up(nk, 3, "attention v")?,
+            d_o: up(nq, 4, "attention do")?,
+            o: st(nq as u64, "attention o")?,
+            lse: st(rows, "attention lse")?,
+            delta: st(rows, "attention delta")?,
+            scores: st(s.scores_len(), "attention scores")?,
+            ds: st(s.scores_len(), "attention ds")?,
+            dq: st(nq as u64, "attention dq")?,
+            dk: st(nk as u64, "attention dk")?,
+            dv: st(nk as u64, "attention dv")?,
+        })
+    }
+
+    /// Record the fused forward ([`attention_forward`]) at `s`.
+    pub fn fused_forward(&self, b: &mut CommandBatch, s: AttentionShape) -> Result<()> {
+        attention_forward(b, s, &self.q, &self.k, &self.v, None, &self.o, &self.lse)
+    }
+
+    /// Record the fused backward ([`attention_backward`]) at `s`.
+    pub fn fused_backward(&self, b: &mut CommandBatch, s: AttentionShape) -> Result<()> {
+        let (q, k, v) = (&self.q, &self.k, &self.v);
+        let grads = [&self.dq, &self.dk, &self.dv];
+        attention_backward(
+            b,
+            s,
+            q,
+            k,
+            v,
+            None,
+            &self.o,
+            &self.d_o,
+            &self.lse,
+            &self.delta,
+            grads,
+        )
+    }
+
+    /// Record the unfused forward ([`attention_unfused`]) at `s`.
+    pub fn unfused_forward(&self, b: &mut CommandBatch, s: AttentionShape) -> Result<()> {
+        let (q, k, v) = (&self.q, &self.k, &self.v);
+        attention_unfused(b, s, q, k, v, None, &self.scores, &self.o, &self.lse)
+    }
+
+    /// Record the unfused backward ([`attention_unfused_backward`]) at `s`, from the
+    /// probabilities its forward left in `scores`.
+    pub fn unfused_backward(&self, b: &mut CommandBatch, s: AttentionShape) -> Result<()> {
+        let (q, k, v) = (&self.q, &self.k, &self.v);
+        let grads = [&self.dq, &self.dk, &self.dv];
+        attention_unfused_backward(
+            b,
+            s,
+            q,
+            k,
+            v,
+            &self.scores,
+            &self.d_o,
+            &self.ds,
+            &self.delta,
+            grads,
+        )
+    }
 }
 
 /// Time `record` with the profiler and turn the mean into a row.
@@ -115,66 +212,25 @@ pub fn bench_attention(
     for s in shapes {
         let label = describe(s);
         bar.set_message(label.clone());
-        let nq = (s.rows() * s.head_dim) as usize;
-        let nk = (s.batch * s.heads * s.tk * s.head_dim) as usize;
-        let q = random_buffer(gpu, nq, 1, "bench q")?;
-        let k = random_buffer(gpu, nk, 2, "bench k")?;
-        let v = random_buffer(gpu, nk, 3, "bench v")?;
-        let d_o = random_buffer(gpu, nq, 4, "bench do")?;
-        let o = gpu.pool.storage(4 * nq as u64, "bench o")?;
-        let lse = gpu.pool.storage(4 * s.rows() as u64, "bench lse")?;
-        let delta = gpu.pool.storage(4 * s.rows() as u64, "bench delta")?;
-        let scores = gpu
-            .pool
-            .storage(4 * s.rows() as u64 * s.tk as u64, "bench scores")?;
-        let dq = gpu.pool.storage(4 * nq as u64, "bench dq")?;
-        let dk = gpu.pool.storage(4 * nk as u64, "bench dk")?;
-        let dv = gpu.pool.storage(4 * nk as u64, "bench dv")?;
-        let ds = gpu
-            .pool
-            .storage(4 * s.rows() as u64 * s.tk as u64, "bench ds")?;
-
+        let bufs = AttentionBuffers::new(gpu, s, bench_data)?;
         let mut time =
             |name: &str, flops: f64, f: &mut dyn FnMut(&mut CommandBatch) -> Result<()>| {
                 let row = time_one(&mut prof, name, &label, flops, iters, f);
                 bar.inc(1);
                 row
             };
-        let fused = time("attention fused forward", s.forward_flops(), &mut |b| {
-            attention_forward(b, *s, &q, &k, &v, None, &o, &lse)
+        let (fwd, bwd) = (s.forward_flops(), s.backward_flops());
+        let fused = time("attention fused forward", fwd, &mut |b| {
+            bufs.fused_forward(b, *s)
         })?;
-        let unfused = time("attention unfused forward", s.forward_flops(), &mut |b| {
-            attention_unfused(b, *s, &q, &k, &v, None, &scores, &o, &lse)
+        let unfused = time("attention unfused forward", fwd, &mut |b| {
+            bufs.unfused_forward(b, *s)
         })?;
-        let backward = time("attention fused backward", s.backward_flops(), &mut |b| {
-            attention_backward(
-                b,
-                *s,
-                &q,
-                &k,
-                &v,
-                None,
-                &o,
-                &d_o,
-                &lse,
-                &delta,
-                [&dq, &dk, &dv],
-            )
+        let backward = time("attention fused backward", bwd, &mut |b| {
+            bufs.fused_backward(b, *s)
         })?;
-        // The unfused backward reads the probabilities its forward left in `scores`.
-        let unfused_backward = time("attention unfused backward", s.backward_flops(), &mut |b| {
-            attention_unfused_backward(
-                b,
-                *s,
-                &q,
-                &k,
-                &v,
-                &scores,
-                &d_o,
-                &ds,
-                &delta,
-                [&dq, &dk, &dv],
-            )
+        let unfused_backward = time("attention unfused backward", bwd, &mut |b| {
+            bufs.unfused_backward(b, *s)
         })?;
         speedups.push((label.clone(), unfused.seconds / fused.seconds));
         backward_speedups.push((label.clone(), unfused_backward.seconds / backward.seconds));
@@ -224,40 +280,20 @@ pub fn kernel_rows(suite: &mut Suite, size: Size) -> Result<()> {
     };
     let gpu = suite.gpu().clone();
     let label = describe(&s);
-    let (nq, nk) = (s.q_len() as usize, s.kv_len() as usize);
-    let rows = s.rows() as u64;
-    let q = random_buffer(&gpu, nq, 1, "bench q")?;
-    let k = random_buffer(&gpu, nk, 2, "bench k")?;
-    let v = random_buffer(&gpu, nk, 3, "bench v")?;
-    let d_o = random_buffer(&gpu, nq, 4, "bench do")?;
-    let o = gpu.pool.storage(4 * nq as u64, "bench o")?;
-    let lse = gpu.pool.storage(4 * rows, "bench lse")?;
-    let delta = gpu.pool.storage(4 * rows, "bench delta")?;
-    let scores = gpu.pool.storage(4 * s.scores_len(), "bench scores")?;
-    let ds = gpu.pool.storage(4 * s.scores_len(), "bench ds")?;
-    let dq = gpu.pool.storage(4 * nq as u64, "bench dq")?;
-    let dk = gpu.pool.storage(4 * nk as u64, "bench dk")?;
-    let dv = gpu.pool.storage(4 * nk as u64, "bench dv")?;
+    let bufs = AttentionBuffers::new(&gpu, &s, bench_data)?;
     let l = |r: Result<()>| r.map_err(crate::tensor::ops::launch_err);
     let (fwd, bwd) = (Some(s.forward_flops()), Some(s.backward_flops()));
     let fused = suite.time("attention fused forward", &label, fwd, None, 3, |b| {
-        l(attention_forward(b, s, &q, &k, &v, None, &o, &lse))
+        l(bufs.fused_forward(b, s))
     })?;
     let unfused = suite.time("attention unfused forward", &label, fwd, None, 3, |b| {
-        l(attention_unfused(b, s, &q, &k, &v, None, &scores, &o, &lse))
+        l(bufs.unfused_forward(b, s))
     })?;
     let fused_b = suite.time("attention fused backward", &label, bwd, None, 3, |b| {
-        let grads = [&dq, &dk, &dv];
-        l(attention_backward(
-            b, s, &q, &k, &v, None, &o, &d_o, &lse, &delta, grads,
-        ))
+        l(bufs.fused_backward(b, s))
     })?;
-    // The unfused backward reads the probabilities its forward left in `scores`.
     let unfused_b = suite.time("attention unfused backward", &label, bwd, None, 3, |b| {
-        let grads = [&dq, &dk, &dv];
-        l(attention_unfused_backward(
-            b, s, &q, &k, &v, &scores, &d_o, &ds, &delta, grads,
-        ))
+        l(bufs.unfused_backward(b, s))
     })?;
     suite.speedup(
         &format!("attention fused vs unfused forward, {label}"),

@@ -103,7 +103,7 @@ pub fn memory_bound(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
     );
     let eshape = format!("{rows} ids, {vocab}x{c}");
     suite.time("embedding gather", &eshape, None, Some(2.0 * f), 5, |bt| {
-        embedding::launch(bt, &ids, &table, &o, rows, vocab, c)
+        embedding::launch(bt, "forward", &[&ids, &table, &o], [rows, vocab, c])
     })?;
     suite.time(
         "embedding backward (grouped, no atomics)",
@@ -111,7 +111,10 @@ pub fn memory_bound(suite: &mut Suite, size: Size) -> anyhow::Result<()> {
         None,
         Some(f + 4.0 * (vocab * c) as f64),
         5,
-        |bt| embedding::launch_backward(bt, &order, &offsets, &y, &dtable, rows, vocab, c),
+        |bt| {
+            let bufs = [&order, &offsets, &y, &dtable];
+            embedding::launch(bt, "backward", &bufs, [rows, vocab, c])
+        },
     )?;
     Ok(())
 }

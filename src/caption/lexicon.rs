@@ -282,11 +282,7 @@ impl Lexicon {
                 ..GenConfig::default()
             };
             let clip = sample_clip(0x1e71c0, i, &cfg, &objects, &backgrounds);
-            let names: Vec<&str> = clip
-                .objects
-                .iter()
-                .map(|o| o.object.name.as_str())
-                .collect();
+            let names = clip.object_names();
             let kind = super::CaptionKind::Motion;
             // Only what the built-in lexicon reads back is asked of a user's.
             let b_caption = b_describer.describe(&clip, kind);

@@ -198,11 +198,7 @@ impl LlmParaphraser {
         let mut out = Vec::with_capacity(captions.len());
         for (clip, caption) in clips.iter().zip(captions) {
             let facts = facts_of(clip);
-            let names: Vec<&str> = clip
-                .objects
-                .iter()
-                .map(|o| o.object.name.as_str())
-                .collect();
+            let names = clip.object_names();
             let mut p = Paraphrases::default();
             for text in self.cache.get(*caption).into_iter().flatten() {
                 let text = text.trim();

@@ -99,11 +99,7 @@ impl Paraphraser {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let original = self.describer.describe(clip, super::CaptionKind::Motion);
         let facts = facts_of(clip);
-        let names: Vec<&str> = clip
-            .objects
-            .iter()
-            .map(|o| o.object.name.as_str())
-            .collect();
+        let names = clip.object_names();
         let mut out = Paraphrases::default();
         if clip.objects.is_empty() {
             return out;

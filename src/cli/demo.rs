@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
+use super::run_flags::{BenchmarkFlags, RunFlags};
+
 use crate::experiment::{DemoOptions, DemoPlan, run_demo};
 use crate::gpu::{AdapterRequest, Gpu};
 
@@ -51,31 +53,14 @@ pub struct DemoArgs {
     /// Held-out clips for retrieval.
     #[arg(long, default_value_t = DemoPlan::default().eval_clips)]
     pub eval_clips: usize,
-    /// Motion benchmark groups.
-    #[arg(long, default_value_t = DemoPlan::default().bench_groups)]
-    pub groups: usize,
-    /// Motion benchmark clips per group.
-    #[arg(long, default_value_t = DemoPlan::default().bench_per_group)]
-    pub per_group: usize,
+    #[command(flatten)]
+    pub benchmark: BenchmarkFlags,
     /// The motion benchmark's seed. Default: 1000 + --seed, a benchmark seed that no
     /// training run and no tuning of the recipe ever used.
     #[arg(long, value_name = "SEED")]
     pub bench_seed: Option<u64>,
-    /// Steps over which the backgrounds fade in from black while pre-training from scratch
-    /// (default: half of --steps; 0: full backgrounds from the start).
-    #[arg(long, value_name = "STEPS")]
-    pub background_fade: Option<u64>,
-    /// Clips per motion group in a pre-training batch (1: independent clips). Default: the
-    /// recipe's 2 when it divides --batch, else 1.
-    #[arg(long, value_name = "G")]
-    pub group_size: Option<usize>,
-    /// No stage lines or progress bars.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Train even when more than 5 % of the captions are longer than the model's text
-    /// length and lose their end (refused otherwise).
-    #[arg(long)]
-    pub allow_truncated_captions: bool,
+    #[command(flatten)]
+    pub run: RunFlags,
     /// Pre-train on these backgrounds: procedural (the built-in scenes), black, or a path
     /// (video files through ffmpeg, GIFs, frame folders, or a folder of them), as pretrain's
     /// --backgrounds.
@@ -93,19 +78,17 @@ impl DemoArgs {
             preset: self.preset.clone(),
             captions: self.captions.clone(),
             steps: self.steps,
-            background_fade: self.background_fade.unwrap_or(self.steps / 2),
+            background_fade: self.run.background_fade(self.steps),
             batch: self.batch,
             accumulate: self.accumulate,
-            group_size: self
-                .group_size
-                .unwrap_or(crate::train::recipe::group_size(self.batch)),
+            group_size: self.run.group_size(self.batch),
             lr: self.lr,
             seed: self.seed,
             preview_clips: self.clips,
             preview_size: self.size,
             eval_clips: self.eval_clips,
-            bench_groups: self.groups,
-            bench_per_group: self.per_group,
+            bench_groups: self.benchmark.groups,
+            bench_per_group: self.benchmark.per_group,
             bench_seed: self
                 .bench_seed
                 .unwrap_or(crate::train::recipe::benchmark_seed(self.seed)),
@@ -141,11 +124,11 @@ pub fn run(req: &AdapterRequest, args: &DemoArgs) -> Result<()> {
     let opts = DemoOptions {
         out: args.out.clone(),
         force: args.force,
-        quiet: args.quiet,
-        allow_truncated_captions: args.allow_truncated_captions,
+        quiet: args.run.quiet,
+        allow_truncated_captions: args.run.allow_truncated_captions,
     };
     let gpu = Gpu::new(req)?;
-    if !args.quiet {
+    if !args.run.quiet {
         let [vtc, vtm, mlm] = plan.weights;
         crate::util::progress::print_settings(
             "demo",

@@ -217,11 +217,7 @@ fn statistics(
     let mut per_kind: Vec<CaptionStats> = vec![CaptionStats::default(); 3];
     let mut para = CaptionStats::default();
     for clip in clips {
-        let mut names: Vec<&str> = clip
-            .objects
-            .iter()
-            .map(|o| o.object.name.as_str())
-            .collect();
+        let mut names = clip.object_names();
         names.push(&clip.background.name);
         for (i, k) in CaptionKind::ALL.iter().enumerate() {
             per_kind[i].add(&wc, &describer.describe(clip, *k), &names);
@@ -230,11 +226,7 @@ fn statistics(
     // Records are written clip by clip, `per_clip` kinds each.
     for (i, r) in records.iter().enumerate() {
         let clip = clips[i / per_clip];
-        let mut names: Vec<&str> = clip
-            .objects
-            .iter()
-            .map(|o| o.object.name.as_str())
-            .collect();
+        let mut names = clip.object_names();
         names.push(&clip.background.name);
         for p in &r.paraphrases {
             para.add(&wc, p, &names);

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
+use super::run_flags::{BenchmarkFlags, RunFlags};
+
 use crate::experiment::conditions::{PRETRAINED_TEXT, TextInitPlan};
 use crate::experiment::{ExperimentOptions, ExperimentPlan, run_experiment};
 use crate::gpu::{AdapterRequest, Gpu};
@@ -60,26 +62,15 @@ pub struct ExperimentArgs {
     /// preset's, 8 for tiny). Beyond the paper.
     #[arg(long)]
     pub frames: Option<usize>,
-    /// Motion benchmark groups.
-    #[arg(long, default_value_t = ExperimentPlan::default().bench_groups)]
-    pub groups: usize,
-    /// Motion benchmark clips per group.
-    #[arg(long, default_value_t = ExperimentPlan::default().bench_per_group)]
-    pub per_group: usize,
+    #[command(flatten)]
+    pub benchmark: BenchmarkFlags,
     /// The motion benchmark's seed, one benchmark for every run. Default: 1000, the benchmark
     /// `demo` and `eval` score at their default --seed 0 (a seed no training run and no
     /// tuning of the recipe ever used).
     #[arg(long, value_name = "SEED", default_value_t = ExperimentPlan::default().bench_seed)]
     pub bench_seed: u64,
-    /// Steps over which the backgrounds fade in from black while pre-training from scratch
-    /// (default: half of --steps; 0: full backgrounds from the start).
-    #[arg(long, value_name = "STEPS")]
-    pub background_fade: Option<u64>,
-    /// Clips per motion group in a pre-training batch (1: independent clips). Default: the
-    /// recipe's 2 when it divides --batch, else 1.
-    #[arg(long, value_name = "G")]
-    pub group_size: Option<usize>,
-    /// No stage lines or progress bars.
+    #[command(flatten)]
+    pub run: RunFlags,
     /// A Hugging Face BERT folder (e.g. all-MiniLM-L6-v2, `.ci/fetch-minilm.sh`): adds
     /// motion and motion + paraphrase pre-training with it as the text encoder, frozen (not
     /// fine-tuned). May be added to an experiment that ran without it.
@@ -89,12 +80,6 @@ pub struct ExperimentArgs {
     /// on lavapipe).
     #[arg(long, value_name = "K", default_value_t = 2, requires = "init_text")]
     pub text_layers: usize,
-    #[arg(long)]
-    pub quiet: bool,
-    /// Train even when more than 5 % of the captions are longer than the model's text
-    /// length and lose their end (refused otherwise).
-    #[arg(long)]
-    pub allow_truncated_captions: bool,
 }
 
 impl ExperimentArgs {
@@ -114,20 +99,18 @@ impl ExperimentArgs {
             fractions,
             seeds: self.seeds,
             steps: self.steps,
-            background_fade: self.background_fade.unwrap_or(self.steps / 2),
+            background_fade: self.run.background_fade(self.steps),
             finetune_steps: self.finetune_steps,
             batch: self.batch,
             accumulate: self.accumulate,
-            group_size: self
-                .group_size
-                .unwrap_or(crate::train::recipe::group_size(self.batch)),
+            group_size: self.run.group_size(self.batch),
             lr: self.lr,
             finetune_lr: self.finetune_lr,
             downstream_clips: self.downstream_clips,
             nonlinear: d.nonlinear || self.nonlinear,
             frames: self.frames.or(d.frames),
-            bench_groups: self.groups,
-            bench_per_group: self.per_group,
+            bench_groups: self.benchmark.groups,
+            bench_per_group: self.benchmark.per_group,
             bench_seed: self.bench_seed,
             text_init: self.init_text.as_ref().map(|dir| TextInitPlan {
                 dir: dir.clone(),
@@ -154,11 +137,11 @@ pub fn run(req: &AdapterRequest, args: &ExperimentArgs) -> Result<()> {
     plan.check()?;
     let opts = ExperimentOptions {
         out: args.out.clone(),
-        quiet: args.quiet,
-        allow_truncated_captions: args.allow_truncated_captions,
+        quiet: args.run.quiet,
+        allow_truncated_captions: args.run.allow_truncated_captions,
     };
     let gpu = Gpu::new(req)?;
-    if !args.quiet {
+    if !args.run.quiet {
         let [vtc, vtm, mlm] = plan.weights;
         crate::util::progress::print_settings(
             "experiment",

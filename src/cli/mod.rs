@@ -15,6 +15,7 @@ pub mod merge_shards;
 pub mod paraphrases;
 pub mod pretrain;
 pub mod probe;
+pub mod run_flags;
 pub mod selftest;
 pub mod tokenizer;
 

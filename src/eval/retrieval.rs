@@ -269,10 +269,7 @@ pub fn encode_set(
         start = end;
     }
     bar.finish_and_clear();
-    let d = model.cfg.heads.embed_dim;
-    let means = retrieval_means(model);
-    unit_embeddings(&mut ve, d, means.map(|m| m.video.as_slice()));
-    unit_embeddings(&mut te, d, means.map(|m| m.text.as_slice()));
+    let d = unit_retrieval_embeddings(model, &mut ve, &mut te);
     let sim = similarity(&te, &ve, d);
     let group = caption_groups(&captions);
     let targets = RetrievalTargets {
@@ -330,11 +327,18 @@ pub fn embed_set(
         start = end;
     }
     bar.finish_and_clear();
+    unit_retrieval_embeddings(model, &mut ve, &mut te);
+    Ok((ve, te))
+}
+
+/// Make the video and text embeddings `ve`, `te` unit-norm, centred first on the training
+/// means where the model centres; returns their dimension D.
+fn unit_retrieval_embeddings(model: &LocoModel, ve: &mut [f32], te: &mut [f32]) -> usize {
     let d = model.cfg.heads.embed_dim;
     let means = retrieval_means(model);
-    unit_embeddings(&mut ve, d, means.map(|m| m.video.as_slice()));
-    unit_embeddings(&mut te, d, means.map(|m| m.text.as_slice()));
-    Ok((ve, te))
+    unit_embeddings(ve, d, means.map(|m| m.video.as_slice()));
+    unit_embeddings(te, d, means.map(|m| m.text.as_slice()));
+    d
 }
 
 /// The training means retrieval centres on, with a one-line warning when a centring model's

@@ -156,17 +156,7 @@ impl ExperimentPlan {
                 bail!("{flag} must be at least 1");
             }
         }
-        if self.batch < 2 {
-            bail!("--batch must be at least 2, got {}", self.batch);
-        }
-        crate::train::accumulate::check_accumulate(self.accumulate, self.batch)?;
-        if self.group_size == 0 || !self.batch.is_multiple_of(self.group_size) {
-            bail!(
-                "--group-size {} must be at least 1 and divide --batch {}",
-                self.group_size,
-                self.batch
-            );
-        }
+        crate::train::recipe::check_batch(self.batch, self.accumulate, self.group_size)?;
         for (flag, v) in [("--lr", self.lr), ("--finetune-lr", self.finetune_lr)] {
             if !(v.is_finite() && v > 0.0) {
                 bail!("{flag} must be a positive number, got {v}");

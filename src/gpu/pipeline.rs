@@ -86,20 +86,27 @@ impl Kernel {
 
 /// The WGSL of shader `name`: the embedded copy, or with `LOCOMOTION_SHADER_DIR` set (kernel
 /// development: edit and rerun without rebuilding) the file `name.wgsl` in that folder, or in
-/// its `dev/` (where the repository keeps the comparison kernels).
-fn shader_source(name: &str) -> Option<&'static str> {
-    match std::env::var_os("LOCOMOTION_SHADER_DIR") {
-        Some(dir) => {
-            let dir = std::path::Path::new(&dir);
-            let file = format!("{name}.wgsl");
-            // Read once per module (the module cache keeps it), so leaking it is bounded.
-            [dir.join(&file), dir.join("dev").join(&file)]
-                .iter()
-                .find_map(|p| std::fs::read_to_string(p).ok())
-                .map(|s| &*Box::leak(s.into_boxed_str()))
-        }
-        None => crate::shaders::source(name),
-    }
+/// its `dev/` (where the repository keeps the comparison kernels), its imports read from that
+/// folder's `common/`.
+fn shader_source(name: &str) -> Result<&'static str, String> {
+    let Some(dir) = std::env::var_os("LOCOMOTION_SHADER_DIR") else {
+        return crate::shaders::source(name).ok_or_else(|| "no such shader is embedded".into());
+    };
+    let dir = std::path::Path::new(&dir);
+    let file = format!("{name}.wgsl");
+    let Some(src) = [dir.join(&file), dir.join("dev").join(&file)]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+    else {
+        return Err(format!(
+            "no {file} in LOCOMOTION_SHADER_DIR={}",
+            dir.display()
+        ));
+    };
+    let mut read = |snippet: &str| std::fs::read_to_string(dir.join(snippet)).ok();
+    let src = crate::shaders::import::expand(&file, &src, &mut read)?;
+    // Read once per module (the module cache keeps it), so leaking it is bounded.
+    Ok(Box::leak(src.into_boxed_str()))
 }
 
 /// A compiled kernel: its pipeline and, where its bindings are all buffers, the explicit
@@ -174,8 +181,7 @@ impl PipelineCache {
             entry: kernel.entry.into(),
             reason,
         };
-        let source =
-            shader_source(kernel.shader).ok_or_else(|| err("no such shader is embedded".into()))?;
+        let source = shader_source(kernel.shader).map_err(err)?;
         let module = {
             let mut modules = self.modules.lock().unwrap();
             modules

@@ -12,9 +12,8 @@ use super::config::ModelConfig;
 use super::params::ParamShape;
 use super::text::text_block;
 use crate::gpu::Gpu;
-use crate::nn::{
-    Block, Builder, CrossInput, KeyMask, Source, Upload, by_name, random_weights, shapes_of,
-};
+use crate::nn::{Block, Builder, CrossInput, Source, Upload, by_name, random_weights, shapes_of};
+use crate::tensor::ops::attention::KeyMask;
 use crate::tensor::{Tape, Tensor};
 
 /// The cross-modal encoder, its parameters named `cross.*`: on the GPU (`P` = [`Tensor`])

@@ -21,7 +21,7 @@ use crate::tensor::ops::unary::gelu;
 use crate::tensor::{Tape, Tensor};
 
 /// Targets that MLM skips (the positions that were not masked).
-pub use crate::tensor::ops::loss::IGNORE_INDEX;
+use crate::tensor::ops::loss::IGNORE_INDEX;
 
 /// What the VTC head computes.
 pub struct VtcOutput {

@@ -12,9 +12,10 @@ use super::hf_bert::HfBert;
 use super::params::ParamShape;
 use crate::gpu::Gpu;
 use crate::nn::{
-    Activation, Block, BlockConfig, Builder, Embedding, KeyMask, LayerNorm, Source, Style, Upload,
-    by_name, random_weights, shapes_of,
+    Activation, Block, BlockConfig, Builder, Embedding, LayerNorm, Source, Style, Upload, by_name,
+    random_weights, shapes_of,
 };
+use crate::tensor::ops::attention::KeyMask;
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::ops::matmul::matmul_op;
 use crate::tensor::{Tape, Tensor};

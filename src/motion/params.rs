@@ -212,6 +212,16 @@ pub struct ClipParams {
     pub objects: Vec<ObjectMotion>,
 }
 
+impl ClipParams {
+    /// The names of its objects, back to front: what a caption of the clip may name.
+    pub fn object_names(&self) -> Vec<&str> {
+        self.objects
+            .iter()
+            .map(|o| o.object.name.as_str())
+            .collect()
+    }
+}
+
 /// One line of a dataset's `manifest.jsonl`: where the clip's files are (relative to the
 /// dataset folder) and its full parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

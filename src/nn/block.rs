@@ -8,7 +8,8 @@ use anyhow::{Result, bail};
 
 use super::activation::Activation;
 use super::builder::{Builder, Source};
-use super::layers::{Attention, AttentionInput, KeyMask, LayerNorm, Linear};
+use super::layers::{Attention, AttentionInput, LayerNorm, Linear};
+use crate::tensor::ops::attention::KeyMask;
 use crate::tensor::ops::elementwise::add;
 use crate::tensor::{Tape, Tensor};
 

@@ -12,7 +12,7 @@
 use anyhow::{Result, bail};
 
 use super::builder::{Builder, Source};
-pub use crate::tensor::ops::attention::KeyMask;
+use crate::tensor::ops::attention::KeyMask;
 use crate::tensor::ops::attention::{TokenAttention, attention_tokens};
 use crate::tensor::ops::embedding::embedding;
 use crate::tensor::ops::layernorm::layer_norm;

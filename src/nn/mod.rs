@@ -10,7 +10,7 @@ pub mod layers;
 pub use activation::Activation;
 pub use block::{Block, BlockConfig, CrossInput, Style};
 pub use builder::{Builder, Host, Shapes, Source, Upload, by_name, shapes_of};
-pub use layers::{Attention, AttentionInput, Embedding, KeyMask, LayerNorm, Linear};
+pub use layers::{Attention, AttentionInput, Embedding, LayerNorm, Linear};
 
 use anyhow::{Result, bail};
 use rand::{Rng, SeedableRng};

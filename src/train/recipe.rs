@@ -57,6 +57,20 @@ pub fn group_size(batch: usize) -> usize {
     }
 }
 
+/// Refuse a run's batch flags, naming the flag: `--batch` below 2 (the contrastive losses
+/// contrast each pair with the others), `--accumulate` outside 1 to `--batch`, or a
+/// `--group-size` that is 0 or does not divide `--batch`.
+pub fn check_batch(batch: usize, accumulate: usize, group_size: usize) -> anyhow::Result<()> {
+    if batch < 2 {
+        anyhow::bail!("--batch must be at least 2, got {batch}");
+    }
+    crate::train::accumulate::check_accumulate(accumulate, batch)?;
+    if group_size == 0 || !batch.is_multiple_of(group_size) {
+        anyhow::bail!("--group-size {group_size} must be at least 1 and divide --batch {batch}");
+    }
+    Ok(())
+}
+
 /// [`WEIGHTS`] as numbers.
 pub fn weights() -> [f64; 3] {
     let w: Vec<f64> = WEIGHTS

@@ -12,6 +12,17 @@ pub const CHOICE_VARIABLES: [&str; 5] = [
     "LOCOMOTION_ATTENTION_BLOCK",
 ];
 
+/// `locomotion bench train` of the tiny preset's VTC pre-training row; tests add the flags
+/// they vary.
+pub const BENCH_TINY_VTC: [&str; 6] = [
+    "bench",
+    "train",
+    "--rows",
+    "pretrain-vtc",
+    "--preset",
+    "tiny",
+];
+
 /// `locomotion ARGS` with `env` set; waits for it and returns what it wrote.
 pub fn locomotion(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_locomotion"));
@@ -42,6 +53,19 @@ pub fn one_line_error(out: &Output) -> String {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     err.trim_end().to_string()
+}
+
+/// `locomotion ARGS` fails with one line of stderr that contains `needle`.
+pub fn fails_with(args: &[&str], needle: &str) {
+    let out = locomotion(args, &[]);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let err = text(&out.stderr);
+    assert!(err.contains(needle), "{args:?}: {err}");
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "{args:?}: one line, got {err}"
+    );
 }
 
 /// `locomotion ARGS --json FILE` in a fresh folder: the JSON report it wrote.

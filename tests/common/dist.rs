@@ -8,11 +8,7 @@ use locomotion::train::trainer::StepRecord;
 
 /// The records of `out`/metrics.jsonl.
 pub fn records(out: &Path) -> Vec<StepRecord> {
-    std::fs::read_to_string(out.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    super::read_jsonl(out.join("metrics.jsonl"))
 }
 
 /// Relative difference of two logged values.

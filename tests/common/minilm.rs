@@ -23,6 +23,34 @@ pub fn model_dir() -> Option<PathBuf> {
     }
 }
 
+/// Check `mean` (4 sentences of 384 mean-pooled hidden values) against the original's first
+/// 8 values of each sentence and its norms (within 1e-4); the largest |difference| seen.
+pub fn check_mean_pooled(mean: &[f32]) -> f32 {
+    let h = 384;
+    let mut worst = 0.0f32;
+    for s in 0..4 {
+        for j in 0..8 {
+            let (got, want) = (mean[s * h + j], MEAN_8[s][j]);
+            worst = worst.max((got - want).abs());
+            assert!(
+                (got - want).abs() < 1e-4,
+                "sentence {s} dim {j}: {got} vs {want}"
+            );
+        }
+        let norm = mean[s * h..(s + 1) * h]
+            .iter()
+            .map(|&v| (v as f64).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(
+            (norm / NORM[s] - 1.0).abs() < 1e-4,
+            "norm {s}: {norm} vs {}",
+            NORM[s]
+        );
+    }
+    worst
+}
+
 pub const SENTENCES: [&str; 4] = [
     "A red ball rolls quickly to the left.",
     "The cat slowly climbs up, then turns clockwise.",

@@ -7,9 +7,11 @@ pub mod child;
 pub mod cli;
 pub mod data;
 pub mod dist;
+pub mod fd;
 pub mod loss;
 pub mod matmul;
 pub mod minilm;
+pub mod mlp;
 pub mod skip;
 pub mod ssv2;
 pub mod step;
@@ -20,6 +22,23 @@ use locomotion::model::config::ModelConfig;
 use locomotion::train::config::TrainConfig;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// Every line of the JSON-lines file `path`, parsed.
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: impl AsRef<std::path::Path>) -> Vec<T> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The `step` of each record of the metrics log `path` (a metrics.jsonl), in order.
+pub fn logged_steps(path: impl AsRef<std::path::Path>) -> Vec<u64> {
+    read_jsonl::<serde_json::Value>(path)
+        .iter()
+        .map(|r| r["step"].as_u64().unwrap())
+        .collect()
+}
 
 /// The process-wide device (lavapipe on a machine without a GPU). Every storage buffer it
 /// hands out is poisoned with NaNs, so an output element a kernel forgets to write (or a

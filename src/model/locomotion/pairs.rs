@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::{LocoModel, PairBatch};
 use crate::gpu::{Gpu, GpuBuffer};
-use crate::nn::KeyMask;
+use crate::tensor::ops::attention::KeyMask;
 use crate::tensor::ops::embedding::embedding;
 use crate::tensor::ops::gather::{gather_rows, gather_rows_u32};
 use crate::tensor::{Tape, Tensor};

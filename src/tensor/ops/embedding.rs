@@ -37,16 +37,15 @@ pub fn group_by_id(ids: &[u32], vocab: usize) -> Result<(Vec<u32>, Vec<u32>)> {
     Ok((order, offsets))
 }
 
-/// Record out (n, c) = w[ids] for a table w (v, c).
-#[allow(clippy::too_many_arguments)]
+/// Record one `embedding.wgsl` entry over `dims` = [n, v, c]:
+/// - "forward", `bufs` = [ids, w, out]: out (n, c) = w[ids] for a table w (v, c);
+/// - "backward", `bufs` = [order, offsets, dy, dw]: dw (v, c) from dy (n, c), with `order`
+///   and `offsets` from [`group_by_id`].
 pub fn launch(
     batch: &mut CommandBatch,
-    ids: &GpuBuffer,
-    w: &GpuBuffer,
-    out: &GpuBuffer,
-    n: usize,
-    v: usize,
-    c: usize,
+    entry: &'static str,
+    bufs: &[&GpuBuffer],
+    [n, v, c]: [usize; 3],
 ) -> std::result::Result<(), GpuError> {
     let p = Params {
         n: n as u32,
@@ -54,37 +53,12 @@ pub fn launch(
         c: c as u32,
         _pad: 0,
     };
+    let rows = if entry == "backward" { v } else { n };
     batch.dispatch(
-        Kernel::new("embedding", "forward"),
+        Kernel::new("embedding", entry),
         &p,
-        &[ids, w, out],
-        Groups::Linear(((n * c) as u64).div_ceil(64)),
-    )
-}
-
-/// Record dw (v, c) from dy (n, c), with `order` and `offsets` from [`group_by_id`].
-#[allow(clippy::too_many_arguments)]
-pub fn launch_backward(
-    batch: &mut CommandBatch,
-    order: &GpuBuffer,
-    offsets: &GpuBuffer,
-    dy: &GpuBuffer,
-    dw: &GpuBuffer,
-    n: usize,
-    v: usize,
-    c: usize,
-) -> std::result::Result<(), GpuError> {
-    let p = Params {
-        n: n as u32,
-        v: v as u32,
-        c: c as u32,
-        _pad: 0,
-    };
-    batch.dispatch(
-        Kernel::new("embedding", "backward"),
-        &p,
-        &[order, offsets, dy, dw],
-        Groups::Linear(((v * c) as u64).div_ceil(64)),
+        bufs,
+        Groups::Linear(((rows * c) as u64).div_ceil(64)),
     )
 }
 
@@ -108,7 +82,12 @@ pub fn embedding(tape: &Tape, w: &Tensor, ids: &[u32]) -> Result<Tensor> {
         .pool
         .storage(4 * (n * c).max(1) as u64, "embedding out")?;
     let mut batch = CommandBatch::new(gpu);
-    launch(&mut batch, &ids_buf, w.buffer(), &out, n, v, c)?;
+    launch(
+        &mut batch,
+        "forward",
+        &[&ids_buf, w.buffer(), &out],
+        [n, v, c],
+    )?;
     batch.submit();
     let saved = if tape.wants(&[w]) {
         Some((
@@ -126,7 +105,7 @@ pub fn embedding(tape: &Tape, w: &Tensor, ids: &[u32]) -> Result<Tensor> {
         move |b, _, dy| {
             let (order, offsets) = saved.as_ref().expect("saved when recorded");
             let dw = b.gpu().pool.storage(4 * (v * c) as u64, "embedding grad")?;
-            launch_backward(b, order, offsets, dy, &dw, n, v, c)?;
+            launch(b, "backward", &[order, offsets, dy, &dw], [n, v, c])?;
             Ok(vec![Some(dw)])
         },
     ))

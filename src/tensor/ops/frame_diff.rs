@@ -5,7 +5,7 @@
 
 use crate::gpu::kernel_params;
 
-use super::forward;
+use super::{forward, one_grad};
 use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Shape, Tape, Tensor, TensorError};
 
@@ -58,18 +58,8 @@ pub fn frame_differences(tape: &Tape, video: &Tensor) -> Result<Tensor> {
     let out = forward(tape.gpu(), n, "frame_differences", |bt, o| {
         launch(bt, video.buffer(), o, dims, false)
     })?;
-    Ok(tape.record(
-        "frame_differences",
-        out,
-        Shape(d),
-        &[video],
-        move |bt, _, dy| {
-            let dx = bt
-                .gpu()
-                .pool
-                .storage(4 * n.max(1) as u64, "frame_differences dx")?;
-            launch(bt, dy, &dx, dims, true)?;
-            Ok::<_, GpuError>(vec![Some(dx)])
-        },
-    ))
+    let rule = one_grad(n, "frame_differences dx", move |bt, _, dy, dx| {
+        launch(bt, dy, dx, dims, true)
+    });
+    Ok(tape.record("frame_differences", out, Shape(d), &[video], rule))
 }

@@ -25,47 +25,19 @@ fn params(n: usize, v: usize, c: usize) -> Params {
     }
 }
 
-/// Record out (n, c) = w[ids] for an f32 table w (v, c); an index ≥ v gives zeros.
+/// Record one `gather.wgsl` entry over `dims` = [n, v, c], 64 values a workgroup:
+/// - "forward", `bufs` = [ids, w, out]: out (n, c) = w[ids] for an f32 table w (v, c); an
+///   index ≥ v gives zeros;
+/// - "rows_u32", the same `bufs`: the same for a u32 table (e.g. attention masks);
+/// - "backward", `bufs` = [ids, dy, dw]: dw (v, c) = Σ dy[t] over the t with ids[t] = v
+///   (t ascending).
 pub fn launch(
-    batch: &mut CommandBatch,
-    ids: &GpuBuffer,
-    w: &GpuBuffer,
-    out: &GpuBuffer,
-    dims: [usize; 3],
-) -> std::result::Result<(), GpuError> {
-    record(batch, "forward", [ids, w, out], dims, dims[0])
-}
-
-/// Record dw (v, c) = Σ dy[t] over the t with ids[t] = v (t ascending).
-pub fn launch_backward(
-    batch: &mut CommandBatch,
-    ids: &GpuBuffer,
-    dy: &GpuBuffer,
-    dw: &GpuBuffer,
-    dims: [usize; 3],
-) -> std::result::Result<(), GpuError> {
-    record(batch, "backward", [ids, dy, dw], dims, dims[1])
-}
-
-/// Record out (n, c) = w[ids] for a u32 table w (v, c) (e.g. attention masks).
-pub fn launch_u32(
-    batch: &mut CommandBatch,
-    ids: &GpuBuffer,
-    w: &GpuBuffer,
-    out: &GpuBuffer,
-    dims: [usize; 3],
-) -> std::result::Result<(), GpuError> {
-    record(batch, "rows_u32", [ids, w, out], dims, dims[0])
-}
-
-/// One `gather.wgsl` entry over `rows` output rows of c values, 64 values a workgroup.
-fn record(
     batch: &mut CommandBatch,
     entry: &'static str,
     bufs: [&GpuBuffer; 3],
     [n, v, c]: [usize; 3],
-    rows: usize,
 ) -> std::result::Result<(), GpuError> {
+    let rows = if entry == "backward" { v } else { n };
     batch.dispatch(
         Kernel::new("gather", entry),
         &params(n, v, c),
@@ -102,7 +74,7 @@ pub fn gather_rows(tape: &Tape, w: &Tensor, ids: &GpuBuffer, n: usize) -> Result
     let gpu = tape.gpu();
     let out = gpu.pool.storage(4 * (n * c).max(1) as u64, "gather out")?;
     let mut batch = CommandBatch::new(gpu);
-    launch(&mut batch, ids, w.buffer(), &out, [n, v, c])?;
+    launch(&mut batch, "forward", [ids, w.buffer(), &out], [n, v, c])?;
     // The rule keeps its own copy of the indices: the caller's buffer may be reused.
     let saved = if tape.wants(&[w]) {
         let copy = gpu.pool.storage(4 * n.max(1) as u64, "gather saved ids")?;
@@ -123,7 +95,7 @@ pub fn gather_rows(tape: &Tape, w: &Tensor, ids: &GpuBuffer, n: usize) -> Result
                 .gpu()
                 .pool
                 .storage(4 * (v * c).max(1) as u64, "gather grad")?;
-            launch_backward(b, ids, dy, &dw, [n, v, c])?;
+            launch(b, "backward", [ids, dy, &dw], [n, v, c])?;
             Ok(vec![Some(dw)])
         },
     ))
@@ -139,6 +111,6 @@ pub fn gather_rows_u32(
     check_len("gather_rows_u32 indices", ids, n)?;
     check_len("gather_rows_u32 table", w, v * c)?;
     super::forward(gpu, n * c, "gather u32 out", |b, out| {
-        launch_u32(b, ids, w, out, [n, v, c])
+        launch(b, "rows_u32", [ids, w, out], [n, v, c])
     })
 }

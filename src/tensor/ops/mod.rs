@@ -42,6 +42,31 @@ pub(crate) fn forward(
     Ok(out)
 }
 
+/// The backward rule of an op whose one gradient is `n` floats: a fresh buffer that `f`
+/// fills, given the batch, the op's inputs, the upstream gradient dy and that buffer.
+pub(crate) fn one_grad(
+    n: usize,
+    what: &'static str,
+    f: impl Fn(
+        &mut CommandBatch,
+        &[Tensor],
+        &GpuBuffer,
+        &GpuBuffer,
+    ) -> std::result::Result<(), GpuError>
+    + 'static,
+) -> impl Fn(
+    &mut CommandBatch,
+    &[Tensor],
+    &GpuBuffer,
+) -> std::result::Result<Vec<Option<GpuBuffer>>, GpuError>
++ 'static {
+    move |b, ins, dy| {
+        let dx = storage(b.gpu(), n, what)?;
+        f(b, ins, dy, &dx)?;
+        Ok(vec![Some(dx)])
+    }
+}
+
 /// Fail unless `x` and `y` have the same shape and are f32.
 pub(crate) fn same_shape(op: &'static str, x: &Tensor, y: &Tensor) -> Result<()> {
     x.expect_f32(op)?;

@@ -4,7 +4,7 @@
 
 use crate::gpu::kernel_params;
 
-use super::forward;
+use super::{forward, one_grad};
 use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor};
 
@@ -69,18 +69,8 @@ pub fn l2_normalize(tape: &Tape, x: &Tensor) -> Result<Tensor> {
     let out = forward(tape.gpu(), x.numel(), "l2_normalize", |b, y| {
         launch(b, x.buffer(), y, rows, dim)
     })?;
-    Ok(tape.record(
-        "l2_normalize",
-        out,
-        x.shape().clone(),
-        &[x],
-        move |b, ins, dy| {
-            let dx = b
-                .gpu()
-                .pool
-                .storage(4 * (rows * dim).max(1) as u64, "l2_normalize grad")?;
-            launch_backward(b, ins[0].buffer(), dy, &dx, rows, dim)?;
-            Ok(vec![Some(dx)])
-        },
-    ))
+    let rule = one_grad(rows * dim, "l2_normalize grad", move |b, ins, dy, dx| {
+        launch_backward(b, ins[0].buffer(), dy, dx, rows, dim)
+    });
+    Ok(tape.record("l2_normalize", out, x.shape().clone(), &[x], rule))
 }

@@ -48,18 +48,8 @@ pub fn swap_axes12(tape: &Tape, x: &Tensor) -> Result<Tensor> {
     let out = super::forward(tape.gpu(), n, "swap_axes12 out", |bt, y| {
         launch(bt, x.buffer(), y, dims)
     })?;
-    Ok(tape.record(
-        "swap_axes12",
-        out,
-        Shape(vec![a, c, b, d]),
-        &[x],
-        move |bt, _, dy| {
-            let dx = bt
-                .gpu()
-                .pool
-                .storage(4 * n.max(1) as u64, "swap_axes12 grad")?;
-            launch(bt, dy, &dx, [a, c, b, d])?;
-            Ok(vec![Some(dx)])
-        },
-    ))
+    let rule = super::one_grad(n, "swap_axes12 grad", move |bt, _, dy, dx| {
+        launch(bt, dy, dx, [a, c, b, d])
+    });
+    Ok(tape.record("swap_axes12", out, Shape(vec![a, c, b, d]), &[x], rule))
 }

@@ -3,7 +3,7 @@
 
 use crate::gpu::kernel_params;
 
-use super::forward;
+use super::{forward, one_grad};
 use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor};
 
@@ -52,18 +52,8 @@ pub fn quick_gelu(tape: &Tape, x: &Tensor) -> Result<Tensor> {
     let out = forward(tape.gpu(), n, "quick_gelu", |b, o| {
         launch(b, false, x.buffer(), x.buffer(), o, n, a)
     })?;
-    Ok(tape.record(
-        "quick_gelu",
-        out,
-        x.shape().clone(),
-        &[x],
-        move |b, ins, dy| {
-            let dx = b
-                .gpu()
-                .pool
-                .storage(4 * n.max(1) as u64, "quick_gelu grad")?;
-            launch(b, true, ins[0].buffer(), dy, &dx, n, a)?;
-            Ok(vec![Some(dx)])
-        },
-    ))
+    let rule = one_grad(n, "quick_gelu grad", move |b, ins, dy, dx| {
+        launch(b, true, ins[0].buffer(), dy, dx, n, a)
+    });
+    Ok(tape.record("quick_gelu", out, x.shape().clone(), &[x], rule))
 }

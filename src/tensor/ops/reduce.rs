@@ -114,17 +114,10 @@ pub fn reduce(tape: &Tape, x: &Tensor, op: Reduce, axis: usize) -> Result<Tensor
     launch_with_index(&mut batch, op, x.buffer(), &out, &idx, outer, len, inner)?;
     batch.submit();
     let n = x.numel();
-    Ok(tape.record(
-        "reduce",
-        out,
-        x.shape().without(axis),
-        &[x],
-        move |b, _, dy| {
-            let dx = b.gpu().pool.storage(4 * n.max(1) as u64, "reduce grad")?;
-            launch_backward(b, op, dy, &idx, &dx, outer, len, inner)?;
-            Ok(vec![Some(dx)])
-        },
-    ))
+    let rule = super::one_grad(n, "reduce grad", move |b, _, dy, dx| {
+        launch_backward(b, op, dy, &idx, dx, outer, len, inner)
+    });
+    Ok(tape.record("reduce", out, x.shape().without(axis), &[x], rule))
 }
 
 /// Sum of every element, as a one-value tensor (e.g. a loss).

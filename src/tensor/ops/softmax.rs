@@ -75,13 +75,10 @@ fn op(tape: &Tape, x: &Tensor, log: bool) -> Result<Tensor> {
         batch.copy(&y, &saved, 4 * n as u64);
     }
     batch.submit();
-    Ok(
-        tape.record("softmax", y, x.shape().clone(), &[x], move |b, _, dy| {
-            let dx = b.gpu().pool.storage(4 * n.max(1) as u64, "softmax grad")?;
-            launch_backward(b, &saved, dy, &dx, rows, c, log)?;
-            Ok(vec![Some(dx)])
-        }),
-    )
+    let rule = super::one_grad(n, "softmax grad", move |b, _, dy, dx| {
+        launch_backward(b, &saved, dy, dx, rows, c, log)
+    });
+    Ok(tape.record("softmax", y, x.shape().clone(), &[x], rule))
 }
 
 /// Softmax over the last dimension.

@@ -4,7 +4,7 @@
 use crate::gpu::kernel_params;
 
 use super::elementwise::{self, Binary};
-use super::forward;
+use super::{forward, one_grad, storage};
 use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
 use crate::tensor::{Result, Tape, Tensor};
 
@@ -43,10 +43,6 @@ pub fn launch(
     )
 }
 
-fn fresh(batch: &CommandBatch, n: usize, what: &str) -> std::result::Result<GpuBuffer, GpuError> {
-    batch.gpu().pool.storage(4 * n.max(1) as u64, what)
-}
-
 /// `alpha * x`.
 pub fn scale(tape: &Tape, x: &Tensor, alpha: f32) -> Result<Tensor> {
     x.expect_f32("scale")?;
@@ -54,13 +50,10 @@ pub fn scale(tape: &Tape, x: &Tensor, alpha: f32) -> Result<Tensor> {
     let out = forward(tape.gpu(), n, "scale", |b, o| {
         launch(b, "scale", x.buffer(), o, n, alpha, 0.0, 0)
     })?;
-    Ok(
-        tape.record("scale", out, x.shape().clone(), &[x], move |b, _, dy| {
-            let dx = fresh(b, n, "scale grad")?;
-            launch(b, "scale", dy, &dx, n, alpha, 0.0, 0)?;
-            Ok(vec![Some(dx)])
-        }),
-    )
+    let rule = one_grad(n, "scale grad", move |b, _, dy, dx| {
+        launch(b, "scale", dy, dx, n, alpha, 0.0, 0)
+    });
+    Ok(tape.record("scale", out, x.shape().clone(), &[x], rule))
 }
 
 /// GELU in the erf form, `x * Phi(x)`, as BERT uses.
@@ -70,13 +63,10 @@ pub fn gelu(tape: &Tape, x: &Tensor) -> Result<Tensor> {
     let out = forward(tape.gpu(), n, "gelu", |b, o| {
         launch(b, "gelu", x.buffer(), o, n, 0.0, 0.0, 0)
     })?;
-    Ok(
-        tape.record("gelu", out, x.shape().clone(), &[x], move |b, ins, dy| {
-            let dx = fresh(b, n, "gelu grad")?;
-            elementwise::launch(b, "gelu_backward", ins[0].buffer(), dy, &dx, n, 0.0, 0.0, 1)?;
-            Ok(vec![Some(dx)])
-        }),
-    )
+    let rule = one_grad(n, "gelu grad", move |b, ins, dy, dx| {
+        elementwise::launch(b, "gelu_backward", ins[0].buffer(), dy, dx, n, 0.0, 0.0, 1)
+    });
+    Ok(tape.record("gelu", out, x.shape().clone(), &[x], rule))
 }
 
 /// Hyperbolic tangent.
@@ -91,13 +81,10 @@ pub fn tanh(tape: &Tape, x: &Tensor) -> Result<Tensor> {
     let mut batch = CommandBatch::new(tape.gpu());
     batch.copy(&out, &saved, 4 * n as u64);
     batch.submit();
-    Ok(
-        tape.record("tanh", out, x.shape().clone(), &[x], move |b, _, dy| {
-            let dx = fresh(b, n, "tanh grad")?;
-            elementwise::launch(b, "tanh_backward", &saved, dy, &dx, n, 0.0, 0.0, 1)?;
-            Ok(vec![Some(dx)])
-        }),
-    )
+    let rule = one_grad(n, "tanh grad", move |b, _, dy, dx| {
+        elementwise::launch(b, "tanh_backward", &saved, dy, dx, n, 0.0, 0.0, 1)
+    });
+    Ok(tape.record("tanh", out, x.shape().clone(), &[x], rule))
 }
 
 /// Inverted dropout with drop probability `p`: the mask is a hash of (`seed`, element index),
@@ -109,13 +96,10 @@ pub fn dropout(tape: &Tape, x: &Tensor, p: f32, seed: u32) -> Result<Tensor> {
     let out = forward(tape.gpu(), n, "dropout", |b, o| {
         launch(b, "dropout", x.buffer(), o, n, p, keep, seed)
     })?;
-    Ok(
-        tape.record("dropout", out, x.shape().clone(), &[x], move |b, _, dy| {
-            let dx = fresh(b, n, "dropout grad")?;
-            launch(b, "dropout", dy, &dx, n, p, keep, seed)?;
-            Ok(vec![Some(dx)])
-        }),
-    )
+    let rule = one_grad(n, "dropout grad", move |b, _, dy, dx| {
+        launch(b, "dropout", dy, dx, n, p, keep, seed)
+    });
+    Ok(tape.record("dropout", out, x.shape().clone(), &[x], rule))
 }
 
 /// `x * y` elementwise (same shapes).
@@ -127,8 +111,8 @@ pub fn mul(tape: &Tape, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     })?;
     Ok(
         tape.record("mul", out, x.shape().clone(), &[x, y], move |b, ins, dy| {
-            let dx = fresh(b, n, "mul grad")?;
-            let dyy = fresh(b, n, "mul grad")?;
+            let dx = storage(b.gpu(), n, "mul grad")?;
+            let dyy = storage(b.gpu(), n, "mul grad")?;
             elementwise::binary(b, Binary::Mul, dy, ins[1].buffer(), &dx, n as u32)?;
             elementwise::binary(b, Binary::Mul, dy, ins[0].buffer(), &dyy, n as u32)?;
             Ok(vec![Some(dx), Some(dyy)])

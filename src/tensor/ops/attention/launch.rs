@@ -169,6 +169,38 @@ impl AttentionShape {
         Ok(())
     }
 
+    /// Fail unless q, k, v hold this shape's elements, then each of `rest` (name, buffer,
+    /// elements), then the gradients dq, dk, dv if any, then the key mask, if any, its
+    /// (B, keys) values.
+    pub(crate) fn need(
+        &self,
+        what: &str,
+        [q, k, v]: [&GpuBuffer; 3],
+        rest: &[(&str, &GpuBuffer, u64)],
+        grads: Option<[&GpuBuffer; 3]>,
+        mask: Option<(&GpuBuffer, u32)>,
+    ) -> Result<()> {
+        let (nq, nk) = (self.q_len(), self.kv_len());
+        need(what, &[("q", q, nq), ("k", k, nk), ("v", v, nk)])?;
+        need(what, rest)?;
+        if let Some([dq, dk, dv]) = grads {
+            need(what, &[("dq", dq, nq), ("dk", dk, nk), ("dv", dv, nk)])?;
+        }
+        if let Some((m, keys)) = mask {
+            need(what, &[("mask", m, (self.batch * keys) as u64)])?;
+        }
+        Ok(())
+    }
+
+    /// Fail when the shape asks for the (B, T, H, D) layout of a route that reads
+    /// (B, H, T, D) only.
+    pub(crate) fn heads_major_only(&self, what: &str) -> Result<()> {
+        if self.tokens_major {
+            bail!("{what}: only the (B, H, T, D) layout");
+        }
+        Ok(())
+    }
+
     /// The kernels' parameters; keys from `keys` on count as padding (the matmul route pads
     /// them; the fused kernels have none: [`AttentionShape::params`]).
     pub(super) fn params_with_keys(&self, mask: Option<&GpuBuffer>, keys: u32) -> Params {
@@ -238,21 +270,14 @@ pub fn attention_forward(
     lse: &GpuBuffer,
 ) -> Result<()> {
     shape.check("attention forward")?;
-    let (nq, nk, rows) = (shape.q_len(), shape.kv_len(), shape.rows() as u64);
-    let mask_len = (shape.batch * shape.tk) as u64;
-    need(
+    let (nq, rows) = (shape.q_len(), shape.rows() as u64);
+    shape.need(
         "attention forward",
-        &[
-            ("q", q, nq),
-            ("k", k, nk),
-            ("v", v, nk),
-            ("o", o, nq),
-            ("lse", lse, rows),
-        ],
+        [q, k, v],
+        &[("o", o, nq), ("lse", lse, rows)],
+        None,
+        mask.map(|m| (m, shape.tk)),
     )?;
-    if let Some(m) = mask {
-        need("attention forward", &[("mask", m, mask_len)])?;
-    }
     batch.gpu().counters.flops(shape.forward_flops());
     // The mask binding must be bound even when unused; q stands in (both are read-only).
     let m = mask.unwrap_or(q);
@@ -298,29 +323,20 @@ pub fn attention_backward(
     grads: [&GpuBuffer; 3],
 ) -> Result<()> {
     shape.check("attention backward")?;
-    let (nq, nk, rows) = (shape.q_len(), shape.kv_len(), shape.rows() as u64);
-    let [dq, dk, dv] = grads;
-    need(
+    let (nq, rows) = (shape.q_len(), shape.rows() as u64);
+    shape.need(
         "attention backward",
+        [q, k, v],
         &[
-            ("q", q, nq),
-            ("k", k, nk),
-            ("v", v, nk),
             ("o", o, nq),
             ("d_o", d_o, nq),
             ("lse", lse, rows),
             ("delta", delta, rows),
-            ("dq", dq, nq),
-            ("dk", dk, nk),
-            ("dv", dv, nk),
         ],
+        Some(grads),
+        mask.map(|m| (m, shape.tk)),
     )?;
-    if let Some(m) = mask {
-        need(
-            "attention backward",
-            &[("mask", m, (shape.batch * shape.tk) as u64)],
-        )?;
-    }
+    let [dq, dk, dv] = grads;
     storage_buffers(batch.gpu(), "attention backward", 11)?;
     batch.gpu().counters.flops(shape.backward_flops());
     let m = mask.unwrap_or(q);

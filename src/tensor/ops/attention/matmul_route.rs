@@ -191,32 +191,19 @@ pub fn attention_matmul_forward(
             shape.tk
         );
     }
-    if shape.tokens_major {
-        bail!("attention as matmuls: only the (B, H, T, D) layout");
-    }
-    let (nq, nk, rows, ns) = (
-        shape.q_len(),
-        shape.kv_len(),
-        shape.rows() as u64,
-        shape.scores_len(),
-    );
-    need(
+    shape.heads_major_only("attention as matmuls")?;
+    let (nq, rows) = (shape.q_len(), shape.rows() as u64);
+    shape.need(
         "attention as matmuls",
+        [q, k, v],
         &[
-            ("q", q, nq),
-            ("k", k, nk),
-            ("v", v, nk),
-            ("scores", scores, ns),
+            ("scores", scores, shape.scores_len()),
             ("o", o, nq),
             ("lse", lse, rows),
         ],
+        None,
+        mask.map(|m| (m, keys)),
     )?;
-    if let Some(m) = mask {
-        need(
-            "attention as matmuls",
-            &[("mask", m, (shape.batch * keys) as u64)],
-        )?;
-    }
     if !shape.tk.is_multiple_of(4) || !shape.head_dim.is_multiple_of(4) {
         bail!("attention as matmuls: Tk and D must be multiples of 4, got {shape:?}");
     }
@@ -264,32 +251,22 @@ pub fn attention_matmul_backward(
     grads: [&GpuBuffer; 3],
 ) -> Result<()> {
     shape.check("attention as matmuls, backward")?;
-    if shape.tokens_major {
-        bail!("attention as matmuls, backward: only the (B, H, T, D) layout");
-    }
-    let [dq, dk, dv] = grads;
-    let (nq, nk, ns, rows) = (
-        shape.q_len(),
-        shape.kv_len(),
-        shape.scores_len(),
-        shape.rows() as u64,
-    );
-    need(
+    shape.heads_major_only("attention as matmuls, backward")?;
+    let (nq, ns, rows) = (shape.q_len(), shape.scores_len(), shape.rows() as u64);
+    shape.need(
         "attention as matmuls, backward",
+        [q, k, v],
         &[
-            ("q", q, nq),
-            ("k", k, nk),
-            ("v", v, nk),
             ("probs", probs, ns),
             ("o", o, nq),
             ("d_o", d_o, nq),
             ("ds", ds, ns),
             ("delta", delta, rows),
-            ("dq", dq, nq),
-            ("dk", dk, nk),
-            ("dv", dv, nk),
         ],
+        Some(grads),
+        None,
     )?;
+    let [dq, dk, dv] = grads;
     if !shape.tk.is_multiple_of(4) || !shape.head_dim.is_multiple_of(4) {
         bail!("attention as matmuls, backward: Tk and D must be multiples of 4, got {shape:?}");
     }

@@ -3,11 +3,11 @@
 //! `shaders/dev/attention_unfused_backward.wgsl`). Layout as the fused kernels'
 //! ([`crate::tensor::ops::attention::launch`]).
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::gpu::{CommandBatch, GpuBuffer, Groups, Kernel};
 use crate::tensor::ops::attention::AttentionShape;
-use crate::tensor::ops::check::{need, storage_buffers};
+use crate::tensor::ops::check::storage_buffers;
 
 /// Record the unfused forward: the scores go to `scores` (B, H, Tq, Tk) in global memory,
 /// are softmaxed in place (so `scores` ends as the attention probabilities), then `o = P v`.
@@ -24,29 +24,20 @@ pub fn attention_unfused(
     lse: &GpuBuffer,
 ) -> Result<()> {
     shape.check("unfused attention")?;
-    if shape.tokens_major {
-        bail!("unfused attention: only the (B, H, T, D) layout");
-    }
-    let (nq, nk, rows) = (shape.q_len(), shape.kv_len(), shape.rows() as u64);
-    need(
+    shape.heads_major_only("unfused attention")?;
+    let (nq, rows) = (shape.q_len(), shape.rows() as u64);
+    shape.need(
         "unfused attention",
+        [q, k, v],
         &[
-            ("q", q, nq),
-            ("k", k, nk),
-            ("v", v, nk),
             ("scores", scores, shape.scores_len()),
             ("o", o, nq),
             ("lse", lse, rows),
         ],
+        None,
+        mask.map(|m| (m, shape.tk)),
     )?;
-    if let Some(m) = mask {
-        need(
-            "unfused attention",
-            &[("mask", m, (shape.batch * shape.tk) as u64)],
-        )?;
-    }
     let m = mask.unwrap_or(q);
-    let rows = shape.rows() as u64;
     let kernel = Kernel::new("attention_unfused", "unfused");
     for (stage, n) in [
         (0, rows * shape.tk as u64),
@@ -80,26 +71,21 @@ pub fn attention_unfused_backward(
     grads: [&GpuBuffer; 3],
 ) -> Result<()> {
     shape.check("unfused attention backward")?;
-    if shape.tokens_major {
-        bail!("unfused attention backward: only the (B, H, T, D) layout");
-    }
-    let [dq, dk, dv] = grads;
-    let (nq, nk, ns) = (shape.q_len(), shape.kv_len(), shape.scores_len());
-    need(
+    shape.heads_major_only("unfused attention backward")?;
+    let (nq, ns) = (shape.q_len(), shape.scores_len());
+    shape.need(
         "unfused attention backward",
+        [q, k, v],
         &[
-            ("q", q, nq),
-            ("k", k, nk),
-            ("v", v, nk),
             ("probs", probs, ns),
             ("d_o", d_o, nq),
             ("ds", ds, ns),
             ("delta", delta, shape.rows() as u64),
-            ("dq", dq, nq),
-            ("dk", dk, nk),
-            ("dv", dv, nk),
         ],
+        Some(grads),
+        None,
     )?;
+    let [dq, dk, dv] = grads;
     let rows = shape.rows() as u64;
     let (tk, d) = (shape.tk as u64, shape.head_dim as u64);
     let keys = (shape.batch * shape.heads) as u64 * tk;

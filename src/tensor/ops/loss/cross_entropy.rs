@@ -21,11 +21,29 @@ kernel_params! {
     }
 }
 
-fn check_ce(n: u32, c: u32) -> Result<()> {
+/// Fail unless N and C are at least 1 and the buffers both kernels read (logits (N, C),
+/// targets (N,), stats (2N,), loss (2,)) then each of `rest` hold what the op needs.
+fn check_ce(
+    what: &str,
+    [logits, targets, stats, loss]: [&GpuBuffer; 4],
+    n: u32,
+    c: u32,
+    rest: &[(&str, &GpuBuffer, u64)],
+) -> Result<()> {
     if n == 0 || c == 0 {
         bail!("cross-entropy needs at least one row and one class, got N={n}, C={c}");
     }
-    Ok(())
+    let (n64, nc) = (n as u64, n as u64 * c as u64);
+    need(
+        what,
+        &[
+            ("logits", logits, nc),
+            ("targets", targets, n64),
+            ("stats", stats, 2 * n64),
+            ("loss", loss, 2),
+        ],
+    )?;
+    need(what, rest)
 }
 
 /// Record the cross-entropy forward. logits is (N, C); targets is (N,) u32 where `ignore`
@@ -43,17 +61,7 @@ pub fn cross_entropy_forward(
     c: u32,
     ignore: u32,
 ) -> Result<()> {
-    check_ce(n, c)?;
-    let (n64, nc) = (n as u64, n as u64 * c as u64);
-    need(
-        "cross-entropy",
-        &[
-            ("logits", logits, nc),
-            ("targets", targets, n64),
-            ("stats", stats, 2 * n64),
-            ("loss", loss, 2),
-        ],
-    )?;
+    check_ce("cross-entropy", [logits, targets, stats, loss], n, c, &[])?;
     let kernel = Kernel::new("loss", "ce_forward");
     for (stage, groups) in [(0, n as u64), (1, 1)] {
         let params = CeParams {
@@ -88,18 +96,13 @@ pub fn cross_entropy_backward(
     c: u32,
     ignore: u32,
 ) -> Result<()> {
-    check_ce(n, c)?;
-    let (n64, nc) = (n as u64, n as u64 * c as u64);
-    need(
+    let nc = n as u64 * c as u64;
+    check_ce(
         "cross-entropy backward",
-        &[
-            ("logits", logits, nc),
-            ("targets", targets, n64),
-            ("stats", stats, 2 * n64),
-            ("loss", loss, 2),
-            ("dloss", dloss, 1),
-            ("dlogits", dlogits, nc),
-        ],
+        [logits, targets, stats, loss],
+        n,
+        c,
+        &[("dloss", dloss, 1), ("dlogits", dlogits, nc)],
     )?;
     let params = CeParams {
         n,
@@ -111,7 +114,7 @@ pub fn cross_entropy_backward(
         Kernel::new("loss", "ce_backward"),
         &params,
         &[logits, targets, stats, loss, dloss, dlogits],
-        Groups::Linear((n as u64 * c as u64).div_ceil(64)),
+        Groups::Linear(nc.div_ceil(64)),
     )?;
     Ok(())
 }

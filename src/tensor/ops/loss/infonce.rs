@@ -19,6 +19,26 @@ kernel_params! {
     }
 }
 
+/// Fail unless the buffers both kernels read (sim (B, B), log_scale (1,), stats (2B,)) then
+/// each of `rest` hold what the op needs.
+fn need_nce(
+    what: &str,
+    [sim, log_scale, stats]: [&GpuBuffer; 3],
+    b: u32,
+    rest: &[(&str, &GpuBuffer, u64)],
+) -> Result<()> {
+    let bb = b as u64 * b as u64;
+    need(
+        what,
+        &[
+            ("sim", sim, bb),
+            ("log_scale", log_scale, 1),
+            ("stats", stats, 2 * b as u64),
+        ],
+    )?;
+    need(what, rest)
+}
+
 fn nce_params(b: u32, stage: u32) -> Result<NceParams> {
     if b == 0 {
         bail!("InfoNCE needs a batch of at least one pair");
@@ -42,16 +62,7 @@ pub fn info_nce_forward(
     loss: &GpuBuffer,
     b: u32,
 ) -> Result<()> {
-    let bb = b as u64 * b as u64;
-    need(
-        "InfoNCE",
-        &[
-            ("sim", sim, bb),
-            ("log_scale", log_scale, 1),
-            ("stats", stats, 2 * b as u64),
-            ("loss", loss, 1),
-        ],
-    )?;
+    need_nce("InfoNCE", [sim, log_scale, stats], b, &[("loss", loss, 1)])?;
     let kernel = Kernel::new("info_nce", "nce_forward");
     for (stage, groups) in [(0, 2 * b as u64), (1, 1)] {
         batch.dispatch(
@@ -78,19 +89,18 @@ pub fn info_nce_backward(
     b: u32,
 ) -> Result<()> {
     let bb = b as u64 * b as u64;
-    need(
+    need_nce(
         "InfoNCE backward",
+        [sim, log_scale, stats],
+        b,
         &[
-            ("sim", sim, bb),
-            ("log_scale", log_scale, 1),
-            ("stats", stats, 2 * b as u64),
             ("dloss", dloss, 1),
             ("dsim", dsim, bb),
             ("dlog_scale", dlog_scale, 1),
         ],
     )?;
     let kernel = Kernel::new("info_nce_backward", "nce_backward");
-    let elements = (b as u64 * b as u64).div_ceil(64);
+    let elements = bb.div_ceil(64);
     for (stage, groups) in [(0, elements), (1, 1)] {
         batch.dispatch(
             kernel,
