@@ -79,7 +79,6 @@ pub struct ExperimentArgs {
     /// recipe's 2 when it divides --batch, else 1.
     #[arg(long, value_name = "G")]
     pub group_size: Option<usize>,
-    /// No stage lines or progress bars.
     /// A Hugging Face BERT folder (e.g. all-MiniLM-L6-v2, `.ci/fetch-minilm.sh`): adds
     /// motion and motion + paraphrase pre-training with it as the text encoder, frozen (not
     /// fine-tuned). May be added to an experiment that ran without it.
@@ -89,6 +88,7 @@ pub struct ExperimentArgs {
     /// on lavapipe).
     #[arg(long, value_name = "K", default_value_t = 2, requires = "init_text")]
     pub text_layers: usize,
+    /// No stage lines or progress bars.
     #[arg(long)]
     pub quiet: bool,
     /// Train even when more than 5 % of the captions are longer than the model's text
