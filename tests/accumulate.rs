@@ -223,3 +223,31 @@ fn bench_train_reports_peak_memory_per_accumulate_value() {
     let config = rows[1]["config"].as_str().unwrap();
     assert!(config.contains("in 4 micro-batches"), "{config}");
 }
+
+/// A frozen pretrained text encoder (VTC only: its pooled states come from the per-caption
+/// cache, and GradCache's third pass skips it): 2 micro-batches train as the whole batch.
+/// Prints SKIP without `LOCOMOTION_MINILM_DIR`.
+#[test]
+fn a_frozen_text_encoder_in_micro_batches_equals_one_batch() {
+    let Some(minilm) = common::minilm::model_dir() else {
+        return;
+    };
+    let gpu = common::gpu();
+    let frozen = |out: &Path, n: usize| TrainConfig {
+        init_text: Some(locomotion::train::init_text::InitText {
+            dir: minilm.clone(),
+            freeze: true,
+            layers: Some(1),
+        }),
+        ..config(out, [1.0, 0.0, 0.0], n)
+    };
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let whole = train(&gpu, &frozen(one.path(), 1)).unwrap();
+    let split = train(&gpu, &frozen(two.path(), 2)).unwrap();
+    assert!(whole.text_cache.misses > 0 && split.text_cache.misses > 0);
+    assert_same_losses(&records(two.path()), &records(one.path()));
+    let cfg = frozen(two.path(), 2);
+    let mut gaps = weight_gaps(two.path(), one.path(), (cfg.steps, cfg.lr));
+    gaps.retain(|g| !centred_away(g, &cfg));
+    assert!(gaps.is_empty(), "frozen, --accumulate 2: {gaps:?}");
+}

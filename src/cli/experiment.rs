@@ -76,9 +76,9 @@ pub struct ExperimentArgs {
     /// fine-tuned). May be added to an experiment that ran without it.
     #[arg(long, value_name = "DIR")]
     pub init_text: Option<PathBuf>,
-    /// With --init-text: keep its first K transformer layers (2 runs within 3x the tiny step
-    /// on lavapipe).
-    #[arg(long, value_name = "K", default_value_t = 2, requires = "init_text")]
+    /// With --init-text: keep its first K transformer layers. 1 read held-out verbs best of
+    /// 1, 2 and 6 (BENCHMARKS.md, "Paraphrases") and runs within 2x the tiny step on lavapipe.
+    #[arg(long, value_name = "K", default_value_t = 1, requires = "init_text")]
     pub text_layers: usize,
 }
 

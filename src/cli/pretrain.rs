@@ -356,6 +356,13 @@ fn report(launch: Launch, cfg: &TrainConfig, preset: &str) -> Result<()> {
         s.peak_bytes as f64 / (1 << 20) as f64,
         cfg.out.join(crate::train::config::CHECKPOINT_DIR).display()
     );
+    let c = &s.text_cache;
+    if c.misses > 0 {
+        println!(
+            "frozen text encoder: {} captions encoded, {} read from its cache",
+            c.misses, c.hits
+        );
+    }
     let t = &s.truncation;
     if t.truncated > 0 {
         println!(

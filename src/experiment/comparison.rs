@@ -300,7 +300,7 @@ pub fn run_all(
 }
 
 /// A name fit for a folder: "motion + paraphrase" → "motion-paraphrase".
-fn slug(name: &str) -> String {
+pub(super) fn slug(name: &str) -> String {
     name.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()

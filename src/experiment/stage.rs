@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use super::comparison::ExperimentPlan;
+use super::comparison::{ExperimentPlan, slug};
+use super::conditions::{PRETRAINED_TEXT, TextInitPlan};
 
 /// Prints numbered stage lines to stderr (unless quiet) and times the whole job.
 #[derive(Debug)]
@@ -47,6 +48,47 @@ impl Stages {
     }
 }
 
+/// Refuse another `--init-text`/`--text-layers` while `out` holds runs of the old one
+/// (`was`), naming them.
+fn guard_text_runs(out: &Path, was: &TextInitPlan) -> Result<()> {
+    let suffix = slug(PRETRAINED_TEXT);
+    let mut runs = Vec::new();
+    let seeds = out.join("runs");
+    if seeds.is_dir() {
+        for seed in
+            std::fs::read_dir(&seeds).with_context(|| format!("cannot read {}", seeds.display()))?
+        {
+            let seed = seed?.path();
+            if !seed.is_dir() {
+                continue;
+            }
+            for run in std::fs::read_dir(&seed)
+                .with_context(|| format!("cannot read {}", seed.display()))?
+            {
+                let run = run?.path();
+                if run
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().ends_with(&suffix))
+                {
+                    runs.push(run);
+                }
+            }
+        }
+    }
+    if let Some(first) = runs.first() {
+        bail!(
+            "--out {} holds {} pretrained-text runs of --init-text {} --text-layers {} (e.g. {}): \
+             remove them to train with another text encoder there, or use another --out",
+            out.display(),
+            runs.len(),
+            was.dir.display(),
+            was.layers,
+            first.display()
+        );
+    }
+    Ok(())
+}
+
 /// True when `dir` exists and holds anything.
 pub fn non_empty(dir: &Path) -> Result<bool> {
     if !dir.exists() {
@@ -66,7 +108,7 @@ pub fn create_dir(dir: &Path) -> Result<()> {
 }
 
 /// --out must be empty or hold this plan, up to the seed count and an added `--init-text`
-/// (then the experiment continues).
+/// (then the experiment continues), or another text encoder once its runs are removed.
 pub fn guard_experiment_out(out: &Path, plan: &ExperimentPlan) -> Result<()> {
     let path = out.join("plan.json");
     if path.is_file() {
@@ -75,10 +117,15 @@ pub fn guard_experiment_out(out: &Path, plan: &ExperimentPlan) -> Result<()> {
         let old: ExperimentPlan = serde_json::from_str(&text)
             .with_context(|| format!("{} is not an experiment plan", path.display()))?;
         // More (or fewer) seeds only add (or leave out) runs: the finished ones stay valid.
-        // The pretrained-text conditions only add runs too; another text model is refused.
-        let text_init = match old.text_init {
-            None => plan.text_init.clone(),
-            kept => kept,
+        // The pretrained-text conditions only add runs too; another text model (or depth)
+        // only once its runs are gone, so that no table mixes two.
+        let text_init = match (&old.text_init, &plan.text_init) {
+            (None, _) => plan.text_init.clone(),
+            (Some(was), Some(now)) if was != now => {
+                guard_text_runs(out, was)?;
+                plan.text_init.clone()
+            }
+            (kept, _) => kept.clone(),
         };
         let same = ExperimentPlan {
             seeds: plan.seeds,

@@ -1,6 +1,6 @@
-//! The pre-training heads (ALBEF / VindLU, as LocoMotion trains): VTC projects the video and
-//! text [CLS] states to a shared space, L2-normalises them and scores every pair with InfoNCE
-//! under a learnable temperature; VTM classifies the cross encoder's [CLS] state as matched or
+//! The pre-training heads (ALBEF / VindLU, as LocoMotion trains): VTC projects the video
+//! [CLS] states and the text encoder's mean-pooled states to a shared space, L2-normalises
+//! them and scores every pair with InfoNCE under a learnable temperature; VTM classifies the cross encoder's [CLS] state as matched or
 //! not; MLM predicts masked words from the cross encoder's states through BERT's transform
 //! (linear → GELU → LN) and a decoder **tied** to the text word embeddings (its own bias
 //! only). Its layers are built once from a [`Builder`] under `heads.` (names in
@@ -115,10 +115,10 @@ impl Heads {
         &self,
         tape: &Tape,
         video_cls: &Tensor,
-        text_cls: &Tensor,
+        text_pooled: &Tensor,
     ) -> Result<(Tensor, Tensor)> {
         let v = self.video_proj.forward(tape, video_cls)?;
-        let t = self.text_proj.forward(tape, text_cls)?;
+        let t = self.text_proj.forward(tape, text_pooled)?;
         Ok((v, t))
     }
 
@@ -128,8 +128,8 @@ impl Heads {
     }
 
     /// The raw VTC projection of pooled text states `[B, H]` alone, `[B, embed_dim]`.
-    pub fn vtc_text_projection(&self, tape: &Tape, text_cls: &Tensor) -> Result<Tensor> {
-        self.text_proj.forward(tape, text_cls)
+    pub fn vtc_text_projection(&self, tape: &Tape, text_pooled: &Tensor) -> Result<Tensor> {
+        self.text_proj.forward(tape, text_pooled)
     }
 
     /// Unit-norm VTC embeddings of a training batch, each `[B, embed_dim]`: the projections,
@@ -138,9 +138,9 @@ impl Heads {
         &self,
         tape: &Tape,
         video_cls: &Tensor,
-        text_cls: &Tensor,
+        text_pooled: &Tensor,
     ) -> Result<(Tensor, Tensor)> {
-        let (v, t) = self.vtc_projections(tape, video_cls, text_cls)?;
+        let (v, t) = self.vtc_projections(tape, video_cls, text_pooled)?;
         let (v, t) = if self.cfg.heads.center {
             (center_rows(tape, &v)?, center_rows(tape, &t)?)
         } else {
@@ -156,17 +156,17 @@ impl Heads {
         &self,
         tape: &Tape,
         video_cls: &Tensor,
-        text_cls: &Tensor,
+        text_pooled: &Tensor,
         duplicates: Option<&Tensor>,
     ) -> Result<VtcOutput> {
-        if video_cls.shape().rows() != text_cls.shape().rows() {
+        if video_cls.shape().rows() != text_pooled.shape().rows() {
             bail!(
-                "VTC: {} video and {} text [CLS] states; pairs need as many of each",
+                "VTC: {} video [CLS] and {} pooled text states; pairs need as many of each",
                 video_cls.shape().rows(),
-                text_cls.shape().rows()
+                text_pooled.shape().rows()
             );
         }
-        let (v, t) = self.vtc_embeddings(tape, video_cls, text_cls)?;
+        let (v, t) = self.vtc_embeddings(tape, video_cls, text_pooled)?;
         let sim = matmul_op(tape, &v, &t, None, true)?;
         let sim = match duplicates {
             Some(m) => add(tape, &sim, m)?,

@@ -2,15 +2,18 @@
 //! heads, every parameter in one named list (for AdamW and checkpoints), and the three
 //! pre-training losses of one batch.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 mod embed;
 mod grad_cache;
 mod pairs;
+mod text_cache;
 mod video_init;
 
 pub use grad_cache::{CachedLosses, EncoderStates, WholeBatch};
 use pairs::own_pairs;
+use text_cache::TextCache;
+pub use text_cache::TextCacheStats;
 
 use super::checkpoint::TensorMap;
 use super::config::ModelConfig;
@@ -134,6 +137,7 @@ pub struct LocoModel {
     heads: Heads,
     vtc_means: Option<VtcMeans>,
     frozen_text: bool,
+    text_cache: TextCache,
 }
 
 /// The training mean of each modality's raw VTC projection (`[embed_dim]` each), stored in
@@ -175,6 +179,7 @@ impl LocoModel {
             heads: Heads::random(gpu, cfg, seed ^ 0x6865_6164)?,
             vtc_means: None,
             frozen_text: false,
+            text_cache: TextCache::default(),
         })
     }
 
@@ -190,6 +195,7 @@ impl LocoModel {
             heads: Heads::from_weights(gpu, cfg, weights)?,
             vtc_means: vtc_means_of(cfg, weights)?,
             frozen_text: false,
+            text_cache: TextCache::default(),
         })
     }
 
@@ -277,10 +283,7 @@ impl LocoModel {
             );
         }
         let video = self.video.forward(tape, &batch.video)?;
-        let text = {
-            let _off = self.frozen_text.then(|| tape.no_grad());
-            self.text.forward(tape, batch.text(batch.ids))?
-        };
+        let (text_hidden, text_pooled) = self.text_states(tape, batch)?;
         // Data-parallel: the whole batch's rows, from every replica (identity on one device).
         let shard = batch.shard;
         let whole = |t: &Tensor| -> Result<Tensor> {
@@ -297,7 +300,7 @@ impl LocoModel {
         let vtc = self.heads.vtc(
             tape,
             &whole(&video.cls)?,
-            &whole(&text.pooled)?,
+            &whole(&text_pooled)?,
             dup.as_ref(),
         )?;
         // Every replica computes the whole batch's VTC: each counts for 1/N of it.
@@ -326,7 +329,8 @@ impl LocoModel {
             };
             let (h, hv) = (self.cfg.text.hidden_size, self.cfg.video.hidden_size);
             let lv = video.hidden.shape().dims()[1];
-            let text_all = whole(&tape.reshape(&text.hidden, [b, l * h])?)?;
+            let text_hidden = text_hidden.context("VTM reads the text encoder's hidden states")?;
+            let text_all = whole(&tape.reshape(&text_hidden, [b, l * h])?)?;
             let video_all = whole(&tape.reshape(&video.hidden, [b, lv * hv])?)?;
             let mask = shard.map_or(batch.mask, |s| s.mask);
             let vtm = self.vtm_rows(

@@ -70,6 +70,8 @@ pub struct TrainSummary {
     /// Share of this invocation's wall time spent summing gradients across replicas (0 on
     /// one device).
     pub allreduce_share: f64,
+    /// How the frozen text encoder's per-caption cache served (all zero when unused).
+    pub text_cache: crate::model::locomotion::TextCacheStats,
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -357,6 +359,7 @@ fn run_replica(gpu: &Gpu, cfg: &TrainConfig, shard: Option<Shard>) -> Result<Tra
         interrupted,
         allreduce_share: allreduce / wall,
         truncation: cut,
+        text_cache: model.text_cache_stats(),
     })
 }
 

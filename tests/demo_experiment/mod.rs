@@ -185,7 +185,8 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
         assert_eq!(c["state"]["extra"]["freeze_text"], true, "{run}");
     }
     assert!(read(&out.join("report.md")).contains("With a pretrained text encoder"));
-    // Another text model in the same folder is refused.
+    // Another text model (or depth) in the same folder is refused while its runs are there,
+    // naming them; once they are removed, only they train again, with the new one.
     let mut other_text = args.to_vec();
     other_text.extend([
         "--init-text",
@@ -193,5 +194,23 @@ fn experiment_tables_every_condition_charts_them_and_skips_finished_runs() {
         "--text-layers",
         "2",
     ]);
-    fails_with(&other_text, "other settings");
+    fails_with(&other_text, "2 pretrained-text runs of --init-text");
+    fails_with(&other_text, "--text-layers 1");
+    for run in [
+        "pretrain-motion-pretrained-text",
+        "pretrain-motion-paraphrase-pretrained-text",
+    ] {
+        std::fs::remove_dir_all(out.join(format!("runs/seed-0/{run}"))).unwrap();
+    }
+    let (ok, _, err) = locomotion(&other_text);
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::metadata(&log).unwrap().modified().unwrap(), before);
+    for run in [
+        "pretrain-motion-pretrained-text",
+        "pretrain-motion-paraphrase-pretrained-text",
+    ] {
+        let c = json(&out.join(format!("runs/seed-0/{run}/checkpoint/config.json")));
+        assert_eq!(c["model"]["text"]["num_hidden_layers"], 2, "{run}: {c}");
+    }
+    assert_eq!(json(&out.join("plan.json"))["text_init"]["layers"], 2);
 }

@@ -92,13 +92,16 @@ impl LocoModel {
     pub fn encoder_states(&self, tape: &Tape, batch: &PairBatch) -> Result<EncoderStates> {
         let _g = tape.no_grad();
         let video = self.video.forward(tape, &batch.video)?;
-        let text = self.text.forward(tape, batch.text(batch.ids))?;
+        let (text_hidden, text_pooled) = self.text_states(tape, batch)?;
         let vtm = self.cfg.loss_weights.vtm > 0.0;
         Ok(EncoderStates {
             video_cls: video.cls.to_vec()?,
-            text_pooled: text.pooled.to_vec()?,
+            text_pooled: text_pooled.to_vec()?,
             video_hidden: if vtm { video.hidden.to_vec()? } else { vec![] },
-            text_hidden: if vtm { text.hidden.to_vec()? } else { vec![] },
+            text_hidden: match text_hidden {
+                Some(t) if vtm => t.to_vec()?,
+                _ => vec![],
+            },
         })
     }
 
@@ -198,20 +201,26 @@ impl LocoModel {
     ) -> Result<(Tensor, u64)> {
         let gpu = &self.gpu;
         let video = self.video.forward(tape, &micro.video)?;
-        let text = self.text.forward(tape, micro.text(micro.ids))?;
+        // A frozen text encoder takes no gradient: it is not run again.
+        let text = match self.frozen_text {
+            true => None,
+            false => Some(self.text.forward(tape, micro.text(micro.ids))?),
+        };
         // Σ state · grad has the cached gradient as its gradient.
         let dot = |x: &Tensor, g: &[f32]| -> Result<Tensor> {
             let g = Tensor::from_host(gpu, g, x.shape().clone())?;
             Ok(tape.reshape(&sum_all(tape, &mul(tape, x, &g)?)?, [1])?)
         };
-        let mut total = add(
-            tape,
-            &dot(&video.cls, &grads.video_cls)?,
-            &dot(&text.pooled, &grads.text_pooled)?,
-        )?;
-        if !grads.video_hidden.is_empty() {
+        let vtm = !grads.video_hidden.is_empty();
+        let mut total = dot(&video.cls, &grads.video_cls)?;
+        if vtm {
             total = add(tape, &total, &dot(&video.hidden, &grads.video_hidden)?)?;
-            total = add(tape, &total, &dot(&text.hidden, &grads.text_hidden)?)?;
+        }
+        if let Some(text) = &text {
+            total = add(tape, &total, &dot(&text.pooled, &grads.text_pooled)?)?;
+            if vtm {
+                total = add(tape, &total, &dot(&text.hidden, &grads.text_hidden)?)?;
+            }
         }
         let w = self.cfg.loss_weights;
         let (mlm, flops) = if w.mlm > 0.0 && mlm_share > 0.0 {
