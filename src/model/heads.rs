@@ -1,7 +1,7 @@
 //! The pre-training heads (ALBEF / VindLU, as LocoMotion trains): VTC projects the video
 //! [CLS] states and the text encoder's mean-pooled states to a shared space, L2-normalises
-//! them and scores every pair with InfoNCE under a learnable temperature; VTM classifies the cross encoder's [CLS] state as matched or
-//! not; MLM predicts masked words from the cross encoder's states through BERT's transform
+//! them and scores every pair with InfoNCE under a learnable temperature; VTM classifies the
+//! cross encoder's [CLS] state as matched or not; MLM predicts masked words from the cross encoder's states through BERT's transform
 //! (linear → GELU → LN) and a decoder **tied** to the text word embeddings (its own bias
 //! only). Its layers are built once from a [`Builder`] under `heads.` (names in
 //! [`crate::model::params`]).
