@@ -140,7 +140,7 @@ fn print_text(info: &Info) {
         println!("  {}: {} ({})", c.what, c.runs, c.setting);
     }
     println!(
-        "  comparison kernels, never in a step: matmul tiled and naive, unfused attention (src/tensor/ops/dev/; `locomotion bench kernels` runs them)"
+        "  comparison kernels, never in a step: matmul tiled and naive, unfused attention, the FMA ceiling (src/tensor/ops/dev/; `locomotion bench kernels` runs them)"
     );
     println!(
         "power preference: {} (WGPU_POWER_PREF=high|low|none)",
