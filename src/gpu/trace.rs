@@ -151,11 +151,10 @@ impl TraceState {
     }
 
     /// Name the shape of the next dispatch (it gets a row of its own: `kernel shape`) and the
-    /// FLOPs it does, so the profile shows each matmul shape's GFLOP/s. A no-op untraced.
+    /// FLOPs it does, so the profile shows each matmul shape's GFLOP/s. Callers check
+    /// [`TraceState::on`] first, so that nothing is formatted untraced.
     pub(crate) fn note(&self, shape: String, flops: f64) {
-        if self.on() {
-            self.collecting.lock().unwrap().note = Some((shape, flops));
-        }
+        self.collecting.lock().unwrap().note = Some((shape, flops));
     }
 
     /// Note a dispatch of `kernel` that took `host` to record, timed by `slot`.

@@ -268,7 +268,10 @@ pub fn matmul(
 /// Tell the step trace that the next dispatch is the product `d` (its profile row names the
 /// shape and its GFLOP/s).
 pub(crate) fn trace_shape(batch: &CommandBatch, d: &MatmulDims) {
-    batch.gpu().trace.note(d.shape_label(), d.flops());
+    // Checked first: untraced (every training step) the label is never formatted.
+    if batch.gpu().trace.on() {
+        batch.gpu().trace.note(d.shape_label(), d.flops());
+    }
 }
 
 /// Refuse buffers smaller than `d` needs: the kernels run without wgpu's bounds checks, so
