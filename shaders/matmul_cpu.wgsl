@@ -6,17 +6,8 @@
 // (batch or 1, K, N) (a batch stride of 0 shares one matrix), bias is (N,), C is (batch, M, N);
 // A and B are read as arrays of vec4. Chosen by MatmulKernel::pick when the adapter is a CPU.
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    batch: u32,
-    stride_a: u32,
-    stride_b: u32,
-    stride_c: u32,
-    // bit 2: add bias, bit 3: accumulate into C (bits 0 and 1, transposes, must be clear).
-    flags: u32,
-}
+// #import "common/matmul_params.wgsl"
+// (Bits 0 and 1 of the flags, the transposes, must be clear here.)
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;

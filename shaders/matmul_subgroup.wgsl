@@ -13,17 +13,7 @@
 // Grid: (ceil(N/32), ceil(M/32), batch). `matmul_subgroup_v4` (N a multiple of 4) is the same
 // with vec4 bias loads and stores.
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    batch: u32,
-    stride_a: u32,
-    stride_b: u32,
-    stride_c: u32,
-    // bit 2: add bias, bit 3: accumulate into C.
-    flags: u32,
-}
+// #import "common/matmul_params.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var a_tex: texture_2d_array<u32>;

@@ -16,17 +16,7 @@
 // when B is), and passes the B quads to the others with subgroupBroadcast.
 // Grid: (ceil(N/32), ceil(M/32), batch).
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    batch: u32,
-    stride_a: u32,
-    stride_b: u32,
-    stride_c: u32,
-    // bit 2: add bias, bit 3: accumulate into C.
-    flags: u32,
-}
+// #import "common/matmul_params.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;

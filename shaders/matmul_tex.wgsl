@@ -10,17 +10,7 @@
 // Grid: (ceil(N/256), ceil(M/8), 1). Built by the launcher only when K and N are multiples
 // of 64 (texture rows are copied from the buffers, 256-byte aligned).
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    batch: u32,
-    stride_a: u32,
-    stride_b: u32,
-    stride_c: u32,
-    // bit 2: add bias, bit 3: accumulate into C.
-    flags: u32,
-}
+// #import "common/matmul_params.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var a_tex: texture_2d<u32>;

@@ -12,17 +12,7 @@
 // against. Grid: (ceil(N/8), ceil(M/8), batch).
 // The variant for CPU drivers is in matmul_cpu.wgsl.
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    batch: u32,
-    stride_a: u32,
-    stride_b: u32,
-    stride_c: u32,
-    // bit 0: A transposed, bit 1: B transposed, bit 2: add bias, bit 3: accumulate into C.
-    flags: u32,
-}
+// #import "common/matmul_params.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
