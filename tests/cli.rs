@@ -69,9 +69,9 @@ fn version_help_and_bad_flags() {
 #[test]
 fn demo_and_experiment_help_show_the_recipe_defaults() {
     use locomotion::train::recipe;
-    // The experiment pre-trains twice as long as the demo (experiment::comparison::STEPS).
+    // The experiment pre-trains four times as long as the demo (experiment::comparison::STEPS).
     let steps = [recipe::STEPS, locomotion::experiment::comparison::STEPS];
-    assert_eq!(steps[1], 2 * steps[0]);
+    assert_eq!(steps[1], 4 * steps[0]);
     for (cmd, steps) in ["demo", "experiment"].into_iter().zip(steps) {
         let (ok, out, err) = locomotion(&[cmd, "--help"], &[]);
         assert!(ok, "{err}");

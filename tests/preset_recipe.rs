@@ -55,3 +55,28 @@ fn two_small_steps_of_the_recipe_are_finite_and_the_config_has_the_recipe() {
         }
     }
 }
+
+#[test]
+fn the_experiment_scores_a_bigger_motion_benchmark_than_the_demo() {
+    use locomotion::cli::{Cli, Command};
+    let parse = |argv: &[&str]| <Cli as clap::Parser>::try_parse_from(argv).unwrap().command;
+    let groups = |argv: &[&str]| match parse(argv) {
+        Command::Demo(a) => a.plan().bench_groups,
+        Command::Experiment(a) => a.plan().unwrap().bench_groups,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        groups(&["locomotion", "demo"]),
+        recipe::BENCHMARK_GROUPS,
+        "demo's default"
+    );
+    assert_eq!(
+        groups(&["locomotion", "experiment"]),
+        recipe::EXPERIMENT_BENCHMARK_GROUPS,
+        "experiment's default"
+    );
+    assert!(recipe::EXPERIMENT_BENCHMARK_GROUPS > recipe::BENCHMARK_GROUPS);
+    // --groups reaches both plans.
+    assert_eq!(groups(&["locomotion", "demo", "--groups", "5"]), 5);
+    assert_eq!(groups(&["locomotion", "experiment", "--groups", "6"]), 6);
+}

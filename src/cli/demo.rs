@@ -87,7 +87,9 @@ impl DemoArgs {
             preview_clips: self.clips,
             preview_size: self.size,
             eval_clips: self.eval_clips,
-            bench_groups: self.benchmark.groups,
+            bench_groups: self
+                .benchmark
+                .groups(crate::train::recipe::BENCHMARK_GROUPS),
             bench_per_group: self.benchmark.per_group,
             bench_seed: self
                 .bench_seed

@@ -109,7 +109,9 @@ impl ExperimentArgs {
             downstream_clips: self.downstream_clips,
             nonlinear: d.nonlinear || self.nonlinear,
             frames: self.frames.or(d.frames),
-            bench_groups: self.benchmark.groups,
+            bench_groups: self
+                .benchmark
+                .groups(crate::train::recipe::EXPERIMENT_BENCHMARK_GROUPS),
             bench_per_group: self.benchmark.per_group,
             bench_seed: self.bench_seed,
             text_init: self.init_text.as_ref().map(|dir| TextInitPlan {

@@ -8,9 +8,10 @@ use crate::train::recipe;
 /// The motion benchmark's size.
 #[derive(Debug, Clone, Args)]
 pub struct BenchmarkFlags {
-    /// Motion benchmark groups.
-    #[arg(long, default_value_t = recipe::BENCHMARK_GROUPS)]
-    pub groups: usize,
+    /// Motion benchmark groups. Default: 32 for `demo`, 128 for `experiment` (whose seeds
+    /// are compared: 128 queries would add ±4 points of sampling noise to each score).
+    #[arg(long)]
+    pub groups: Option<usize>,
     /// Motion benchmark clips per group.
     #[arg(long, default_value_t = recipe::BENCHMARK_PER_GROUP)]
     pub per_group: usize,
@@ -45,5 +46,12 @@ impl RunFlags {
     /// --group-size, or the recipe's for a batch of `batch`.
     pub fn group_size(&self, batch: usize) -> usize {
         self.group_size.unwrap_or(recipe::group_size(batch))
+    }
+}
+
+impl BenchmarkFlags {
+    /// --groups, or `default` (the command's).
+    pub fn groups(&self, default: usize) -> usize {
+        self.groups.unwrap_or(default)
     }
 }
