@@ -47,7 +47,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "NAME")]
     pub benchmark: Option<String>,
     /// Motion benchmark: groups (one object on one background each); the default is the
-    /// demo's and the experiment's.
+    /// demo's (`experiment` scores 128).
     #[arg(long, default_value_t = recipe::BENCHMARK_GROUPS)]
     pub groups: usize,
     /// Motion benchmark: clips per group, each with a different motion.
