@@ -21,21 +21,7 @@
 // (splits, batch, M, N), which `matmul_splitk.wgsl` sums in the fixed order s = 0, 1, ...
 // Grid: (ceil(N / 64), ceil(M / 128), batch * splits).
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    batch: u32,
-    stride_a: u32,
-    stride_b: u32,
-    stride_c: u32,
-    // bit 2: add bias, bit 3: accumulate into C (bits 0 and 1, the transposes, are the
-    // override constants here).
-    flags: u32,
-    // The K range of one split: a multiple of BK.
-    k_chunk: u32,
-    splits: u32,
-}
+// #import "common/sgemm_params.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;

@@ -4,19 +4,7 @@
 // order whatever the schedule, so the result is the same bits on every run.
 // One thread per output; grid: ceil(batch * M * N / 64) workgroups folded into (x, y).
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    batch: u32,
-    stride_a: u32,
-    stride_b: u32,
-    stride_c: u32,
-    // bit 2: add bias, bit 3: accumulate into C.
-    flags: u32,
-    k_chunk: u32,
-    splits: u32,
-}
+// #import "common/sgemm_params.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> part: array<f32>;
