@@ -7,7 +7,10 @@
 // param, grad, m, v are (n,); clip is (2,): [global gradient norm, scale] from grad_norm.wgsl,
 // read on the GPU so that clipping needs no readback.
 //
-// Grid: a linear count of 64-thread workgroups, folded into (x, y); one thread per element.
+// Grid: a linear count of 64-thread workgroups, folded into (x, y); one invocation a vec4,
+// elements 4 i .. 4 i + 3 (llvmpipe moves a vec4 a lane at the cost of a scalar: BENCHMARKS.md,
+// "The CPU path against XLA"). The launcher binds param, grad, m and v rounded up to whole
+// vec4s inside their allocations; lanes at n and past keep what they hold.
 
 struct Params {
     n: u32,
@@ -21,49 +24,71 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(1) var<storage, read_write> param: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> grad: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> m: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> v: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> clip: array<f32>;
 
-// One element's update with weight decay wd.
-fn update(i: u32, wd: f32) {
+fn vec4_index(wid: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
+    return (wid.y * nwg.x + wid.x) * 64u + li;
+}
+
+// The update of vec4 i with weight decay wd[j] on lane j, where live[j] (the others keep
+// their values: past n, or in a tensor without a gradient this step).
+fn update(i: u32, wd: vec4<f32>, live: vec4<bool>) {
     let g = grad[i] * clip[1];
-    let mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;
-    let vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
-    m[i] = mi;
-    v[i] = vi;
+    let m0 = m[i];
+    let v0 = v[i];
+    let mi = p.beta1 * m0 + (1.0 - p.beta1) * g;
+    let vi = p.beta2 * v0 + (1.0 - p.beta2) * g * g;
     let w = param[i];
-    param[i] = w - p.lr * (wd * w + (mi / p.bc1) / (sqrt(vi / p.bc2) + p.eps));
+    let wi = w - p.lr * (wd * w + (mi / p.bc1) / (sqrt(vi / p.bc2) + p.eps));
+    m[i] = select(m0, mi, live);
+    v[i] = select(v0, vi, live);
+    param[i] = select(w, wi, live);
+}
+
+// The lanes of vec4 i below n.
+fn below_n(i: u32) -> vec4<bool> {
+    return vec4(4u * i) + vec4(0u, 1u, 2u, 3u) < vec4(p.n);
 }
 
 @compute @workgroup_size(64)
 fn adamw(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_index) li: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 64u + li;
-    if i >= p.n { return; }
-    update(i, p.weight_decay);
+    let i = vec4_index(wid, nwg, li);
+    if 4u * i >= p.n { return; }
+    update(i, vec4(p.weight_decay), below_n(i));
 }
 
 // Multi-tensor form: param, grad, m, v hold a group of tensors laid end to end (n elements in
 // all) and segs[k] = (end of tensor k, flags), ends ascending; flags bit 0: decayed (else wd is
-// 0), bit 1: has a gradient this step (else the element is left as it is). A thread finds its
-// tensor by binary search over the ends.
+// 0), bit 1: has a gradient this step (else the element is left as it is). An invocation finds
+// the tensor of its first element by binary search over the ends, and steps to the next ones
+// where its vec4 crosses an end.
 @group(0) @binding(6) var<storage, read> segs: array<vec2<u32>>;
 
 @compute @workgroup_size(64)
 fn adamw_flat(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) li: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 64u + li;
-    if i >= p.n { return; }
+    let i = vec4_index(wid, nwg, li);
+    let e0 = 4u * i;
+    if e0 >= p.n { return; }
+    let last = arrayLength(&segs) - 1u;
     var lo = 0u;
-    var hi = arrayLength(&segs) - 1u;
+    var hi = last;
     while lo < hi {
         let mid = (lo + hi) / 2u;
-        if segs[mid].x <= i { lo = mid + 1u; } else { hi = mid; }
+        if segs[mid].x <= e0 { lo = mid + 1u; } else { hi = mid; }
     }
-    let flags = segs[lo].y;
-    if (flags & 2u) == 0u { return; }
-    update(i, select(0.0, p.weight_decay, (flags & 1u) != 0u));
+    var wd = vec4(0.0);
+    var live = below_n(i);
+    for (var j = 0u; j < 4u; j++) {
+        while lo < last && segs[lo].x <= e0 + j { lo++; }
+        let flags = segs[lo].y;
+        wd[j] = select(0.0, p.weight_decay, (flags & 1u) != 0u);
+        live[j] = live[j] && (flags & 2u) != 0u;
+    }
+    update(i, wd, live);
 }

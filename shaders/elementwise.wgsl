@@ -4,10 +4,7 @@
 //   gelu_backward: out = y * gelu'(x) (GELU in the erf form, as BERT uses);
 //   tanh_backward: out = y * (1 - x^2) where x holds tanh's output;
 // In-place and single-input kernels (scale, GELU, tanh, dropout, accumulate) are in unary.wgsl.
-//
-// Dispatch convention (src/gpu/batch.rs): 64 threads a workgroup; the linear workgroup count
-// may be folded into an (x, y) grid when it exceeds 65 535, so the element index is
-// (wid.y * nwg.x + wid.x) * 64 + lid.x, guarded against n.
+// One invocation a vec4 (common/flat4.wgsl): the grid covers ceil(n / 4) vec4s.
 
 struct Params {
     n: u32,
@@ -18,73 +15,72 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> y: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 
-fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
-    return (wid.y * nwg.x + wid.x) * 64u + lid.x;
-}
+// #import "common/flat4.wgsl"
 
 @compute @workgroup_size(64)
 fn add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
        @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = index(wid, nwg, lid);
-    if i >= p.n { return; }
-    out[i] = x[i] + y[i];
+    if !in_range(i) { return; }
+    put(i, x[i] + y[i]);
 }
 
 @compute @workgroup_size(64)
 fn mul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
        @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = index(wid, nwg, lid);
-    if i >= p.n { return; }
-    out[i] = x[i] * y[i];
+    if !in_range(i) { return; }
+    put(i, x[i] * y[i]);
 }
 
 @compute @workgroup_size(64)
 fn axpby(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = index(wid, nwg, lid);
-    if i >= p.n { return; }
-    out[i] = p.alpha * x[i] + p.beta * y[i];
+    if !in_range(i) { return; }
+    put(i, p.alpha * x[i] + p.beta * y[i]);
+}
+
+// y[e] for one element index e (y is (period,), read a lane at a time).
+fn y_at(e: u32) -> f32 {
+    return y[e / 4u][e % 4u];
 }
 
 @compute @workgroup_size(64)
 fn add_broadcast(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = index(wid, nwg, lid);
-    if i >= p.n { return; }
-    out[i] = x[i] + y[i % p.period];
-}
-
-const INV_SQRT2: f32 = 0.70710678118654752;
-const INV_SQRT_2PI: f32 = 0.39894228040143268;
-
-// erf by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7); WGSL has no erf.
-fn erf_approx(z: f32) -> f32 {
-    let a = abs(z);
-    let t = 1.0 / (1.0 + 0.3275911 * a);
-    let poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t
-        + 0.254829592) * t;
-    return sign(z) * (1.0 - poly * exp(-a * a));
+    if !in_range(i) { return; }
+    var b: vec4<f32>;
+    if p.period % 4u == 0u {
+        // A whole vec4 of y lines up with this one.
+        b = y[i % (p.period / 4u)];
+    } else {
+        let e = lanes(i) % vec4(p.period);
+        b = vec4(y_at(e.x), y_at(e.y), y_at(e.z), y_at(e.w));
+    }
+    put(i, x[i] + b);
 }
 
 @compute @workgroup_size(64)
 fn gelu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = index(wid, nwg, lid);
-    if i >= p.n { return; }
+    if !in_range(i) { return; }
     let v = x[i];
-    let cdf = 0.5 * (1.0 + erf_approx(v * INV_SQRT2));
-    out[i] = y[i] * (cdf + v * INV_SQRT_2PI * exp(-0.5 * v * v));
+    let cdf = 0.5 * (1.0 + erf4(v * INV_SQRT2));
+    put(i, y[i] * (cdf + v * INV_SQRT_2PI * exp(-0.5 * v * v)));
 }
 
 @compute @workgroup_size(64)
 fn tanh_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = index(wid, nwg, lid);
-    if i >= p.n { return; }
+    if !in_range(i) { return; }
     let t = x[i];
-    out[i] = y[i] * (1.0 - t * t);
+    put(i, y[i] * (1.0 - t * t));
 }

@@ -4,7 +4,7 @@
 //     where keep hashes (seed, i), so the backward pass regenerates the same mask from the seed;
 //   accumulate: out += alpha * x (in place: gradient accumulation, and the SGD step with
 //     alpha = -lr).
-// Same 1-D dispatch convention as elementwise.wgsl.
+// One invocation a vec4 (common/flat4.wgsl), as elementwise.wgsl.
 
 struct Params {
     n: u32,
@@ -14,70 +14,59 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
 
-fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
-    return (wid.y * nwg.x + wid.x) * 64u + lid.x;
-}
+// #import "common/flat4.wgsl"
 
 @compute @workgroup_size(64)
 fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = index(wid, nwg, lid);
-    if i >= p.n { return; }
-    out[i] = p.alpha * x[i];
+    if !in_range(i) { return; }
+    put(i, p.alpha * x[i]);
 }
 
 @compute @workgroup_size(64)
 fn accumulate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = index(wid, nwg, lid);
-    if i >= p.n { return; }
-    out[i] = out[i] + p.alpha * x[i];
-}
-
-// erf by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7); WGSL has no erf.
-fn erf_approx(z: f32) -> f32 {
-    let a = abs(z);
-    let t = 1.0 / (1.0 + 0.3275911 * a);
-    let poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t
-        + 0.254829592) * t;
-    return sign(z) * (1.0 - poly * exp(-a * a));
+    if !in_range(i) { return; }
+    put(i, out[i] + p.alpha * x[i]);
 }
 
 @compute @workgroup_size(64)
 fn gelu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = index(wid, nwg, lid);
-    if i >= p.n { return; }
+    if !in_range(i) { return; }
     let v = x[i];
-    out[i] = 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752));
+    put(i, 0.5 * v * (1.0 + erf4(v * INV_SQRT2)));
 }
 
 @compute @workgroup_size(64)
 fn tanh_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = index(wid, nwg, lid);
-    if i >= p.n { return; }
+    if !in_range(i) { return; }
     // tanh through exp of a clamped argument: some backends overflow tanh(|x| > 44).
-    let v = clamp(x[i], -15.0, 15.0);
+    let v = clamp(x[i], vec4(-15.0), vec4(15.0));
     let e = exp(2.0 * v);
-    out[i] = (e - 1.0) / (e + 1.0);
+    put(i, (e - 1.0) / (e + 1.0));
 }
 
-// PCG hash (O'Neill): a well-mixed u32 from a u32.
-fn pcg(v: u32) -> u32 {
+// PCG hash (O'Neill): a well-mixed u32 from a u32, a lane at a time.
+fn pcg(v: vec4<u32>) -> vec4<u32> {
     let state = v * 747796405u + 2891336453u;
-    let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-    return (word >> 22u) ^ word;
+    let word = ((state >> ((state >> vec4(28u)) + 4u)) ^ state) * 277803737u;
+    return (word >> vec4(22u)) ^ word;
 }
 
 @compute @workgroup_size(64)
 fn dropout(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = index(wid, nwg, lid);
-    if i >= p.n { return; }
-    let u = f32(pcg(i ^ pcg(p.seed)) >> 8u) * (1.0 / 16777216.0);
-    out[i] = select(0.0, x[i] * p.beta, u >= p.alpha);
+    if !in_range(i) { return; }
+    let u = vec4<f32>(pcg(lanes(i) ^ pcg(vec4(p.seed))) >> vec4(8u)) * (1.0 / 16777216.0);
+    put(i, select(vec4(0.0), x[i] * p.beta, u >= vec4(p.alpha)));
 }

@@ -250,6 +250,19 @@ impl GpuBuffer {
     pub fn capacity(&self) -> u64 {
         self.class
     }
+    /// A binding of the logical size rounded up to `align` bytes, for a kernel that reads
+    /// and writes whole vec4s (`align` 16) past the last element into the allocation's
+    /// padding; `None` where the allocation is too small for that.
+    pub fn binding_rounded(&self, align: u64) -> Option<wgpu::BindingResource<'_>> {
+        let size = self.bytes.max(align).next_multiple_of(align);
+        (size <= self.class).then(|| {
+            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: self.raw(),
+                offset: 0,
+                size: wgpu::BufferSize::new(size),
+            })
+        })
+    }
     /// A binding of exactly the logical size, so `arrayLength` in WGSL is right.
     pub fn binding(&self) -> wgpu::BindingResource<'_> {
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {

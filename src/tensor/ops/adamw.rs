@@ -132,11 +132,15 @@ fn launch(
         bc1: bc(opt.beta1),
         bc2: bc(opt.beta2),
     };
-    batch.dispatch(
+    let n = n as usize;
+    let flat: Vec<(&GpuBuffer, usize)> = bufs[..4].iter().map(|&b| (b, n)).collect();
+    super::elementwise::dispatch_flat4(
+        batch,
         Kernel::new("adamw", entry),
         &params,
-        bufs,
-        Groups::Linear((n as u64).div_ceil(64)),
+        &flat,
+        &bufs[4..],
+        n,
     )?;
     Ok(())
 }

@@ -26,6 +26,51 @@ kernel_params! {
     }
 }
 
+/// Record a kernel of the flat vec4 family (`shaders/common/flat4.wgsl`: elementwise, unary,
+/// quick GELU, AdamW) over `n` elements: each buffer of `bufs` must hold the floats paired
+/// with it, and is bound rounded up to whole vec4s; the `exact` buffers are bound after them
+/// as they are. One invocation a vec4.
+pub(crate) fn dispatch_flat4<P: crate::gpu::KernelParams>(
+    batch: &mut CommandBatch,
+    kernel: Kernel,
+    params: &P,
+    bufs: &[(&GpuBuffer, usize)],
+    exact: &[&GpuBuffer],
+    n: usize,
+) -> std::result::Result<(), GpuError> {
+    let mut resources = Vec::with_capacity(bufs.len() + exact.len());
+    for (i, &(buf, floats)) in bufs.iter().enumerate() {
+        let fail = |why: String| GpuError::Launch {
+            kernel: format!("{}::{}", kernel.shader, kernel.entry),
+            reason: format!("buffer {i} {why}"),
+        };
+        if buf.bytes() < 4 * floats as u64 {
+            return Err(fail(format!(
+                "holds {} bytes, the kernel reads {floats} floats",
+                buf.bytes()
+            )));
+        }
+        resources.push(buf.binding_rounded(16).ok_or_else(|| {
+            fail(format!(
+                "of {} bytes has no room to round up to whole vec4s (allocation {})",
+                buf.bytes(),
+                buf.capacity()
+            ))
+        })?);
+    }
+    resources.extend(exact.iter().map(|b| b.binding()));
+    batch.dispatch_resources(
+        kernel,
+        params,
+        &resources,
+        Groups::Linear((n as u64).div_ceil(4).div_ceil(64)),
+    )?;
+    for buf in bufs.iter().map(|b| b.0).chain(exact.iter().copied()) {
+        batch.hold(buf);
+    }
+    Ok(())
+}
+
 /// Record `out = op(x, y)` over the first `n` elements; x, y, out are (n,).
 pub fn binary(
     batch: &mut CommandBatch,
@@ -46,11 +91,14 @@ pub fn binary(
         beta,
         period: 1,
     };
-    batch.dispatch(
+    let n = n as usize;
+    dispatch_flat4(
+        batch,
         Kernel::new("elementwise", entry),
         &params,
-        &[x, y, out],
-        Groups::Linear((n as u64).div_ceil(64)),
+        &[(x, n), (y, n), (out, n)],
+        &[],
+        n,
     )
 }
 
@@ -74,11 +122,18 @@ pub fn launch(
         beta,
         period: period.max(1) as u32,
     };
-    batch.dispatch(
+    let y_len = if entry == "add_broadcast" {
+        period.max(1)
+    } else {
+        n
+    };
+    dispatch_flat4(
+        batch,
         Kernel::new("elementwise", entry),
         &params,
-        &[x, y, out],
-        Groups::Linear((n as u64).div_ceil(64)),
+        &[(x, n), (y, y_len), (out, n)],
+        &[],
+        n,
     )
 }
 

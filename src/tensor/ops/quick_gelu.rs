@@ -4,7 +4,7 @@
 use crate::gpu::kernel_params;
 
 use super::{forward, one_grad};
-use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Kernel};
 use crate::tensor::{Result, Tape, Tensor};
 
 /// CLIP's sigmoid scale: quick GELU is `x · σ(QUICK_GELU_ALPHA · x)`.
@@ -36,11 +36,13 @@ pub fn launch(
         backward: u32::from(backward),
         _pad0: 0,
     };
-    batch.dispatch(
+    super::elementwise::dispatch_flat4(
+        batch,
         Kernel::new("quick_gelu", "quick_gelu"),
         &params,
-        &[x, dy, out],
-        Groups::Linear((n as u64).div_ceil(64)),
+        &[(x, n), (dy, n), (out, n)],
+        &[],
+        n,
     )
 }
 

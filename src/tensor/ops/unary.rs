@@ -5,7 +5,7 @@ use crate::gpu::kernel_params;
 
 use super::elementwise::{self, Binary};
 use super::{forward, one_grad, storage};
-use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Groups, Kernel};
+use crate::gpu::{CommandBatch, GpuBuffer, GpuError, Kernel};
 use crate::tensor::{Result, Tape, Tensor};
 
 kernel_params! {
@@ -35,11 +35,13 @@ pub fn launch(
         beta,
         seed,
     };
-    batch.dispatch(
+    super::elementwise::dispatch_flat4(
+        batch,
         Kernel::new("unary", entry),
         &params,
-        &[x, out],
-        Groups::Linear((n as u64).div_ceil(64)),
+        &[(x, n), (out, n)],
+        &[],
+        n,
     )
 }
 
