@@ -6,7 +6,9 @@
 //           (chunks, C). Stage 2 is the same entry over the partials as one chunk of `chunks`
 //           rows, so it adds them in chunk order.
 // Grid: (ceil(C / 64) column strips, chunks); one thread per column of a chunk, so a warp
-// reads 64 consecutive floats of each row.
+// reads 64 consecutive floats of each row. colsum4, for C % 4 = 0: the same sums (the same
+// order, the same bits) four columns an invocation, one vec4 load a row, ceil(C / 256) strips:
+// llvmpipe moves a vec4 a lane at the cost of a scalar (BENCHMARKS.md).
 
 struct Params {
     rows: u32,
@@ -31,4 +33,22 @@ fn colsum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
         s += x[r * p.c + col];
     }
     partial[g * p.c + col] = s;
+}
+
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> partial4: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn colsum4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let col4 = wid.x * 64u + li;
+    let c4 = p.c / 4u;
+    let g = wid.y;
+    if col4 >= c4 || g >= p.chunks { return; }
+    let r0 = g * p.chunk_rows;
+    let r1 = min(r0 + p.chunk_rows, p.rows);
+    var s = vec4(0.0);
+    for (var r = r0; r < r1; r++) {
+        s += x4[r * c4 + col4];
+    }
+    partial4[g * c4 + col4] = s;
 }

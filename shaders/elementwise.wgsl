@@ -56,7 +56,10 @@ fn add_broadcast(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     let i = index(wid, nwg, lid);
     if !in_range(i) { return; }
     var b: vec4<f32>;
-    if p.period % 4u == 0u {
+    if p.period == p.n {
+        // Same shapes (a residual add): no broadcast, no division.
+        b = y[i];
+    } else if p.period % 4u == 0u {
         // A whole vec4 of y lines up with this one.
         b = y[i % (p.period / 4u)];
     } else {

@@ -127,6 +127,31 @@ fn backward_params(@builtin(workgroup_id) wid: vec3<u32>,
     db[g * p.c + col] = sb;
 }
 
+// backward_params for C % 4 = 0: the same sums in the same order, four columns an
+// invocation (colsum.wgsl's colsum4); grid (ceil(C / 256), chunks).
+@group(0) @binding(5) var<storage, read_write> dw4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> db4: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn backward_params4(@builtin(workgroup_id) wid: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32) {
+    let col4 = wid.x * 64u + lid;
+    let c4 = p.c / 4u;
+    let g = wid.y;
+    if col4 >= c4 { return; }
+    let r0 = g * p.chunk_rows;
+    let r1 = min(r0 + p.chunk_rows, p.rows);
+    var sw = vec4(0.0);
+    var sb = vec4(0.0);
+    for (var r = r0; r < r1; r++) {
+        let gy = dy4[r * c4 + col4];
+        sw += gy * (bx4[r * c4 + col4] - pmean[r]) * prstd[r];
+        sb += gy;
+    }
+    dw4[g * c4 + col4] = sw;
+    db4[g * c4 + col4] = sb;
+}
+
 // ---- Row kernels for CPU drivers: one invocation per row, vec4 accesses (C % 4 = 0). -----
 // On CPU drivers every per-invocation memory access is a loop over the SIMD lanes and every
 // barrier costs, so the 64-thread kernels above spend their time in workgroup reductions.

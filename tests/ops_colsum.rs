@@ -55,6 +55,10 @@ fn column_sums_match_the_reference_and_the_fixed_order_bit_for_bit() {
         (CHUNK_ROWS + 1, 1),
         (301, 131),
         (2000, 3),
+        // C % 4 = 0: four columns an invocation (colsum4), one strip and several.
+        (CHUNK_ROWS + 1, 4),
+        (301, 260),
+        (2000, 64),
     ];
     for g in [&cpu, &gpus] {
         for (i, (rows, c)) in shapes.into_iter().enumerate() {

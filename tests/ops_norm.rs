@@ -285,7 +285,7 @@ fn layer_norm_parameter_gradients_over_many_chunks_match_the_reference() {
     // odd widths, both kernel choices; twice, for the same bits.
     let g = gpu();
     for kernels in [g.clone(), common::gpu_path()] {
-        for (rows, c) in [(1, 5), (64, 33), (65, 12), (301, 20)] {
+        for (rows, c) in [(1, 5), (64, 33), (65, 12), (301, 20), (130, 260)] {
             let got = layer_norm_both_ways(&kernels, rows, c, 11);
             assert_eq!(got, layer_norm_both_ways(&kernels, rows, c, 11), "rerun");
             let f = |s: u64, n: usize| random(n, s).iter().map(|&v| v as f64).collect::<Vec<_>>();

@@ -38,9 +38,17 @@ pub fn chunking(gpu: &Gpu, rows: usize) -> (usize, usize) {
     (chunk_rows, rows.div_ceil(chunk_rows).max(1))
 }
 
-/// The grid of a pass over `chunks` chunks of `c` columns: 64-column strips by chunks.
+/// Whether a pass over `c` columns runs four columns an invocation (the `…4` entries of
+/// colsum.wgsl and layernorm.wgsl: the same sums in the same order, one vec4 load a row).
+pub fn by_vec4(c: usize) -> bool {
+    c.is_multiple_of(4)
+}
+
+/// The grid of a pass over `chunks` chunks of `c` columns: strips of 64 invocations (64
+/// columns, or 256 where [`by_vec4`]) by chunks.
 pub fn grid(c: usize, chunks: usize) -> Groups {
-    Groups::Grid([c.div_ceil(64).max(1) as u32, chunks as u32, 1])
+    let lanes = if by_vec4(c) { c / 4 } else { c };
+    Groups::Grid([lanes.div_ceil(64).max(1) as u32, chunks as u32, 1])
 }
 
 /// Record `out = sum over rows of x`; x is (rows, c), out (c,). One dispatch when the rows
@@ -90,8 +98,9 @@ fn pass(
         chunk_rows: chunk_rows as u32,
         chunks: chunks as u32,
     };
+    let entry = if by_vec4(c) { "colsum4" } else { "colsum" };
     batch.dispatch(
-        Kernel::new("colsum", "colsum"),
+        Kernel::new("colsum", entry),
         &params,
         &[x, out],
         grid(c, chunks),

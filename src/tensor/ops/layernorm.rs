@@ -105,7 +105,12 @@ pub fn backward(
     let (chunk_rows, chunks) = colsum::chunking(batch.gpu(), d.rows);
     let params = d.params(chunk_rows);
     let grid = colsum::grid(d.c, chunks);
-    let kernel = Kernel::new("layernorm", "backward_params");
+    let entry = if colsum::by_vec4(d.c) {
+        "backward_params4"
+    } else {
+        "backward_params"
+    };
+    let kernel = Kernel::new("layernorm", entry);
     if chunks == 1 {
         return batch.dispatch(kernel, &params, &[dy, x, mean, rstd, dw, db], grid);
     }
