@@ -178,6 +178,28 @@ fn matmul_gradients_match_finite_differences() {
             assert_eq!(MatmulKernel::pick(&g, &d), MatmulKernel::SubgroupBuffers);
         }
     }
+    // dX = dY Wᵀ of 2048 rows packs its small B for the texture kernel; the weight gradient
+    // (A transposed) and a batch of them keep reading buffers.
+    if g.is_cpu() && MatmulKernel::subgroup_fits(&g, &MatmulDims::new(2048, 512, 128)) {
+        let mut dx = MatmulDims::new(2048, 512, 128);
+        dx.trans_b = true;
+        assert_eq!(MatmulKernel::pick(&g, &dx), MatmulKernel::Subgroup);
+        let mut fewer = dx;
+        fewer.m = 1040;
+        let mut dw = MatmulDims::new(128, 512, 2048);
+        dw.trans_a = true;
+        let mut batched = dx;
+        batched.batch = 2;
+        let mut small_b = dx;
+        small_b.n = 128;
+        for d in [fewer, dw, batched, small_b] {
+            assert_eq!(
+                MatmulKernel::pick(&g, &d),
+                MatmulKernel::SubgroupBuffers,
+                "{d:?}"
+            );
+        }
+    }
     check(
         &g,
         &[input(&[2, 5, 12], 21), input(&[12, 8], 22), input(&[8], 23)],

@@ -91,6 +91,18 @@ kernel_params! {
 /// texture path would copy their operands as they are.
 const BUFFERS_MAX_FLOPS: f64 = 2.0 * 256.0 * 256.0 * 256.0;
 
+/// From this many rows of A, a product with only B transposed (one product, K a multiple of
+/// 64, so A goes into its texture as it is) and a B of [`PACK_B_MIN_ELEMENTS`] or more takes
+/// the packed-texture kernel: packing B (K x N) costs little against M x N x K, and the
+/// texture kernel's inner loop is faster. The dX = dY
+/// Wᵀ products of a 2048-token batch, alone (`examples/bench_matmul`, rt, best of 9-11):
+/// 2048x512x128 6.7-9.2 ms against 8.5-11.7 read from buffers, 2048x128x512 7.3-8.7 against
+/// 7.9-9.2, 4096x128x512 12.4-14.6 against 13.9-19.0; at 1040 rows buffers won (BENCHMARKS.md).
+const PACK_B_MIN_ROWS: u32 = 2048;
+/// ... and from this many elements of B: at 2048x128x128 the two kernels were within 3 %, not
+/// worth a packing dispatch.
+const PACK_B_MIN_ELEMENTS: u64 = 128 * 512;
+
 /// Which kernel runs the product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatmulKernel {
@@ -180,11 +192,17 @@ impl MatmulKernel {
 
     /// Whether the buffer-reading subgroup kernel beats the packed-texture one on `d`: when
     /// the texture path would pack an operand (a transpose, K or N not a multiple of 64, a
-    /// shared operand in a batch) or the product is small. Measured in BENCHMARKS.md
+    /// shared operand in a batch) or the product is small, except a large transposed B alone
+    /// under [`PACK_B_MIN_ROWS`] or more rows. Measured in BENCHMARKS.md
     /// ("Training speed"): reading buffers costs the kernel about 20 % at 1024³, packing
     /// costs the small products of the tiny model more than their multiply.
     pub fn buffers_pay(d: &MatmulDims) -> bool {
         let nb = d.batch.max(1);
+        let packs_b_only = d.trans_b && !d.trans_a && nb == 1 && d.k.is_multiple_of(64);
+        if packs_b_only && d.m >= PACK_B_MIN_ROWS && d.n as u64 * d.k as u64 >= PACK_B_MIN_ELEMENTS
+        {
+            return false;
+        }
         let packs = d.trans_a
             || d.trans_b
             || !d.k.is_multiple_of(64)
