@@ -284,33 +284,39 @@ fn frame_differences_keep_frame_zero_and_difference_the_rest() {
 fn the_frame_difference_kernel_matches_the_cpu_reference_both_ways_on_random_input() {
     use locomotion::tensor::ops::frame_diff;
     let g = gpu();
-    // More than one 64-thread workgroup row in every direction, nothing a multiple of 64.
-    let (b, t, f) = (3, 7, 1001);
-    let n = b * t * f;
-    let (x0, dy0) = (random(n, 41), random(n, 42));
-    let up = |v: &[f32]| g.upload(v, "input").unwrap();
-    let (x, dy) = (up(&x0), up(&dy0));
-    let (y, dx) = (
-        g.filled(4 * n as u64, POISON, "y").unwrap(),
-        g.filled(4 * n as u64, POISON, "dx").unwrap(),
-    );
-    let mut batch = CommandBatch::new(&g);
-    frame_diff::launch(&mut batch, &x, &y, [b, t, f], false).unwrap();
-    frame_diff::launch(&mut batch, &dy, &dx, [b, t, f], true).unwrap();
-    batch.submit_and_wait().unwrap();
-    let want: Vec<f32> = cpu_frame_differences(&f64s(&x0), b, t, f)
-        .iter()
-        .map(|&v| v as f32)
-        .collect();
-    assert!(rel_err(&g.read::<f32>(&y).unwrap()[..n], &want) < 1e-6);
-    // The gradient is the transpose: dx[t] = dy[t] − dy[t + 1], the last frame as is.
-    let mut want_dx = dy0.clone();
-    for bi in 0..b {
-        for s in 0..t - 1 {
-            for k in 0..f {
-                want_dx[(bi * t + s) * f + k] -= dy0[(bi * t + s + 1) * f + k];
+    // More than one 64-thread workgroup row in every direction, nothing a multiple of 64;
+    // 1004 features run one vec4 an invocation (frame_diff4), 1001 one element.
+    for f in [1001, 1004] {
+        let (b, t) = (3, 7);
+        let n = b * t * f;
+        let (x0, dy0) = (random(n, 41), random(n, 42));
+        let up = |v: &[f32]| g.upload(v, "input").unwrap();
+        let (x, dy) = (up(&x0), up(&dy0));
+        let (y, dx) = (
+            g.filled(4 * n as u64, POISON, "y").unwrap(),
+            g.filled(4 * n as u64, POISON, "dx").unwrap(),
+        );
+        let mut batch = CommandBatch::new(&g);
+        frame_diff::launch(&mut batch, &x, &y, [b, t, f], false).unwrap();
+        frame_diff::launch(&mut batch, &dy, &dx, [b, t, f], true).unwrap();
+        batch.submit_and_wait().unwrap();
+        let want: Vec<f32> = cpu_frame_differences(&f64s(&x0), b, t, f)
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        assert!(rel_err(&g.read::<f32>(&y).unwrap()[..n], &want) < 1e-6);
+        // The gradient is the transpose: dx[t] = dy[t] − dy[t + 1], the last frame as is.
+        let mut want_dx = dy0.clone();
+        for bi in 0..b {
+            for s in 0..t - 1 {
+                for k in 0..f {
+                    want_dx[(bi * t + s) * f + k] -= dy0[(bi * t + s + 1) * f + k];
+                }
             }
         }
+        assert!(
+            rel_err(&g.read::<f32>(&dx).unwrap()[..n], &want_dx) < 1e-6,
+            "f = {f}"
+        );
     }
-    assert!(rel_err(&g.read::<f32>(&dx).unwrap()[..n], &want_dx) < 1e-6);
 }
