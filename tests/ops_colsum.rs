@@ -109,9 +109,10 @@ fn column_sums_are_the_same_bits_on_every_run() {
 
 #[test]
 fn bias_gradient_over_many_rows_matches_finite_differences() {
-    // 150 rows: three chunks, so the gradient goes through both stages.
-    let (rows, c) = (150, 9);
-    for g in [gpu(), gpu_path()] {
+    // 150 rows: three chunks, so the gradient goes through both stages; 12 columns go four
+    // an invocation (colsum4), 9 one.
+    let rows = 150;
+    for (g, c) in [(gpu(), 9), (gpu_path(), 9), (gpu(), 12), (gpu_path(), 12)] {
         check(
             &g,
             &[input(&[rows, c], 1), input(&[c], 2)],

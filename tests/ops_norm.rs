@@ -314,9 +314,14 @@ fn layer_norm_parameter_gradients_over_many_chunks_match_the_reference() {
 
 #[test]
 fn layer_norm_gradients_over_many_rows_match_finite_differences() {
-    // 130 rows: three chunks of the parameter-gradient sums on the GPU path, one on CPU drivers.
-    let c = 7;
-    for g in [gpu(), common::gpu_path()] {
+    // 130 rows: three chunks of the parameter-gradient sums on the GPU path, one on CPU drivers;
+    // 12 columns go four an invocation (backward_params4), 7 one.
+    for (g, c) in [
+        (gpu(), 7),
+        (common::gpu_path(), 7),
+        (gpu(), 12),
+        (common::gpu_path(), 12),
+    ] {
         check(
             &g,
             &[input(&[130, c], 41), input(&[c], 42), input(&[c], 43)],

@@ -245,10 +245,16 @@ fn cpu_frame_differences(x: &[f64], b: usize, t: usize, f: usize) -> Vec<f64> {
 
 #[test]
 fn frame_differences_keep_frame_zero_and_difference_the_rest() {
+    // Odd sizes: 2 clips of 5 frames of 3×3×7 (one element an invocation), then of 3×2×2
+    // (12 features: one vec4 an invocation).
+    for (b, t, c, h, w) in [(2, 5, 3, 3, 7), (2, 5, 3, 2, 2)] {
+        frame_differences_case(b, t, c, h, w);
+    }
+}
+
+fn frame_differences_case(b: usize, t: usize, c: usize, h: usize, w: usize) {
     use locomotion::model::video::frame_differences;
     let g = gpu();
-    // Odd sizes: 2 clips of 5 frames of 3×3×7.
-    let (b, t, c, h, w) = (2, 5, 3, 3, 7);
     let f = c * h * w;
     let x0 = random(b * t * f, 31);
     let tape = Tape::new(&g);
